@@ -1,0 +1,70 @@
+"""One error tree: every error herocelery raises on purpose derives from HeroCeleryError.
+
+The CLI turns a HeroCeleryError into one red line and a non-zero exit code; a traceback
+shown to a user means a bug in herocelery, not in the user's input.
+"""
+from __future__ import annotations
+
+
+class HeroCeleryError(Exception):
+    """Base of every error herocelery raises on purpose."""
+
+    exit_code: int = 1
+
+
+class ConfigError(HeroCeleryError):
+    """A setting is missing, malformed or contradicts another one."""
+
+    exit_code = 2
+
+
+class FlowError(HeroCeleryError):
+    """A flow is invalid: unknown prerequisite, duplicate name, cycle, unknown runner, bad file."""
+
+    exit_code = 2
+
+
+class NotFound(HeroCeleryError):
+    """A flow, job, context or key that was asked for does not exist."""
+
+
+class StoreError(HeroCeleryError):
+    """The job store (HeroDB or Redis) could not be reached or answered unexpectedly."""
+
+
+class AdmissionError(HeroCeleryError):
+    """A supervisor refused a job: no live runner, no permission, bad signature."""
+
+
+class PermissionDenied(AdmissionError):
+    """The caller may not do this in this context."""
+
+
+class ScriptError(HeroCeleryError):
+    """A job's script failed; carries the script position (line, column) when known."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
+                 kind: str = "ScriptError", traceback: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.kind = kind
+        self.traceback = traceback
+
+    def to_record(self) -> dict[str, object]:
+        """The error as stored on the job record."""
+        return {"type": self.kind, "message": self.message, "line": self.line,
+                "column": self.column, "traceback": self.traceback}
+
+
+class JobTimeout(ScriptError):
+    """A job ran past its timeout and was killed."""
+
+
+class HeroScriptError(ScriptError):
+    """HeroScript text could not be parsed or an action could not be run; names file:line:column."""
+
+
+class RhaiError(ScriptError):
+    """A Rhai script failed to parse or run; names the position like Rhai does."""

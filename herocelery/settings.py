@@ -1,0 +1,161 @@
+"""One settings object, built at the entry point from flags, environment and an optional file.
+
+No other module reads the environment; the object is passed down. Units live in the names.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from .errors import ConfigError
+
+ENV_PREFIX = "HEROCELERY_"
+RUNNER_TYPES: tuple[str, ...] = ("python", "shell", "heroscript", "rhai", "osis")
+
+
+def _default_data_dir() -> Path:
+    return Path("~/.herocelery").expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Built at the entry point; no other module reads the environment."""
+
+    broker_url: str | None = None            # None: start the embedded HeroDB
+    backend_db: int = 2                      # Celery results live in this database of the broker's server
+    store_db: int = 3                        # job and flow records live here
+    data_dir: Path = field(default_factory=_default_data_dir)
+    node: str = "node1"                      # default node of jobs and of `supervisor start`
+    nodes: tuple[str, ...] = ("node1",)
+    runner_types: tuple[str, ...] = RUNNER_TYPES
+    job_timeout_s: float = 300.0
+    job_retry_backoff_s: float = 1.0
+    max_jobs_per_flow: int = 20_000
+    max_script_bytes: int = 1_048_576
+    max_log_bytes: int = 65_536
+    job_memory_bytes: int = 1_073_741_824    # RLIMIT_AS of python/shell jobs
+    job_cpu_s: int = 600                     # RLIMIT_CPU of python/shell jobs
+    env_allow: tuple[str, ...] = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
+    visibility_timeout_s: float = 3600.0     # must exceed the longest job timeout (kombu#337)
+    lease_s: float = 10.0                    # a running job's lease; renewed while it runs
+    heartbeat_s: float = 2.0                 # runner registry heartbeat interval
+    supervisor_batch: int = 64               # jobs admitted per supervisor message
+    concurrency: int = 0                     # worker processes per runner; 0 = number of CPUs
+    herodb_port: int = 0                     # embedded HeroDB port; 0 = a free port
+    herodb_appendfsync: str = "everysec"
+    log_level: str = "WARNING"
+
+    # ---- construction ---------------------------------------------------------------
+    @classmethod
+    def load(cls, *, file: str | Path | None = None, env: Mapping[str, str] | None = None,
+             **overrides: Any) -> "Settings":
+        """Defaults < file < environment (HEROCELERY_*) < explicit overrides (flags)."""
+        values: dict[str, Any] = {}
+        env = os.environ if env is None else env
+        path = file or env.get(ENV_PREFIX + "CONFIG")
+        if path:
+            values.update(_read_file(Path(path)))
+        known = {f.name: f for f in fields(cls)}
+        for name in known:
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        converted = {k: _convert(known[k], v) for k, v in values.items()}
+        settings = cls(**converted)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.visibility_timeout_s <= self.job_timeout_s:
+            raise ConfigError(
+                f"visibility_timeout_s ({self.visibility_timeout_s}) must exceed job_timeout_s "
+                f"({self.job_timeout_s}): a longer job would be delivered twice")
+        if self.herodb_appendfsync not in ("always", "everysec", "no"):
+            raise ConfigError("herodb_appendfsync must be always, everysec or no")
+        if self.broker_url is not None and urlsplit(self.broker_url).scheme not in (
+                "redis", "rediss", "unix"):
+            raise ConfigError(f"broker_url must be a redis:// URL, got {self.broker_url!r}")
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    # ---- derived --------------------------------------------------------------------
+    def require_broker(self) -> str:
+        if self.broker_url is None:
+            raise ConfigError("no broker configured: set HEROCELERY_BROKER_URL or --broker")
+        return self.broker_url
+
+    def backend_url(self) -> str:
+        return with_db(self.require_broker(), self.backend_db)
+
+    def store_url(self) -> str:
+        return with_db(self.require_broker(), self.store_db)
+
+    def worker_concurrency(self) -> int:
+        return self.concurrency or (os.cpu_count() or 1)
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as HEROCELERY_* variables, for the worker processes we start."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            out[ENV_PREFIX + f.name.upper()] = str(value)
+        return out
+
+
+def with_db(url: str, db: int) -> str:
+    """The same server address with another database number."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("db="))
+        query = f"{query}&db={db}" if query else f"db={db}"
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read settings file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: settings file must be a mapping of name: value")
+    return data
+
+
+def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if "tuple" in kind:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if kind == "Path":
+            return Path(str(value)).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind.startswith("str"):
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {f.name}: {value!r} is not a valid {kind}") from None
+    return value
