@@ -63,7 +63,32 @@ class JobTimeout(ScriptError):
 
 
 class HeroScriptError(ScriptError):
-    """HeroScript text could not be parsed or an action could not be run; names file:line:column."""
+    """HeroScript text could not be parsed or an action could not be run; names file:line:column.
+
+    str() is `file:line:col: reason`, followed by the offending source line when known.
+    """
+
+    def __init__(self, reason: str, *, file: str | None = None, line: int | None = None,
+                 column: int | None = None, source_line: str | None = None,
+                 kind: str = "HeroScriptError", traceback: str | None = None) -> None:
+        super().__init__(reason, line=line, column=column, kind=kind, traceback=traceback)
+        self.reason = reason
+        self.file = file
+        self.source_line = source_line
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file or "<text>", self.line, self.column)
+                         if p is not None)
+        text = f"{where}: {self.reason}"
+        if self.source_line is not None:
+            text += "\n    " + self.source_line.rstrip("\n")
+        return text
+
+    def to_record(self) -> dict[str, object]:
+        record = super().to_record()
+        record["file"] = self.file
+        record["message"] = str(self)
+        return record
 
 
 class RhaiError(ScriptError):
