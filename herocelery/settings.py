@@ -30,6 +30,7 @@ class Settings:
     broker_url: str | None = None            # None: start the embedded HeroDB
     backend_db: int = 2                      # Celery results live in this database of the broker's server
     store_db: int = 3                        # job and flow records live here
+    context_db: int = 4                      # the default context's data (runners' HeroDB)
     data_dir: Path = field(default_factory=_default_data_dir)
     node: str = "node1"                      # default node of jobs and of `supervisor start`
     nodes: tuple[str, ...] = ("node1",)

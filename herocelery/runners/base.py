@@ -34,6 +34,10 @@ class JobContext:
     log: Callable[[str], None] = print            # append one line to the job's logs
     cancelled: Callable[[], bool] = lambda: False  # True once the job/flow was cancelled
     signatories: tuple[str, ...] = ()
+    cpu_s: int = 600                              # limits of process-isolated runners
+    memory_bytes: int = 1 << 30
+    output_bytes: int = 65536
+    env_allow: tuple[str, ...] = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
     started_monotonic: float = field(default_factory=time.monotonic)
     _db: "redis.Redis | None" = field(default=None, repr=False)
 

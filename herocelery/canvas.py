@@ -1,0 +1,52 @@
+"""The only module that builds Celery canvas. Nothing else imports chain, group or chord.
+
+Why so little canvas: joins are exact for every DAG because they are counted in the store
+(a per-job prerequisite counter, decremented atomically by whoever settles a prerequisite; the
+last one releases the job). Canvas then only carries hand-overs: a group of admission batches
+to supervisor queues, and one runner call per admitted job. No nested chord, no chain carried
+inside messages, no result backend polling (DESIGN.md §10 lists why each of those hurts).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from celery import Celery, group
+from celery.canvas import Signature
+
+from .keys import runner_queue, supervisor_queue
+
+ADMIT_TASK = "hero.admit"
+RUN_TASK = "hero.run"
+PING_TASK = "hero.ping"
+
+
+def admission(app: Celery, node: str, flow_id: str, job_ids: Sequence[str],
+              names: Sequence[str]) -> Signature:
+    """One supervisor message admitting a batch of ready jobs of one flow on one node."""
+    return app.signature(ADMIT_TASK, args=(list(job_ids),), kwargs={"flow_id": flow_id},
+                         queue=supervisor_queue(node), immutable=True,
+                         argsrepr=f"flow={flow_id} jobs={','.join(names)[:200]}")
+
+
+def runner_call(app: Celery, job_id: str, node: str, runner: str, flow_id: str, name: str
+                ) -> Signature:
+    """The runner task of one job on its node's runner queue."""
+    return app.signature(RUN_TASK, args=(job_id,), queue=runner_queue(node, runner),
+                         immutable=True, argsrepr=f"flow={flow_id} job={name} id={job_id}")
+
+
+def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> None:
+    """Send signatures: alone, or together as a group in one producer session."""
+    sigs = list(signatures)
+    if not sigs:
+        return
+    options = {"countdown": countdown} if countdown else {}
+    if len(sigs) == 1:
+        sigs[0].apply_async(**options)
+    else:
+        group(sigs).apply_async(**options)
+
+
+def ping(app: Celery, node: str, runner: str) -> Signature:
+    """A real job through a runner's queue, answered by whichever worker consumes it."""
+    return app.signature(PING_TASK, queue=runner_queue(node, runner))

@@ -1,0 +1,91 @@
+"""Builds the Celery app from Settings and wires the three tiers' tasks onto it.
+
+The tasks are thin: `hero.admit` calls the supervisor, `hero.run` calls the runner executor,
+which settles the job through the coordinator. Everything is built from the one Settings
+object; nothing here runs at import time.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from .canvas import ADMIT_TASK, PING_TASK, RUN_TASK
+from .settings import Settings
+from .store import Store
+
+
+class Runtime:
+    """What a worker process needs: settings, the Celery app and (lazily) the store."""
+
+    def __init__(self, settings: Settings, app: Celery) -> None:
+        self.settings = settings
+        self.app = app
+        self._store: Store | None = None
+        from .coordinator import job_ended
+        self.job_ended = job_ended
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.from_url(self.settings.store_url())
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
+    """A configured Celery app with the hero tasks registered; `app.runtime` holds the rest."""
+    app = Celery(name, set_as_current=False)
+    broker = settings.require_broker()
+    vt = settings.visibility_timeout_s
+    transport = {
+        "visibility_timeout": vt,
+        "unacked_restore_interval": min(10, max(1, int(vt / 4))),
+        "unacked_restore_throttle": 1,
+    }
+    app.conf.update(
+        broker_url=broker,
+        result_backend=settings.backend_url(),
+        broker_transport_options=transport,
+        result_backend_transport_options={"visibility_timeout": vt},
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,                 # a worker that dies mid-job does not lose it
+        task_reject_on_worker_lost=True,     # ... and its message is requeued at once
+        task_ignore_result=True,             # job records are the truth, not Celery results
+        worker_prefetch_multiplier=1,
+        worker_send_task_events=True,        # Flower
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        result_expires=86400,
+        broker_pool_limit=20,
+    )
+    runtime = Runtime(settings, app)
+    app.runtime = runtime  # type: ignore[attr-defined]
+    _register_tasks(app, runtime)
+    return app
+
+
+def _register_tasks(app: Celery, rt: Runtime) -> None:
+    @app.task(name=ADMIT_TASK, bind=True, ignore_result=True, acks_late=True)
+    def admit(self: Any, job_ids: list[str], flow_id: str = "") -> int:
+        from .supervisor import admit_batch
+        return admit_batch(rt, job_ids)
+
+    @app.task(name=RUN_TASK, bind=True, ignore_result=True, acks_late=True)
+    def run(self: Any, job_id: str) -> None:
+        from .runners.execute import run_job
+        run_job(rt, self, job_id)
+
+    @app.task(name=PING_TASK, ignore_result=False)
+    def ping() -> dict[str, Any]:
+        import os
+        import socket
+        return {"pong": True, "pid": os.getpid(), "host": socket.gethostname()}

@@ -1,0 +1,94 @@
+"""What happens when a job ends: settle it, release or skip its dependents, end the flow.
+
+Runs wherever a job settles (a runner or a supervisor process): the last prerequisite to
+settle releases a job, so a job starts as soon as - and only when - all its prerequisites are
+done, for every DAG shape.
+"""
+from __future__ import annotations
+
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .. import canvas, graph
+from ..keys import Keys
+from ..models import FAILED_JOB, JobStatus, now
+
+if TYPE_CHECKING:
+    from ..celeryapp import Runtime
+    from ..models import Job
+
+
+def dispatch(rt: "Runtime", flow_id: str, ready: Iterable[tuple[str, str, str]]) -> None:
+    """Send ready jobs (id, node, name) to their nodes' supervisors, in batches."""
+    by_node: dict[str, list[tuple[str, str]]] = {}
+    for job_id, node, name in ready:
+        by_node.setdefault(node, []).append((job_id, name))
+    sigs = []
+    size = max(1, rt.settings.supervisor_batch)
+    for node, items in by_node.items():
+        it = iter(items)
+        while chunk := list(islice(it, size)):
+            sigs.append(canvas.admission(rt.app, node, flow_id, [c[0] for c in chunk],
+                                         [c[1] for c in chunk]))
+    canvas.send(sigs)
+
+
+def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str, Any]) -> None:
+    """Record the final state of a job and move its flow on."""
+    store = rt.store
+    failed = status in FAILED_JOB or status is JobStatus.cancelled
+    if failed and not job.allow_failure:
+        release: list[str] = []
+        skip = _descendants(rt, job.id)
+    else:
+        release, skip = list(job.dependents), []
+    record = {"status": status, "finished_at": now(), **fields}
+    remaining, ready = store.settle(job.flow_id, job.id, record, release, skip)
+    if remaining < 0:
+        return
+    if ready:
+        pipe = store.r.pipeline(transaction=False)
+        for jid in ready:
+            pipe.hmget(Keys.job(jid), "node", "name")
+        dispatch(rt, job.flow_id, [(jid, node, name) for jid, (node, name)
+                                   in zip(ready, pipe.execute())])
+    if remaining == 0:
+        finish_flow(rt, job.flow_id)
+
+
+def _descendants(rt: "Runtime", job_id: str) -> list[str]:
+    """Ids of every job downstream of `job_id`, read level by level from the records."""
+    import json
+    r = rt.store.r
+    seen: dict[str, None] = {}
+    level = [job_id]
+    while level:
+        pipe = r.pipeline(transaction=False)
+        for jid in level:
+            pipe.hget(Keys.job(jid), "dependents")
+        nxt = []
+        for raw in pipe.execute():
+            for d in json.loads(raw or "[]"):
+                if d not in seen:
+                    seen[d] = None
+                    nxt.append(d)
+        level = nxt
+    return list(seen)
+
+
+def finish_flow(rt: "Runtime", flow_id: str) -> None:
+    """Every job is terminal: give the flow its final status."""
+    store = rt.store
+    flow = store.flow(flow_id)
+    ids = list(flow.jobs.values())
+    pipe = store.r.pipeline(transaction=False)
+    for jid in ids:
+        pipe.hmget(Keys.job(jid), "status", "allow_failure")
+    statuses = {}
+    allowed = []
+    for name, (status, allow) in zip(flow.jobs, pipe.execute()):
+        statuses[name] = JobStatus(status)
+        if allow == "1":
+            allowed.append(name)
+    outcome = graph.flow_outcome(statuses, allowed)
+    store.set_flow(flow_id, status=outcome, finished_at=now())

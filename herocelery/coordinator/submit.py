@@ -1,0 +1,112 @@
+"""Submitting, cancelling and retrying flows: the coordinator's decisions about a whole flow."""
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from .. import graph
+from ..errors import FlowError
+from ..keys import Keys
+from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
+from .progress import dispatch
+
+if TYPE_CHECKING:
+    from ..celeryapp import Runtime
+
+
+def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local"
+                  ) -> tuple[FlowRecord, list[Job]]:
+    """Validate a flow and turn it into records; pure apart from fresh ids and the clock."""
+    s = rt.settings
+    graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
+                   max_script_bytes=s.max_script_bytes)
+    flow_id = uuid.uuid4().hex
+    ids = {name: uuid.uuid4().hex for name in spec.jobs}
+    children = graph.dependents(spec)
+    created = now()
+    jobs = []
+    for name, js in spec.jobs.items():
+        timeout = js.timeout if js.timeout is not None else s.job_timeout_s
+        if timeout >= s.visibility_timeout_s:
+            raise FlowError(f"flow {spec.name!r}, job {name!r}, field 'timeout': {timeout}s is "
+                            f"not below the broker visibility timeout "
+                            f"({s.visibility_timeout_s}s); the job would be delivered twice")
+        jobs.append(Job(
+            id=ids[name], flow_id=flow_id, name=name, caller_id=caller,
+            context_id=spec.context, node=js.node or s.node, runner=js.runner,
+            script=js.script, args=js.args, env=js.env, after=list(js.after),
+            after_ids=[ids[p] for p in js.after], dependents=[ids[c] for c in children[name]],
+            timeout_s=timeout, retries=js.retries,
+            retry_backoff_s=js.retry_backoff if js.retry_backoff is not None
+            else s.job_retry_backoff_s,
+            allow_failure=js.allow_failure, status=JobStatus.waiting_for_prerequisites,
+            pending=len(js.after), created_at=created))
+    flow = FlowRecord(id=flow_id, name=spec.name, context_id=spec.context, caller_id=caller,
+                      status=FlowStatus.started, jobs=ids, remaining=len(jobs),
+                      created_at=created, started_at=created)
+    return flow, jobs
+
+
+def submit(rt: "Runtime", spec: FlowSpec, caller: str = "local") -> str:
+    """Validate, store and start a flow; returns its id. Nothing is stored if invalid."""
+    flow, jobs = build_records(rt, spec, caller)
+    rt.store.create_flow(flow, jobs)
+    dispatch(rt, flow.id, [(j.id, j.node, j.name) for j in jobs if j.pending == 0])
+    return flow.id
+
+
+def cancel(rt: "Runtime", flow_id: str) -> list[str]:
+    """Cancel a flow: waiting and queued jobs become cancelled, running ones are stopped by
+    their runner (it watches the record). Returns the names of the jobs cancelled."""
+    store = rt.store
+    flow = store.flow(flow_id)
+    ids = list(flow.jobs.values())
+    cancelled = store.cancel(flow_id, ids)
+    if cancelled is None:
+        raise FlowError(f"flow {flow_id} already ended ({store.flow(flow_id).status.value})")
+    task_ids = _task_ids(rt, cancelled)
+    if task_ids:
+        rt.app.control.revoke(task_ids)
+    by_id = {v: k for k, v in flow.jobs.items()}
+    return [by_id[j] for j in cancelled]
+
+
+def _task_ids(rt: "Runtime", job_ids: list[str]) -> list[str]:
+    pipe = rt.store.r.pipeline(transaction=False)
+    for jid in job_ids:
+        pipe.hget(Keys.job(jid), "task_id")
+    return [t for t in pipe.execute() if t]
+
+
+def retry(rt: "Runtime", flow_id: str) -> list[str]:
+    """Run failed, skipped and cancelled jobs again, and what depends on them; finished jobs
+    keep their results. Returns the names of the jobs that run again."""
+    store = rt.store
+    flow = store.flow(flow_id)
+    if flow.status not in TERMINAL_FLOW:
+        raise FlowError(f"flow {flow_id} is still {flow.status.value}; cancel it or wait "
+                        "before retrying")
+    jobs = store.flow_jobs(flow)
+    children = {name: [] for name in jobs}  # type: dict[str, list[str]]
+    for name, job in jobs.items():
+        for pre in job.after:
+            children[pre].append(name)
+    again = graph.rerun_set(children, {n: j.status for n, j in jobs.items()})
+    if not again:
+        raise FlowError(f"flow {flow_id}: nothing to retry, every job finished")
+    rerun = set(again)
+    pipe = store.r.pipeline(transaction=True)
+    ready = []
+    for name in again:
+        job = jobs[name]
+        pending = sum(1 for p in job.after if p in rerun)
+        pipe.hdel(Keys.job(job.id), "result", "error", "started_at", "finished_at", "task_id")
+        store.set_job(job.id, pipe, status=JobStatus.waiting_for_prerequisites,
+                      pending=pending, attempts=0, logs="")
+        if pending == 0:
+            ready.append((job.id, job.node, job.name))
+    pipe.hdel(Keys.flow(flow_id), "finished_at")
+    store.set_flow(flow_id, pipe, status=FlowStatus.started, remaining=len(again))
+    pipe.execute()
+    dispatch(rt, flow_id, ready)
+    return again

@@ -1,0 +1,116 @@
+"""Flows as code: `Flow("etl")`, `flow.job(...)`, `flow.submit()` -> `FlowHandle`."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from pydantic import ValidationError
+
+from ..errors import FlowError, HeroCeleryError
+from ..models import TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobSpec
+from ..settings import Settings
+
+
+class WaitTimeout(HeroCeleryError):
+    """A flow did not end within the time given to `wait`."""
+
+
+class Flow:
+    """A DAG of jobs built in Python. Job names are unique; `after` names earlier jobs."""
+
+    def __init__(self, name: str, *, context: str = "default") -> None:
+        self.name = name
+        self.context = context
+        self._jobs: dict[str, JobSpec] = {}
+
+    def job(self, name: str, *, script: str, runner: str = "python",
+            after: Iterable[str] | str = (), retries: int = 0, timeout: float | None = None,
+            node: str | None = None, allow_failure: bool = False,
+            env: Mapping[str, str] | None = None, args: Mapping[str, Any] | None = None,
+            retry_backoff: float | None = None) -> str:
+        """Add a job; returns its name so it can be used in another job's `after`."""
+        if name in self._jobs:
+            raise FlowError(f"flow {self.name!r}, job {name!r}: defined twice")
+        after_list = [after] if isinstance(after, str) else list(after)
+        try:
+            self._jobs[name] = JobSpec(runner=runner, script=script, after=after_list,
+                                       retries=retries, timeout=timeout, node=node,
+                                       allow_failure=allow_failure, env=dict(env or {}),
+                                       args=dict(args or {}), retry_backoff=retry_backoff)
+        except ValidationError as exc:
+            from .load import describe_validation
+            raise FlowError(f"flow {self.name!r}, job {name!r}: "
+                            f"{describe_validation(exc)}") from None
+        return name
+
+    def spec(self) -> FlowSpec:
+        from .load import spec_from_mapping
+        return spec_from_mapping({"name": self.name, "context": self.context,
+                                  "jobs": {k: v.model_dump() for k, v in self._jobs.items()}},
+                                 f"flow {self.name!r}")
+
+    def submit(self, settings: Settings | None = None, *, caller: str = "local"
+               ) -> "FlowHandle":
+        """Validate, store and start this flow on the configured broker."""
+        return submit_spec(self.spec(), settings or Settings.load(), caller=caller)
+
+
+def submit_spec(spec: FlowSpec, settings: Settings, *, caller: str = "local") -> "FlowHandle":
+    from ..celeryapp import make_app
+    from ..coordinator import submit
+    app = make_app(settings)
+    try:
+        flow_id = submit(app.runtime, spec, caller)
+    finally:
+        app.runtime.close()
+        app.close()
+    return FlowHandle(flow_id, settings)
+
+
+class FlowHandle:
+    """A submitted flow: read its status and results from the store."""
+
+    def __init__(self, flow_id: str, settings: Settings) -> None:
+        from ..store import Store
+        self.id = flow_id
+        self.settings = settings
+        self._store = Store.from_url(settings.store_url())
+
+    def record(self) -> FlowRecord:
+        return self._store.flow(self.id)
+
+    def status(self) -> FlowStatus:
+        return self.record().status
+
+    def jobs(self) -> dict[str, Job]:
+        return self._store.flow_jobs(self.record())
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Result of every job (None for jobs that did not finish)."""
+        flow = self.record()
+        names = list(flow.jobs)
+        return {n: r for n, (_, r) in zip(names, self._store.results(flow.jobs.values()))}
+
+    def progress(self) -> tuple[int, int]:
+        """(jobs in a terminal state, all jobs)."""
+        flow = self.record()
+        return len(flow.jobs) - flow.remaining, len(flow.jobs)
+
+    def wait(self, timeout: float | None = None, *, poll_s: float = 0.05,
+             on_progress: Callable[[int, int], None] | None = None) -> FlowStatus:
+        """Block until the flow ends; returns its final status. WaitTimeout past `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            flow = self.record()
+            if on_progress is not None:
+                on_progress(len(flow.jobs) - flow.remaining, len(flow.jobs))
+            if flow.status in TERMINAL_FLOW:
+                return flow.status
+            if deadline is not None and time.monotonic() > deadline:
+                raise WaitTimeout(f"flow {self.id} still {flow.status.value} after "
+                                  f"{timeout:g}s")
+            time.sleep(poll_s)
+
+    def close(self) -> None:
+        self._store.close()

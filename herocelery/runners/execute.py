@@ -1,0 +1,162 @@
+"""The body of the runner task: claim the job, run it with its runner type, record the outcome.
+
+A second delivery of the same job is harmless: a terminal job is not run again, and a job whose
+lease is held (a live execution elsewhere, or a dead one whose lease has not expired yet) is
+looked at again after one lease period instead of running twice at once.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .. import canvas
+from ..errors import HeroCeleryError, JobTimeout, NotFound, ScriptError
+from ..keys import Keys
+from ..models import TERMINAL_JOB, Job, JobStatus, now
+from ..settings import with_db
+from . import get_runner
+from .base import JobContext
+
+if TYPE_CHECKING:
+    from ..celeryapp import Runtime
+
+
+class Keeper:
+    """Renews a running job's lease and notices cancellation (rate-limited store reads)."""
+
+    def __init__(self, rt: "Runtime", job: Job, token: str) -> None:
+        self.rt, self.job, self.token = rt, job, token
+        self.lease_s = rt.settings.lease_s
+        self._next_renew = time.monotonic() + self.lease_s / 3
+        self._next_check = 0.0
+        self._cancelled = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def cancelled(self) -> bool:
+        now_m = time.monotonic()
+        if self._cancelled or now_m < self._next_check:
+            return self._cancelled
+        self._next_check = now_m + 0.2
+        store = self.rt.store
+        pipe = store.r.pipeline(transaction=False)
+        pipe.hget(Keys.job(self.job.id), "status")
+        pipe.hget(Keys.flow(self.job.flow_id), "status")
+        job_status, flow_status = pipe.execute()
+        self._cancelled = job_status == "cancelled" or flow_status == "cancelled"
+        if now_m >= self._next_renew:
+            self._next_renew = now_m + self.lease_s / 3
+            store.renew(self.job.id, self.token, self.lease_s)
+        return self._cancelled
+
+    def start_thread(self) -> None:
+        """For runners that run in this process: watch from a thread."""
+        def loop() -> None:
+            while not self._stop.wait(0.2):
+                try:
+                    self.cancelled()
+                except Exception:  # the store blinked; try again next tick
+                    pass
+        self._thread = threading.Thread(target=loop, name=f"keeper-{self.job.id[:8]}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+
+
+def run_job(rt: "Runtime", task: Any, job_id: str) -> None:
+    store = rt.store
+    try:
+        job = store.job(job_id)
+    except NotFound:
+        return
+    if job.status in TERMINAL_JOB:
+        return
+    if store.r.hget(Keys.flow(job.flow_id), "status") == "cancelled":
+        rt.job_ended(rt, job, JobStatus.cancelled, {})
+        return
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if not store.claim(job.id, token, rt.settings.lease_s):
+        raise task.retry(countdown=rt.settings.lease_s, max_retries=None)
+    try:
+        _execute(rt, job, token)
+    finally:
+        store.release(job.id, token)
+
+
+def _execute(rt: "Runtime", job: Job, token: str) -> None:
+    store, s = rt.store, rt.settings
+    attempt = store.incr_attempts(job.id)
+    store.set_job(job.id, status=JobStatus.started, started_at=now(),
+                  worker=f"{socket.gethostname()}:{os.getpid()}")
+    keeper = Keeper(rt, job, token)
+    logs = LogBuffer(s.max_log_bytes)
+    inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids))))
+    ctx = JobContext(
+        job_id=job.id, flow_id=job.flow_id, name=job.name, runner=job.runner,
+        script=job.script, args=job.args, env=job.env, inputs=inputs, caller_id=job.caller_id,
+        context_id=job.context_id, node=job.node, timeout_s=job.timeout_s,
+        db_url=with_db(s.require_broker(), s.context_db), log=logs.add,
+        cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
+        output_bytes=s.max_log_bytes, env_allow=s.env_allow)
+    status, fields = JobStatus.finished, {}
+    try:
+        runner = get_runner(job.runner)
+        if not getattr(runner, "isolated", False):
+            keeper.start_thread()
+        result = runner.run(ctx)
+        fields = {"result": result}
+    except JobTimeout as exc:
+        status, fields = JobStatus.timeout, {"error": exc.to_record()}
+    except ScriptError as exc:
+        status, fields = JobStatus.error, {"error": exc.to_record()}
+    except HeroCeleryError as exc:
+        status, fields = JobStatus.error, {"error": {"type": type(exc).__name__,
+                                                     "message": str(exc)}}
+    except Exception as exc:  # a bug in a runner type: record it, never lose the job
+        status, fields = JobStatus.error, {"error": {
+            "type": type(exc).__name__, "message": f"runner {job.runner!r} failed: {exc}"}}
+    finally:
+        keeper.stop()
+        ctx.close()
+    if keeper.cancelled() or store.r.hget(Keys.job(job.id), "status") == "cancelled":
+        rt.job_ended(rt, job, JobStatus.cancelled, {"logs": logs.text()})
+        return
+    fields["logs"] = logs.text()
+    if status is not JobStatus.finished and attempt <= job.retries:
+        delay = job.retry_backoff_s * (2 ** (attempt - 1))
+        store.set_job(job.id, status=JobStatus.dispatched, logs=fields["logs"],
+                      error={**fields["error"], "retrying_in_s": delay, "attempt": attempt})
+        sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
+        canvas.send([sig], countdown=delay)
+        return
+    rt.job_ended(rt, job, status, fields)
+
+
+class LogBuffer:
+    """A job's log lines, bounded: the first `cap` bytes are kept, then one marker line."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.size = 0
+        self.lines: list[str] = []
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        line = str(line)
+        if self.size + len(line) + 1 > self.cap:
+            self.dropped += 1
+            return
+        self.lines.append(line)
+        self.size += len(line) + 1
+
+    def text(self) -> str:
+        tail = [f"[{self.dropped} more log lines dropped]"] if self.dropped else []
+        return "\n".join(self.lines + tail)

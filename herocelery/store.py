@@ -1,0 +1,253 @@
+"""The job store: flow and job records in HeroDB/Redis hashes.
+
+A writer takes an optional pipeline so the caller decides what is atomic. Multi-key state
+changes that must be atomic (settling a job, cancelling a flow) are Lua scripts, which HeroDB
+runs as Redis does.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable, Mapping
+
+import redis
+
+from .errors import NotFound, StoreError
+from .keys import Keys
+from .models import FlowRecord, Job
+
+TERMINAL_LUA = "{finished=1, error=1, timeout=1, cancelled=1, skipped=1}"
+
+# KEYS: flow, job, release..., skip...   ARGV: n_release, now, n_fields, f1, v1, ...
+SETTLE_LUA = f"""
+local terminal = {TERMINAL_LUA}
+local st = redis.call('HGET', KEYS[2], 'status')
+if terminal[st] then return {{-1}} end
+local nrel = tonumber(ARGV[1])
+local now = ARGV[2]
+local nf = tonumber(ARGV[3])
+for i = 0, nf - 1 do
+  redis.call('HSET', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i])
+end
+local done = 1
+local out = {{0}}
+for i = 3, 2 + nrel do
+  local n = redis.call('HINCRBY', KEYS[i], 'pending', -1)
+  if n <= 0 and redis.call('HGET', KEYS[i], 'status') == 'waiting_for_prerequisites' then
+    table.insert(out, i - 2)
+  end
+end
+for i = 3 + nrel, #KEYS do
+  local s = redis.call('HGET', KEYS[i], 'status')
+  if not terminal[s] then
+    redis.call('HSET', KEYS[i], 'status', 'skipped', 'finished_at', now)
+    done = done + 1
+  end
+end
+out[1] = redis.call('HINCRBY', KEYS[1], 'remaining', -done)
+return out
+"""
+
+# KEYS: flow, jobs...   ARGV: now   -> ids (positions) of jobs that were cancelled
+CANCEL_LUA = f"""
+local terminal = {TERMINAL_LUA}
+local fs = redis.call('HGET', KEYS[1], 'status')
+if fs == 'finished' or fs == 'error' or fs == 'cancelled' then return {{-1}} end
+local out = {{0}}
+for i = 2, #KEYS do
+  local s = redis.call('HGET', KEYS[i], 'status')
+  if not terminal[s] then
+    redis.call('HSET', KEYS[i], 'status', 'cancelled', 'finished_at', ARGV[1])
+    table.insert(out, i - 1)
+  end
+end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'remaining', 0, 'finished_at', ARGV[1])
+return out
+"""
+
+RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+RENEW_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+def encode(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Field values as stored: JSON for structured fields, text for the rest."""
+    out: dict[str, str] = {}
+    for key, value in fields.items():
+        if key in Job.JSON_FIELDS:
+            out[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            out[key] = "1" if value else "0"
+        elif hasattr(value, "value"):
+            out[key] = str(value.value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+class Store:
+    """Typed access to the records; every key comes from `Keys`."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        self._settle = client.register_script(SETTLE_LUA)
+        self._cancel = client.register_script(CANCEL_LUA)
+        self._release = client.register_script(RELEASE_LUA)
+        self._renew = client.register_script(RENEW_LUA)
+
+    @classmethod
+    def from_url(cls, url: str) -> "Store":
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+
+    def close(self) -> None:
+        self.r.close()
+
+    def ping(self) -> None:
+        try:
+            self.r.ping()
+        except redis.RedisError as exc:
+            raise StoreError(f"cannot reach the job store: {exc}") from None
+
+    # ---- flows ------------------------------------------------------------------------
+    def create_flow(self, flow: FlowRecord, jobs: Iterable[Job]) -> None:
+        """Store a flow and all its jobs in one transaction."""
+        pipe = self.r.pipeline(transaction=True)
+        for job in jobs:
+            pipe.hset(Keys.job(job.id), mapping=job.to_hash())
+        pipe.hset(Keys.flow(flow.id), mapping=flow.to_hash())
+        pipe.zadd(Keys.flows(), {flow.id: flow.created_at})
+        pipe.execute()
+
+    def flow(self, flow_id: str) -> FlowRecord:
+        raw = self.r.hgetall(Keys.flow(flow_id))
+        if not raw:
+            raise NotFound(f"no flow with id {flow_id!r}")
+        return FlowRecord.from_hash(raw)
+
+    def set_flow(self, flow_id: str, pipe: Any = None, **fields: Any) -> None:
+        (pipe or self.r).hset(Keys.flow(flow_id), mapping=encode(fields))
+
+    def flow_ids(self, limit: int = 50) -> list[str]:
+        return list(self.r.zrevrange(Keys.flows(), 0, max(0, limit - 1)))
+
+    def flows(self, limit: int = 50) -> list[FlowRecord]:
+        ids = self.flow_ids(limit)
+        pipe = self.r.pipeline(transaction=False)
+        for fid in ids:
+            pipe.hgetall(Keys.flow(fid))
+        return [FlowRecord.from_hash(raw) for raw in pipe.execute() if raw]
+
+    # ---- jobs -------------------------------------------------------------------------
+    def job(self, job_id: str) -> Job:
+        raw = self.r.hgetall(Keys.job(job_id))
+        if not raw:
+            raise NotFound(f"no job with id {job_id!r}")
+        return Job.from_hash(raw)
+
+    def jobs(self, job_ids: Iterable[str]) -> list[Job]:
+        ids = list(job_ids)
+        pipe = self.r.pipeline(transaction=False)
+        for jid in ids:
+            pipe.hgetall(Keys.job(jid))
+        out = []
+        for jid, raw in zip(ids, pipe.execute()):
+            if not raw:
+                raise NotFound(f"no job with id {jid!r}")
+            out.append(Job.from_hash(raw))
+        return out
+
+    def flow_jobs(self, flow: FlowRecord) -> dict[str, Job]:
+        return {job.name: job for job in self.jobs(flow.jobs.values())}
+
+    def statuses(self, job_ids: Iterable[str]) -> list[str | None]:
+        pipe = self.r.pipeline(transaction=False)
+        for jid in job_ids:
+            pipe.hget(Keys.job(jid), "status")
+        return list(pipe.execute())
+
+    def results(self, job_ids: Iterable[str]) -> list[tuple[str | None, Any]]:
+        """(status, result) of each job."""
+        pipe = self.r.pipeline(transaction=False)
+        for jid in job_ids:
+            pipe.hmget(Keys.job(jid), "status", "result")
+        out = []
+        for status, result in pipe.execute():
+            out.append((status, json.loads(result) if result else None))
+        return out
+
+    def set_job(self, job_id: str, pipe: Any = None, **fields: Any) -> None:
+        (pipe or self.r).hset(Keys.job(job_id), mapping=encode(fields))
+
+    def incr_attempts(self, job_id: str) -> int:
+        return int(self.r.hincrby(Keys.job(job_id), "attempts", 1))
+
+    # ---- atomic transitions -------------------------------------------------------------
+    def settle(self, flow_id: str, job_id: str, fields: Mapping[str, Any],
+               release: list[str], skip: list[str]) -> tuple[int, list[str]]:
+        """Record a job's final state, release or skip its dependents, count the flow down.
+
+        Returns (jobs still not terminal in the flow, released job ids that are now ready);
+        (-1, []) if the job was already terminal (a second delivery, or cancelled).
+        """
+        flat: list[str] = []
+        for key, value in encode(fields).items():
+            flat += [key, value]
+        keys = [Keys.flow(flow_id), Keys.job(job_id)] + [Keys.job(j) for j in release] + \
+            [Keys.job(j) for j in skip]
+        args = [len(release), repr(time.time()), len(flat) // 2, *flat]
+        out = self._settle(keys=keys, args=args)
+        remaining = int(out[0])
+        if remaining < 0 and len(out) == 1:
+            return -1, []
+        return remaining, [release[int(i) - 1] for i in out[1:]]
+
+    def cancel(self, flow_id: str, job_ids: list[str]) -> list[str] | None:
+        """Mark every non-terminal job and the flow cancelled; None if the flow had ended."""
+        out = self._cancel(keys=[Keys.flow(flow_id)] + [Keys.job(j) for j in job_ids],
+                           args=[repr(time.time())])
+        if int(out[0]) == -1:
+            return None
+        return [job_ids[int(i) - 1] for i in out[1:]]
+
+    # ---- leases: one live execution per job -----------------------------------------------
+    def claim(self, job_id: str, token: str, lease_s: float) -> bool:
+        return bool(self.r.set(Keys.lease(job_id), token, nx=True, px=int(lease_s * 1000)))
+
+    def renew(self, job_id: str, token: str, lease_s: float) -> bool:
+        return bool(self._renew(keys=[Keys.lease(job_id)], args=[token, int(lease_s * 1000)]))
+
+    def release(self, job_id: str, token: str) -> None:
+        self._release(keys=[Keys.lease(job_id)], args=[token])
+
+    def lease_holder(self, job_id: str) -> str | None:
+        value = self.r.get(Keys.lease(job_id))
+        return str(value) if value is not None else None
+
+    # ---- runner registry ----------------------------------------------------------------
+    def register_runner(self, node: str, runner: str, worker: str, info: Mapping[str, Any]
+                        ) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(Keys.runners(node), f"{runner}@{worker}",
+                  json.dumps({**info, "runner": runner, "worker": worker,
+                              "heartbeat": time.time()}))
+        pipe.sadd(Keys.nodes(), node)
+        pipe.execute()
+
+    def unregister_runner(self, node: str, runner: str, worker: str) -> None:
+        self.r.hdel(Keys.runners(node), f"{runner}@{worker}")
+
+    def runners(self, node: str) -> list[dict[str, Any]]:
+        return [json.loads(v) for v in self.r.hgetall(Keys.runners(node)).values()]
+
+    def nodes(self) -> list[str]:
+        return sorted(self.r.smembers(Keys.nodes()))
+
+    def publish(self, flow_id: str, event: Mapping[str, Any]) -> None:
+        self.r.publish(Keys.events(flow_id), json.dumps(event))

@@ -1,0 +1,91 @@
+"""Admission: may this job run here, now? Pure decision plus the hand-over to the runner."""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .. import canvas
+from ..errors import NotFound
+from ..keys import Keys
+from ..models import Job, JobStatus
+from .registry import live_runner_types
+
+if TYPE_CHECKING:
+    from ..celeryapp import Runtime
+
+ADMISSIBLE = (JobStatus.waiting_for_prerequisites, JobStatus.dispatched)
+
+
+def refusal(job: Job, live_types: Iterable[str], flow_status: str | None) -> str | None:
+    """Why a job may not be dispatched (None: it may). Pure."""
+    if flow_status == "cancelled":
+        return "cancelled"
+    if job.runner not in set(live_types):
+        return (f"no live {job.runner!r} runner on node {job.node!r} (start one with "
+                f"`herocelery runner start {job.runner} --node {job.node}`)")
+    return None
+
+
+def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
+    """Admit ready jobs: mark them dispatched and hand each to its runner queue.
+
+    Jobs whose runner is missing or dead end in `error` with that reason instead of waiting
+    forever. A second delivery of the same batch re-sends the same runner task ids; the runner
+    makes that harmless. Returns the number of jobs handed over.
+    """
+    store = rt.store
+    try:
+        jobs = store.jobs(job_ids)
+    except NotFound:
+        jobs = [j for j in (_maybe_job(rt, jid) for jid in job_ids) if j is not None]
+    jobs = [j for j in jobs if j.status in ADMISSIBLE]
+    if not jobs:
+        return 0
+    live: dict[str, list[str]] = {}
+    flow_status: dict[str, Any] = {}
+    sigs = []
+    refused: list[tuple[Job, str]] = []
+    pipe = store.r.pipeline(transaction=False)
+    for job in jobs:
+        if job.node not in live:
+            live[job.node] = live_runner_types(store, job.node, rt.settings.heartbeat_s)
+        if job.flow_id not in flow_status:
+            flow_status[job.flow_id] = _flow_status(rt, job.flow_id)
+        reason = refusal(job, live[job.node], flow_status[job.flow_id])
+        if reason is not None:
+            refused.append((job, reason))
+            continue
+        task_id = job_task_id(job)
+        sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
+        sig.set(task_id=task_id)
+        sigs.append(sig)
+        store.set_job(job.id, pipe, status=JobStatus.dispatched, task_id=task_id,
+                      dispatched_at=time.time())
+    pipe.execute()
+    canvas.send(sigs)
+    for job, reason in refused:
+        if reason == "cancelled":
+            rt.job_ended(rt, job, JobStatus.cancelled, {})
+        else:
+            rt.job_ended(rt, job, JobStatus.error,
+                         {"error": {"type": "AdmissionError", "message": reason}})
+    return len(sigs)
+
+
+def job_task_id(job: Job) -> str:
+    """The Celery id of a job's runner task: stable for one run of the job, so a second
+    admission of the same job sends the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{job.id}:{job.attempts}:{job.created_at}"))
+
+
+def _flow_status(rt: "Runtime", flow_id: str) -> str | None:
+    value = rt.store.r.hget(Keys.flow(flow_id), "status")
+    return str(value) if value is not None else None
+
+
+def _maybe_job(rt: "Runtime", job_id: str) -> Job | None:
+    try:
+        return rt.store.job(job_id)
+    except NotFound:
+        return None

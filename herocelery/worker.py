@@ -1,0 +1,88 @@
+"""Starting the Celery workers of the tiers: one supervisor per node, one worker per runner
+type per node. A runner worker registers itself in the node's registry and heartbeats from
+its main process; it unregisters when it stops, so a stopped runner disappears at once and a
+killed one goes stale after three heartbeats.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+from celery import signals
+
+from .celeryapp import make_app
+from .keys import runner_queue, supervisor_queue
+from .settings import Settings
+from .store import Store
+
+
+class Heartbeat:
+    """Registers one worker in the registry and refreshes it every `heartbeat_s`."""
+
+    def __init__(self, settings: Settings, node: str, runner: str, worker: str) -> None:
+        self.settings, self.node, self.runner, self.worker = settings, node, runner, worker
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+
+    def beat(self) -> None:
+        if self._store is None:
+            self._store = Store.from_url(self.settings.store_url())
+        self._store.register_runner(self.node, self.runner, self.worker,
+                                    {"pid": os.getpid(), "host": socket.gethostname(),
+                                     "node": self.node})
+
+    def start(self, **_: Any) -> None:
+        def loop() -> None:
+            while True:
+                try:
+                    self.beat()
+                except Exception:  # store unreachable for a moment: next beat retries
+                    pass
+                if self._stop.wait(self.settings.heartbeat_s):
+                    return
+        self._thread = threading.Thread(target=loop, name="hero-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self, **_: Any) -> None:
+        self._stop.set()
+        try:
+            if self._store is None:
+                self._store = Store.from_url(self.settings.store_url())
+            self._store.unregister_runner(self.node, self.runner, self.worker)
+        except Exception:
+            pass
+
+
+def worker_name(role: str, node: str, runner: str | None = None) -> str:
+    parts = [role, node] + ([runner] if runner else []) + [str(os.getpid())]
+    return "-".join(parts) + "@" + socket.gethostname()
+
+
+def start_supervisor(settings: Settings, node: str, *, concurrency: int = 4) -> None:
+    """Run a supervisor worker for `node` in this process until it is stopped."""
+    app = make_app(settings)
+    name = worker_name("supervisor", node)
+    beat = Heartbeat(settings, node, "supervisor", name)
+    signals.worker_ready.connect(beat.start, weak=False)
+    signals.worker_shutdown.connect(beat.stop, weak=False)
+    app.worker_main(["worker", "-Q", supervisor_queue(node), "-n", name, "--pool", "threads",
+                     "-c", str(concurrency), "--without-gossip", "--without-mingle",
+                     "-l", settings.log_level])
+
+
+def start_runner(settings: Settings, runner: str, node: str, *, concurrency: int = 0) -> None:
+    """Run a worker for one runner type on `node` in this process until it is stopped."""
+    from .runners import get_runner
+    get_runner(runner)  # fail fast on an unknown or unavailable type
+    app = make_app(settings)
+    name = worker_name("runner", node, runner)
+    beat = Heartbeat(settings, node, runner, name)
+    signals.worker_ready.connect(beat.start, weak=False)
+    signals.worker_shutdown.connect(beat.stop, weak=False)
+    conc = concurrency or settings.worker_concurrency()
+    app.worker_main(["worker", "-Q", runner_queue(node, runner), "-n", name,
+                     "--pool", "prefork", "-c", str(conc), "--without-gossip",
+                     "--without-mingle", "-l", settings.log_level])
