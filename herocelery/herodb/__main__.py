@@ -1,0 +1,4 @@
+"""``python -m herocelery.herodb serve ...``"""
+from .cli import main
+
+main()

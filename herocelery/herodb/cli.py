@@ -1,0 +1,81 @@
+"""``herocelery herodb serve``: run HeroDB in the foreground until SIGINT/SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import HeroDBError
+from .server import FSYNC_POLICIES, HeroDB, ServerConfig, new_event_loop
+
+
+@click.group(name="herodb", context_settings={"help_option_names": ["-h", "--help"]})
+def group() -> None:
+    """HeroDB, the Redis-compatible data layer."""
+
+
+@group.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=6379, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port; 0 picks a free one (printed on stdout).")
+@click.option("--unix-socket", default=None, metavar="PATH", help="Also listen on a Unix socket.")
+@click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory for the append-only log (default: in memory only).")
+@click.option("--admin-secret", default=None, envvar="HERODB_ADMIN_SECRET",
+              help="Enable the access model; AUTH <secret> grants everything.")
+@click.option("--encryption-key", default=None, envvar="HERODB_ENCRYPTION_KEY",
+              help="Encrypt everything written to --dir with this key.")
+@click.option("--appendfsync", default="everysec", show_default=True,
+              type=click.Choice(FSYNC_POLICIES), help="When the log is fsynced.")
+@click.option("--databases", default=16, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--maxclients", default=10000, show_default=True, type=click.IntRange(1))
+@click.option("--max-request-bytes", default=512 * 1024 * 1024, show_default=True,
+              type=click.IntRange(1), help="Largest accepted argument.")
+@click.option("--max-multibulk", default=1024 * 1024, show_default=True, type=click.IntRange(1),
+              help="Most arguments in one request.")
+@click.option("--client-output-buffer-bytes", default=32 * 1024 * 1024, show_default=True,
+              type=click.IntRange(1), help="A pub/sub client with more unsent output is dropped.")
+def serve(host: str, port: int, unix_socket: str | None, data_dir: Path | None,
+          admin_secret: str | None, encryption_key: str | None, appendfsync: str, databases: int,
+          maxclients: int, max_request_bytes: int, max_multibulk: int,
+          client_output_buffer_bytes: int) -> None:
+    """Run HeroDB until interrupted; prints `herodb listening on HOST:PORT` when ready."""
+    config = ServerConfig(host=host, port=port, unix_socket=unix_socket, dir=data_dir,
+                          admin_secret=admin_secret, encryption_key=encryption_key,
+                          appendfsync=appendfsync, databases=databases, maxclients=maxclients,
+                          max_request_bytes=max_request_bytes, max_multibulk=max_multibulk,
+                          client_output_buffer_bytes=client_output_buffer_bytes)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    try:
+        serve_forever(config)
+    except HeroDBError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def serve_forever(config: ServerConfig) -> None:
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    server = HeroDB(config)
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        await server.start()
+        server.engine.on_shutdown = stop.set
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"herodb listening on {config.host}:{server.port}", flush=True)
+        await stop.wait()
+        await server.stop()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def main() -> None:
+    group(prog_name="herodb")

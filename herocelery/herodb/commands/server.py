@@ -1,0 +1,284 @@
+"""Server commands: INFO DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG SWAPDB SAVE LASTSAVE ..."""
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+from ..errors import CommandError, DB_INDEX, INVALID_DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND
+from ..protocol import OK
+from .base import Command, glob_match, registrar, to_int
+from .connection import REDIS_VERSION
+
+COMMANDS: list[Command] = []
+command = registrar(COMMANDS)
+
+# CONFIG GET answers these; CONFIG SET accepts the ones marked settable
+CONFIG_DEFAULTS: dict[str, str] = {
+    "appendonly": "yes", "appendfsync": "everysec", "save": "", "databases": "16",
+    "maxclients": "10000", "maxmemory": "0", "maxmemory-policy": "noeviction", "timeout": "0",
+    "dir": ".", "port": "6379", "bind": "127.0.0.1", "tcp-keepalive": "300",
+    "notify-keyspace-events": "", "hz": "10", "lua-time-limit": "5000",
+    "busy-reply-threshold": "5000", "proto-max-bulk-len": "536870912",
+    "client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    "slowlog-log-slower-than": "10000", "slowlog-max-len": "128", "loglevel": "notice",
+}
+CONFIG_SETTABLE = frozenset({"appendfsync", "maxmemory", "maxmemory-policy", "timeout",
+                             "notify-keyspace-events", "hz", "lua-time-limit", "save",
+                             "busy-reply-threshold", "slowlog-log-slower-than",
+                             "slowlog-max-len", "loglevel", "tcp-keepalive", "maxclients"})
+
+
+def _config(c: Any) -> dict[str, str]:
+    settings = c.engine.settings
+    for k, v in CONFIG_DEFAULTS.items():
+        settings.setdefault(k, v)
+    return settings
+
+
+@command("CONFIG", -2, "admin")
+def config(c: Any, argv: list[bytes]) -> Any:
+    sub = argv[1].upper()
+    settings = _config(c)
+    if sub == b"GET" and len(argv) >= 3:
+        out: dict[bytes, bytes] = {}
+        for pattern in argv[2:]:
+            p = pattern.lower()
+            for k, v in settings.items():
+                if glob_match(p, k.encode()):
+                    out[k.encode()] = v.encode()
+        return out if c.proto == 3 else [x for kv in out.items() for x in kv]
+    if sub == b"SET" and len(argv) >= 4 and len(argv) % 2 == 0:
+        pairs = [(argv[i].decode(errors="replace").lower(), argv[i + 1].decode(errors="replace"))
+                 for i in range(2, len(argv), 2)]
+        for name, value in pairs:
+            if name not in CONFIG_SETTABLE:
+                raise CommandError(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            if name == "appendfsync" and value not in ("always", "everysec", "no"):
+                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') - argument(s) must be one of the following: always, everysec, no")
+        for name, value in pairs:
+            settings[name] = value
+            if name == "appendfsync":
+                setter = getattr(c.engine.log, "set_fsync", None)
+                if setter is not None:
+                    setter(value)
+        return OK
+    if sub == b"RESETSTAT" and len(argv) == 2:
+        c.engine.stat_commands = 0
+        return OK
+    if sub == b"REWRITE" and len(argv) == 2:
+        return OK
+    raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "CONFIG"))
+
+
+@command("DBSIZE", 1, "read fast")
+def dbsize(c: Any, argv: list[bytes]) -> Any:
+    return c.store.size()
+
+
+@command("FLUSHDB", -1, "write")
+def flushdb(c: Any, argv: list[bytes]) -> Any:
+    _flush_mode(argv)
+    c.engine.touch_all(c.store)
+    c.store.flush()
+    c.effects = [[b"FLUSHDB"]]
+    return OK
+
+
+@command("FLUSHALL", -1, "write")
+def flushall(c: Any, argv: list[bytes]) -> Any:
+    _flush_mode(argv)
+    for db in c.engine.keyspace.dbs:
+        c.engine.touch_all(db)
+        db.flush()
+    c.effects = [[b"FLUSHALL"]]
+    return OK
+
+
+def _flush_mode(argv: list[bytes]) -> None:
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() not in (b"ASYNC", b"SYNC")):
+        raise CommandError(SYNTAX)
+
+
+@command("SWAPDB", 3, "write fast")
+def swapdb(c: Any, argv: list[bytes]) -> Any:
+    dbs = c.engine.keyspace.dbs
+    try:
+        a, b = to_int(argv[1]), to_int(argv[2])
+    except CommandError:
+        raise CommandError(INVALID_DB_INDEX) from None
+    if not (0 <= a < len(dbs) and 0 <= b < len(dbs)):
+        raise CommandError(DB_INDEX)
+    if a != b:
+        dbs[a].swap_contents(dbs[b])
+        c.engine.touch_all(dbs[a])
+        c.engine.touch_all(dbs[b])
+    return OK
+
+
+@command("TIME", 1, "fast")
+def time_(c: Any, argv: list[bytes]) -> Any:
+    now = time.time_ns() // 1000
+    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
+
+
+@command("LASTSAVE", 1, "fast")
+def lastsave(c: Any, argv: list[bytes]) -> Any:
+    return c.engine.last_save
+
+
+@command("SAVE", 1, "admin noscript")
+def save(c: Any, argv: list[bytes]) -> Any:
+    engine = c.engine
+    if engine.log is not None:
+        engine.log.rewrite(engine.keyspace.dump())
+    engine.last_save = int(time.time())
+    return OK
+
+
+@command("BGSAVE", -1, "admin noscript")
+def bgsave(c: Any, argv: list[bytes]) -> Any:
+    c.engine.rewrite_requested = True
+    return "Background saving started"
+
+
+@command("BGREWRITEAOF", 1, "admin noscript")
+def bgrewriteaof(c: Any, argv: list[bytes]) -> Any:
+    c.engine.rewrite_requested = True
+    return "Background append only file rewriting started"
+
+
+@command("SHUTDOWN", -1, "admin noscript")
+def shutdown(c: Any, argv: list[bytes]) -> Any:
+    if c.engine.on_shutdown is None:
+        raise CommandError("ERR shutdown not available")
+    c.engine.on_shutdown()
+    return OK
+
+
+@command("DEBUG", -2, "admin noscript")
+def debug(c: Any, argv: list[bytes]) -> Any:
+    sub = argv[1].upper()
+    if sub == b"SLEEP" and len(argv) == 3:
+        time.sleep(min(float(argv[2]), 5.0))
+        return OK
+    raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "DEBUG"))
+
+
+@command("COMMAND", -1, "")
+def command_(c: Any, argv: list[bytes]) -> Any:
+    table = c.engine.commands
+    if len(argv) == 1:
+        return [_info(cmd) for cmd in table.values()]
+    sub = argv[1].upper()
+    if sub == b"COUNT" and len(argv) == 2:
+        return len(table)
+    if sub == b"INFO":
+        names = argv[2:] or [n.encode() for n in table]
+        return [_info(table[n.decode(errors="replace").upper()])
+                if n.decode(errors="replace").upper() in table else None for n in names]
+    if sub == b"DOCS":
+        names = [n.decode(errors="replace").lower() for n in argv[2:]] or [n.lower() for n in table]
+        docs: dict[bytes, Any] = {}
+        for n in names:
+            if n.upper() in table:
+                cmd = table[n.upper()]
+                docs[n.encode()] = {b"summary": f"The {cmd.name} command".encode(),
+                                    b"since": b"1.0.0", b"group": b"generic"}
+        return docs if c.proto == 3 else [
+            x for k, v in docs.items() for x in (k, [y for kv in v.items() for y in kv])]
+    if sub == b"LIST":
+        return [n.lower().encode() for n in table]
+    if sub == b"GETKEYS" and len(argv) >= 3:
+        cmd = table.get(argv[2].decode(errors="replace").upper())
+        if cmd is None:
+            raise CommandError("ERR Invalid command specified")
+        keys = cmd.key_args(argv[2:])
+        if not keys:
+            raise CommandError("ERR The command has no key arguments")
+        return keys
+    raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "COMMAND"))
+
+
+def _info(cmd: Command) -> list[Any]:
+    first, last, step = cmd.keys
+    return [cmd.name.lower().encode(), cmd.arity, [f for f in sorted(cmd.flags)],
+            first, last, step, [], [], []]
+
+
+@command("INFO", -1, "")
+def info(c: Any, argv: list[bytes]) -> Any:
+    wanted = {a.decode(errors="replace").lower() for a in argv[1:]}
+    return render_info(c, wanted).encode()
+
+
+def render_info(c: Any, wanted: set[str]) -> str:
+    """INFO text: the fields kombu, Celery, Flower and redis-cli read, Redis 7 names."""
+    engine = c.engine
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = _rss_bytes()
+    uptime = int(time.time() - engine.started)
+    sections: dict[str, list[tuple[str, Any]]] = {
+        "server": [("redis_version", REDIS_VERSION), ("redis_mode", "standalone"),
+                   ("herodb_version", "0.1.0"), ("os", sys.platform),
+                   ("arch_bits", 64), ("multiplexing_api", "asyncio"),
+                   ("process_id", os.getpid()), ("run_id", f"{id(engine):040x}"[-40:]),
+                   ("tcp_port", engine.settings.get("port", "0")),
+                   ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
+                   ("hz", 10), ("executable", sys.executable), ("config_file", "")],
+        "clients": [("connected_clients", len(engine.clients)),
+                    ("blocked_clients", sum(1 for x in engine.clients.values() if x.waiter)),
+                    ("pubsub_clients", sum(1 for x in engine.clients.values() if x.subscribed)),
+                    ("maxclients", engine.settings.get("maxclients", "10000"))],
+        "memory": [("used_memory", rss), ("used_memory_human", _human(rss)),
+                   ("used_memory_rss", rss), ("used_memory_peak", usage.ru_maxrss * 1024),
+                   ("used_memory_lua", 0), ("maxmemory", 0), ("maxmemory_policy", "noeviction"),
+                   ("mem_allocator", "libc")],
+        "persistence": [("loading", 0), ("rdb_changes_since_last_save", engine.dirty),
+                        ("rdb_last_save_time", engine.last_save),
+                        ("aof_enabled", int(engine.log is not None)),
+                        ("aof_rewrite_in_progress", 0)],
+        "stats": [("total_connections_received", engine.stat_connections),
+                  ("total_commands_processed", engine.stat_commands),
+                  ("rejected_connections", engine.stat_rejected),
+                  ("pubsub_channels", len(engine.channels)),
+                  ("pubsub_patterns", len(engine.patterns)),
+                  ("expired_keys", 0), ("evicted_keys", 0), ("keyspace_hits", 0),
+                  ("keyspace_misses", 0)],
+        "replication": [("role", "master"), ("connected_slaves", 0)],
+        "cpu": [("used_cpu_sys", f"{usage.ru_stime:.6f}"), ("used_cpu_user", f"{usage.ru_utime:.6f}")],
+        "modules": [],
+        "errorstats": [],
+        "cluster": [("cluster_enabled", 0)],
+        "keyspace": [(f"db{db.index}", f"keys={db.size()},expires={len(db.expires)},avg_ttl=0")
+                     for db in engine.keyspace.dbs if db.data],
+    }
+    default = {"server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+               "modules", "errorstats", "cluster", "keyspace"}
+    names = default if not wanted or wanted & {"all", "everything", "default"} else wanted
+    out: list[str] = []
+    for name, fields in sections.items():
+        if name in names:
+            if out:
+                out.append("")
+            out.append("# " + name.capitalize())
+            out.extend(f"{k}:{v}" for k, v in fields)
+    return "\r\n".join(out) + "\r\n"
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if n < 1024:
+            return f"{n:.2f}{unit}"
+        n //= 1024
+    return f"{n:.2f}T"

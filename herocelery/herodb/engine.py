@@ -1,0 +1,367 @@
+"""Command dispatch without sockets: table lookup, arity, access, MULTI queueing, write hooks.
+
+After every write the engine (1) marks WATCHing clients dirty, (2) queues keys that blocked
+clients wait on, (3) appends the write (or the effects the handler recorded) to the log. Blocked
+clients are served first-come-first-served after each top-level command, so pushes from other
+clients, from EXEC and from scripts all wake them.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from collections import deque
+from typing import Any, Callable, Iterable
+
+from .client import ConnState
+from .commands.base import Command
+from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOWN_COMMAND,
+                     WRONG_ARITY)
+from .keyspace import Database, Keyspace
+from .protocol import NULL_ARRAY, Push, ReplyError, encode
+
+# families in table order; a later family may replace an earlier command (admin.py does for
+# AUTH and SELECT)
+FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "sets", "zsets",
+            "pubsub", "transactions", "scripting", "admin")
+
+MULTI_CONTROL = frozenset({"EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET"})
+PUBSUB_ALLOWED = frozenset({"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "PING",
+                            "QUIT", "RESET", "SSUBSCRIBE", "SUNSUBSCRIBE"})
+
+Serve = Callable[[Database, bytes], "tuple[Any, list[list[bytes]]] | None"]
+
+
+def load_table(families: Iterable[str] = FAMILIES) -> dict[str, Command]:
+    """name -> Command from every family module that exists (admin.py is optional)."""
+    table: dict[str, Command] = {}
+    for family in families:
+        try:
+            module = importlib.import_module(f"{__package__}.commands.{family}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"commands.{family}"):
+                continue
+            raise
+        for cmd in getattr(module, "COMMANDS"):
+            table[cmd.name] = cmd
+    return table
+
+
+class Block:
+    """A blocking handler's answer when nothing is available yet."""
+
+    __slots__ = ("keys", "timeout", "serve", "timeout_reply")
+
+    def __init__(self, keys: list[bytes], timeout: float, serve: Serve, timeout_reply: Any) -> None:
+        self.keys = keys
+        self.timeout = timeout
+        self.serve = serve
+        self.timeout_reply = timeout_reply
+
+
+class Waiter:
+    """A client blocked on keys of one database."""
+
+    __slots__ = ("client", "store", "keys", "serve", "timeout_reply", "timer")
+
+    def __init__(self, client: ConnState, store: Database, block: Block) -> None:
+        self.client = client
+        self.store = store
+        self.keys = list(dict.fromkeys(block.keys))
+        self.serve = block.serve
+        self.timeout_reply = block.timeout_reply
+        self.timer: Any = None
+
+
+class Engine:
+    """The keyspace plus everything shared between connections; executes commands."""
+
+    def __init__(self, databases: int = 16, log: Any = None, access: Any = None,
+                 settings: dict[str, str] | None = None) -> None:
+        self.keyspace = Keyspace(databases)
+        self.commands = load_table()
+        self.table: dict[bytes, Command] = {}
+        for name, cmd in self.commands.items():
+            self.table[name.encode()] = cmd
+            self.table[name.lower().encode()] = cmd
+        self.log = log
+        self.access = access
+        self.clients: dict[int, ConnState] = {}
+        self.channels: dict[bytes, set[ConnState]] = {}
+        self.patterns: dict[bytes, set[ConnState]] = {}
+        self.scripts: dict[str, bytes] = {}
+        self.lua: Any = None
+        self.ready: deque[tuple[Database, bytes]] = deque()
+        self.settings: dict[str, str] = dict(settings or {})
+        self.started = time.time()
+        self.next_id = 1
+        self.stat_commands = 0
+        self.stat_connections = 0
+        self.stat_rejected = 0
+        self.dirty = 0
+        self.last_save = int(time.time())
+        self.schedule: Callable[[float, Callable[[], None]], Any] | None = None
+        self.rewrite_requested = False
+        self.on_shutdown: Callable[[], None] | None = None
+
+    # ---- connections -----------------------------------------------------------------------
+    def new_client(self, addr: str = "", laddr: str = "", send: Any = None,
+                   close: Any = None) -> ConnState:
+        c = ConnState(self, self.next_id, addr, laddr, send, close)
+        self.next_id += 1
+        if self.access is None:
+            c.admin, c.perm, c.authenticated = True, "readwrite", True
+        else:
+            hook = getattr(self.access, "on_connect", None)
+            if hook is not None:
+                hook(c)
+        return c
+
+    def drop_client(self, c: ConnState) -> None:
+        """Forget a closed connection: subscriptions, WATCHes, a pending block."""
+        self.clients.pop(c.id, None)
+        if c.waiter is not None:
+            self.unblock(c.waiter)
+        for ch in list(c.channels):
+            self._unsub(self.channels, ch, c)
+        for p in list(c.patterns):
+            self._unsub(self.patterns, p, c)
+        c.channels.clear()
+        c.patterns.clear()
+        self.unwatch(c)
+
+    # ---- execution -------------------------------------------------------------------------
+    def lookup(self, name: bytes) -> Command | None:
+        cmd = self.table.get(name)
+        if cmd is None:
+            cmd = self.table.get(name.upper())
+        return cmd
+
+    def execute(self, c: ConnState, argv: list[bytes]) -> Any:
+        """Run one request from a connection; returns a reply value or a Block."""
+        cmd = self.table.get(argv[0])
+        if cmd is None:
+            cmd = self.table.get(argv[0].upper())
+            if cmd is None:
+                return self._refuse(c, unknown_command(argv))
+        n = len(argv)
+        arity = cmd.arity
+        if (arity > 0 and n != arity) or n < -arity:
+            return self._refuse(c, WRONG_ARITY.format(cmd.name.lower()))
+        if self.access is not None:
+            err = self.access.check(c, cmd.name, cmd.flags, c.db)
+            if err:
+                return self._refuse(c, err)
+        if c.multi is not None and cmd.name not in MULTI_CONTROL:
+            c.multi.append((cmd, argv))
+            return "QUEUED"
+        if c.proto == 2 and (c.channels or c.patterns) and cmd.name not in PUBSUB_ALLOWED:
+            return ReplyError(PUBSUB_CONTEXT.format(cmd.name.lower()))
+        reply = self.run(c, cmd, argv)
+        if type(reply) is Block:
+            reply = self.block(c, reply)
+        if self.ready:
+            self.serve_ready()
+        return reply
+
+    def _refuse(self, c: ConnState, text: str) -> ReplyError:
+        if c.multi is not None:
+            c.multi_error = True
+        return ReplyError(text)
+
+    def run(self, c: ConnState, cmd: Command, argv: list[bytes]) -> Any:
+        """Call a handler (no queueing, no access check); write hooks and logging after."""
+        self.stat_commands += 1
+        try:
+            reply = cmd.handler(c, argv)
+        except CommandError as exc:
+            c.effects = None
+            return ReplyError(exc.text)
+        if cmd.is_write:
+            self.after_write(c, cmd, argv)
+        return reply
+
+    def call_from_script(self, c: ConnState, argv: list[bytes]) -> Any:
+        """redis.call/pcall: same checks as a client request, never queues nor blocks."""
+        if not argv:
+            return ReplyError("ERR Please specify at least one argument for this redis lib call")
+        cmd = self.lookup(argv[0])
+        if cmd is None:
+            return ReplyError("ERR Unknown Redis command called from script")
+        n = len(argv)
+        if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
+            return ReplyError("ERR Wrong number of args calling Redis command from script")
+        if "noscript" in cmd.flags:
+            return ReplyError(NOT_ALLOWED_IN_SCRIPT)
+        if self.access is not None:
+            err = self.access.check(c, cmd.name, cmd.flags, c.db)
+            if err:
+                return ReplyError(err)
+        return self.run(c, cmd, argv)
+
+    def after_write(self, c: ConnState, cmd: Command, argv: list[bytes]) -> None:
+        store = c.store
+        if store.watched or store.blocked:
+            for key in cmd.key_args(argv):
+                self.touch(store, key)
+        effects = c.effects
+        log = self.log
+        if effects is not None:
+            c.effects = None
+            if log is not None:
+                for e in effects:
+                    log.append(c.db, e)
+            self.dirty += len(effects)
+        else:
+            if log is not None:
+                log.append(c.db, argv)
+            self.dirty += 1
+
+    def touch(self, store: Database, key: bytes) -> None:
+        """A key changed: WATCHers become dirty, blocked clients get a chance."""
+        watchers = store.watched.get(key)
+        if watchers:
+            for w in watchers:
+                w.watch_dirty = True
+        if key in store.blocked:
+            self.ready.append((store, key))
+
+    def touch_all(self, store: Database) -> None:
+        for watchers in store.watched.values():
+            for w in watchers:
+                w.watch_dirty = True
+        for key in store.blocked:
+            self.ready.append((store, key))
+
+    # ---- blocking --------------------------------------------------------------------------
+    def block(self, c: ConnState, block: Block) -> Block:
+        w = Waiter(c, c.store, block)
+        c.waiter = w
+        for key in w.keys:
+            c.store.blocked.setdefault(key, deque()).append(w)
+        if block.timeout > 0 and self.schedule is not None:
+            w.timer = self.schedule(block.timeout, lambda: self.time_out(w))
+        return block
+
+    def unblock(self, w: Waiter) -> None:
+        for key in w.keys:
+            queue = w.store.blocked.get(key)
+            if queue is not None:
+                try:
+                    queue.remove(w)
+                except ValueError:
+                    pass
+                if not queue:
+                    del w.store.blocked[key]
+        if w.timer is not None:
+            w.timer.cancel()
+            w.timer = None
+        w.client.waiter = None
+
+    def time_out(self, w: Waiter) -> None:
+        if w.client.waiter is not w:
+            return
+        self.unblock(w)
+        resume = getattr(w.client, "resume", None)
+        if resume is not None:
+            resume(w.timeout_reply)
+
+    def serve_ready(self) -> None:
+        """Hand data on ready keys to blocked clients, oldest first."""
+        ready = self.ready
+        while ready:
+            store, key = ready.popleft()
+            queue = store.blocked.get(key)
+            while queue:
+                w = queue[0]
+                result = w.serve(store, key)
+                if result is None:
+                    break
+                reply, effects = result
+                self.unblock(w)
+                self.dirty += len(effects)
+                for e in effects:
+                    if self.log is not None:
+                        self.log.append(store.index, e)
+                    if len(e) > 2 and e[0] in (b"LMOVE", b"RPOPLPUSH"):
+                        self.touch(store, e[2])
+                    if len(e) > 1:
+                        watchers = store.watched.get(e[1])
+                        if watchers:
+                            for wc in watchers:
+                                wc.watch_dirty = True
+                resume = getattr(w.client, "resume", None)
+                if resume is not None:
+                    resume(reply)
+                queue = store.blocked.get(key)
+
+    # ---- WATCH -----------------------------------------------------------------------------
+    def watch(self, c: ConnState, keys: list[bytes]) -> None:
+        for key in keys:
+            c.watching.add((c.db, key))
+            c.store.watched.setdefault(key, set()).add(c)
+
+    def unwatch(self, c: ConnState) -> None:
+        dbs = self.keyspace.dbs
+        for index, key in c.watching:
+            watchers = dbs[index].watched.get(key)
+            if watchers is not None:
+                watchers.discard(c)
+                if not watchers:
+                    del dbs[index].watched[key]
+        c.watching.clear()
+        c.watch_dirty = False
+
+    # ---- pub/sub ---------------------------------------------------------------------------
+    def subscribe(self, c: ConnState, channel: bytes, pattern: bool) -> None:
+        (self.patterns if pattern else self.channels).setdefault(channel, set()).add(c)
+        (c.patterns if pattern else c.channels).add(channel)
+
+    def unsubscribe(self, c: ConnState, channel: bytes, pattern: bool) -> bool:
+        mine = c.patterns if pattern else c.channels
+        if channel not in mine:
+            return False
+        mine.discard(channel)
+        self._unsub(self.patterns if pattern else self.channels, channel, c)
+        return True
+
+    @staticmethod
+    def _unsub(registry: dict[bytes, set[ConnState]], name: bytes, c: ConnState) -> None:
+        subs = registry.get(name)
+        if subs is not None:
+            subs.discard(c)
+            if not subs:
+                del registry[name]
+
+    def publish(self, channel: bytes, message: bytes) -> int:
+        """Deliver to channel and pattern subscribers; returns how many received it."""
+        from .commands.base import glob_match
+        count = 0
+        frames: dict[int, bytes] = {}
+        for sub in list(self.channels.get(channel, ())):
+            data = frames.get(sub.proto)
+            if data is None:
+                data = frames[sub.proto] = encode(Push([b"message", channel, message]), sub.proto)
+            sub.send(data)
+            count += 1
+        for pattern, subs in list(self.patterns.items()):
+            if glob_match(pattern, channel):
+                for sub in list(subs):
+                    sub.send(encode(Push([b"pmessage", pattern, channel, message]), sub.proto))
+                    count += 1
+        return count
+
+
+def unknown_command(argv: list[bytes]) -> str:
+    name = argv[0].decode(errors="replace")
+    rest = " ".join(f"'{a.decode(errors='replace')}'" for a in argv[1:])
+    return UNKNOWN_COMMAND.format(name, rest)
+
+
+def block_or_timeout(c: ConnState, keys: list[bytes], timeout: float, serve: Serve,
+                     timeout_reply: Any = NULL_ARRAY) -> Any:
+    """What a blocking handler returns when nothing is there: inside MULTI or a script the
+    timeout reply at once, otherwise a Block; nothing is logged for it."""
+    c.effects = []
+    if c.no_block:
+        return timeout_reply
+    return Block(keys, timeout, serve, timeout_reply)

@@ -1,0 +1,308 @@
+"""RESP2/RESP3 wire format: request bytes -> argv lists, reply values -> bytes. Never sees a socket.
+
+Requests are multibulk frames (``*N\\r\\n$L\\r\\n...``) or inline lines (``PING\\r\\n`` as
+telnet and redis-cli send them). Replies are plain Python values mapped onto RESP types:
+
+=================  ==========================  ==========================
+value              RESP2                       RESP3
+=================  ==========================  ==========================
+bytes              bulk string                 bulk string
+str                simple string ``+``         simple string ``+``
+int                integer                     integer
+bool               integer 1/0                 boolean ``#t``/``#f``
+float              bulk string                 double ``,``
+None               null bulk ``$-1``           null ``_``
+NULL_ARRAY         null array ``*-1``          null ``_``
+list / tuple       array                       array
+dict               flat array                  map ``%``
+set / frozenset    array                       set ``~``
+ReplyError         error ``-``                 error ``-``
+Push               array                       push ``>``
+=================  ==========================  ==========================
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+MAX_INLINE_BYTES = 64 * 1024
+
+ERR_MBULK_LEN = "Protocol error: invalid multibulk length"
+ERR_BULK_LEN = "Protocol error: invalid bulk length"
+ERR_MBULK_COUNT_STRING = "Protocol error: too big mbulk count string"
+ERR_BULK_COUNT_STRING = "Protocol error: too big bulk count string"
+ERR_INLINE_TOO_BIG = "Protocol error: too big inline request"
+ERR_UNBALANCED_QUOTES = "Protocol error: unbalanced quotes in request"
+
+
+class ProtocolError(Exception):
+    """A malformed request; the text (``Protocol error: ...``) is sent and the connection closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyError:
+    """An error reply; ``text`` includes its code (``ERR ...``, ``WRONGTYPE ...``)."""
+
+    text: str
+
+
+class Push(list):  # type: ignore[type-arg]
+    """An out-of-band pub/sub message: a push frame in RESP3, an array in RESP2."""
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY: Any = _NullArray()
+
+
+class Parser:
+    """Incremental request parser. Feed bytes, take complete argv lists.
+
+    Guarantees: never allocates more than ``max_bulk`` bytes for one argument nor a list longer
+    than ``max_multibulk``; a malformed frame raises ProtocolError after returning every
+    complete request that preceded it (``commands`` keeps them).
+    """
+
+    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk")
+
+    def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024) -> None:
+        self.buf = b""
+        self.parts: list[bytes] = []  # chunks waiting until `need` bytes are there
+        self.size = 0
+        self.need = 0
+        self.max_bulk = max_bulk
+        self.max_multibulk = max_multibulk
+
+    def feed(self, data: bytes, out: list[list[bytes]]) -> None:
+        """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
+        if self.need:
+            self.parts.append(data)
+            self.size += len(data)
+            if self.size < self.need:
+                return  # a big argument still arriving: do not re-scan (no quadratic copying)
+            data = b"".join(self.parts)
+            self.parts, self.size, self.need = [], 0, 0
+        buf = self.buf + data if self.buf else data
+        n = len(buf)
+        pos = 0
+        try:
+            while pos < n:
+                if buf[pos] == 42:  # '*'
+                    nl = buf.find(b"\r\n", pos)
+                    if nl < 0:
+                        if n - pos > 64:
+                            raise ProtocolError(ERR_MBULK_COUNT_STRING)
+                        break
+                    try:
+                        count = int(buf[pos + 1:nl])
+                    except ValueError:
+                        raise ProtocolError(ERR_MBULK_LEN) from None
+                    if count > self.max_multibulk:
+                        raise ProtocolError(ERR_MBULK_LEN)
+                    p = nl + 2
+                    if count <= 0:
+                        pos = p
+                        continue
+                    args: list[bytes] = []
+                    complete = True
+                    for _ in range(count):
+                        if p >= n:
+                            complete = False
+                            break
+                        if buf[p] != 36:  # '$'
+                            raise ProtocolError(
+                                f"Protocol error: expected '$', got '{chr(buf[p])}'")
+                        nl = buf.find(b"\r\n", p)
+                        if nl < 0:
+                            if n - p > 64:
+                                raise ProtocolError(ERR_BULK_COUNT_STRING)
+                            complete = False
+                            break
+                        try:
+                            size = int(buf[p + 1:nl])
+                        except ValueError:
+                            raise ProtocolError(ERR_BULK_LEN) from None
+                        if size < 0 or size > self.max_bulk:
+                            raise ProtocolError(ERR_BULK_LEN)
+                        start = nl + 2
+                        end = start + size
+                        if end + 2 > n:
+                            complete = False
+                            if end + 2 - pos > 65536:
+                                self.need = end + 2 - pos
+                            break
+                        if buf[end:end + 2] != b"\r\n":
+                            raise ProtocolError(ERR_BULK_LEN)
+                        args.append(buf[start:end])
+                        p = end + 2
+                    if not complete:
+                        break
+                    out.append(args)
+                    pos = p
+                else:
+                    nl = buf.find(b"\n", pos)
+                    if nl < 0:
+                        if n - pos > MAX_INLINE_BYTES:
+                            raise ProtocolError(ERR_INLINE_TOO_BIG)
+                        break
+                    line = buf[pos:nl]
+                    pos = nl + 1
+                    if len(line) > MAX_INLINE_BYTES:
+                        raise ProtocolError(ERR_INLINE_TOO_BIG)
+                    argv = split_inline(line)
+                    if argv:
+                        out.append(argv)
+        finally:
+            self.buf = buf[pos:] if pos < n else b""
+            if self.need:
+                self.parts, self.size = [self.buf], len(self.buf)
+                self.buf = b""
+
+    def pending(self) -> int:
+        """Bytes received but not yet part of a complete request."""
+        return len(self.buf) + self.size
+
+
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+
+
+def split_inline(line: bytes) -> list[bytes]:
+    """Split an inline request like Redis' sdssplitargs: spaces, "double" and 'single' quotes."""
+    if b'"' not in line and b"'" not in line:
+        return line.split()
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in b" \t\r\n\v\f":
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        quote = 0
+        while True:
+            if i >= n:
+                if quote:
+                    raise ProtocolError(ERR_UNBALANCED_QUOTES)
+                break
+            ch = line[i]
+            if quote == 34:  # inside "..."
+                if ch == 92 and i + 3 < n and line[i + 1] == 120 and _ishex(line[i + 2:i + 4]):
+                    cur.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif ch == 92 and i + 1 < n:
+                    i += 1
+                    cur.append(_ESCAPES.get(line[i], line[i]))
+                elif ch == 34:
+                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
+                        raise ProtocolError(ERR_UNBALANCED_QUOTES)
+                    i += 1
+                    break
+                else:
+                    cur.append(ch)
+            elif quote == 39:  # inside '...'
+                if ch == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    cur.append(39)
+                elif ch == 39:
+                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
+                        raise ProtocolError(ERR_UNBALANCED_QUOTES)
+                    i += 1
+                    break
+                else:
+                    cur.append(ch)
+            elif ch in b" \t\r\n\v\f":
+                break
+            elif ch in (34, 39):
+                quote = ch
+            else:
+                cur.append(ch)
+            i += 1
+        args.append(bytes(cur))
+
+
+def _ishex(two: bytes) -> bool:
+    return len(two) == 2 and all(c in b"0123456789abcdefABCDEF" for c in two)
+
+
+def format_double(value: float) -> str:
+    """Redis' human-friendly double text: ``3``, ``1.5``, ``inf``, ``-inf``, ``1e+20``."""
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer() and abs(value) < 1e17:
+        return str(int(value))
+    return repr(value)
+
+
+OK = "OK"
+_CRLF = b"\r\n"
+
+
+def encode(value: Any, proto: int = 2) -> bytes:
+    """The RESP bytes of one reply value (see the module table)."""
+    t = type(value)
+    if t is bytes:
+        return b"$%d\r\n%b\r\n" % (len(value), value)
+    if t is str:
+        return b"+" + value.encode() + _CRLF
+    if t is int:
+        return b":%d\r\n" % value
+    parts: list[bytes] = []
+    _encode_into(value, proto, parts)
+    return b"".join(parts)
+
+
+def _encode_into(value: Any, proto: int, out: list[bytes]) -> None:
+    t = type(value)
+    if t is bytes or t is bytearray or t is memoryview:
+        out.append(b"$%d\r\n%b\r\n" % (len(value), value))
+    elif t is str:
+        out.append(b"+" + value.encode() + _CRLF)
+    elif t is int:
+        out.append(b":%d\r\n" % value)
+    elif value is None:
+        out.append(b"_\r\n" if proto == 3 else b"$-1\r\n")
+    elif t is list or t is tuple:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode_into(item, proto, out)
+    elif t is ReplyError:
+        out.append(b"-" + value.text.replace("\r", " ").replace("\n", " ").encode() + _CRLF)
+    elif t is bool:
+        if proto == 3:
+            out.append(b"#t\r\n" if value else b"#f\r\n")
+        else:
+            out.append(b":1\r\n" if value else b":0\r\n")
+    elif t is float:
+        text = format_double(value).encode()
+        if proto == 3:
+            out.append(b"," + text + _CRLF)
+        else:
+            out.append(b"$%d\r\n%b\r\n" % (len(text), text))
+    elif t is dict:
+        if proto == 3:
+            out.append(b"%%%d\r\n" % len(value))
+        else:
+            out.append(b"*%d\r\n" % (2 * len(value)))
+        for k, v in value.items():
+            _encode_into(k, proto, out)
+            _encode_into(v, proto, out)
+    elif t is set or t is frozenset:
+        out.append((b"~%d\r\n" if proto == 3 else b"*%d\r\n") % len(value))
+        for item in value:
+            _encode_into(item, proto, out)
+    elif t is Push:
+        out.append((b">%d\r\n" if proto == 3 else b"*%d\r\n") % len(value))
+        for item in value:
+            _encode_into(item, proto, out)
+    elif value is NULL_ARRAY:
+        out.append(b"_\r\n" if proto == 3 else b"*-1\r\n")
+    elif isinstance(value, int):  # int subclasses
+        out.append(b":%d\r\n" % int(value))
+    else:
+        raise TypeError(f"cannot encode reply of type {t.__name__}")

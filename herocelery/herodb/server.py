@@ -1,0 +1,392 @@
+"""The asyncio server: reads requests, dispatches them through the Engine, writes replies.
+
+Guarantees: every complete request in a read is executed before the replies of that read are
+written in one go (pipelining), after the log has been flushed; a malformed frame closes only
+that connection; a client blocked in BLPOP & co. stops reading until it is served; a pub/sub
+client whose unsent output passes ``client_output_buffer_bytes`` is disconnected.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import Block, Engine
+from .errors import ConfigError, MAX_CLIENTS
+from .protocol import Parser, ProtocolError, encode
+
+log = logging.getLogger("herodb")
+
+FSYNC_POLICIES = ("always", "everysec", "no")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Every HeroDB option. ``port=0`` picks a free port (read it from ``HeroDB.port``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 6379
+    unix_socket: str | None = None
+    dir: Path | None = None
+    admin_secret: str | None = None
+    encryption_key: str | None = None
+    appendfsync: str = "everysec"
+    databases: int = 16
+    maxclients: int = 10000
+    max_request_bytes: int = 512 * 1024 * 1024
+    max_multibulk: int = 1024 * 1024
+    client_output_buffer_bytes: int = 32 * 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.appendfsync not in FSYNC_POLICIES:
+            raise ConfigError(f"appendfsync must be one of {', '.join(FSYNC_POLICIES)}, "
+                              f"not {self.appendfsync!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0..65535, not {self.port}")
+        if self.databases < 1:
+            raise ConfigError(f"databases must be at least 1, not {self.databases}")
+        if self.maxclients < 1 or self.max_request_bytes < 1 or self.max_multibulk < 1:
+            raise ConfigError("maxclients, max_request_bytes and max_multibulk must be positive")
+
+
+# ---- part B wiring points: persistence and access --------------------------------------------
+def make_log(config: ServerConfig) -> Any:
+    """The append-only log for ``config.dir`` (None: in memory only)."""
+    if config.dir is None:
+        return None
+    try:
+        from .persist import AppendLog  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("herodb: persistence module not available; running in memory only")
+        return None
+    path = Path(config.dir).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    key = config.encryption_key.encode() if config.encryption_key else None
+    return AppendLog(path / "herodb.aof", config.appendfsync, key=key)
+
+
+def make_access(config: ServerConfig) -> Any:
+    """The access model (None without an admin secret: plain Redis behaviour)."""
+    if not config.admin_secret:
+        return None
+    from .access import Access  # type: ignore[attr-defined]
+    return Access(config.admin_secret)
+# ----------------------------------------------------------------------------------------------
+
+
+class Connection(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, server: "HeroDB") -> None:
+        self.server = server
+        self.engine = server.engine
+        self.transport: Any = None
+        self.c: Any = None
+        self.pending: deque[list[bytes]] = deque()
+        self.failure: ProtocolError | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        engine = self.engine
+        engine.stat_connections += 1
+        if len(engine.clients) >= self.server.config.maxclients:
+            engine.stat_rejected += 1
+            transport.write(b"-" + MAX_CLIENTS.encode() + b"\r\n")
+            transport.close()
+            return
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        c = engine.new_client(_addr(peer), _addr(local), self.send_oob, self.abort)
+        c.resume = self.resume
+        engine.clients[c.id] = c
+        self.c = c
+        cfg = self.server.config
+        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.c is not None:
+            self.c.closing = True
+            self.engine.drop_client(self.c)
+
+    def data_received(self, data: bytes) -> None:
+        c = self.c
+        if c is None or c.closing:
+            return
+        cmds: list[list[bytes]] = []
+        try:
+            self.parser.feed(data, cmds)
+        except ProtocolError as exc:
+            self.failure = exc
+        if c.waiter is not None or self.pending:
+            self.pending.extend(cmds)
+            self.transport.pause_reading()
+            return
+        self.process(cmds)
+
+    def process(self, cmds: Any) -> None:
+        c = self.c
+        engine = self.engine
+        out: list[bytes] = []
+        blocked = False
+        for argv in cmds:
+            reply = engine.execute(c, argv)
+            if type(reply) is Block:
+                blocked = True
+                break
+            out.append(encode(reply, c.proto))
+            if c.quit:
+                break
+        if blocked:
+            self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
+            self.transport.pause_reading()
+        if engine.log is not None:
+            engine.log.flush()
+        if out:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if c.quit:
+            self.close_after_write()
+        elif self.failure is not None and not blocked:
+            self.transport.write(b"-ERR " + str(self.failure).encode() + b"\r\n")
+            self.close_after_write()
+
+    def resume(self, reply: Any) -> None:
+        """Called by the engine when this client's block ends (served or timed out)."""
+        asyncio.get_running_loop().call_soon(self._resume, reply)
+
+    def _resume(self, reply: Any) -> None:
+        c = self.c
+        if c.closing:
+            return
+        if self.engine.log is not None:
+            self.engine.log.flush()
+        self.transport.write(encode(reply, c.proto))
+        if self.pending:
+            cmds = list(self.pending)
+            self.pending.clear()
+            self.process(cmds)
+        if c.waiter is None and not self.pending and not c.closing:
+            self.transport.resume_reading()
+
+    def send_oob(self, data: bytes) -> None:
+        t = self.transport
+        t.write(data)
+        if t.get_write_buffer_size() > self.server.config.client_output_buffer_bytes:
+            log.warning("herodb: client %s exceeded the output buffer limit; disconnecting",
+                        self.c.id if self.c else "?")
+            self.abort()
+
+    def close_after_write(self) -> None:
+        self.c.closing = True
+        self.transport.close()
+
+    def abort(self) -> None:
+        if self.c is not None:
+            self.c.closing = True
+        self.transport.abort()
+
+
+def _addr(info: Any) -> str:
+    if isinstance(info, tuple) and len(info) >= 2:
+        return f"{info[0]}:{info[1]}"
+    return str(info or "")
+
+
+class HeroDB:
+    """A HeroDB server. ``await start()``, read ``.port``, ``await stop()``."""
+
+    def __init__(self, config: ServerConfig, log: Any = None, access: Any = None) -> None:
+        config.validate()
+        self.config = config
+        self._log_given = log is not None
+        self.engine = Engine(config.databases, log, access,
+                             settings={"appendfsync": config.appendfsync,
+                                       "databases": str(config.databases),
+                                       "maxclients": str(config.maxclients),
+                                       "dir": str(config.dir or os.getcwd())})
+        self.port = config.port
+        self._servers: list[asyncio.base_events.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+
+    async def start(self) -> None:
+        """Replay the log, then listen. Raises ConfigError if the address is unusable."""
+        engine = self.engine
+        if engine.log is None:
+            engine.log = make_log(self.config)
+        if engine.access is None:
+            engine.access = make_access(self.config)
+        if engine.log is not None:
+            self.replay()
+        loop = asyncio.get_running_loop()
+        engine.schedule = loop.call_later
+        engine.on_shutdown = lambda: loop.create_task(self.stop())
+        try:
+            srv = await loop.create_server(lambda: Connection(self), self.config.host,
+                                           self.config.port, backlog=1024, reuse_address=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {self.config.host}:{self.config.port}: "
+                              f"{exc.strerror or exc}") from None
+        self._servers.append(srv)
+        self.port = srv.sockets[0].getsockname()[1]
+        engine.settings["port"] = str(self.port)
+        if self.config.unix_socket:
+            path = self.config.unix_socket
+            if os.path.exists(path):
+                os.unlink(path)
+            try:
+                usrv = await loop.create_unix_server(lambda: Connection(self), path)
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on unix socket {path}: {exc}") from None
+            self._servers.append(usrv)
+        self._tasks.append(loop.create_task(self._cron()))
+
+    def replay(self) -> int:
+        """Execute the log's records through the normal command path, without logging them."""
+        engine = self.engine
+        the_log, engine.log = engine.log, None
+        access, engine.access = engine.access, None
+        c = engine.new_client("replay")
+        count = 0
+        try:
+            for db, argv in the_log.load():
+                cmd = engine.lookup(argv[0]) if argv else None
+                if cmd is None or not 0 <= db < len(engine.keyspace):
+                    log.warning("herodb: skipping unknown record in the log: %r", argv[:1])
+                    continue
+                c.select(db)
+                c.in_script = True  # never block during replay
+                engine.run(c, cmd, argv)
+                count += 1
+        finally:
+            engine.log = the_log
+            engine.access = access
+            engine.ready.clear()
+        return count
+
+    async def _cron(self) -> None:
+        engine = self.engine
+        last_tick = time.monotonic()
+        while True:
+            await asyncio.sleep(0.1)
+            try:
+                engine.keyspace.expire_cycle()
+                now = time.monotonic()
+                if now - last_tick >= 1.0:
+                    last_tick = now
+                    self.tick()
+            except Exception:  # keep serving; the log says what failed
+                log.exception("herodb: periodic task failed")
+
+    def tick(self) -> None:
+        the_log = self.engine.log
+        if the_log is None:
+            return
+        the_log.tick()
+        if self.engine.rewrite_requested or the_log.should_rewrite():
+            self.engine.rewrite_requested = False
+            self.rewrite()
+
+    def rewrite(self) -> None:
+        the_log = self.engine.log
+        if the_log is not None:
+            the_log.rewrite(self.engine.keyspace.dump())
+            self.engine.last_save = int(time.time())
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection, flush and close the log."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        for srv in self._servers:
+            srv.close()
+        for c in list(self.engine.clients.values()):
+            c.close()
+        for srv in self._servers:
+            try:
+                await asyncio.wait_for(srv.wait_closed(), 2)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        if self.config.unix_socket and os.path.exists(self.config.unix_socket):
+            os.unlink(self.config.unix_socket)
+        the_log = self.engine.log
+        if the_log is not None:
+            the_log.flush()
+            the_log.close()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+class ThreadHandle:
+    """A HeroDB running in a background thread (tests, embedded mode)."""
+
+    def __init__(self, server: HeroDB, loop: asyncio.AbstractEventLoop,
+                 thread: threading.Thread) -> None:
+        self.server = server
+        self.loop = loop
+        self.thread = thread
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.server.config.host}:{self.server.port}"
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            fut = asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop)
+            try:
+                fut.result(10)
+            finally:
+                self.loop.call_soon_threadsafe(self.loop.stop)
+                self.thread.join(10)
+
+
+def run_in_thread(config: ServerConfig, log: Any = None, access: Any = None) -> ThreadHandle:
+    """Start HeroDB in a daemon thread; returns when it listens (or raises its start error)."""
+    server = HeroDB(config, log, access)
+    loop = new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.start())
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+        loop.close()
+
+    thread = threading.Thread(target=main, name="herodb", daemon=True)
+    thread.start()
+    started.wait()
+    if failure:
+        raise failure[0]
+    return ThreadHandle(server, loop, thread)
