@@ -33,6 +33,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from .errors import HeroDBError
+
 log = logging.getLogger("herocelery.herodb.persist")
 
 MAGIC = b"HERODBLOG1"
@@ -54,7 +56,7 @@ CORRUPT = "{path}: corrupt record at offset {offset} followed by more data ({why
 BAD_POLICY = "appendfsync must be one of always, everysec, no (got {policy!r})"
 
 
-class LogError(Exception):
+class LogError(HeroDBError):
     """The log cannot be opened or read: wrong key, not a log, corruption in the middle."""
 
 
