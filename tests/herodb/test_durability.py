@@ -1,0 +1,320 @@
+"""Durability: kill -9 HeroDB, restart it on the same directory, and find everything again.
+
+Every test runs the real server as a subprocess and kills it with SIGKILL (no flush, no fsync,
+no goodbye), so what survives is exactly what the log had handed to the operating system.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from procs import HeroDB, launch_herodb, start_herodb
+from support import wait_for
+
+POLICIES = ["always", "everysec", "no"]
+LOG_NAME = "herodb.aof"
+SECRET_WORDS = [b"zebra-name-QX7", b"walrus-value-KJ3", b"heron-field-PL9", b"lynx-member-WQ2"]
+
+
+def client(server: HeroDB, **kw: Any) -> redis.Redis:
+    return redis.Redis(port=server.port, socket_timeout=10, **kw)
+
+
+def populate(r: redis.Redis) -> None:
+    """One of every kind of value, TTLs, queued messages, several databases, deletions."""
+    r.set("s:plain", "hello")
+    r.set("s:bin", bytes(range(256)))
+    r.set("s:ttl", "expiring", ex=3600)
+    r.set("s:pttl", "expiring-ms", px=7_200_123)
+    r.set("s:gone", "x")
+    r.delete("s:gone")
+    r.set("s:short", "x", px=1)              # expires at once: must not come back
+    r.incrby("n:counter", 41)
+    r.incr("n:counter")
+    r.incrbyfloat("n:float", 2.5)
+    r.append("s:plain", " world")
+    r.hset("h:job", mapping={"status": "started", "attempts": "2", "result": "{}"})
+    r.hdel("h:job", "result")
+    r.hincrby("h:job", "attempts", 1)
+    r.rpush("q:celery", *[f"msg-{i}" for i in range(20)])
+    r.lpop("q:celery", 3)
+    r.lmove("q:celery", "q:unacked", "LEFT", "RIGHT")
+    r.sadd("set:a", "x", "y", "z")
+    r.srem("set:a", "y")
+    r.zadd("z:prio", {"low": 9, "mid": 5, "high": 0.5})
+    r.zincrby("z:prio", 10, "low")
+    r.expire("h:job", 1800)
+    r.pexpireat("z:prio", 4102444800123)
+    r.rename("set:a", "set:b")
+    pipe = r.pipeline(transaction=True)
+    pipe.set("tx:one", "1")
+    pipe.rpush("tx:list", "a", "b")
+    pipe.execute()
+    r.eval("redis.call('SET', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], 900)", 1,
+           "lua:key", "from-lua")
+    r.execute_command("SELECT", "5")
+    r.set("db5:key", "in five", ex=600)
+    r.rpush("db5:queue", "m1", "m2")
+    r.execute_command("SELECT", "0")
+
+
+def snapshot(port: int, dbs: tuple[int, ...] = (0, 5)) -> dict[int, dict[bytes, Any]]:
+    """Every key of the databases: type, value and absolute expiry (ms)."""
+    out: dict[int, dict[bytes, Any]] = {}
+    for db in dbs:
+        r = redis.Redis(port=port, db=db, socket_timeout=10)
+        state: dict[bytes, Any] = {}
+        for key in r.keys("*"):
+            kind = r.type(key)
+            value: Any
+            if kind == b"string":
+                value = r.get(key)
+            elif kind == b"hash":
+                value = r.hgetall(key)
+            elif kind == b"list":
+                value = r.lrange(key, 0, -1)
+            elif kind == b"set":
+                value = sorted(r.smembers(key))
+            else:
+                value = r.zrange(key, 0, -1, withscores=True)
+            state[key] = (kind, value, r.pexpiretime(key))
+        out[db] = state
+        r.close()
+    return out
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_killed_server_comes_back_with_every_key_ttl_and_queue(data_dir, tmp_path, policy):
+    server = start_herodb(data_dir, "--appendfsync", policy, logs=tmp_path)
+    try:
+        populate(client(server))
+        before = snapshot(server.port)
+    finally:
+        server.kill()
+    assert before[0][b"q:celery"][1] == [f"msg-{i}".encode() for i in range(4, 20)]
+    assert b"s:short" not in before[0] and b"s:gone" not in before[0]
+    server = start_herodb(data_dir, "--appendfsync", policy, logs=tmp_path)
+    try:
+        after = snapshot(server.port)
+    finally:
+        server.stop()
+    assert after == before
+    assert after[0][b"s:ttl"][2] > 0 and after[5][b"db5:key"][2] > 0
+
+
+def test_with_always_every_acknowledged_write_survives_kill_9(data_dir, tmp_path):
+    server = start_herodb(data_dir, "--appendfsync", "always", logs=tmp_path)
+    acked = [0]
+    stop = threading.Event()
+
+    def writer() -> None:
+        r = client(server, retry_on_error=[])
+        try:
+            i = 0
+            while not stop.is_set():
+                r.rpush("acked", i)
+                i += 1
+                acked[0] = i
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    wait_for(lambda: acked[0] >= 300, 30, what="300 acknowledged writes")
+    server.kill()          # mid-stream: the writer has a request in flight
+    stop.set()
+    t.join(10)
+    n_acked = acked[0]
+    server = start_herodb(data_dir, "--appendfsync", "always", logs=tmp_path)
+    try:
+        items = client(server).lrange("acked", 0, -1)
+    finally:
+        server.stop()
+    assert n_acked <= len(items) <= n_acked + 1
+    assert items == [str(i).encode() for i in range(len(items))]
+
+
+def test_compaction_under_concurrent_writes_loses_nothing(data_dir, tmp_path):
+    server = start_herodb(data_dir, "--appendfsync", "everysec", logs=tmp_path)
+    log_file = data_dir / LOG_NAME
+    stop = threading.Event()
+    done: dict[str, int] = {}
+
+    def writer(name: str) -> None:
+        r = client(server)
+        i = 0
+        while not stop.is_set() or i < 50:
+            pipe = r.pipeline(transaction=False)
+            pipe.rpush(f"{name}:list", i)
+            pipe.set(f"{name}:key:{i % 200}", i)
+            pipe.incr(f"{name}:count")
+            pipe.hset(f"{name}:hash", str(i % 100), i)
+            pipe.execute()
+            i += 1
+        done[name] = i
+
+    try:
+        admin = client(server)
+        admin.rpush("old", *range(2000))
+        for i in range(2000):                   # garbage for compaction to drop
+            admin.set("churn", i)
+        threads = [threading.Thread(target=writer, args=(f"w{k}",), daemon=True)
+                   for k in range(2)]
+        for t in threads:
+            t.start()
+        inodes = {log_file.stat().st_ino}
+        for _ in range(3):                      # three rewrites while the writers write
+            admin.bgrewriteaof()
+            wait_for(lambda: log_file.stat().st_ino not in inodes, 20,
+                     what="the log to be rewritten")
+            inodes.add(log_file.stat().st_ino)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        before = snapshot(server.port, (0,))
+    finally:
+        server.kill()
+    for name, n in done.items():
+        assert before[0][f"{name}:list".encode()][1] == [str(i).encode() for i in range(n)]
+        assert before[0][f"{name}:count".encode()][1] == str(n).encode()
+    server = start_herodb(data_dir, "--appendfsync", "everysec", logs=tmp_path)
+    try:
+        after = snapshot(server.port, (0,))
+    finally:
+        server.stop()
+    assert after == before
+    assert after[0][b"churn"][1] == b"1999"
+
+
+def test_a_torn_final_record_is_dropped_with_a_log_line(data_dir, tmp_path):
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        r = client(server)
+        r.set("kept", "yes")
+        r.rpush("queue", "a", "b")
+    finally:
+        server.kill()
+    with open(data_dir / LOG_NAME, "ab") as f:      # a crash in the middle of a frame
+        f.write(b"\x40\x00\x00\x00\x12\x34\x56\x78partial")
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        r = client(server)
+        assert r.get("kept") == b"yes" and r.lrange("queue", 0, -1) == [b"a", b"b"]
+        r.set("after", "restart")                   # appends after the cut, not after garbage
+    finally:
+        server.kill()
+    assert "dropped a torn final record" in server.stderr()
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        assert client(server).mget("kept", "after") == [b"yes", b"restart"]
+    finally:
+        server.stop()
+    assert "dropped a torn final record" not in server.stderr()
+
+
+def test_a_cut_encrypted_log_loses_only_its_last_record(data_dir, tmp_path):
+    server = start_herodb(data_dir, "--encryption-key", "pass phrase", "--appendfsync",
+                          "always", logs=tmp_path)
+    try:
+        r = client(server)
+        r.set("first", "1")
+        r.set("second", "2")
+    finally:
+        server.kill()
+    path = data_dir / LOG_NAME
+    path.write_bytes(path.read_bytes()[:-5])
+    server = start_herodb(data_dir, "--encryption-key", "pass phrase", logs=tmp_path)
+    try:
+        assert client(server).mget("first", "second") == [b"1", None]
+    finally:
+        server.stop()
+    assert "dropped a torn final record" in server.stderr()
+
+
+def _write_secrets(server: HeroDB) -> None:
+    r = client(server)
+    zebra, walrus, heron, lynx = SECRET_WORDS
+    r.set(zebra, walrus, ex=1000)
+    r.hset(b"h:" + zebra, heron, walrus)
+    r.sadd(b"s:" + zebra, lynx)
+    r.rpush(b"l:" + zebra, walrus)
+    r.bgrewriteaof()                # the compacted file must be sealed too
+    r.set(b"after:" + zebra, walrus)
+
+
+def _readable(directory: Path) -> list[bytes]:
+    blob = b"".join(p.read_bytes() for p in directory.rglob("*") if p.is_file())
+    return [w for w in SECRET_WORDS if w in blob]
+
+
+def test_encryption_leaves_no_key_name_or_value_readable(data_dir, tmp_path):
+    plain_dir = tmp_path / "plain"
+    server = start_herodb(plain_dir, logs=tmp_path)
+    try:
+        _write_secrets(server)
+    finally:
+        server.stop()
+    assert _readable(plain_dir) == SECRET_WORDS      # the grep does find plain text
+
+    server = start_herodb(data_dir, "--encryption-key", "correct horse", logs=tmp_path)
+    try:
+        _write_secrets(server)
+        wait_for(lambda: b"HERODBLOG1E" in (data_dir / LOG_NAME).read_bytes()[:11], 10,
+                 what="an encrypted log")
+    finally:
+        server.kill()
+    assert _readable(data_dir) == []
+    server = start_herodb(data_dir, "--encryption-key", "correct horse", logs=tmp_path)
+    try:
+        r = client(server)
+        zebra, walrus, heron, lynx = SECRET_WORDS
+        assert r.get(zebra) == walrus and r.hget(b"h:" + zebra, heron) == walrus
+        assert r.smembers(b"s:" + zebra) == {lynx} and r.get(b"after:" + zebra) == walrus
+        assert 0 < r.ttl(zebra) <= 1000
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("key_args, message", [
+    (["--encryption-key", "wrong horse"], "wrong encryption key for"),
+    ([], "is encrypted"),
+])
+def test_a_wrong_or_missing_key_is_a_clear_startup_error(data_dir, tmp_path, key_args, message):
+    server = start_herodb(data_dir, "--encryption-key", "correct horse", logs=tmp_path)
+    try:
+        client(server).set("k", "v")
+    finally:
+        server.stop()
+    failed = launch_herodb(data_dir, *key_args, logs=tmp_path)
+    assert failed.proc.wait(30) != 0
+    err = failed.stderr()
+    assert message in err and str(data_dir / LOG_NAME) in err
+    assert "Traceback" not in err
+
+
+def test_a_key_that_expired_while_the_server_was_down_stays_gone(data_dir, tmp_path):
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        r = client(server)
+        r.set("brief", "v", px=400)
+        r.set("long", "v", ex=600)
+        deadline = r.pexpiretime("brief")
+    finally:
+        server.kill()
+    wait_for(lambda: int(time.time() * 1000) > deadline, 5, what="the key's expiry time to pass")
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        r = client(server)
+        assert r.exists("brief") == 0 and r.exists("long") == 1
+    finally:
+        server.stop()
