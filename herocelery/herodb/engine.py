@@ -353,7 +353,7 @@ class Engine:
 
 def unknown_command(argv: list[bytes]) -> str:
     name = argv[0].decode(errors="replace")
-    rest = " ".join(f"'{a.decode(errors='replace')}'" for a in argv[1:])
+    rest = "".join(f"'{a[:128].decode(errors='replace')}' " for a in argv[1:])
     return UNKNOWN_COMMAND.format(name, rest)
 
 

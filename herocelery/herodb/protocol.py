@@ -243,9 +243,15 @@ OK = "OK"
 _CRLF = b"\r\n"
 
 
+class Raw(bytes):
+    """Reply bytes already encoded (several frames for one request, e.g. SUBSCRIBE a b)."""
+
+
 def encode(value: Any, proto: int = 2) -> bytes:
     """The RESP bytes of one reply value (see the module table)."""
     t = type(value)
+    if t is Raw:
+        return bytes(value)
     if t is bytes:
         return b"$%d\r\n%b\r\n" % (len(value), value)
     if t is str:
@@ -300,6 +306,8 @@ def _encode_into(value: Any, proto: int, out: list[bytes]) -> None:
         out.append((b">%d\r\n" if proto == 3 else b"*%d\r\n") % len(value))
         for item in value:
             _encode_into(item, proto, out)
+    elif t is Raw:
+        out.append(bytes(value))
     elif value is NULL_ARRAY:
         out.append(b"_\r\n" if proto == 3 else b"*-1\r\n")
     elif isinstance(value, int):  # int subclasses

@@ -10,7 +10,7 @@ from .base import Command, registrar, to_int
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
-REDIS_VERSION = "7.2.4"
+REDIS_VERSION = "7.0.15"  # the Redis whose behaviour HeroDB follows (the test oracle)
 AUTH_NO_PASSWORD = ("ERR AUTH <password> called without any password configured for the default "
                     "user. Are you sure your configuration is correct?")
 
