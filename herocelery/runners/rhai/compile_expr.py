@@ -1,0 +1,405 @@
+"""Expressions -> Python closures `f(frame) -> value` (no tree walking at run time)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .errors import (VAR_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiParseError,
+                     RhaiRuntimeError)
+from .fastops import make_binary, slow_binary
+from .ops import contains, not_found, truthy, unary
+from .runtime import NO_THIS, Cell, Closure, CtlExc, Rt, ScriptFn
+from .scope import FnScope, Var
+from .syntax import Node
+from .values import Char, FnPtr, IRange, clone, to_display, type_name
+
+E = Callable[[list[Any]], Any]
+Pos = tuple[int, int]
+PLACES = ("var", "index", "prop", "this")
+
+
+def native_error(name: str, exc: Exception, pos: Pos) -> RhaiBaseError:
+    """Any exception out of a native becomes a RhaiError at the call's position."""
+    if isinstance(exc, RhaiBaseError):
+        return exc.at(pos)
+    if isinstance(exc, RecursionError):
+        return RhaiRuntimeError("Stack overflow", pos)
+    return RhaiRuntimeError(f"Error in function {name}: {exc}", pos)
+
+
+def index_get(base: Any, idx: Any) -> Any:
+    """`base[idx]` for arrays, maps, strings, integers (bits) and ranges."""
+    t, ti = type(base), type(idx)
+    if t is list:
+        if ti is int:
+            try:
+                return base[idx]
+            except IndexError:
+                raise bounds_error("Array", idx, len(base)) from None
+        if ti is IRange:
+            return base[slice(*_clip(idx, len(base)))]
+    elif t is dict:
+        if ti is str or ti is Char:
+            return base.get(idx)
+    elif t is str:
+        if ti is int:
+            try:
+                return Char(base[idx])
+            except IndexError:
+                raise bounds_error("String", idx, len(base)) from None
+        if ti is IRange:
+            return base[slice(*_clip(idx, len(base)))]
+    elif t is int:
+        if ti is int:
+            if not -64 <= idx < 64:
+                raise bounds_error("Bit-field", idx, 64)
+            return bool((base >> (idx % 64)) & 1)
+    elif t is bytearray and ti is int:
+        try:
+            return base[idx]
+        except IndexError:
+            raise bounds_error("Blob", idx, len(base)) from None
+    raise RhaiRuntimeError(f"Indexer not found: {type_name(base)}[{type_name(idx)}]")
+
+
+def _clip(r: IRange, n: int) -> tuple[int, int]:
+    end = r.end + 1 if r.inclusive else r.end
+    return max(0, min(r.start, n)), max(0, min(end, n))
+
+
+def bounds_error(what: str, idx: int, n: int) -> RhaiRuntimeError:
+    return RhaiRuntimeError(f"{what} index {idx} out of bounds: only {n} "
+                            f"{'element' if n == 1 else 'elements'}" if what != "String" else
+                            f"String index {idx} out of bounds: only {n} characters")
+
+
+def index_set(rt: Rt, base: Any, idx: Any, v: Any) -> Any:
+    """Set `base[idx] = v`; returns the new base for immutable bases (strings, ints)."""
+    t, ti = type(base), type(idx)
+    if t is list and ti is int:
+        try:
+            base[idx] = v
+        except IndexError:
+            raise bounds_error("Array", idx, len(base)) from None
+        return base
+    if t is dict and (ti is str or ti is Char):
+        base[str(idx)] = v
+        rt.check_map(base)
+        return base
+    if t is str and ti is int:
+        if type(v) is not Char:
+            raise RhaiRuntimeError(f"Data type incorrect: {type_name(v)} (expecting char)")
+        n = len(base)
+        if not -n <= idx < n:
+            raise bounds_error("String", idx, n)
+        i = idx % n
+        return base[:i] + v + base[i + 1:]
+    if t is int and ti is int and type(v) is bool:
+        if not -64 <= idx < 64:
+            raise bounds_error("Bit-field", idx, 64)
+        bit = 1 << (idx % 64)
+        r = (base | bit) if v else (base & ~bit)
+        return r - (1 << 64) if r > 0x7FFFFFFFFFFFFFFF else r
+    if t is bytearray and ti is int and type(v) is int:
+        try:
+            base[idx] = v & 0xFF
+        except IndexError:
+            raise bounds_error("Blob", idx, len(base)) from None
+        return base
+    raise RhaiRuntimeError(f"Indexer not found: {type_name(base)}[{type_name(idx)}]")
+
+
+class ExprCompiler:
+    """Compiles expression nodes; the statement compiler extends it."""
+
+    rt: Rt
+    script_fns: dict[tuple[str, int], ScriptFn]
+
+    # the statement half provides these
+    def value_block(self, node: Node, sc: FnScope) -> E: ...
+    def closure_fn(self, node: Node, sc: FnScope) -> tuple[ScriptFn, list[Var]]: ...
+
+    def expr(self, node: Node, sc: FnScope) -> E:
+        method = getattr(self, "x_" + node.kind, None)
+        if method is None:
+            if node.kind in ("if", "switch", "while", "do", "for", "block"):
+                return self.value_block(node, sc)
+            raise RhaiParseError(f"Unexpected {node.kind}", node.pos)
+        return method(node, sc)  # type: ignore[no-any-return]
+
+    def value(self, node: Node, sc: FnScope) -> E:
+        """An expression whose value is stored somewhere: arrays and maps are copied."""
+        f = self.expr(node, sc)
+        if node.kind not in PLACES:
+            return f
+
+        def copy(fr: list[Any]) -> Any:
+            v = f(fr)
+            t = type(v)
+            return clone(v) if t is list or t is dict or t is bytearray else v
+        return copy
+
+    def shape(self, node: Node, sc: FnScope) -> tuple[str, Any]:
+        """How a binary operand is fetched: a slot, a cell, a literal or a closure."""
+        if node.kind == "lit":
+            return ("lit", node.a[0])
+        if node.kind == "var":
+            v = sc.lookup(node.a[0])
+            if v is not None and not v.module:
+                return ("box" if v.boxed else "var", v.slot)
+        return ("any", self.expr(node, sc))
+
+    # -- leaves ----------------------------------------------------------------
+    def x_lit(self, node: Node, sc: FnScope) -> E:
+        v = node.a[0]
+        return lambda fr: v
+
+    def x_var(self, node: Node, sc: FnScope) -> E:
+        name = node.a[0]
+        v = sc.lookup(name)
+        if v is None:
+            pos = node.pos
+
+            def missing(fr: list[Any]) -> Any:
+                raise RhaiRuntimeError(VAR_NOT_FOUND.format(name), pos)
+            return missing
+        i = v.slot
+        if v.boxed:
+            return lambda fr: fr[i].v
+        return lambda fr: fr[i]
+
+    def x_this(self, node: Node, sc: FnScope) -> E:
+        pos = node.pos
+
+        def this(fr: list[Any]) -> Any:
+            v = fr[0]
+            if v is NO_THIS:
+                raise RhaiRuntimeError("'this' is not bound", pos)
+            return v
+        return this
+
+    def x_nsvar(self, node: Node, sc: FnScope) -> E:
+        ns, name = node.a
+        pos, rt = node.pos, self.rt
+        if ns == "global":
+            def glob(fr: list[Any]) -> Any:
+                g = rt.modules.get("$global", {})
+                if name not in g:
+                    raise RhaiRuntimeError(VAR_NOT_FOUND.format(f"global::{name}"), pos)
+                return g[name]
+            return glob
+        mod = self.module_ref(ns, node.pos, sc)
+
+        def get(fr: list[Any]) -> Any:
+            m = mod(fr)
+            if name not in m.vars:
+                raise RhaiRuntimeError(VAR_NOT_FOUND.format(f"{ns}::{name}"), pos)
+            return m.vars[name]
+        return get
+
+    def module_ref(self, ns: str, pos: Pos, sc: FnScope) -> E:
+        v = sc.lookup(ns)
+        if v is None or not v.module:
+            def missing(fr: list[Any]) -> Any:
+                raise RhaiRuntimeError(f"Module not found: {ns}", pos)
+            return missing
+        i = v.slot
+        return lambda fr: fr[i]
+
+    def x_array(self, node: Node, sc: FnScope) -> E:
+        items = [self.value(x, sc) for x in node.a[0]]
+        rt = self.rt
+        pos = node.pos
+        if not items:
+            return lambda fr: []
+
+        def arr(fr: list[Any]) -> Any:
+            a = [f(fr) for f in items]
+            if rt.max_arr and len(a) > rt.max_arr:
+                try:
+                    rt.check_arr(a)
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+            return a
+        return arr
+
+    def x_map(self, node: Node, sc: FnScope) -> E:
+        items = [(k, self.value(x, sc)) for k, x in node.a[0]]
+        rt, pos = self.rt, node.pos
+
+        def mp(fr: list[Any]) -> Any:
+            m = {k: f(fr) for k, f in items}
+            if rt.max_map and len(m) > rt.max_map:
+                try:
+                    rt.check_map(m)
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+            return m
+        return mp
+
+    def x_tmpl(self, node: Node, sc: FnScope) -> E:
+        parts: list[E] = []
+        for p in node.a[0]:
+            if isinstance(p, str):
+                parts.append(lambda fr, s=p: s)
+            else:
+                f = self.expr(p, sc)
+                parts.append(lambda fr, f=f: to_display(f(fr)))
+        rt, pos = self.rt, node.pos
+
+        def tmpl(fr: list[Any]) -> str:
+            s = "".join([p(fr) for p in parts])
+            if rt.max_str and len(s) > rt.max_str:
+                try:
+                    rt.check_str(s)
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+            return s
+        return tmpl
+
+    # -- operators ---------------------------------------------------------------
+    def x_unary(self, node: Node, sc: FnScope) -> E:
+        op, operand = node.a
+        f = self.expr(operand, sc)
+        pos = node.pos
+        if op == "!":
+            def neg(fr: list[Any]) -> Any:
+                v = f(fr)
+                if v is True:
+                    return False
+                if v is False:
+                    return True
+                raise not_found("!", v).at(pos)
+            return neg
+
+        def un(fr: list[Any]) -> Any:
+            try:
+                return unary(op, f(fr))
+            except RhaiBaseError as e:
+                raise e.at(pos)
+        return un
+
+    def x_bin(self, node: Node, sc: FnScope) -> E:
+        op, left, right = node.a
+        pos = node.pos
+        if op == "??":
+            lf, rf = self.expr(left, sc), self.expr(right, sc)
+
+            def coalesce(fr: list[Any]) -> Any:
+                v = lf(fr)
+                return rf(fr) if v is None else v
+            return coalesce
+        if op in ("in", "!in"):
+            lf, rf = self.expr(left, sc), self.expr(right, sc)
+            negate = op == "!in"
+
+            def isin(fr: list[Any]) -> Any:
+                a = lf(fr)
+                try:
+                    return contains(rf(fr), a) != negate
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+            return isin
+        return make_binary(self.rt, op, self.shape(left, sc), self.shape(right, sc), pos)
+
+    def x_and(self, node: Node, sc: FnScope) -> E:
+        lf, rf = self.expr(node.a[0], sc), self.expr(node.a[1], sc)
+        pos = node.pos
+
+        def land(fr: list[Any]) -> Any:
+            a = lf(fr)
+            if a is False:
+                return False
+            if a is not True:
+                raise not_found("&&", a, ()).at(pos)
+            b = rf(fr)
+            if b is True or b is False:
+                return b
+            raise not_found("&&", a, b).at(pos)
+        return land
+
+    def x_or(self, node: Node, sc: FnScope) -> E:
+        lf, rf = self.expr(node.a[0], sc), self.expr(node.a[1], sc)
+        pos = node.pos
+
+        def lor(fr: list[Any]) -> Any:
+            a = lf(fr)
+            if a is True:
+                return True
+            if a is not False:
+                raise not_found("||", a, ()).at(pos)
+            b = rf(fr)
+            if b is True or b is False:
+                return b
+            raise not_found("||", a, b).at(pos)
+        return lor
+
+    # -- indexing and properties -------------------------------------------------
+    def x_index(self, node: Node, sc: FnScope) -> E:
+        obj, idx, safe = node.a
+        bf, xf = self.expr(obj, sc), self.expr(idx, sc)
+        pos = node.pos
+
+        def index(fr: list[Any]) -> Any:
+            b = bf(fr)
+            i = xf(fr)
+            if type(b) is list and type(i) is int:
+                try:
+                    return b[i]
+                except IndexError:
+                    pass
+            if b is None and safe:
+                return None
+            try:
+                return index_get(b, i)
+            except RhaiBaseError as e:
+                raise e.at(pos)
+        return index
+
+    def x_prop(self, node: Node, sc: FnScope) -> E:
+        obj, name, safe = node.a
+        bf = self.expr(obj, sc)
+        pos, rt = node.pos, self.rt
+
+        def prop(fr: list[Any]) -> Any:
+            b = bf(fr)
+            if type(b) is dict:
+                return b.get(name)
+            if b is None and safe:
+                return None
+            return get_property(rt, b, name, pos)
+        return prop
+
+    # -- closures ----------------------------------------------------------------
+    def x_closure(self, node: Node, sc: FnScope) -> E:
+        sfn, outer = self.closure_fn(node, sc)
+        slots = [(v.slot) for v in outer]
+        name = sfn.name
+
+        def make(fr: list[Any]) -> FnPtr:
+            return FnPtr(name, (), Closure(sfn, [fr[s] for s in slots]))
+        return make
+
+
+def get_property(rt: Rt, b: Any, name: str, pos: Pos) -> Any:
+    """`b.name` on a non-map: a getter function such as `len` or `start`."""
+    if type(b) is FnPtr and name in ("name", "is_anonymous"):
+        return b.name if name == "name" else b.name.startswith("anon$")
+    getter = rt.lib.resolve("get$" + name, 1) or rt.lib.resolve(name, 1)
+    if getter is None:
+        raise RhaiRuntimeError(f"Property not found: {name}", pos)
+    try:
+        return getter(rt, b)
+    except FnNotFound:
+        raise RhaiRuntimeError(f"Property not found: {name} on {type_name(b)}", pos) from None
+    except CtlExc:
+        raise
+    except Exception as e:
+        raise native_error(name, e, pos) from None
+
+
+def box(v: Any) -> Cell:
+    return Cell(v)
+
+
+__all__ = ["ExprCompiler", "E", "index_get", "index_set", "native_error", "truthy",
+           "slow_binary"]

@@ -1,0 +1,399 @@
+"""Statements, blocks, loops, switch, try/catch, assignment and whole scripts -> closures.
+
+A statement closure returns None or a control signal (Ret, Brk, CONTINUE); an expression
+that contains a `return`/`break` raises CtlExc instead, caught by the enclosing loop or
+function. Every loop iteration spends one operation of the budget.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .compile_call import CallCompiler
+from .compile_expr import PLACES, E, index_get, index_set
+from .errors import (CONST_ASSIGN, RhaiBaseError, RhaiLimitError, RhaiParseError,
+                     RhaiRuntimeError, RhaiThrow)
+from .fastops import const_error, make_compound_var, slow_binary
+from .ops import not_found, truthy
+from .runtime import BREAK, CONTINUE, NO_THIS, Brk, Cell, Cont, CtlExc, Ret, Rt, ScriptFn
+from .scope import FnScope, Var, captured_names
+from .syntax import FnDef, Node, Script
+from .values import Char, IRange, clone, to_display, type_name
+
+S = Callable[[list[Any]], Any]
+Pos = tuple[int, int]
+BLOCKISH = ("if", "switch", "while", "do", "for", "block")
+
+
+def _nothing(fr: list[Any]) -> None:
+    return None
+
+
+def iterate(v: Any) -> Any:
+    """What `for x in v` walks over."""
+    t = type(v)
+    if t is IRange:
+        return v.py()
+    if t is range:
+        return v
+    if t is list:
+        return list(v)
+    if t is str:
+        return [Char(c) for c in v]
+    if t is dict:
+        return sorted(v)
+    if t is bytearray:
+        return list(v)
+    raise RhaiRuntimeError(f"For loop expects an iterable type, not {type_name(v)}")
+
+
+class StmtCompiler(CallCompiler):
+    """Compiles statements and blocks; `compile_script` is the entry point."""
+
+    # -- blocks ------------------------------------------------------------------
+    def stmts(self, nodes: list[Node], sc: FnScope) -> list[S]:
+        return [self.stmt(n, sc) for n in nodes]
+
+    def run_all(self, ss: list[S]) -> S:
+        if not ss:
+            return _nothing
+        if len(ss) == 1:
+            return ss[0]
+        if len(ss) == 2:
+            s0, s1 = ss
+
+            def two(fr: list[Any]) -> Any:
+                c = s0(fr)
+                if c is not None:
+                    return c
+                return s1(fr)
+            return two
+
+        def run(fr: list[Any]) -> Any:
+            for s in ss:
+                c = s(fr)
+                if c is not None:
+                    return c
+            return None
+        return run
+
+    def stmt_block(self, node: Node, sc: FnScope) -> S:
+        sc.push()
+        s = self.run_all(self.stmts(node.a[0], sc))
+        sc.pop()
+        return s
+
+    def body_stmt(self, node: Node, sc: FnScope) -> S:
+        if node.kind == "block":
+            return self.stmt_block(node, sc)
+        return self.stmt(Node("expr", node.pos, node), sc)
+
+    def value_block(self, node: Node, sc: FnScope) -> E:
+        """A block-like node in expression position (its value is used)."""
+        k = node.kind
+        if k == "block":
+            sc.push()
+            items = node.a[0]
+            last: E = lambda fr: None
+            body = items
+            if items and items[-1].kind == "expr":
+                body = items[:-1]
+                ss = self.stmts(body, sc)
+                last = self.expr(items[-1].a[0], sc)
+            else:
+                ss = self.stmts(body, sc)
+            sc.pop()
+            if not ss:
+                return last
+            run = self.run_all(ss)
+
+            def blk(fr: list[Any]) -> Any:
+                c = run(fr)
+                if c is not None:
+                    raise CtlExc(c)
+                return last(fr)
+            return blk
+        if k == "if":
+            return self.if_(node, sc, value=True)
+        if k == "switch":
+            return self.switch(node, sc, value=True)
+        core = self.loop_core(node, sc)
+
+        def loop_value(fr: list[Any]) -> Any:
+            r = core(fr)
+            if type(r) is Ret:
+                raise CtlExc(r)
+            return r
+        return loop_value
+
+    def fn_body(self, node: Node, sc: FnScope) -> E:
+        """A function body: its value, or the value of a `return` inside it."""
+        items = node.a[0]
+        if items and items[-1].kind == "expr":
+            ss = self.stmts(items[:-1], sc)
+            last = self.expr(items[-1].a[0], sc)
+        else:
+            ss = self.stmts(items, sc)
+            last = _nothing
+        run = self.run_all(ss) if ss else None
+        if run is None:
+            def body0(fr: list[Any]) -> Any:
+                try:
+                    return last(fr)
+                except CtlExc as e:
+                    return e.ctl.v
+            return body0
+
+        def body(fr: list[Any]) -> Any:
+            try:
+                c = run(fr)
+                if c is not None:
+                    return c.v
+                return last(fr)
+            except CtlExc as e:
+                return e.ctl.v
+        return body
+
+    # -- statements ----------------------------------------------------------------
+    def stmt(self, node: Node, sc: FnScope) -> S:
+        k = node.kind
+        if k == "expr":
+            e = node.a[0]
+            if e.kind in BLOCKISH:
+                if e.kind == "block":
+                    return self.stmt_block(e, sc)
+                if e.kind == "if":
+                    return self.if_(e, sc, value=False)
+                if e.kind == "switch":
+                    return self.switch(e, sc, value=False)
+                core = self.loop_core(e, sc)
+
+                def loop_stmt(fr: list[Any]) -> Any:
+                    r = core(fr)
+                    return r if type(r) is Ret else None
+                return loop_stmt
+            f = self.expr(e, sc)
+
+            def ex(fr: list[Any]) -> None:
+                f(fr)
+            return ex
+        method = getattr(self, "s_" + k)
+        return method(node, sc)  # type: ignore[no-any-return]
+
+    def s_let(self, node: Node, sc: FnScope) -> S:
+        name, value, const = node.a
+        f = self.value(value, sc) if value is not None else (lambda fr: None)
+        v = sc.declare(name, const)
+        i = v.slot
+        rt = self.rt
+        if sc.top and const:
+            def glob(fr: list[Any]) -> None:
+                x = f(fr)
+                fr[i] = Cell(x) if v.boxed else x
+                rt.modules.setdefault("$global", {})[name] = x
+            return glob
+        if v.boxed:
+            def let_box(fr: list[Any]) -> None:
+                fr[i] = Cell(f(fr))
+            return let_box
+
+        def let(fr: list[Any]) -> None:
+            fr[i] = f(fr)
+        return let
+
+    def s_break(self, node: Node, sc: FnScope) -> S:
+        if sc.loops == 0:
+            raise RhaiParseError("Break statement should only be used inside a loop", node.pos)
+        if node.a[0] is None:
+            return lambda fr: BREAK
+        f = self.value(node.a[0], sc)
+        return lambda fr: Brk(f(fr))
+
+    def s_continue(self, node: Node, sc: FnScope) -> S:
+        if sc.loops == 0:
+            raise RhaiParseError("Continue statement should only be used inside a loop", node.pos)
+        return lambda fr: CONTINUE
+
+    def s_return(self, node: Node, sc: FnScope) -> S:
+        if node.a[0] is None:
+            return lambda fr: Ret(None)
+        f = self.value(node.a[0], sc)
+        return lambda fr: Ret(f(fr))
+
+    def s_throw(self, node: Node, sc: FnScope) -> S:
+        f = self.value(node.a[0], sc) if node.a[0] is not None else (lambda fr: None)
+        pos = node.pos
+
+        def throw(fr: list[Any]) -> None:
+            v = f(fr)
+            raise RhaiThrow(v, to_display(v), pos)
+        return throw
+
+    def s_try(self, node: Node, sc: FnScope) -> S:
+        body_node, var, catch_node = node.a
+        body = self.stmt_block(body_node, sc)
+        sc.push()
+        slot = sc.declare(var).slot if var else None
+        boxed = sc.lookup(var).boxed if var else False  # type: ignore[union-attr]
+        handler = self.stmt_block(catch_node, sc)
+        sc.pop()
+        rt = self.rt
+
+        def try_(fr: list[Any]) -> Any:
+            depth = rt.depth
+            try:
+                return body(fr)
+            except RhaiThrow as e:
+                err = e.value
+            except RhaiLimitError:
+                raise
+            except RhaiBaseError as e:
+                err = e.message
+            except RecursionError:
+                raise rt.too_deep() from None
+            rt.depth = depth
+            if slot is not None:
+                fr[slot] = Cell(err) if boxed else err
+            return handler(fr)
+        return try_
+
+    def s_import(self, node: Node, sc: FnScope) -> S:
+        pathf = self.expr(node.a[0], sc)
+        alias = node.a[1]
+        rt, pos = self.rt, node.pos
+        slot = sc.declare(alias, module=True).slot if alias else None
+
+        def imp(fr: list[Any]) -> None:
+            path = pathf(fr)
+            mod = rt.modules.get(path) if type(path) is str else None
+            if mod is None:
+                raise RhaiRuntimeError(f"Module not found: {to_display(path)}", pos)
+            if slot is not None:
+                fr[slot] = mod
+        return imp
+
+    # -- assignment -------------------------------------------------------------------
+    def s_assign(self, node: Node, sc: FnScope) -> S:
+        op, target, value = node.a
+        rt, pos = self.rt, node.pos
+        vf = self.value(value, sc)
+        binop = op[:-1]
+        if target.kind == "var":
+            var = sc.lookup(target.a[0])
+            if var is not None and var.const:
+                return const_error(var.name, pos)
+            if var is not None and not var.module:
+                i = var.slot
+                if op == "=":
+                    if var.boxed:
+                        def set_box(fr: list[Any]) -> None:
+                            fr[i].v = vf(fr)
+                        return set_box
+
+                    def set_var(fr: list[Any]) -> None:
+                        fr[i] = vf(fr)
+                    return set_var
+                if binop != "??":
+                    return make_compound_var(rt, binop, i, vf, pos, var.boxed)
+        getter = self.expr(target, sc)
+        setter = self.place_setter(target, sc)
+        if op == "=":
+            def assign(fr: list[Any]) -> None:
+                setter(fr, vf(fr))
+            return assign
+        if binop == "??":
+            def coalesce(fr: list[Any]) -> None:
+                if getter(fr) is None:
+                    setter(fr, vf(fr))
+            return coalesce
+
+        def compound(fr: list[Any]) -> None:
+            b = vf(fr)
+            a = getter(fr)
+            if type(a) is list and binop == "+":
+                a.extend(clone(b)) if type(b) is list else a.append(clone(b))
+                try:
+                    rt.check_arr(a)
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+                return
+            setter(fr, slow_binary(rt, binop, a, b, pos))
+        return compound
+
+    def root_const(self, node: Node, sc: FnScope) -> Var | None:
+        while node.kind in ("index", "prop"):
+            node = node.a[0]
+        if node.kind == "var":
+            v = sc.lookup(node.a[0])
+            if v is not None and v.const:
+                return v
+        return None
+
+    def place_setter(self, node: Node, sc: FnScope) -> Callable[[list[Any], Any], None]:
+        """How to store into a place: a variable, `this`, `a[i]` or `a.b`."""
+        pos, rt = node.pos, self.rt
+        k = node.kind
+        const = self.root_const(node, sc)
+        if const is not None:
+            name = const.name
+
+            def no(fr: list[Any], v: Any) -> None:
+                raise RhaiRuntimeError(CONST_ASSIGN.format(name), pos)
+            return no
+        if k == "var":
+            var = sc.lookup(node.a[0])
+            if var is None or var.module:
+                vname = node.a[0]
+
+                def missing(fr: list[Any], v: Any) -> None:
+                    raise RhaiRuntimeError(f"Variable not found: {vname}", pos)
+                return missing
+            i = var.slot
+            if var.boxed:
+                def set_box(fr: list[Any], v: Any) -> None:
+                    fr[i].v = v
+                return set_box
+
+            def set_var(fr: list[Any], v: Any) -> None:
+                fr[i] = v
+            return set_var
+        if k == "this":
+            def set_this(fr: list[Any], v: Any) -> None:
+                if fr[0] is NO_THIS:
+                    raise RhaiRuntimeError("'this' is not bound", pos)
+                fr[0] = v
+            return set_this
+        obj = node.a[0]
+        objf = self.expr(obj, sc)
+        parent = self.place_setter(obj, sc) if obj.kind in PLACES else None
+        if k == "index":
+            idxf = self.expr(node.a[1], sc)
+
+            def set_index(fr: list[Any], v: Any) -> None:
+                b = objf(fr)
+                i = idxf(fr)
+                if type(b) is list and type(i) is int:
+                    try:
+                        b[i] = v
+                        return
+                    except IndexError:
+                        pass
+                try:
+                    nb = index_set(rt, b, i, v)
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+                if nb is not b and parent is not None:
+                    parent(fr, nb)
+            return set_index
+        name = node.a[1]
+
+        def set_prop(fr: list[Any], v: Any) -> None:
+            b = objf(fr)
+            if type(b) is not dict:
+                raise RhaiRuntimeError(f"Cannot set property {name} of {type_name(b)}", pos)
+            b[name] = v
+            if rt.max_map and len(b) > rt.max_map:
+                try:
+                    rt.check_map(b)
+                except RhaiBaseError as e:
+                    raise e.at(pos)
+        return set_prop

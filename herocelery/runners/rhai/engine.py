@@ -1,0 +1,142 @@
+"""The engine: registered functions and modules, limits, and `evaluate` for one script.
+
+Guarantee: whatever the script, evaluation returns a Rhai value or raises a RhaiError
+(parse, runtime, limit or uncaught throw) - never another Python exception.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import stdlib  # noqa: F401  (fills STD)
+from .compile_call import call_fnptr, invoke
+from .compiler import Compiler
+from .errors import RhaiBaseError, RhaiRuntimeError
+from .library import STD, Library
+from .parser import parse
+from .runtime import Limits, Rt, ScriptFn
+from .values import from_json
+
+RECURSION_LIMIT = 30000
+
+
+@dataclass
+class Module:
+    """A module for `import "name" as m;`: functions (`m::f(...)`) and constants (`m::X`)."""
+
+    fns: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    script_fns: dict[tuple[str, int], ScriptFn] = field(default_factory=dict)
+
+    def call(self, rt: Rt, name: str, args: list[Any]) -> Any:
+        sfn = self.script_fns.get((name, len(args)))
+        if sfn is not None and not sfn.private:
+            return invoke(rt, sfn, args)[0]
+        f = self.fns.get(name)
+        if f is None:
+            from .compile_call import signature
+            raise RhaiRuntimeError(signature(name, args))
+        return from_json(f(*args))
+
+
+def _arity(f: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return -1
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return -1
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def wrap_native(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
+    """A user function as a native: results become Rhai values, errors become RhaiErrors."""
+    def call(*args: Any) -> Any:
+        try:
+            return from_json(f(*args))
+        except RhaiBaseError:
+            raise
+        except Exception as e:
+            raise RhaiRuntimeError(f"Error in function {name}: {e}") from None
+    return call
+
+
+class Engine:
+    """Functions, modules and limits shared by many evaluations."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.lib: Library = STD.copy()
+        self.modules: dict[str, Module] = {}
+
+    def register_fn(self, name: str, f: Callable[..., Any], arity: int | None = None) -> None:
+        """Make `name(...)` callable from scripts (also as a method: `x.name(...)`)."""
+        n = _arity(f) if arity is None else arity
+        w = wrap_native(name, f)
+        if n < 0:
+            for k in range(0, 9):
+                self.lib.register(name, w, k)
+        else:
+            self.lib.register(name, w, n)
+
+    def register_module(self, name: str, module: "Module | dict[str, Any] | str") -> None:
+        """A module: a Module, a dict of functions/constants, or Rhai source text."""
+        if isinstance(module, Module):
+            self.modules[name] = module
+        elif isinstance(module, str):
+            self.modules[name] = self._script_module(module)
+        else:
+            m = Module()
+            for k, v in module.items():
+                if callable(v):
+                    m.fns[k] = wrap_native(f"{name}::{k}", v)
+                else:
+                    m.vars[k] = from_json(v)
+            self.modules[name] = m
+
+    def _script_module(self, src: str) -> Module:
+        script = parse(src, self.limits.max_expr_depth)
+        rt = Rt(self.limits, self.lib)
+        comp = Compiler(rt)
+        prog = comp.compile_script(script, [])
+        rt.modules.update(self.modules)
+        prog.run([])
+        consts = rt.modules.get("$global", {})
+        return Module(vars=dict(consts), script_fns=dict(comp.script_fns))
+
+    def evaluate(self, script: str, *, scope: dict[str, Any] | None = None,
+                 limits: Limits | None = None, deadline: float | None = None,
+                 on_print: Callable[[str], None] | None = None,
+                 on_debug: Callable[[str], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> Any:
+        """Run a script; returns its last value (a Rhai value). Raises only RhaiError."""
+        limits = limits or self.limits
+        scope = scope if scope is not None else {}
+        names = list(scope)
+        old = sys.getrecursionlimit()
+        if old < RECURSION_LIMIT:
+            sys.setrecursionlimit(RECURSION_LIMIT)
+        try:
+            tree = parse(script, limits.max_expr_depth)
+            rt = Rt(limits, self.lib, deadline, on_print, on_debug, cancelled)
+            rt.call_fnptr = lambda fp, args, this=None: call_fnptr(  # type: ignore[misc]
+                rt, fp, args, *(() if this is None else (this,)))
+            rt.modules.update(self.modules)
+            prog = Compiler(rt).compile_script(tree, names)
+            result, values = prog.run([from_json(scope[n]) for n in names])
+            for n, v in zip(names, values):
+                scope[n] = v
+            return result
+        except RhaiBaseError:
+            raise
+        except RecursionError:
+            raise RhaiRuntimeError("Stack overflow: script nests too deeply") from None
+        except MemoryError:
+            raise RhaiRuntimeError("Out of memory") from None
+        except Exception as e:      # a bug in the interpreter: still never a raw exception
+            raise RhaiRuntimeError(f"Internal error: {type(e).__name__}: {e}") from None
+        finally:
+            if old < RECURSION_LIMIT:
+                sys.setrecursionlimit(old)

@@ -1,0 +1,249 @@
+"""Rhai source text -> tokens, each with its (line, position); never evaluates anything.
+
+A token is a tuple `(kind, value, line, col)`; kinds: `int`, `float`, `str`, `char`, `tmpl`
+(a back-tick string: a list of str parts and token lists), `id`, `op`, `eof`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import RhaiParseError
+
+Token = tuple[str, Any, int, int]
+
+# longest first so that `**=` wins over `**` and `*`
+OPERATORS = sorted("""
++ - * / % ** << >> & | ^ && || ! == != < <= > >= = += -= *= /= %= **= <<= >>= &= |= ^=
+?? ??= ? ?. ?[ . .. ..= ( ) [ ] { } #{ , ; : :: => !in @ ~ $
+""".split(), key=len, reverse=True)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0",
+            "`": "`", "$": "$"}
+_IDSTART = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_IDCHARS = _IDSTART | set("0123456789")
+
+
+class Lexer:
+    """Turns one script into tokens; errors name the line and position."""
+
+    def __init__(self, src: str) -> None:
+        self.src = src
+        self.i = 0
+        self.line = 1
+        self.col = 1
+
+    def error(self, msg: str, line: int | None = None, col: int | None = None) -> RhaiParseError:
+        return RhaiParseError(msg, (line or self.line, col or self.col))
+
+    def advance(self, n: int = 1) -> None:
+        for _ in range(n):
+            if self.src[self.i] == "\n":
+                self.line += 1
+                self.col = 1
+            else:
+                self.col += 1
+            self.i += 1
+
+    def skip_space(self) -> None:
+        src, n = self.src, len(self.src)
+        while self.i < n:
+            c = src[self.i]
+            if c in " \t\r\n":
+                self.advance()
+            elif src.startswith("//", self.i):
+                while self.i < n and src[self.i] != "\n":
+                    self.advance()
+            elif src.startswith("/*", self.i):
+                line, col = self.line, self.col
+                depth = 0
+                while True:
+                    if self.i >= n:
+                        raise self.error("Unterminated comment", line, col)
+                    if src.startswith("/*", self.i):
+                        depth += 1
+                        self.advance(2)
+                    elif src.startswith("*/", self.i):
+                        depth -= 1
+                        self.advance(2)
+                        if depth == 0:
+                            break
+                    else:
+                        self.advance()
+            elif c == "#" and self.i == 0 and src.startswith("#!"):
+                while self.i < n and src[self.i] != "\n":
+                    self.advance()
+            else:
+                return
+
+    def tokens(self, until_brace: bool = False) -> list[Token]:
+        """All tokens; with until_brace, stop at the `}` closing an interpolation."""
+        out: list[Token] = []
+        depth = 0
+        src, n = self.src, len(self.src)
+        while True:
+            self.skip_space()
+            line, col = self.line, self.col
+            if self.i >= n:
+                if until_brace:
+                    raise self.error("Unterminated string interpolation: expecting '}'")
+                out.append(("eof", None, line, col))
+                return out
+            c = src[self.i]
+            if until_brace:
+                if c == "{" or src.startswith("#{", self.i):
+                    depth += 1
+                elif c == "}":
+                    if depth == 0:
+                        self.advance()
+                        out.append(("eof", None, line, col))
+                        return out
+                    depth -= 1
+            if c.isdigit():
+                out.append(self.number(line, col))
+            elif c in _IDSTART:
+                j = self.i
+                while j < n and src[j] in _IDCHARS:
+                    j += 1
+                word = src[self.i:j]
+                self.advance(j - self.i)
+                out.append(("id", word, line, col))
+            elif c == '"':
+                out.append(("str", self.string('"', line, col), line, col))
+            elif c == "`":
+                out.append(("tmpl", self.template(line, col), line, col))
+            elif c == "'":
+                s = self.string("'", line, col)
+                if len(s) != 1:
+                    raise self.error("Invalid character literal: '" + s + "'", line, col)
+                out.append(("char", s, line, col))
+            else:
+                for op in OPERATORS:
+                    if src.startswith(op, self.i) and not (
+                            op == "!in" and src[self.i + 3:self.i + 4] in _IDCHARS
+                            and self.i + 3 < n):
+                        self.advance(len(op))
+                        out.append(("op", op, line, col))
+                        break
+                else:
+                    raise self.error(f"Unknown character: {c!r}", line, col)
+
+    def number(self, line: int, col: int) -> Token:
+        src, n, i = self.src, len(self.src), self.i
+        if src.startswith(("0x", "0o", "0b"), i):
+            base = {"x": 16, "o": 8, "b": 2}[src[i + 1]]
+            j = i + 2
+            while j < n and (src[j].isalnum() or src[j] == "_"):
+                j += 1
+            text = src[i:j]
+            self.advance(j - i)
+            try:
+                value = int(text[2:].replace("_", ""), base)
+            except ValueError:
+                raise self.error(f"Invalid number: {text}", line, col) from None
+            if value > 0xFFFFFFFFFFFFFFFF:
+                raise self.error(f"Invalid number: {text}", line, col)
+            if value > 0x7FFFFFFFFFFFFFFF:     # Rhai reads hex bit patterns as i64
+                value -= 1 << 64
+            return ("int", value, line, col)
+        j = i
+        while j < n and (src[j].isdigit() or src[j] == "_"):
+            j += 1
+        is_float = False
+        if j + 1 < n and src[j] == "." and src[j + 1].isdigit():
+            is_float = True
+            j += 1
+            while j < n and (src[j].isdigit() or src[j] == "_"):
+                j += 1
+        if j < n and src[j] in "eE":
+            k = j + 1
+            if k < n and src[k] in "+-":
+                k += 1
+            if k < n and src[k].isdigit():
+                is_float = True
+                j = k
+                while j < n and src[j].isdigit():
+                    j += 1
+        text = src[i:j]
+        if j < n and src[j] in _IDSTART:
+            raise self.error(f"Invalid number: {text}{src[j]}", line, col)
+        self.advance(j - i)
+        clean = text.replace("_", "")
+        if is_float:
+            return ("float", float(clean), line, col)
+        value = int(clean)
+        if value > 0x7FFFFFFFFFFFFFFF:
+            raise self.error(f"Integer overflow: {text}", line, col)
+        return ("int", value, line, col)
+
+    def escape(self) -> str:
+        src = self.src
+        self.advance()  # the backslash
+        if self.i >= len(src):
+            raise self.error("Unterminated string")
+        c = src[self.i]
+        if c in _ESCAPES:
+            self.advance()
+            return _ESCAPES[c]
+        width = {"x": 2, "u": 4, "U": 8}.get(c)
+        if width:
+            digits = src[self.i + 1:self.i + 1 + width]
+            try:
+                ch = chr(int(digits, 16))
+                if len(digits) != width:
+                    raise ValueError
+            except (ValueError, OverflowError):
+                raise self.error(f"Invalid escape sequence: \\{c}{digits}") from None
+            self.advance(width + 1)
+            return ch
+        if c == "\n":      # line continuation: skip the newline and leading spaces
+            self.advance()
+            while self.i < len(src) and src[self.i] in " \t":
+                self.advance()
+            return ""
+        raise self.error(f"Invalid escape sequence: \\{c}")
+
+    def string(self, quote: str, line: int, col: int) -> str:
+        self.advance()
+        parts: list[str] = []
+        src, n = self.src, len(self.src)
+        while True:
+            if self.i >= n or (src[self.i] == "\n" and quote == "'"):
+                raise self.error("Unterminated string" if quote == '"'
+                                 else "Unterminated character literal", line, col)
+            c = src[self.i]
+            if c == quote:
+                self.advance()
+                return "".join(parts)
+            if c == "\\":
+                parts.append(self.escape())
+            else:
+                parts.append(c)
+                self.advance()
+
+    def template(self, line: int, col: int) -> list[Any]:
+        self.advance()
+        parts: list[Any] = []
+        buf: list[str] = []
+        src, n = self.src, len(self.src)
+        while True:
+            if self.i >= n:
+                raise self.error("Unterminated string", line, col)
+            c = src[self.i]
+            if c == "`":
+                self.advance()
+                parts.append("".join(buf))
+                return parts
+            if src.startswith("${", self.i):
+                parts.append("".join(buf))
+                buf = []
+                self.advance(2)
+                parts.append(self.tokens(until_brace=True))
+            elif c == "\\":
+                buf.append(self.escape())
+            else:
+                buf.append(c)
+                self.advance()
+
+
+def tokenize(src: str) -> list[Token]:
+    """All tokens of a script, ending with an `eof` token."""
+    return Lexer(src).tokens()

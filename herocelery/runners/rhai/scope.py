@@ -1,0 +1,78 @@
+"""Compile-time scopes: every variable gets a frame slot; captured variables live in cells."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .syntax import Node
+
+
+@dataclass
+class Var:
+    """A variable's frame slot; `boxed` when a closure may capture it (held in a Cell)."""
+
+    name: str
+    slot: int
+    const: bool = False
+    boxed: bool = False
+    module: bool = False
+
+
+@dataclass
+class FnScope:
+    """The variables of one function (or closure, or the script's top level)."""
+
+    boxed_names: set[str]
+    parent: "FnScope | None" = None           # set for closures only: where captures come from
+    blocks: list[dict[str, Var]] = field(default_factory=lambda: [{}])
+    nslots: int = 1                           # slot 0 holds `this`
+    loops: int = 0
+    captures: list[tuple[Var, Var]] = field(default_factory=list)   # (outer, inner)
+    top: bool = False
+
+    def declare(self, name: str, const: bool = False, module: bool = False) -> Var:
+        v = Var(name, self.nslots, const, name in self.boxed_names, module)
+        self.nslots += 1
+        self.blocks[-1][name] = v
+        return v
+
+    def lookup(self, name: str) -> Var | None:
+        for block in reversed(self.blocks):
+            v = block.get(name)
+            if v is not None:
+                return v
+        if self.parent is not None:
+            outer = self.parent.lookup(name)
+            if outer is not None and outer.boxed and not outer.module:
+                inner = Var(name, self.nslots, outer.const, True)
+                self.nslots += 1
+                self.blocks[0][name] = inner
+                self.captures.append((outer, inner))
+                return inner
+        return None
+
+    def push(self) -> None:
+        self.blocks.append({})
+
+    def pop(self) -> None:
+        self.blocks.pop()
+
+    def visible(self) -> dict[str, Var]:
+        out: dict[str, Var] = {}
+        for block in self.blocks:
+            out.update(block)
+        return out
+
+
+def captured_names(nodes: Iterable[Node]) -> set[str]:
+    """Names used inside any closure below these nodes (their variables must be cells)."""
+    names: set[str] = set()
+    for n in nodes:
+        for sub in n.walk():
+            if sub.kind == "closure":
+                for x in sub.walk():
+                    if x.kind == "var":
+                        names.add(x.a[0])
+                    elif x.kind == "call":       # `f(x)` may call a captured fn pointer
+                        names.add(x.a[0])
+    return names

@@ -1,0 +1,376 @@
+"""Array functions: push, pop, shift, insert, remove, splice, sort, map, filter, reduce, ..."""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ..errors import RhaiRuntimeError
+from ..library import STD
+from ..ops import equals
+from ..runtime import Closure
+from ..values import Char, FnPtr, IRange, clone, type_name
+
+fn = STD.fn
+
+
+def _fp(f: Any) -> FnPtr:
+    return f if type(f) is FnPtr else FnPtr(f)
+
+
+def _arity(rt: Any, fp: FnPtr) -> int:
+    if type(fp.fn) is Closure:
+        return len(fp.fn.fn.params) - len(fp.curry)
+    for n in (1, 2, 3):
+        if (fp.name, n + len(fp.curry)) in rt.fns:
+            return n
+    return 1
+
+
+def _caller(rt: Any, f: Any) -> Any:
+    """A Python function calling the Rhai callback with (item) or (item, index)."""
+    fp = _fp(f)
+    call = rt.call_fnptr
+    if _arity(rt, fp) >= 2:
+        return lambda x, i: call(fp, [x, i])
+    return lambda x, i: call(fp, [x])
+
+
+def _bool(v: Any, name: str) -> bool:
+    if v is True or v is False:
+        return v
+    raise RhaiRuntimeError(f"Data type incorrect: {type_name(v)} (expecting bool) in {name}")
+
+
+def _index(a: list[Any], i: int) -> int:
+    n = len(a)
+    if i < 0:
+        i = max(0, n + i)
+    return min(i, n)
+
+
+@fn("len", "array")
+def len_(a: list[Any]) -> int:
+    return len(a)
+
+
+@fn("is_empty", "array")
+def is_empty(a: list[Any]) -> bool:
+    return not a
+
+
+@fn("push", "array", "any", rt=True, names=("+=",))
+def push(rt: Any, a: list[Any], v: Any) -> None:
+    a.append(v)
+    rt.check_arr(a)
+
+
+@fn("append", "array", "array", rt=True)
+def append(rt: Any, a: list[Any], b: list[Any]) -> None:
+    a.extend(clone(b))
+    rt.check_arr(a)
+
+
+@fn("pop", "array")
+def pop(a: list[Any]) -> Any:
+    return a.pop() if a else None
+
+
+@fn("shift", "array")
+def shift(a: list[Any]) -> Any:
+    return a.pop(0) if a else None
+
+
+@fn("insert", "array", "int", "any", rt=True)
+def insert(rt: Any, a: list[Any], i: int, v: Any) -> None:
+    a.insert(_index(a, i) if i >= 0 or -i <= len(a) else 0, v)
+    rt.check_arr(a)
+
+
+@fn("remove", "array", "int")
+def remove(a: list[Any], i: int) -> Any:
+    if -len(a) <= i < len(a):
+        return a.pop(i)
+    return None
+
+
+@fn("clear", "array")
+def clear(a: list[Any]) -> None:
+    a.clear()
+
+
+@fn("truncate", "array", "int")
+def truncate(a: list[Any], n: int) -> None:
+    del a[max(0, n):]
+
+
+@fn("chop", "array", "int")
+def chop(a: list[Any], n: int) -> None:
+    if n >= len(a):
+        a.clear()
+    elif n > 0:
+        del a[:len(a) - n]
+
+
+@fn("pad", "array", "int", "any", rt=True)
+def pad(rt: Any, a: list[Any], n: int, v: Any) -> None:
+    if rt.max_arr and n > rt.max_arr:
+        rt.check_arr(range(n))  # type: ignore[arg-type]
+    if n > len(a):
+        rt.spend((n - len(a)) // 64)
+        a.extend([clone(v) for _ in range(n - len(a))] if type(v) in (list, dict)
+                 else [v] * (n - len(a)))
+
+
+@fn("reverse", "array")
+def reverse(a: list[Any]) -> None:
+    a.reverse()
+
+
+@fn("get", "array", "int")
+def get(a: list[Any], i: int) -> Any:
+    return a[i] if -len(a) <= i < len(a) else None
+
+
+@fn("set", "array", "int", "any")
+def set_(a: list[Any], i: int, v: Any) -> None:
+    if -len(a) <= i < len(a):
+        a[i] = v
+
+
+@fn("contains", "array", "any")
+def contains(a: list[Any], v: Any) -> bool:
+    return any(equals(x, v) for x in a)
+
+
+@fn("index_of", "array", "fn", rt=True)
+def index_of_fn(rt: Any, a: list[Any], f: FnPtr) -> int:
+    call = _caller(rt, f)
+    for i, x in enumerate(a):
+        if _bool(call(x, i), "index_of"):
+            return i
+    return -1
+
+
+@fn("index_of", "array", "any")
+def index_of(a: list[Any], v: Any) -> int:
+    for i, x in enumerate(a):
+        if equals(x, v):
+            return i
+    return -1
+
+
+@fn("extract", "array", "int", "int")
+def extract(a: list[Any], start: int, n: int) -> list[Any]:
+    b = _index(a, start)
+    return clone(a[b:b + max(0, n)])
+
+
+@fn("extract", "array", "int")
+def extract_from(a: list[Any], start: int) -> list[Any]:
+    return clone(a[_index(a, start):])
+
+
+@fn("extract", "array", "range")
+def extract_range(a: list[Any], r: IRange) -> list[Any]:
+    end = r.end + 1 if r.inclusive else r.end
+    return clone(a[max(0, r.start):max(0, end)])
+
+
+@fn("splice", "array", "int", "int", "array")
+def splice(a: list[Any], start: int, n: int, repl: list[Any]) -> None:
+    b = _index(a, start)
+    a[b:b + max(0, n)] = clone(repl)
+
+
+@fn("splice", "array", "range", "array")
+def splice_range(a: list[Any], r: IRange, repl: list[Any]) -> None:
+    end = r.end + 1 if r.inclusive else r.end
+    a[max(0, r.start):max(0, end)] = clone(repl)
+
+
+@fn("split", "array", "int")
+def split(a: list[Any], i: int) -> list[Any]:
+    b = _index(a, i)
+    tail = a[b:]
+    del a[b:]
+    return tail
+
+
+@fn("drain", "array", "int", "int")
+def drain(a: list[Any], start: int, n: int) -> list[Any]:
+    b = _index(a, start)
+    out = a[b:b + max(0, n)]
+    del a[b:b + max(0, n)]
+    return out
+
+
+@fn("drain", "array", "fn", rt=True)
+def drain_fn(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
+    call = _caller(rt, f)
+    keep, out = [], []
+    for i, x in enumerate(a):
+        (out if _bool(call(x, i), "drain") else keep).append(x)
+    a[:] = keep
+    return out
+
+
+@fn("retain", "array", "fn", rt=True)
+def retain(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
+    call = _caller(rt, f)
+    keep, out = [], []
+    for i, x in enumerate(a):
+        (keep if _bool(call(x, i), "retain") else out).append(x)
+    a[:] = keep
+    return out
+
+
+@fn("filter", "array", "fs", rt=True)
+def filter_(rt: Any, a: list[Any], f: Any) -> list[Any]:
+    call = _caller(rt, f)
+    return [x for i, x in enumerate(list(a)) if _bool(call(x, i), "filter")]
+
+
+@fn("map", "array", "fs", rt=True)
+def map_(rt: Any, a: list[Any], f: Any) -> list[Any]:
+    call = _caller(rt, f)
+    return [call(x, i) for i, x in enumerate(list(a))]
+
+
+@fn("for_each", "array", "fn", rt=True)
+def for_each(rt: Any, a: list[Any], f: FnPtr) -> None:
+    call = _caller(rt, f)
+    for i, x in enumerate(list(a)):
+        call(x, i)
+
+
+@fn("some", "array", "fs", rt=True)
+def some(rt: Any, a: list[Any], f: Any) -> bool:
+    call = _caller(rt, f)
+    return any(_bool(call(x, i), "some") for i, x in enumerate(list(a)))
+
+
+@fn("all", "array", "fs", rt=True)
+def all_(rt: Any, a: list[Any], f: Any) -> bool:
+    call = _caller(rt, f)
+    return all(_bool(call(x, i), "all") for i, x in enumerate(list(a)))
+
+
+@fn("find", "array", "fn", rt=True)
+def find(rt: Any, a: list[Any], f: FnPtr) -> Any:
+    call = _caller(rt, f)
+    for i, x in enumerate(list(a)):
+        if _bool(call(x, i), "find"):
+            return x
+    return None
+
+
+@fn("find_map", "array", "fn", rt=True)
+def find_map(rt: Any, a: list[Any], f: FnPtr) -> Any:
+    call = _caller(rt, f)
+    for i, x in enumerate(list(a)):
+        v = call(x, i)
+        if v is not None:
+            return v
+    return None
+
+
+def _reduce(rt: Any, items: list[Any], f: Any, acc: Any) -> Any:
+    fp = _fp(f)
+    two = _arity(rt, fp) >= 3
+    for i, x in items:
+        acc = rt.call_fnptr(fp, [acc, x, i] if two else [acc, x])
+    return acc
+
+
+@fn("reduce", "array", "fs", rt=True)
+def reduce(rt: Any, a: list[Any], f: Any) -> Any:
+    return _reduce(rt, list(enumerate(a)), f, None)
+
+
+@fn("reduce", "array", "fs", "any", rt=True)
+def reduce_init(rt: Any, a: list[Any], f: Any, init: Any) -> Any:
+    return _reduce(rt, list(enumerate(a)), f, init)
+
+
+@fn("reduce_rev", "array", "fs", rt=True)
+def reduce_rev(rt: Any, a: list[Any], f: Any) -> Any:
+    return _reduce(rt, list(reversed(list(enumerate(a)))), f, None)
+
+
+@fn("reduce_rev", "array", "fs", "any", rt=True)
+def reduce_rev_init(rt: Any, a: list[Any], f: Any, init: Any) -> Any:
+    return _reduce(rt, list(reversed(list(enumerate(a)))), f, init)
+
+
+_SORTABLE = {int, float, str, bool}
+
+
+@fn("sort", "array")
+def sort(a: list[Any]) -> None:
+    if not a:
+        return
+    types = {type(x) for x in a}
+    if len(types) == 1 and types <= _SORTABLE | {Char}:
+        a.sort()
+    elif types <= {int, float}:
+        a.sort()
+    else:
+        raise RhaiRuntimeError("Cannot sort an array of "
+                               + ", ".join(sorted(type_name(x) for x in {t(): 0 for t in types}
+                                                  if t is not Char) or ["mixed types"]))
+
+
+@fn("sort", "array", "fs", rt=True)
+def sort_fn(rt: Any, a: list[Any], f: Any) -> None:
+    fp = _fp(f)
+
+    def cmp(x: Any, y: Any) -> int:
+        r = rt.call_fnptr(fp, [x, y])
+        if type(r) is not int:
+            raise RhaiRuntimeError(f"Data type incorrect: {type_name(r)} (expecting i64) in sort")
+        return r
+    a.sort(key=functools.cmp_to_key(cmp))
+
+
+@fn("sort_desc", "array")
+def sort_desc(a: list[Any]) -> None:
+    sort(a)
+    a.reverse()
+
+
+@fn("dedup", "array")
+def dedup(a: list[Any]) -> None:
+    out: list[Any] = []
+    for x in a:
+        if not out or not equals(out[-1], x):
+            out.append(x)
+    a[:] = out
+
+
+@fn("zip", "array", "array", "fn", rt=True)
+def zip_(rt: Any, a: list[Any], b: list[Any], f: FnPtr) -> list[Any]:
+    return [rt.call_fnptr(_fp(f), [x, y]) for x, y in zip(a, b)]
+
+
+@fn("concat", "array", "array")
+def concat(a: list[Any], b: list[Any]) -> list[Any]:
+    return clone(a) + clone(b)
+
+
+@fn("sum", "array")
+def sum_(a: list[Any]) -> Any:
+    from ..ops import binary
+    total: Any = 0
+    for x in a:
+        total = binary("+", total, x)
+    return total
+
+
+@fn("min", "array")
+def min_(a: list[Any]) -> Any:
+    return min(a) if a else None
+
+
+@fn("max", "array")
+def max_(a: list[Any]) -> Any:
+    return max(a) if a else None

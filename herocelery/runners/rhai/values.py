@@ -1,0 +1,199 @@
+"""Rhai's values in Python, their type names, display forms and JSON conversions.
+
+i64 -> int, f64 -> float, bool -> bool, string -> str, char -> `Char` (a str subclass),
+() -> None, array -> list, map -> dict, function pointer -> `FnPtr`, range -> `IRange`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MAX_INT = 0x7FFFFFFFFFFFFFFF
+MIN_INT = -MAX_INT - 1
+
+
+class Char(str):
+    """A Rhai `char`: exactly one character."""
+
+    __slots__ = ()
+
+
+class FnPtr:
+    """A Rhai function pointer: a name, curried arguments and, for closures, the function."""
+
+    __slots__ = ("name", "curry", "fn")
+
+    def __init__(self, name: str, curry: tuple[Any, ...] = (), fn: Any = None) -> None:
+        self.name = name
+        self.curry = curry
+        self.fn = fn
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, FnPtr) and other.name == self.name
+                and other.curry == self.curry and other.fn is self.fn)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+class IRange:
+    """An integer range `a..b` or `a..=b`."""
+
+    __slots__ = ("start", "end", "inclusive")
+
+    def __init__(self, start: int, end: int, inclusive: bool = False) -> None:
+        self.start = start
+        self.end = end
+        self.inclusive = inclusive
+
+    def py(self) -> range:
+        return range(self.start, self.end + 1 if self.inclusive else self.end)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.py())
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, IRange) and other.start == self.start
+                and other.end == self.end and other.inclusive == self.inclusive)
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end, self.inclusive))
+
+
+_TYPE_NAMES = {int: "i64", float: "f64", bool: "bool", str: "string", Char: "char",
+               type(None): "()", list: "array", dict: "map", FnPtr: "Fn", bytes: "blob"}
+
+
+def type_name(v: Any) -> str:
+    """Rhai's `type_of` for a value."""
+    t = type(v)
+    name = _TYPE_NAMES.get(t)
+    if name is not None:
+        return name
+    if t is IRange:
+        return "range=" if v.inclusive else "range"
+    if isinstance(v, bytearray):
+        return "blob"
+    return t.__name__
+
+
+def float_text(f: float) -> str:
+    """f64 the way Rhai displays it: `1.0`, `3.5`, `1e20`, `NaN`, `inf`."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    a = abs(f)
+    if a == 0:
+        return "-0.0" if math.copysign(1, f) < 0 else "0.0"
+    if a > 1e15 or a < 1e-7:
+        mant, _, exp = repr(f).partition("e")
+        if not exp:
+            mant, _, exp = f"{f:e}".partition("e")
+            mant = mant.rstrip("0").rstrip(".")
+        mant = mant[:-2] if mant.endswith(".0") else mant
+        return f"{mant}e{int(exp)}"
+    r = repr(f)
+    return r if ("." in r or "e" in r) else r + ".0"
+
+
+def _debug_str(s: str) -> str:
+    out = s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    return out.replace("\0", "\\0")
+
+
+def to_debug(v: Any) -> str:
+    """Rhai's debug form: strings quoted, chars in single quotes, containers nested."""
+    t = type(v)
+    if t is str:
+        return '"' + _debug_str(v).replace('"', '\\"') + '"'
+    if t is Char:
+        return "'" + _debug_str(v).replace("'", "\\'") + "'"
+    if t is list:
+        return "[" + ", ".join(to_debug(x) for x in v) + "]"
+    if t is dict:
+        return "#{" + ", ".join(to_debug(str(k)) + ": " + to_debug(x)
+                                for k, x in sorted(v.items())) + "}"
+    return to_display(v)
+
+
+def to_display(v: Any) -> str:
+    """Rhai's `to_string()` form: `42`, `3.5`, `true`, strings unquoted, `()`, `[1, "a"]`."""
+    t = type(v)
+    if t is str or t is Char:
+        return str.__str__(v)
+    if t is int:
+        return str(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is float:
+        return float_text(v)
+    if v is None:
+        return "()"
+    if t is list or t is dict:
+        return to_debug(v)
+    if t is FnPtr:
+        return f"Fn({v.name})" if not v.curry else \
+            f"Fn({v.name}, curried {', '.join(to_debug(c) for c in v.curry)})"
+    if t is IRange:
+        return f"{v.start}..{'=' if v.inclusive else ''}{v.end}"
+    if isinstance(v, (bytes, bytearray)):
+        return "[" + "".join(f"{b:02x}" for b in v) + "]"
+    return str(v)
+
+
+def to_json(v: Any) -> Any:
+    """A Rhai value as plain JSON data: maps -> dicts, arrays -> lists, () -> None."""
+    t = type(v)
+    if t is int or t is bool or t is str or v is None:
+        return v
+    if t is float:
+        return v if math.isfinite(v) else None
+    if t is Char:
+        return str.__str__(v)
+    if t is list:
+        return [to_json(x) for x in v]
+    if t is dict:
+        return {str(k): to_json(x) for k, x in v.items()}
+    if t is IRange:
+        return list(v.py())
+    if isinstance(v, (bytes, bytearray)):
+        return list(v)
+    return to_display(v)
+
+
+def from_json(obj: Any) -> Any:
+    """Plain Python/JSON data as Rhai values (tuples -> arrays, big ints -> floats)."""
+    t = type(obj)
+    if t is bool or obj is None or t is float:
+        return obj
+    if t is int or isinstance(obj, int) and not isinstance(obj, bool):
+        return int(obj) if MIN_INT <= obj <= MAX_INT else float(obj)
+    if isinstance(obj, str):
+        return str(obj) if type(obj) is not Char else obj
+    if isinstance(obj, dict):
+        return {str(k): from_json(x) for k, x in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [from_json(x) for x in obj]
+    if isinstance(obj, (set, frozenset)):
+        return [from_json(x) for x in sorted(obj, key=repr)]
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, (FnPtr, IRange, bytes, bytearray)):
+        return obj
+    return str(obj)
+
+
+def clone(v: Any) -> Any:
+    """A deep copy of arrays and maps (Rhai values are copied on assignment)."""
+    t = type(v)
+    if t is list:
+        return [clone(x) if type(x) in _CONTAINERS else x for x in v]
+    if t is dict:
+        return {k: clone(x) if type(x) in _CONTAINERS else x for k, x in v.items()}
+    if t is bytearray:
+        return bytearray(v)
+    return v
+
+
+_CONTAINERS = (list, dict, bytearray)
