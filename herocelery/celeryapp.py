@@ -74,18 +74,26 @@ def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
 
 
 def _register_tasks(app: Celery, rt: Runtime) -> None:
-    @app.task(name=ADMIT_TASK, bind=True, ignore_result=True, acks_late=True)
-    def admit(self: Any, job_ids: list[str], flow_id: str = "") -> int:
-        from .supervisor import admit_batch
-        return admit_batch(rt, job_ids)
+    # shared=False: a task must reach only the runtime of the app it was registered on
+    app.task(name=ADMIT_TASK, bind=True, ignore_result=True, shared=False)(admit_task)
+    app.task(name=RUN_TASK, bind=True, ignore_result=True, shared=False)(run_task)
+    app.task(name=PING_TASK, ignore_result=False, shared=False)(ping_task)
 
-    @app.task(name=RUN_TASK, bind=True, ignore_result=True, acks_late=True)
-    def run(self: Any, job_id: str) -> None:
-        from .runners.execute import run_job
-        run_job(rt, self, job_id)
 
-    @app.task(name=PING_TASK, ignore_result=False)
-    def ping() -> dict[str, Any]:
-        import os
-        import socket
-        return {"pong": True, "pid": os.getpid(), "host": socket.gethostname()}
+def admit_task(self: Any, job_ids: list[str], flow_id: str = "") -> int:
+    """Supervisor tier: admit a batch of ready jobs of one node."""
+    from .supervisor import admit_batch
+    return admit_batch(self.app.runtime, job_ids)
+
+
+def run_task(self: Any, job_id: str) -> None:
+    """Runner tier: execute one job."""
+    from .runners.execute import run_job
+    run_job(self.app.runtime, self, job_id)
+
+
+def ping_task() -> dict[str, Any]:
+    """Health check: answered by whichever worker consumes the queue it was sent to."""
+    import os
+    import socket
+    return {"pong": True, "pid": os.getpid(), "host": socket.gethostname()}

@@ -76,6 +76,14 @@ end
 return 0
 """
 
+STEAL_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
 
 def encode(fields: Mapping[str, Any]) -> dict[str, str]:
     """Field values as stored: JSON for structured fields, text for the rest."""
@@ -101,6 +109,7 @@ class Store:
         self._cancel = client.register_script(CANCEL_LUA)
         self._release = client.register_script(RELEASE_LUA)
         self._renew = client.register_script(RENEW_LUA)
+        self._steal = client.register_script(STEAL_LUA)
 
     @classmethod
     def from_url(cls, url: str) -> "Store":
@@ -225,6 +234,11 @@ class Store:
 
     def release(self, job_id: str, token: str) -> None:
         self._release(keys=[Keys.lease(job_id)], args=[token])
+
+    def steal(self, job_id: str, holder: str, token: str, lease_s: float) -> bool:
+        """Take over the lease of a holder known to be dead (compare-and-set)."""
+        return bool(self._steal(keys=[Keys.lease(job_id)],
+                                args=[holder, token, int(lease_s * 1000)]))
 
     def lease_holder(self, job_id: str) -> str | None:
         value = self.r.get(Keys.lease(job_id))

@@ -50,6 +50,11 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local"
 def submit(rt: "Runtime", spec: FlowSpec, caller: str = "local") -> str:
     """Validate, store and start a flow; returns its id. Nothing is stored if invalid."""
     flow, jobs = build_records(rt, spec, caller)
+    known = set(rt.settings.nodes) | set(rt.store.nodes())
+    for job in jobs:
+        if job.node not in known:
+            raise FlowError(f"flow {spec.name!r}, job {job.name!r}, field 'node': unknown node "
+                            f"{job.node!r} (known: {', '.join(sorted(known))})")
     rt.store.create_flow(flow, jobs)
     dispatch(rt, flow.id, [(j.id, j.node, j.name) for j in jobs if j.pending == 0])
     return flow.id

@@ -84,11 +84,30 @@ def run_job(rt: "Runtime", task: Any, job_id: str) -> None:
         return
     token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     if not store.claim(job.id, token, rt.settings.lease_s):
-        raise task.retry(countdown=rt.settings.lease_s, max_retries=None)
+        holder = store.lease_holder(job.id)
+        if not (holder and holder_is_dead(holder) and store.steal(job.id, holder, token,
+                                                                  rt.settings.lease_s)):
+            # a live execution elsewhere, or one that died on another host: look again later
+            raise task.retry(countdown=rt.settings.lease_s, max_retries=None)
     try:
         _execute(rt, job, token)
     finally:
         store.release(job.id, token)
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True when a lease holder ran on this host and its process no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _execute(rt: "Runtime", job: Job, token: str) -> None:

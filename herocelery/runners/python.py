@@ -94,9 +94,10 @@ def _child(job: JobContext, code: Any, result_fd: int) -> None:
         try:
             exec(code, ns)  # noqa: S102 - running the job's script is the point
             result = ns["result"] if "result" in ns else ns.get(LAST)
-            text = json.dumps({"ok": True, "result": result})
         except BaseException as exc:  # the script's own failure, reported as data
             text = json.dumps({"ok": False, "error": script_error(exc, job.script)})
+        else:
+            text = json.dumps({"ok": True, "result": result})
     except (TypeError, ValueError) as exc:
         text = json.dumps({"ok": False, "error": {
             "type": "ResultError", "message": f"result is not JSON-serialisable: {exc}",
