@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from ..access import DB_KEYS, DB_META, NOT_IN_TX, PERMS, key_hash, new_access_key
-from ..errors import CommandError, INVALID_DB_INDEX, SYNTAX, WRONG_ARITY
+from ..errors import CommandError, SYNTAX, WRONG_ARITY
 from ..protocol import OK
 from . import connection
 from .base import Command, registrar, to_int
@@ -60,10 +60,7 @@ def select(c: Any, argv: list[bytes]) -> Any:
         if len(argv) != 2:
             raise CommandError(WRONG_ARITY.format("select"))
         return connection.select(c, argv)
-    try:
-        index = to_int(argv[1])
-    except CommandError:
-        raise CommandError(INVALID_DB_INDEX) from None
+    index = to_int(argv[1])
     key = None
     if len(argv) == 4:
         if argv[2].upper() != b"KEY":

@@ -106,9 +106,13 @@ def _flush_mode(argv: list[bytes]) -> None:
 def swapdb(c: Any, argv: list[bytes]) -> Any:
     dbs = c.engine.keyspace.dbs
     try:
-        a, b = to_int(argv[1]), to_int(argv[2])
+        a = to_int(argv[1])
     except CommandError:
-        raise CommandError(INVALID_DB_INDEX) from None
+        raise CommandError("ERR invalid first DB index") from None
+    try:
+        b = to_int(argv[2])
+    except CommandError:
+        raise CommandError("ERR invalid second DB index") from None
     if not (0 <= a < len(dbs) and 0 <= b < len(dbs)):
         raise CommandError(DB_INDEX)
     if a != b:
