@@ -151,10 +151,13 @@ def matches(reply: Any, expected: Any, protocol: int) -> bool:
         return matches(reply, expected.v2 if protocol == 2 else expected.v3, protocol)
     if isinstance(expected, E):
         return isinstance(reply, Err) and reply.text.startswith(expected.prefix)
+    if isinstance(expected, Check):
+        try:
+            return bool(expected.test(reply))
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+            return False
     if isinstance(reply, Err):
         return False
-    if isinstance(expected, Check):
-        return bool(expected.test(reply))
     if isinstance(expected, U):
         if not isinstance(reply, list) or len(reply) != len(expected.items):
             return False

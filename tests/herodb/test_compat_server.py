@@ -1,0 +1,264 @@
+"""Connection, server, transaction and scripting commands: HeroDB answers as redis-server does.
+
+Tables run on one wire-exact connection, over RESP2 and RESP3, against both servers.
+"""
+from __future__ import annotations
+
+from compat import ANY, Check, E, P, U
+
+
+def arity(cmd: str) -> E:
+    return E(f"ERR wrong number of arguments for '{cmd}' command")
+
+
+def is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+CONNECTION = [
+    ("PING", "PONG"),
+    ("PING hello", b"hello"),
+    ("PING a b", arity("ping")),
+    ("ECHO hi", b"hi"),
+    ("ECHO", arity("echo")),
+    ("SELECT 1", "OK"),
+    ("SET in1 v", "OK"),
+    ("SELECT 0", "OK"),
+    ("GET in1", None),
+    ("SELECT 99999", E("ERR DB index is out of range")),
+    ("SELECT -1", E("ERR DB index is out of range")),
+    ("SELECT x", E("ERR value is not an integer or out of range")),
+    ("CLIENT SETNAME tester", "OK"),
+    ("CLIENT GETNAME", b"tester"),
+    ("CLIENT SETNAME 'a b'", E("ERR Client names cannot contain spaces")),
+    ("CLIENT ID", Check(is_int, "an id")),
+    ("CLIENT LIST", Check(lambda v: b"name=tester" in v, "me")),
+    ("CLIENT INFO", Check(lambda v: b"name=tester" in v, "my line")),
+    ("CLIENT BOGUS", E("ERR unknown subcommand 'BOGUS'")),
+    ("CLIENT KILL ID 999999", 0),
+    ("HELLO 4", E("NOPROTO unsupported protocol version")),
+    ("HELLO x", E("ERR Protocol version is not an integer or out of range")),
+    ("HELLO", Check(lambda v: isinstance(v, (list, dict)) and len(v) == 14 // (
+        2 if isinstance(v, dict) else 1), "the HELLO reply")),
+    ("AUTH onlypass", E("ERR AUTH <password> called without any password configured")),
+    ("BOGUS a b", E("ERR unknown command 'BOGUS', with args beginning with: 'a' 'b' ")),
+]
+
+SERVER = [
+    ("MSET a 1 b 2", "OK"),
+    ("DBSIZE", 2),
+    ("SWAPDB 0 1", "OK"),
+    ("DBSIZE", 0),
+    ("SELECT 1", "OK"),
+    ("DBSIZE", 2),
+    ("SWAPDB 0 x", E("ERR invalid second DB index")),
+    ("SWAPDB x 0", E("ERR invalid first DB index")),
+    ("FLUSHDB", "OK"),
+    ("DBSIZE", 0),
+    ("SELECT 0", "OK"),
+    ("SET k v", "OK"),
+    ("FLUSHALL", "OK"),
+    ("DBSIZE", 0),
+    ("FLUSHALL ASYNC", "OK"),
+    ("FLUSHDB SYNC", "OK"),
+    ("FLUSHDB BOGUS", E("ERR syntax error")),
+    ("TIME", Check(lambda v: len(v) == 2 and int(v[0]) > 1_600_000_000 and 0 <= int(v[1]) < 10**6,
+                   "seconds and microseconds")),
+    ("LASTSAVE", Check(is_int, "a unix time")),
+    ("COMMAND COUNT", Check(lambda v: is_int(v) and v > 100, "a count")),
+    ("COMMAND INFO get", Check(lambda v: v[0][0] == b"get" and v[0][1] == 2, "get's arity")),
+    ("COMMAND INFO set lpush", Check(lambda v: v[0][1] == -3 and v[1][1] == -3, "arities")),
+    ("COMMAND INFO nosuchcommand", [None]),
+    ("COMMAND DOCS get", Check(lambda v: isinstance(v, (list, dict)) and len(v) > 0, "docs")),
+    ("COMMAND BOGUS", E("ERR unknown subcommand 'BOGUS'")),
+    ("CONFIG GET maxclients", P([b"maxclients", ANY], {b"maxclients": ANY})),
+    ("CONFIG GET nosuchoption", P([], {})),
+    ("CONFIG SET nosuchoption 1", E("ERR Unknown option or number of arguments for CONFIG SET")),
+    ("CONFIG BOGUS", E("ERR unknown subcommand 'BOGUS'")),
+    ("INFO", Check(lambda v: b"redis_version:" in v and b"# Server" in v, "INFO text")),
+    ("INFO keyspace", Check(lambda v: b"# Keyspace" in v and b"# Server" not in v, "section")),
+    ("OBJECT FREQ nokey", Check(lambda v: v is None or hasattr(v, "text"), "nil or an error")),
+    ("RESET", "RESET"),
+    ("CLIENT GETNAME", None),
+]
+
+TRANSACTIONS = [
+    ("MULTI", "OK"),
+    ("SET a 1", "QUEUED"),
+    ("INCR a", "QUEUED"),
+    ("LPUSH l x", "QUEUED"),
+    ("EXEC", ["OK", 2, 1]),
+    ("MULTI", "OK"),
+    ("MULTI", E("ERR MULTI calls can not be nested")),
+    ("DISCARD", "OK"),
+    ("DISCARD", E("ERR DISCARD without MULTI")),
+    ("EXEC", E("ERR EXEC without MULTI")),
+    ("MULTI", "OK"),
+    ("SET a", arity("set")),
+    ("INCR a", "QUEUED"),
+    ("EXEC", E("EXECABORT Transaction discarded because of previous errors.")),
+    ("GET a", b"2"),
+    ("MULTI", "OK"),
+    ("NOSUCHCMD", E("ERR unknown command 'NOSUCHCMD'")),
+    ("EXEC", E("EXECABORT")),
+    ("MULTI", "OK"),
+    ("SET s v", "QUEUED"),
+    ("LPUSH s x", "QUEUED"),
+    ("INCR a", "QUEUED"),
+    ("EXEC", ["OK", E("WRONGTYPE"), 3]),
+    ("MULTI", "OK"),
+    ("WATCH a", E("ERR WATCH inside MULTI is not allowed")),
+    ("BLPOP nothing 0", "QUEUED"),
+    ("EXEC", [None]),
+    ("MULTI", "OK"),
+    ("EXEC", []),
+    ("WATCH a b", "OK"),
+    ("UNWATCH", "OK"),
+    ("WATCH a", "OK"),
+    ("MULTI", "OK"),
+    ("GET a", "QUEUED"),
+    ("EXEC", [b"3"]),
+]
+
+SCRIPTING = [
+    ("EVAL 'return 1' 0", 1),
+    ("EVAL 'return \"x\"' 0", b"x"),
+    ("EVAL 'return {1, 2, {3, \"a\"}}' 0", [1, 2, [3, b"a"]]),
+    ("EVAL 'return {1, 2, nil, 4}' 0", [1, 2]),
+    ("EVAL 'return 3.99' 0", 3),
+    ("EVAL 'return -2.5' 0", -2),
+    ("EVAL 'return true' 0", 1),
+    ("EVAL 'return false' 0", None),
+    ("EVAL 'return nil' 0", None),
+    ("EVAL 'return redis.status_reply(\"FINE\")' 0", "FINE"),
+    ("EVAL 'return redis.error_reply(\"MYERR went wrong\")' 0", E("MYERR went wrong")),
+    ("EVAL 'return {err = \"CUSTOM bad\"}' 0", E("CUSTOM bad")),
+    ("EVAL 'return {ok = \"DONE\"}' 0", "DONE"),
+    ("EVAL 'return {KEYS[1], ARGV[1], #KEYS, #ARGV}' 2 k1 k2 a1", [b"k1", b"a1", 2, 1]),
+    ("EVAL 'return redis.call(\"SET\", KEYS[1], ARGV[1])' 1 key val", "OK"),
+    ("EVAL 'return redis.call(\"GET\", KEYS[1])' 1 key", b"val"),
+    ("EVAL 'return redis.call(\"GET\", \"nokey\")' 0", None),
+    ("EVAL 'return type(redis.call(\"GET\", \"nokey\"))' 0", b"boolean"),
+    ("EVAL 'return redis.call(\"INCRBY\", KEYS[1], 5)' 1 n", 5),
+    ("EVAL 'redis.call(\"RPUSH\", KEYS[1], \"a\", \"b\"); return redis.call(\"LRANGE\", KEYS[1], 0, -1)' 1 l",
+     [b"a", b"b"]),
+    ("EVAL 'return redis.call(\"HGETALL\", KEYS[1])' 1 nohash", []),
+    ("EVAL 'return redis.call(\"LPUSH\", KEYS[1], \"x\")' 1 key", E("WRONGTYPE")),
+    ("EVAL 'local r = redis.pcall(\"LPUSH\", KEYS[1], \"x\"); return type(r)' 1 key", b"table"),
+    ("EVAL 'return redis.pcall(\"LPUSH\", KEYS[1], \"x\")' 1 key", E("WRONGTYPE")),
+    ("EVAL 'return redis.call(\"NOSUCH\")' 0", E("ERR")),
+    ("EVAL 'return (' 0", E("ERR")),
+    ("EVAL 'error(\"boom\")' 0", E("ERR")),
+    ("EVAL 'return 1' 2 onlyone", E("ERR Number of keys can't be greater than number of args")),
+    ("EVAL 'return 1' -1", E("ERR Number of keys can't be negative")),
+    ("EVAL 'return 1' x", E("ERR value is not an integer or out of range")),
+    ("EVAL 'return 1'", arity("eval")),
+    ("EVALSHA ffffffffffffffffffffffffffffffffffffffff 0",
+     E("NOSCRIPT No matching script. Please use EVAL.")),
+    ("SCRIPT LOAD 'return ARGV[1] .. \"!\"'", b"0815e6b44e4b6542850b6cc0556ea601cce2ca20"),
+    ("EVALSHA 0815e6b44e4b6542850b6cc0556ea601cce2ca20 0 hi", b"hi!"),
+    ("EVALSHA 0815E6B44E4B6542850B6CC0556EA601CCE2CA20 0 ho", b"ho!"),
+    ("SCRIPT EXISTS 0815e6b44e4b6542850b6cc0556ea601cce2ca20 ffff", [1, 0]),
+    ("EVAL 'return 42' 0", 42),
+    ("EVALSHA 1fa00e76656cc152ad327c13fe365858fd7be306 0", 42),
+    ("SCRIPT FLUSH", "OK"),
+    ("SCRIPT EXISTS 0815e6b44e4b6542850b6cc0556ea601cce2ca20", [0]),
+    ("EVALSHA 0815e6b44e4b6542850b6cc0556ea601cce2ca20 0", E("NOSCRIPT")),
+    ("SCRIPT BOGUS", E("ERR unknown subcommand")),
+    # Redis 7.0 refuses blocking commands in scripts, 7.2 runs them without blocking
+    ("EVAL 'return redis.call(\"BLPOP\", \"empty\", 0)' 0",
+     Check(lambda v: v is None or v.text.startswith("ERR This Redis command is not allowed"),
+           "nil or refused")),
+    ("EVAL 'return redis.call(\"EVAL\", \"return 1\", 0)' 0", E("ERR")),
+]
+
+
+def test_connection_commands(run):
+    run(CONNECTION)
+
+
+def test_server_commands(run):
+    run(SERVER)
+
+
+def test_transactions(run):
+    run(TRANSACTIONS)
+
+
+def test_scripting(run):
+    run(SCRIPTING)
+
+
+def test_scripts_see_and_return_floats_as_redis_does(run):
+    run([
+        ("ZADD z 1.5 m", 1),
+        ("EVAL 'return redis.call(\"ZSCORE\", KEYS[1], \"m\")' 1 z", b"1.5"),
+        ("EVAL 'return tonumber(redis.call(\"ZSCORE\", KEYS[1], \"m\")) * 2' 1 z", 3),
+        ("EVAL 'return redis.call(\"HSET\", KEYS[1], \"f\", 1.25)' 1 h", 1),
+        ("HGET h f", b"1.25"),
+    ])
+
+
+def test_client_setinfo_as_redis_7_2_answers(run, server, r):
+    version = r.info("server")["redis_version"]
+    if server.kind == "redis-server" and tuple(map(int, version.split(".")[:2])) < (7, 2):
+        import pytest
+        pytest.skip(f"redis-server {version} predates CLIENT SETINFO (7.2)")
+    run([
+        ("CLIENT SETINFO LIB-NAME herotest", "OK"),
+        ("CLIENT SETINFO LIB-VER 1.0", "OK"),
+        ("CLIENT SETINFO BOGUS 1", E("ERR Unrecognized option 'BOGUS'")),
+        ("CLIENT LIST", Check(lambda v: b"lib-name=herotest" in v and b"lib-ver=1.0" in v, "me")),
+    ])
+
+
+def test_watch_aborts_exec_when_another_client_writes(r, connect):
+    other = connect()
+    r.set("balance", 10)
+    with r.pipeline() as pipe:
+        pipe.watch("balance")
+        other.incr("balance")
+        pipe.multi()
+        pipe.set("balance", 0)
+        try:
+            pipe.execute()
+            raised = False
+        except Exception as exc:  # redis.WatchError
+            raised = type(exc).__name__ == "WatchError"
+    assert raised and r.get("balance") == b"11"
+    with r.pipeline() as pipe:
+        pipe.watch("balance")
+        pipe.multi()
+        pipe.set("balance", 0)
+        assert pipe.execute() == [True]
+    assert r.get("balance") == b"0"
+
+
+def test_watch_sees_expiry_flush_and_delete_by_others(r, connect):
+    other = connect()
+    for change in (lambda: other.delete("w"), lambda: other.flushdb(),
+                   lambda: other.expire("w", 100)):
+        r.set("w", 1)
+        with r.pipeline() as pipe:
+            pipe.watch("w")
+            change()
+            pipe.multi()
+            pipe.set("w", 2)
+            try:
+                pipe.execute()
+                aborted = False
+            except Exception as exc:
+                aborted = type(exc).__name__ == "WatchError"
+        assert aborted
+
+
+def test_redis_py_scripts_and_pipelines(r):
+    incr_by = r.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    assert incr_by(keys=["c"], args=[3]) == 3
+    r.script_flush()
+    assert incr_by(keys=["c"], args=[4]) == 7       # NOSCRIPT, then EVAL, transparently
+    pipe = r.pipeline(transaction=False)
+    for i in range(100):
+        pipe.rpush("p", i)
+    assert pipe.execute() == list(range(1, 101))
+    assert U.__name__ and r.llen("p") == 100
