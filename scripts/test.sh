@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian's redis-server and chromium, the package with its dev
+# extra) and runs the whole test suite. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ "${#need[@]}" -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+exec python3 -m pytest -p no:celery -q "$@"
