@@ -8,10 +8,11 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from .errors import ConfigError, StoreError
 from .settings import Settings
@@ -138,24 +139,36 @@ def start_herodb(settings: Settings, timeout_s: float = 20.0) -> EmbeddedHeroDB:
                           "pass --broker redis://HOST:PORT") from None
     data = settings.data_dir / "herodb"
     data.mkdir(parents=True, exist_ok=True)
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "herocelery.herodb", "serve", "--host", "127.0.0.1",
-         "--port", str(settings.herodb_port), "--dir", str(data),
-         "--appendfsync", settings.herodb_appendfsync],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        start_new_session=True)
+    log_path = settings.data_dir / "logs" / "herodb.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "herocelery.herodb", "serve", "--host", "127.0.0.1",
+             "--port", str(settings.herodb_port), "--dir", str(data),
+             "--appendfsync", settings.herodb_appendfsync],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True)
     assert popen.stdout is not None
     deadline = time.monotonic() + timeout_s
     line = b""
     while time.monotonic() < deadline:
         if popen.poll() is not None:
-            err = (popen.stderr.read() if popen.stderr else b"").decode(errors="replace")
-            raise StoreError(f"HeroDB failed to start: {err.strip()[-500:]}")
+            err = log_path.read_text(errors="replace").strip()[-500:]
+            raise StoreError(f"HeroDB failed to start: {err} (log: {log_path})")
         ready, _, _ = select.select([popen.stdout], [], [], 0.2)
         if ready:
             line = popen.stdout.readline()
             if b"listening on" in line:
                 port = int(line.strip().rsplit(b":", 1)[1])
+                _drain(popen.stdout)
                 return EmbeddedHeroDB(popen, port)
     popen.kill()
     raise StoreError(f"HeroDB did not start within {timeout_s:g}s")
+
+
+def _drain(stream: Any) -> None:
+    """Keep reading a child's stdout so it can never block on a full pipe."""
+    def loop() -> None:
+        for _ in iter(lambda: stream.read(65536), b""):
+            pass
+    threading.Thread(target=loop, name="herodb-stdout", daemon=True).start()
