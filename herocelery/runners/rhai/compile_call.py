@@ -84,9 +84,10 @@ class CallCompiler(ExprCompiler):
                 f = special(node, sc)
                 if f is not None:
                     return f  # type: ignore[no-any-return]
-        argfs = [self.value(a, sc) for a in args]
         if sfn is not None:
-            return self.script_call(sfn, argfs, pos)
+            from .gen import gen_script_call
+            return gen_script_call(self, sfn, args, sc, pos)
+        argfs = [self.value(a, sc) for a in args]
         d = rt.lib.resolve(name, n)
         if d is not None:
             return self.native_call(name, d, argfs, pos)

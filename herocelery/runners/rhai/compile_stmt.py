@@ -12,6 +12,7 @@ from .compile_call import CallCompiler
 from .compile_expr import PLACES, E, index_get, index_set
 from .errors import (CONST_ASSIGN, RhaiBaseError, RhaiLimitError, RhaiParseError,
                      RhaiRuntimeError, RhaiThrow)
+from .gen import gen_block
 from .fastops import const_error, make_compound_var, slow_binary
 from .ops import not_found, truthy
 from .runtime import BREAK, CONTINUE, NO_THIS, Brk, Cell, Cont, CtlExc, Ret, Rt, ScriptFn
@@ -78,7 +79,7 @@ class StmtCompiler(CallCompiler):
 
     def stmt_block(self, node: Node, sc: FnScope) -> S:
         sc.push()
-        s = self.run_all(self.stmts(node.a[0], sc))
+        s = gen_block(self, node.a[0], sc, "stmt")
         sc.pop()
         return s
 
@@ -92,26 +93,9 @@ class StmtCompiler(CallCompiler):
         k = node.kind
         if k == "block":
             sc.push()
-            items = node.a[0]
-            last: E = lambda fr: None
-            body = items
-            if items and items[-1].kind == "expr":
-                body = items[:-1]
-                ss = self.stmts(body, sc)
-                last = self.expr(items[-1].a[0], sc)
-            else:
-                ss = self.stmts(body, sc)
+            f = gen_block(self, node.a[0], sc, "value")
             sc.pop()
-            if not ss:
-                return last
-            run = self.run_all(ss)
-
-            def blk(fr: list[Any]) -> Any:
-                c = run(fr)
-                if c is not None:
-                    raise CtlExc(c)
-                return last(fr)
-            return blk
+            return f
         if k == "if":
             return self.if_(node, sc, value=True)
         if k == "switch":
@@ -127,31 +111,7 @@ class StmtCompiler(CallCompiler):
 
     def fn_body(self, node: Node, sc: FnScope) -> E:
         """A function body: its value, or the value of a `return` inside it."""
-        items = node.a[0]
-        if items and items[-1].kind == "expr":
-            ss = self.stmts(items[:-1], sc)
-            last = self.expr(items[-1].a[0], sc)
-        else:
-            ss = self.stmts(items, sc)
-            last = _nothing
-        run = self.run_all(ss) if ss else None
-        if run is None:
-            def body0(fr: list[Any]) -> Any:
-                try:
-                    return last(fr)
-                except CtlExc as e:
-                    return e.ctl.v
-            return body0
-
-        def body(fr: list[Any]) -> Any:
-            try:
-                c = run(fr)
-                if c is not None:
-                    return c.v
-                return last(fr)
-            except CtlExc as e:
-                return e.ctl.v
-        return body
+        return gen_block(self, node.a[0], sc, "fn")
 
     # -- statements ----------------------------------------------------------------
     def stmt(self, node: Node, sc: FnScope) -> S:
