@@ -25,6 +25,7 @@ from .protocol import Parser, ProtocolError, encode
 log = logging.getLogger("herodb")
 
 FSYNC_POLICIES = ("always", "everysec", "no")
+PENDING_LIMIT = 1024  # requests queued behind a blocked one before reading pauses
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ class Connection(asyncio.Protocol):
             self.failure = exc
         if c.waiter is not None or self.pending:
             self.pending.extend(cmds)
-            self.transport.pause_reading()
+            if len(self.pending) > PENDING_LIMIT:  # keep reading otherwise: EOF must be seen
+                self.transport.pause_reading()
             return
         self.process(cmds)
 
@@ -151,8 +153,9 @@ class Connection(asyncio.Protocol):
             if c.quit:
                 break
         if blocked:
+            # (part B) reading goes on while blocked, so a client that disconnects is dropped
+            # from the wait queue instead of being handed (and losing) the next message
             self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
-            self.transport.pause_reading()
         if engine.log is not None:
             engine.log.flush()
         if out:
