@@ -43,9 +43,87 @@ class Keys:
         return f"{PREFIX}:logs:{job_id}"
 
     @staticmethod
+    def runner_states(node: str) -> str:
+        """Hash: runner type -> state managed by the node's supervisor (running/dead/failed)."""
+        return f"{PREFIX}:runnerstate:{node}"
+
+    @staticmethod
+    def metrics() -> str:
+        """Hash of counters for /metrics: `jobs|<runner>|<status>`, `dur|<runner>|<le>`..."""
+        return f"{PREFIX}:metrics"
+
+    @staticmethod
+    def events_pattern() -> str:
+        """Pattern matching every flow's event channel."""
+        return f"{PREFIX}:events:*"
+
+    @staticmethod
+    def context(name: str) -> str:
+        """Hash: a context's database, access key, ACL and signing policy."""
+        return f"{PREFIX}:context:{name}"
+
+    @staticmethod
+    def contexts() -> str:
+        """Set of context names."""
+        return f"{PREFIX}:contexts"
+
+    @staticmethod
+    def caller(name: str) -> str:
+        """Hash: a caller's scope and the SHA-256 of its API key."""
+        return f"{PREFIX}:caller:{name}"
+
+    @staticmethod
+    def callers() -> str:
+        """Set of caller names (one API key each)."""
+        return f"{PREFIX}:callers"
+
+    @staticmethod
+    def api_key(key_hash: str) -> str:
+        """String: the caller name owning the API key with this SHA-256."""
+        return f"{PREFIX}:apikey:{key_hash}"
+
+    @staticmethod
+    def osis_object(model: str, ns: str, obj_id: str) -> str:
+        """Hash: one OSIS object (in the context's database)."""
+        return f"{PREFIX}:osis:{model}:{ns}:obj:{obj_id}"
+
+    @staticmethod
+    def osis_ids(model: str, ns: str) -> str:
+        """Sorted set: ids of a model's objects in a namespace, scored by creation time."""
+        return f"{PREFIX}:osis:{model}:{ns}:ids"
+
+    @staticmethod
+    def osis_index(model: str, ns: str, field: str, value: str) -> str:
+        """Set: ids of objects whose indexed `field` equals `value`."""
+        return f"{PREFIX}:osis:{model}:{ns}:idx:{field}:{value}"
+
+    @staticmethod
+    def osis_prefix(model: str, ns: str, field: str) -> str:
+        """Sorted set (all scores 0): `value\x00id` of a string index, for prefix search."""
+        return f"{PREFIX}:osis:{model}:{ns}:lex:{field}"
+
+    @staticmethod
+    def osis_seq(model: str, ns: str) -> str:
+        """Counter: the last numeric id given to a model's object in a namespace."""
+        return f"{PREFIX}:osis:{model}:{ns}:seq"
+
+    @staticmethod
     def events(flow_id: str) -> str:
         """Pub/sub channel of a flow's status changes."""
         return f"{PREFIX}:events:{flow_id}"
+
+
+# upper bounds (seconds) of the job run time histogram buckets; the last bucket is +Inf
+DURATION_BUCKETS_S: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                                         60.0, 300.0)
+
+
+def duration_bucket(seconds: float) -> str:
+    """The histogram bucket a run time falls in: its upper bound as text, or `+Inf`. Pure."""
+    for bound in DURATION_BUCKETS_S:
+        if seconds <= bound:
+            return repr(bound)
+    return "+Inf"
 
 
 def supervisor_queue(node: str) -> str:

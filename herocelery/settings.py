@@ -51,6 +51,15 @@ class Settings:
     herodb_port: int = 0                     # embedded HeroDB port; 0 = a free port
     herodb_appendfsync: str = "everysec"
     log_level: str = "WARNING"
+    # ---- running it (`herocelery up`, the API, supervised runners) -------------------
+    api_host: str = "127.0.0.1"              # beyond loopback requires api_key
+    api_port: int = 8780                     # 0 = a free port
+    api_key: str | None = None               # Bearer key of the API; None: loopback only, no key
+    node_db_url: str | None = None           # this node's Hero DB (runners' data layer); None: broker's server
+    runner_restart_limit: int = 5            # restarts of a dying runner before it is `failed`
+    runner_backoff_s: float = 0.5            # first restart delay; doubles per restart, max 30 s
+    ping_interval_s: float = 1.0             # supervisor health ping of each runner
+    ping_timeout_s: float = 3.0              # a runner not answering a ping this long is `dead`
 
     # ---- construction ---------------------------------------------------------------
     @classmethod

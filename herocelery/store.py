@@ -263,5 +263,27 @@ class Store:
     def nodes(self) -> list[str]:
         return sorted(self.r.smembers(Keys.nodes()))
 
-    def publish(self, flow_id: str, event: Mapping[str, Any]) -> None:
-        self.r.publish(Keys.events(flow_id), json.dumps(event))
+    def publish(self, flow_id: str, event: Mapping[str, Any], pipe: Any = None) -> None:
+        """Announce a status change on the flow's channel (fire and forget)."""
+        (pipe or self.r).publish(Keys.events(flow_id), json.dumps(event))
+
+    # ---- supervised runner state and metrics (read by the API) ---------------------------
+    def set_runner_state(self, node: str, runner: str, state: Mapping[str, Any],
+                         pipe: Any = None) -> None:
+        (pipe or self.r).hset(Keys.runner_states(node), runner, json.dumps(dict(state)))
+
+    def runner_states(self, node: str) -> dict[str, dict[str, Any]]:
+        return {k: json.loads(v) for k, v in self.r.hgetall(Keys.runner_states(node)).items()}
+
+    def count_job(self, runner: str, status: str, duration_s: float | None,
+                  pipe: Any = None) -> None:
+        """Count an ended job for /metrics: by runner and status, and its run time bucket."""
+        from .keys import duration_bucket
+        target = pipe or self.r
+        target.hincrby(Keys.metrics(), f"jobs|{runner}|{status}", 1)
+        if duration_s is not None and duration_s >= 0:
+            target.hincrby(Keys.metrics(), f"dur|{runner}|{duration_bucket(duration_s)}", 1)
+            target.hincrby(Keys.metrics(), f"dursum_us|{runner}", int(duration_s * 1e6))
+
+    def metric_counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(Keys.metrics()).items()}

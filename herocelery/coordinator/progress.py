@@ -46,6 +46,7 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     remaining, ready = store.settle(job.flow_id, job.id, record, release, skip)
     if remaining < 0:
         return
+    _announce(rt, job, status, record, skip)
     if ready:
         pipe = store.r.pipeline(transaction=False)
         for jid in ready:
@@ -54,6 +55,27 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
                                    in zip(ready, pipe.execute())])
     if remaining == 0:
         finish_flow(rt, job.flow_id)
+
+
+def _announce(rt: "Runtime", job: "Job", status: JobStatus, record: Mapping[str, Any],
+              skipped: list[str]) -> None:
+    """Publish the job's end (and skipped dependents) and count it for /metrics: one round
+    trip, never fatal (events are a live view; the records are the truth)."""
+    store = rt.store
+    started = record.get("started_at")
+    duration = float(record["finished_at"]) - float(started) if started else None
+    try:
+        pipe = store.r.pipeline(transaction=False)
+        store.count_job(job.runner, status.value, duration, pipe)
+        store.publish(job.flow_id, {"type": "job", "flow_id": job.flow_id, "job_id": job.id,
+                                    "name": job.name, "node": job.node, "runner": job.runner,
+                                    "status": status.value, "at": record["finished_at"]}, pipe)
+        for jid in skipped:
+            store.publish(job.flow_id, {"type": "job", "flow_id": job.flow_id, "job_id": jid,
+                                        "status": "skipped", "at": record["finished_at"]}, pipe)
+        pipe.execute()
+    except Exception:  # noqa: BLE001 - the live view may miss an event; the job is settled
+        pass
 
 
 def _descendants(rt: "Runtime", job_id: str) -> list[str]:
@@ -91,4 +113,9 @@ def finish_flow(rt: "Runtime", flow_id: str) -> None:
         if allow == "1":
             allowed.append(name)
     outcome = graph.flow_outcome(statuses, allowed)
-    store.set_flow(flow_id, status=outcome, finished_at=now())
+    at = now()
+    pipe = store.r.pipeline(transaction=False)
+    store.set_flow(flow_id, pipe, status=outcome, finished_at=at)
+    store.publish(flow_id, {"type": "flow", "flow_id": flow_id,
+                            "status": getattr(outcome, "value", str(outcome)), "at": at}, pipe)
+    pipe.execute()

@@ -113,8 +113,14 @@ def holder_is_dead(holder: str) -> bool:
 def _execute(rt: "Runtime", job: Job, token: str) -> None:
     store, s = rt.store, rt.settings
     attempt = store.incr_attempts(job.id)
-    store.set_job(job.id, status=JobStatus.started, started_at=now(),
+    started = now()
+    pipe = store.r.pipeline(transaction=False)
+    store.set_job(job.id, pipe, status=JobStatus.started, started_at=started,
                   worker=f"{socket.gethostname()}:{os.getpid()}")
+    store.publish(job.flow_id, {"type": "job", "flow_id": job.flow_id, "job_id": job.id,
+                                "name": job.name, "node": job.node, "runner": job.runner,
+                                "status": "started", "at": started}, pipe)
+    pipe.execute()
     keeper = Keeper(rt, job, token)
     logs = LogBuffer(s.max_log_bytes)
     inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids))))
@@ -122,7 +128,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
         job_id=job.id, flow_id=job.flow_id, name=job.name, runner=job.runner,
         script=job.script, args=job.args, env=job.env, inputs=inputs, caller_id=job.caller_id,
         context_id=job.context_id, node=job.node, timeout_s=job.timeout_s,
-        db_url=with_db(s.require_broker(), s.context_db), log=logs.add,
+        db_url=with_db(s.node_db_url or s.require_broker(), s.context_db), log=logs.add,
         cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
         output_bytes=s.max_log_bytes, env_allow=s.env_allow)
     status, fields = JobStatus.finished, {}
@@ -149,6 +155,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
         rt.job_ended(rt, job, JobStatus.cancelled, {"logs": logs.text()})
         return
     fields["logs"] = logs.text()
+    fields["started_at"] = started  # unchanged; lets the settler measure the run time
     if status is not JobStatus.finished and attempt <= job.retries:
         delay = job.retry_backoff_s * (2 ** (attempt - 1))
         store.set_job(job.id, status=JobStatus.dispatched, logs=fields["logs"],
