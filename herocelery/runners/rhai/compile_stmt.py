@@ -216,6 +216,35 @@ class StmtCompiler(CallCompiler):
             return handler(fr)
         return try_
 
+    def x_tryx(self, node: Node, sc: FnScope) -> E:
+        """`try { } catch { }` whose value is used (last statement of a block)."""
+        body_node, var, catch_node = node.a
+        body = self.value_block(body_node, sc)
+        sc.push()
+        slot = sc.declare(var).slot if var else None
+        boxed = sc.lookup(var).boxed if var else False  # type: ignore[union-attr]
+        handler = self.value_block(catch_node, sc)
+        sc.pop()
+        rt = self.rt
+
+        def try_(fr: list[Any]) -> Any:
+            depth = rt.depth
+            try:
+                return body(fr)
+            except RhaiThrow as e:
+                err = e.value
+            except RhaiLimitError:
+                raise
+            except RhaiBaseError as e:
+                err = e.message
+            except RecursionError:
+                raise rt.too_deep() from None
+            rt.depth = depth
+            if slot is not None:
+                fr[slot] = Cell(err) if boxed else err
+            return handler(fr)
+        return try_
+
     def s_import(self, node: Node, sc: FnScope) -> S:
         pathf = self.expr(node.a[0], sc)
         alias = node.a[1]

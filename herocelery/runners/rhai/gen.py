@@ -329,6 +329,16 @@ def has_return(nodes: list[Any]) -> bool:
                if n.kind != "closure")
 
 
+def split_last(nodes: list[Any]) -> tuple[list[Any], Any]:
+    """(statements, the expression giving the block's value or None)."""
+    if nodes and nodes[-1].kind == "expr":
+        return nodes[:-1], nodes[-1].a[0]
+    if nodes and nodes[-1].kind == "try":
+        from .syntax import Node
+        return nodes[:-1], Node("tryx", nodes[-1].pos, *nodes[-1].a)
+    return nodes, None
+
+
 def tail_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
     """Lines that return the value of expression `node` (if/else written out in place)."""
     if node.kind == "if":
@@ -352,9 +362,7 @@ def tail_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
 def block_tail(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str) -> list[str]:
     sc.push()
     lines: list[str] = []
-    body, last = nodes, None
-    if nodes and nodes[-1].kind == "expr":
-        body, last = nodes[:-1], nodes[-1].a[0]
+    body, last = split_last(nodes)
     for n in body:
         lines += stmt_lines(comp, n, sc, g, ind)
     lines += tail_lines(comp, last, sc, g, ind) if last is not None else [f"{ind}return None"]
@@ -380,9 +388,7 @@ def gen_block(comp: Any, nodes: list[Any], sc: Any, mode: str) -> Callable[[list
             f = comp.expr(nodes[0].a[0], sc)
             if mode == "value" or not has_return(nodes):
                 return f  # type: ignore[no-any-return]
-        body, last = nodes, None
-        if nodes and nodes[-1].kind == "expr":
-            body, last = nodes[:-1], nodes[-1].a[0]
+        body, last = split_last(nodes)
         lines = []
         for n in body:
             lines += stmt_lines(comp, n, sc, g, "    ")

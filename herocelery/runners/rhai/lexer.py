@@ -14,7 +14,7 @@ Token = tuple[str, Any, int, int]
 # longest first so that `**=` wins over `**` and `*`
 OPERATORS = sorted("""
 + - * / % ** << >> & | ^ && || ! == != < <= > >= = += -= *= /= %= **= <<= >>= &= |= ^=
-?? ??= ? ?. ?[ . .. ..= ( ) [ ] { } #{ , ; : :: => !in @ ~ $
+?? ??= ? ?. ?[ . .. ..= ( ) [ ] { } #{ , ; : :: => !in
 """.split(), key=len, reverse=True)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0",
             "`": "`", "$": "$"}
@@ -124,6 +124,8 @@ class Lexer:
                         out.append(("op", op, line, col))
                         break
                 else:
+                    if c in "@~$`?":
+                        raise self.error(f"Unexpected '{c}'", line, col)
                     raise self.error(f"Unknown character: {c!r}", line, col)
 
     def number(self, line: int, col: int) -> Token:

@@ -365,6 +365,10 @@ class Parser:
             return self.for_expr(pos)
         if v in ("fn", "private"):
             raise self.error("Functions can only be defined at global level", t)
+        if v == "global" and self.is_op("::"):
+            self.next()
+            name, _ = self.ident("a name after '::'")
+            return Node("nsvar", pos, v, name)
         if v in KEYWORDS:
             raise self.error(f"Unexpected '{v}'", t)
         if v in RESERVED:

@@ -105,9 +105,9 @@ def truncate(a: list[Any], n: int) -> None:
 
 @fn("chop", "array", "int")
 def chop(a: list[Any], n: int) -> None:
-    if n >= len(a):
+    if n <= 0:
         a.clear()
-    elif n > 0:
+    elif n < len(a):
         del a[:len(a) - n]
 
 
@@ -315,9 +315,8 @@ def sort(a: list[Any]) -> None:
     elif types <= {int, float}:
         a.sort()
     else:
-        raise RhaiRuntimeError("Cannot sort an array of "
-                               + ", ".join(sorted(type_name(x) for x in {t(): 0 for t in types}
-                                                  if t is not Char) or ["mixed types"]))
+        raise RhaiRuntimeError("Cannot sort an array of mixed types: "
+                               + ", ".join(sorted({type_name(x) for x in a})))
 
 
 @fn("sort", "array", "fs", rt=True)
