@@ -11,7 +11,7 @@ from typing import Any, Callable
 from .errors import CONST_ASSIGN, RhaiBaseError, RhaiRuntimeError
 from .ops import binary
 from .runtime import CtlExc, Rt
-from .values import clone
+from .values import clone, type_name
 
 GET = {"var": "fr[ia]", "box": "fr[ia].v", "lit": "ca", "any": "La(fr)"}
 GETB = {"var": "fr[ib]", "box": "fr[ib].v", "lit": "cb", "any": "Lb(fr)"}
@@ -26,8 +26,11 @@ def slow_binary(rt: Rt, op: str, a: Any, b: Any, pos: tuple[int, int]) -> Any:
         raise e.at(pos)
     except CtlExc:
         raise
-    except (MemoryError, OverflowError, ValueError, TypeError) as e:
-        raise RhaiRuntimeError(f"Arithmetic error: {a!r} {op} {b!r}: {e}", pos) from None
+    except MemoryError:
+        raise RhaiRuntimeError(f"Out of memory: {type_name(a)} {op} {type_name(b)}", pos) from None
+    except (OverflowError, ValueError, TypeError) as e:
+        raise RhaiRuntimeError(f"Arithmetic error: {type_name(a)} {op} {type_name(b)}: {e}",
+                               pos) from None
     if rt.max_str or rt.max_arr or rt.max_map:
         try:
             rt.check_value(v)

@@ -63,7 +63,7 @@ class Parser:
 
     def error(self, msg: str, tok: Token | None = None) -> RhaiParseError:
         t = tok or self.peek()
-        if t[0] == "eof" and not msg.startswith("Unexpected"):
+        if t[0] == "eof" and not msg.startswith(("Unexpected", "Script is incomplete")):
             msg = f"Script is incomplete: {msg}"
         return RhaiParseError(msg, (t[2], t[3]))
 

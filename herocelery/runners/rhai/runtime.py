@@ -15,6 +15,7 @@ from .library import Library
 from .values import FnPtr
 
 WINDOW = 512
+MAX_CALL_LEVELS = 1000      # beyond this the Python stack itself would be at risk
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class Rt:
         self.limits = limits
         self.lib = lib
         self.max_ops = limits.max_operations
-        self.max_depth = limits.max_call_levels
+        self.max_depth = min(limits.max_call_levels, MAX_CALL_LEVELS)
         self.max_str = limits.max_string_size
         self.max_arr = limits.max_array_size
         self.max_map = limits.max_map_size

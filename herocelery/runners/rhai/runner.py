@@ -1,0 +1,58 @@
+"""The `rhai` runner: runs a job's Rhai script with the job's inputs and its context database.
+
+Scope: INPUTS (map of prerequisite results), ARGS, CALLER_ID, CONTEXT_ID, JOB_ID, FLOW_ID.
+Functions: every binding of `bindings.BINDINGS` (db_get, db_set, ... bound to `job.db()`).
+`print`/`debug` lines go to `job.log`; the wall-clock limit is `job.deadline`; cancellation
+is checked with the operation budget. The result is the last value, as JSON data.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import JobContext
+from .bindings import BINDINGS
+from .engine import Engine, Module
+from .runtime import Limits
+from .values import to_json
+
+DEFAULT_LIMITS = Limits(max_call_levels=128, max_expr_depth=64,
+                        max_string_size=16 * 1024 * 1024, max_array_size=4 * 1024 * 1024,
+                        max_map_size=1024 * 1024)
+
+
+class RhaiRunner:
+    """Runner type `rhai`; stateless between jobs (one engine per job)."""
+
+    name = "rhai"
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.modules: dict[str, Module | dict[str, Any] | str] = {}
+
+    def register_module(self, name: str, module: Module | dict[str, Any] | str) -> None:
+        """A module every job may `import "name" as m;`."""
+        self.modules[name] = module
+
+    def engine_for(self, job: JobContext) -> Engine:
+        engine = Engine(self.limits)
+        for name, factory in BINDINGS.items():
+            engine.register_fn(name, factory(job))
+        for name, module in self.modules.items():
+            engine.register_module(name, module)
+        return engine
+
+    def run(self, job: JobContext) -> Any:
+        """Run the job's script; returns its last value as JSON data or raises RhaiError."""
+        scope = {"INPUTS": dict(job.inputs), "ARGS": dict(job.args),
+                 "CALLER_ID": job.caller_id, "CONTEXT_ID": job.context_id,
+                 "JOB_ID": job.job_id, "FLOW_ID": job.flow_id}
+        try:
+            value = self.engine_for(job).evaluate(
+                job.script, scope=scope, deadline=job.deadline, on_print=job.log,
+                on_debug=job.log, cancelled=job.cancelled)
+        finally:
+            job.close()
+        return to_json(value)
+
+
+RUNNER = RhaiRunner()
