@@ -41,14 +41,17 @@ class Module:
         return from_json(f(*args))
 
 
-def _arity(f: Callable[..., Any]) -> int:
+def _arities(f: Callable[..., Any]) -> range:
+    """The argument counts a Python function accepts (0..8 for *args)."""
     try:
-        params = inspect.signature(f).parameters.values()
+        params = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
-        return -1
+        return range(0, 9)
     if any(p.kind == p.VAR_POSITIONAL for p in params):
-        return -1
-    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+        return range(0, 9)
+    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = sum(1 for p in pos if p.default is p.empty)
+    return range(required, len(pos) + 1)
 
 
 def wrap_native(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,13 +76,9 @@ class Engine:
 
     def register_fn(self, name: str, f: Callable[..., Any], arity: int | None = None) -> None:
         """Make `name(...)` callable from scripts (also as a method: `x.name(...)`)."""
-        n = _arity(f) if arity is None else arity
         w = wrap_native(name, f)
-        if n < 0:
-            for k in range(0, 9):
-                self.lib.register(name, w, k)
-        else:
-            self.lib.register(name, w, n)
+        for k in (_arities(f) if arity is None else [arity]):
+            self.lib.register(name, w, k)
 
     def register_module(self, name: str, module: "Module | dict[str, Any] | str") -> None:
         """A module: a Module, a dict of functions/constants, or Rhai source text."""
