@@ -23,6 +23,11 @@ SUBGROUPS: dict[str, str] = {
     "flow": "herocelery.commands:flow_group",
     "supervisor": "herocelery.commands:supervisor_group",
     "runner": "herocelery.commands:runner_group",
+    "api": "herocelery.api.cli:group",
+    "up": "herocelery.up:up_cmd",
+    "status": "herocelery.up:status_cmd",
+    "context": "herocelery.contexts.cli:context_group",
+    "key": "herocelery.contexts.cli:key_group",
 }
 
 
@@ -52,11 +57,15 @@ class LazyGroup(click.Group):
               help="Settings file (YAML).")
 @click.option("--broker", "broker_url", default=None, metavar="URL",
               help="Redis or HeroDB URL; default: the embedded HeroDB.")
+@click.option("--api-key", "api_key", default=None, metavar="KEY",
+              help="Your API key (default: HEROCELERY_API_KEY).")
 @click.pass_context
-def cli(ctx: click.Context, config_file: str | None, broker_url: str | None) -> None:
+def cli(ctx: click.Context, config_file: str | None, broker_url: str | None,
+        api_key: str | None) -> None:
     """herocelery: flows of jobs through coordinator, supervisors and runners on Celery."""
     ctx.ensure_object(dict)
-    ctx.obj["settings_args"] = {"file": config_file, "broker_url": broker_url}
+    ctx.obj["settings_args"] = {"file": config_file, "broker_url": broker_url,
+                                "api_key": api_key}
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> "Settings":

@@ -50,6 +50,7 @@ def run_cmd(ctx: click.Context, target: str, as_json: bool, timeout: float | Non
             herodb = start_herodb(settings)
             stack.callback(herodb.stop)
             settings = settings.with_(broker_url=herodb.url + "/1")
+            settings = _embedded_key(settings)
         log_dir = settings.data_dir / "logs" / time.strftime("run-%Y%m%d-%H%M%S")
         cluster = Cluster(settings, topology, log_dir)
         stack.callback(cluster.stop)
@@ -61,6 +62,20 @@ def run_cmd(ctx: click.Context, target: str, as_json: bool, timeout: float | Non
         jobs = handle.jobs()
     _print_outcome(handle.id, status.value, jobs, as_json)
     sys.exit(0 if status.value == "finished" else 1)
+
+
+def _embedded_key(settings: Settings) -> Settings:
+    """Single-user mode: create (first run) and use the installation's own admin key."""
+    if settings.api_key:
+        return settings
+    from .contexts.registry import Registry, embedded_admin_key
+    from .store import Store
+    store = Store.from_url(settings.store_url())
+    try:
+        key = embedded_admin_key(Registry(store.r, settings), settings.data_dir / "admin.key")
+    finally:
+        store.close()
+    return settings.with_(api_key=key) if key else settings
 
 
 class _spinner:
@@ -150,13 +165,18 @@ def _client_settings(ctx: click.Context) -> Settings:
 @click.option("--wait", "wait", is_flag=True, help="Wait for the flow to end, with progress.")
 @click.option("--timeout", type=float, default=None)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--sign", "sign_key", type=click.Path(dir_okay=False), default=None,
+              metavar="KEYFILE", help="Sign every job with this ed25519 key file.")
 @click.pass_context
 def flow_submit(ctx: click.Context, target: str, wait: bool, timeout: float | None,
-                as_json: bool) -> None:
+                as_json: bool, sign_key: str | None) -> None:
     """Validate and submit a flow FILE or module:attr; prints its id."""
     from .flow import FlowHandle, load
     from .coordinator import submit
     spec = load(target)
+    if sign_key:
+        from .contexts.signing import sign_spec
+        spec = sign_spec(spec, sign_key)
     settings = _client_settings(ctx)
     with _Runtime(settings) as rt:
         flow_id = submit(rt, spec)

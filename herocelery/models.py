@@ -55,6 +55,7 @@ class JobSpec(BaseModel):
     allow_failure: bool = False
     env: dict[str, str] = Field(default_factory=dict)
     args: dict[str, Any] = Field(default_factory=dict)
+    signatures: list[dict[str, str]] = Field(default_factory=list)  # see contexts/signing.py
 
     @field_validator("after", mode="before")
     @classmethod
@@ -115,9 +116,10 @@ class Job(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     signatures: list[dict[str, str]] = Field(default_factory=list)
+    signatories: list[str] = Field(default_factory=list)    # verified by the supervisor
 
     JSON_FIELDS: ClassVar[tuple[str, ...]] = ("args", "env", "after", "after_ids", "dependents", "result", "error",
-                   "signatures")
+                   "signatures", "signatories")
 
     def to_hash(self) -> dict[str, str]:
         data = self.model_dump(mode="json")

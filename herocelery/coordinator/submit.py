@@ -5,6 +5,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from .. import graph
+from ..contexts import Caller, Registry, check_flow
 from ..errors import FlowError
 from ..keys import Keys
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
@@ -39,7 +40,8 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local"
             timeout_s=timeout, retries=js.retries,
             retry_backoff_s=js.retry_backoff if js.retry_backoff is not None
             else s.job_retry_backoff_s,
-            allow_failure=js.allow_failure, status=JobStatus.waiting_for_prerequisites,
+            allow_failure=js.allow_failure, signatures=list(js.signatures),
+            status=JobStatus.waiting_for_prerequisites,
             pending=len(js.after), created_at=created))
     flow = FlowRecord(id=flow_id, name=spec.name, context_id=spec.context, caller_id=caller,
                       status=FlowStatus.started, jobs=ids, remaining=len(jobs),
@@ -47,9 +49,20 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local"
     return flow, jobs
 
 
-def submit(rt: "Runtime", spec: FlowSpec, caller: str = "local") -> str:
-    """Validate, store and start a flow; returns its id. Nothing is stored if invalid."""
-    flow, jobs = build_records(rt, spec, caller)
+def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
+           api_key: str | None = None) -> str:
+    """Validate, store and start a flow; returns its id. Nothing is stored if invalid.
+
+    `caller` is an already authenticated caller (the API server passes it); otherwise the
+    caller is the owner of `api_key` (default: the `api_key` setting). PermissionDenied when
+    the caller may not execute in the flow's context or a signature does not hold."""
+    registry = Registry(rt.store.r, rt.settings)
+    if caller is None:
+        caller = registry.authenticate(api_key or rt.settings.api_key)
+    elif isinstance(caller, str):  # a caller known by name (re-checked like the supervisor does)
+        caller = registry.caller(caller)
+    check_flow(registry, caller, spec)
+    flow, jobs = build_records(rt, spec, caller.name)
     known = set(rt.settings.nodes) | set(rt.store.nodes())
     for job in jobs:
         if job.node not in known:

@@ -49,18 +49,35 @@ class Flow:
                                   "jobs": {k: v.model_dump() for k, v in self._jobs.items()}},
                                  f"flow {self.name!r}")
 
-    def submit(self, settings: Settings | None = None, *, caller: str = "local"
-               ) -> "FlowHandle":
-        """Validate, store and start this flow on the configured broker."""
-        return submit_spec(self.spec(), settings or Settings.load(), caller=caller)
+    def sign(self, key: Any) -> "Flow":
+        """Sign every job (ed25519) with `key`: a SigningKey or a key file path. A job changed
+        after signing fails verification, so sign last."""
+        from ..contexts.signing import SigningKey, canonical
+        signer = SigningKey.load(key)
+        for name, js in self._jobs.items():
+            data = canonical(context=self.context, name=name, runner=js.runner,
+                             script=js.script, args=js.args, env=js.env, after=js.after)
+            sig = signer.sign(data)
+            js.signatures = [s for s in js.signatures
+                             if s.get("public_key") != sig["public_key"]] + [sig]
+        return self
+
+    def submit(self, settings: Settings | None = None, *, api_key: str | None = None,
+               sign_with: Any = None) -> "FlowHandle":
+        """Validate, store and start this flow on the configured broker, as the owner of
+        `api_key` (default: the `api_key` setting), optionally signing every job first."""
+        if sign_with is not None:
+            self.sign(sign_with)
+        return submit_spec(self.spec(), settings or Settings.load(), api_key=api_key)
 
 
-def submit_spec(spec: FlowSpec, settings: Settings, *, caller: str = "local") -> "FlowHandle":
+def submit_spec(spec: FlowSpec, settings: Settings, *, api_key: str | None = None
+                ) -> "FlowHandle":
     from ..celeryapp import make_app
     from ..coordinator import submit
     app = make_app(settings)
     try:
-        flow_id = submit(app.runtime, spec, caller)
+        flow_id = submit(app.runtime, spec, api_key=api_key)
     finally:
         app.runtime.close()
         app.close()

@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .. import canvas
+from ..contexts import JobCheck, Registry
 from ..errors import NotFound
 from ..keys import Keys
 from ..models import Job, JobStatus
@@ -17,10 +18,19 @@ if TYPE_CHECKING:
 ADMISSIBLE = (JobStatus.waiting_for_prerequisites, JobStatus.dispatched)
 
 
-def refusal(job: Job, live_types: Iterable[str], flow_status: str | None) -> str | None:
-    """Why a job may not be dispatched (None: it may). Pure."""
+PERMISSION = "PermissionDenied: "
+
+
+def refusal(job: Job, live_types: Iterable[str], flow_status: str | None,
+            denied: str | None = None) -> str | None:
+    """Why a job may not be dispatched (None: it may). Pure.
+
+    `denied` is the contexts room's verdict on caller, context ACL and signatures; such a
+    refusal starts with PERMISSION."""
     if flow_status == "cancelled":
         return "cancelled"
+    if denied is not None:
+        return PERMISSION + denied
     if job.runner not in set(live_types):
         return (f"no live {job.runner!r} runner on node {job.node!r} (start one with "
                 f"`herocelery runner start {job.runner} --node {job.node}`)")
@@ -46,13 +56,15 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     flow_status: dict[str, Any] = {}
     sigs = []
     refused: list[tuple[Job, str]] = []
+    check = JobCheck(Registry(store.r, rt.settings))
     pipe = store.r.pipeline(transaction=False)
     for job in jobs:
         if job.node not in live:
             live[job.node] = live_runner_types(store, job.node, rt.settings.heartbeat_s)
         if job.flow_id not in flow_status:
             flow_status[job.flow_id] = _flow_status(rt, job.flow_id)
-        reason = refusal(job, live[job.node], flow_status[job.flow_id])
+        signatories, denied = check.refusal(job)
+        reason = refusal(job, live[job.node], flow_status[job.flow_id], denied)
         if reason is not None:
             refused.append((job, reason))
             continue
@@ -61,12 +73,16 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         sig.set(task_id=task_id)
         sigs.append(sig)
         store.set_job(job.id, pipe, status=JobStatus.dispatched, task_id=task_id,
-                      dispatched_at=time.time())
+                      dispatched_at=time.time(),
+                      **({"signatories": signatories} if signatories else {}))
     pipe.execute()
     canvas.send(sigs)
     for job, reason in refused:
         if reason == "cancelled":
             rt.job_ended(rt, job, JobStatus.cancelled, {})
+        elif reason.startswith(PERMISSION):
+            rt.job_ended(rt, job, JobStatus.error, {"error": {
+                "type": "PermissionDenied", "message": reason[len(PERMISSION):]}})
         else:
             rt.job_ended(rt, job, JobStatus.error,
                          {"error": {"type": "AdmissionError", "message": reason}})
