@@ -90,7 +90,7 @@ class Parser:
             self.parts, self.size, self.need = [], 0, 0
         buf = self.buf + data if self.buf else data
         n = len(buf)
-        pos = 0
+        pos = self._fast(buf, out) if buf[:1] == b"*" else 0
         try:
             while pos < n:
                 if buf[pos] == 42:  # '*'
@@ -163,6 +163,39 @@ class Parser:
             if self.need:
                 self.parts, self.size = [self.buf], len(self.buf)
                 self.buf = b""
+
+    def _fast(self, buf: bytes, out: list[list[bytes]]) -> int:
+        """Parse the leading well-formed multibulk requests with one split (the common case);
+        returns where it stopped. Anything unusual (an argument containing CRLF, an incomplete
+        or malformed frame, inline text) is left to the careful loop in ``feed``."""
+        parts = buf.split(b"\r\n")
+        last = len(parts) - 1  # parts[last] is whatever follows the final CRLF
+        i = 0
+        max_bulk = self.max_bulk
+        while i < last:
+            head = parts[i]
+            if head[:1] != b"*":
+                break
+            try:
+                count = int(head[1:])
+            except ValueError:
+                break
+            end = i + 1 + 2 * count
+            if count <= 0 or count > self.max_multibulk or end > last:
+                break
+            j = i + 1
+            while j < end:
+                arg = parts[j + 1]
+                if parts[j] != b"$%d" % len(arg) or len(arg) > max_bulk:
+                    break
+                j += 2
+            if j < end:
+                break
+            out.append(parts[i + 2:end:2])
+            i = end
+        if i == last:
+            return len(buf) - len(parts[last])
+        return sum(map(len, parts[:i])) + 2 * i
 
     def pending(self) -> int:
         """Bytes received but not yet part of a complete request."""
