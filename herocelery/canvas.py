@@ -31,7 +31,8 @@ def admission(app: Celery, node: str, flow_id: str, job_ids: Sequence[str],
 def runner_call(app: Celery, job_id: str, node: str, runner: str, flow_id: str, name: str
                 ) -> Signature:
     """The runner task of one job on its node's runner queue."""
-    return app.signature(RUN_TASK, args=(job_id,), queue=runner_queue(node, runner),
+    return app.signature(RUN_TASK, args=(job_id,), kwargs={"flow_id": flow_id},
+                         queue=runner_queue(node, runner),
                          immutable=True, argsrepr=f"flow={flow_id} job={name} id={job_id}")
 
 

@@ -14,7 +14,7 @@ import redis
 
 from .errors import NotFound, StoreError
 from .keys import Keys
-from .models import FlowRecord, Job
+from .models import FlowRecord, Job, now
 
 TERMINAL_LUA = "{finished=1, error=1, timeout=1, cancelled=1, skipped=1}"
 
@@ -84,6 +84,25 @@ end
 return 0
 """
 
+# KEYS: job, flow, lease   ARGV: token, lease_ms, now, worker, event channel, event json
+# -> {'ok', hgetall...} | {'missing'} | {'terminal'} | {'cancelled'} | {'leased', holder}
+CLAIM_LUA = f"""
+local terminal = {TERMINAL_LUA}
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {{'missing'}} end
+if terminal[st] then return {{'terminal'}} end
+if redis.call('HGET', KEYS[2], 'status') == 'cancelled' then return {{'cancelled'}} end
+local holder = redis.call('GET', KEYS[3])
+if holder and holder ~= ARGV[1] then return {{'leased', holder}} end
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'status', 'started', 'started_at', ARGV[3], 'worker', ARGV[4])
+if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, 'ok')
+return out
+"""
+
 
 def encode(fields: Mapping[str, Any]) -> dict[str, str]:
     """Field values as stored: JSON for structured fields, text for the rest."""
@@ -110,6 +129,7 @@ class Store:
         self._release = client.register_script(RELEASE_LUA)
         self._renew = client.register_script(RENEW_LUA)
         self._steal = client.register_script(STEAL_LUA)
+        self._claim = client.register_script(CLAIM_LUA)
 
     @classmethod
     def from_url(cls, url: str) -> "Store":
@@ -234,6 +254,26 @@ class Store:
 
     def release(self, job_id: str, token: str) -> None:
         self._release(keys=[Keys.lease(job_id)], args=[token])
+
+    def claim_job(self, job_id: str, flow_id: str, token: str, lease_s: float, worker: str
+                  ) -> tuple[str, Any]:
+        """Atomically: check the job may run, take its lease, count the attempt, mark it
+        started and announce it. Returns ("ok", Job) or (verdict, detail)."""
+        at = now()
+        event = json.dumps({"type": "job", "flow_id": flow_id, "job_id": job_id,
+                            "status": "started", "at": at})
+        out = self._claim(keys=[Keys.job(job_id), Keys.flow(flow_id), Keys.lease(job_id)],
+                          args=[token, int(lease_s * 1000), repr(at), worker,
+                                Keys.events(flow_id), event])
+        return self._claim_result(job_id, out)
+
+    def _claim_result(self, job_id: str, out: list[Any]) -> tuple[str, Any]:
+        verdict = str(out[0])
+        if verdict != "ok":
+            return verdict, (out[1] if len(out) > 1 else None)
+        flat = out[1:]
+        raw = {str(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+        return "ok", Job.from_hash(raw)
 
     def steal(self, job_id: str, holder: str, token: str, lease_s: float) -> bool:
         """Take over the lease of a holder known to be dead (compare-and-set)."""

@@ -37,6 +37,6 @@ def cluster(hero_settings, tmp_path_factory: pytest.TempPathFactory):
     from herocelery.launcher import Cluster
     c = Cluster(hero_settings, {"node1": ["python", "shell"]},
                 tmp_path_factory.mktemp("hero-logs"))
-    c.start(timeout_s=60)
+    c.start(timeout_s=180)
     yield c
     c.stop()

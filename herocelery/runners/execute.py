@@ -17,7 +17,6 @@ from .. import canvas
 from ..errors import HeroCeleryError, JobTimeout, NotFound, ScriptError
 from ..keys import Keys
 from ..models import TERMINAL_JOB, Job, JobStatus, now
-from ..settings import with_db
 from . import get_runner
 from .base import JobContext
 
@@ -32,7 +31,7 @@ class Keeper:
         self.rt, self.job, self.token = rt, job, token
         self.lease_s = rt.settings.lease_s
         self._next_renew = time.monotonic() + self.lease_s / 3
-        self._next_check = 0.0
+        self._next_check = time.monotonic() + 0.2
         self._cancelled = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,6 +52,10 @@ class Keeper:
             store.renew(self.job.id, self.token, self.lease_s)
         return self._cancelled
 
+    @property
+    def was_cancelled(self) -> bool:
+        return self._cancelled
+
     def start_thread(self) -> None:
         """For runners that run in this process: watch from a thread."""
         def loop() -> None:
@@ -71,24 +74,27 @@ class Keeper:
             self._thread.join(2)
 
 
-def run_job(rt: "Runtime", task: Any, job_id: str) -> None:
-    store = rt.store
-    try:
-        job = store.job(job_id)
-    except NotFound:
-        return
-    if job.status in TERMINAL_JOB:
-        return
-    if store.r.hget(Keys.flow(job.flow_id), "status") == "cancelled":
-        rt.job_ended(rt, job, JobStatus.cancelled, {})
-        return
+def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> None:
+    """Claim and execute one job; a duplicate delivery stands down or comes back later."""
+    store, s = rt.store, rt.settings
+    if not flow_id:
+        flow_id = str(store.r.hget(Keys.job(job_id), "flow_id") or "")
     token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    if not store.claim(job.id, token, rt.settings.lease_s):
-        holder = store.lease_holder(job.id)
-        if not (holder and holder_is_dead(holder) and store.steal(job.id, holder, token,
-                                                                  rt.settings.lease_s)):
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    verdict, payload = store.claim_job(job_id, flow_id, token, s.lease_s, worker)
+    if verdict == "leased":
+        holder = str(payload)
+        if holder_is_dead(holder) and store.steal(job_id, holder, token, s.lease_s):
+            verdict, payload = store.claim_job(job_id, flow_id, token, s.lease_s, worker)
+        else:
             # a live execution elsewhere, or one that died on another host: look again later
-            raise task.retry(countdown=rt.settings.lease_s, max_retries=None)
+            raise task.retry(countdown=s.lease_s, max_retries=None)
+    if verdict == "cancelled":
+        rt.job_ended(rt, store.job(job_id), JobStatus.cancelled, {})
+        return
+    if verdict != "ok":  # missing or already terminal: a late duplicate
+        return
+    job = payload
     try:
         _execute(rt, job, token)
     finally:
@@ -110,25 +116,42 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
+# runner types whose jobs are processes: they get the scoped connection in their environment
+SCOPED_ENV_RUNNERS = frozenset({"python", "shell"})
+
+
+def context_db_url(rt: "Runtime", job: Job) -> str:
+    """The only database a job may use: its context's, opened with the context's access key
+    (never the admin secret). NotFound when the context no longer exists."""
+    from ..contexts import Registry, scoped_url
+    s = rt.settings
+    ctx = Registry(rt.store.r, s).context(job.context_id)
+    return scoped_url(s.node_db_url or s.require_broker(), ctx)
+
+
 def _execute(rt: "Runtime", job: Job, token: str) -> None:
     store, s = rt.store, rt.settings
-    attempt = store.incr_attempts(job.id)
-    started = now()
-    pipe = store.r.pipeline(transaction=False)
-    store.set_job(job.id, pipe, status=JobStatus.started, started_at=started,
-                  worker=f"{socket.gethostname()}:{os.getpid()}")
-    store.publish(job.flow_id, {"type": "job", "flow_id": job.flow_id, "job_id": job.id,
-                                "name": job.name, "node": job.node, "runner": job.runner,
-                                "status": "started", "at": started}, pipe)
-    pipe.execute()
+    attempt = job.attempts
+    started = job.started_at or now()
     keeper = Keeper(rt, job, token)
     logs = LogBuffer(s.max_log_bytes)
-    inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids))))
+    inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids)))) \
+        if job.after_ids else {}
+    try:
+        db_url = context_db_url(rt, job)
+    except HeroCeleryError as exc:  # the context was deleted after admission
+        rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
+                                                          "message": str(exc)}})
+        return
+    runner_env = job.env
+    if job.runner in SCOPED_ENV_RUNNERS:
+        runner_env = {**job.env, "HERO_DB_URL": db_url, "HERO_CONTEXT_ID": job.context_id}
     ctx = JobContext(
         job_id=job.id, flow_id=job.flow_id, name=job.name, runner=job.runner,
-        script=job.script, args=job.args, env=job.env, inputs=inputs, caller_id=job.caller_id,
-        context_id=job.context_id, node=job.node, timeout_s=job.timeout_s,
-        db_url=with_db(s.node_db_url or s.require_broker(), s.context_db), log=logs.add,
+        script=job.script, args=job.args, env=runner_env, inputs=inputs,
+        caller_id=job.caller_id, context_id=job.context_id, node=job.node,
+        timeout_s=job.timeout_s, db_url=db_url, log=logs.add,
+        signatories=tuple(job.signatories),
         cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
         output_bytes=s.max_log_bytes, env_allow=s.env_allow)
     status, fields = JobStatus.finished, {}
@@ -151,10 +174,10 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
     finally:
         keeper.stop()
         ctx.close()
-    if keeper.cancelled() or store.r.hget(Keys.job(job.id), "status") == "cancelled":
-        rt.job_ended(rt, job, JobStatus.cancelled, {"logs": logs.text()})
-        return
     fields["logs"] = logs.text()
+    if keeper.was_cancelled:
+        rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]})
+        return
     fields["started_at"] = started  # unchanged; lets the settler measure the run time
     if status is not JobStatus.finished and attempt <= job.retries:
         delay = job.retry_backoff_s * (2 ** (attempt - 1))
@@ -163,6 +186,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
         sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
         canvas.send([sig], countdown=delay)
         return
+    # settling is a no-op if the job was cancelled meanwhile (its record is already terminal)
     rt.job_ended(rt, job, status, fields)
 
 

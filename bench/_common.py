@@ -1,0 +1,108 @@
+"""Shared helpers of the benchmarks: a real redis-server or HeroDB on a free port, machine info,
+medians. Benchmarks measure ratios side by side in one run; they are not tests."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A real redis-server; yields its URL (no database)."""
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="bench-redis-")
+    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
+                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", d], stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextmanager
+def herodb_server(appendfsync: str = "everysec") -> Iterator[str]:
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="bench-herodb-")
+    proc = subprocess.Popen([sys.executable, "-m", "herocelery.herodb", "serve", "--port",
+                             str(port), "--dir", d, "--appendfsync", appendfsync],
+                            stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} cores ({cpu}), {platform.machine()}, "
+            f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def rss_peak_kb(pid: int) -> int:
+    """Peak resident set (VmHWM) of a process, in KiB; 0 if it is gone."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    out = [pid]
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        return out
+    for c in children:
+        out += tree_pids(int(c))
+    return out
