@@ -205,6 +205,7 @@ class AppendLog:
         self._size = 0
         self._base_size = 0                # size after the last rewrite (or at load)
         self._dirty = False
+        self._unsynced = False
         self._fsyncer: threading.Thread | None = None
         self._rewriter: threading.Thread | None = None
         self._rewrite_result: tuple[int, int] | BaseException | None = None
@@ -276,8 +277,13 @@ class AppendLog:
         """Queue one write; it reaches the file at the next `flush()`."""
         self._batch.append((db, argv))
 
-    def flush(self) -> None:
-        """Write the queued records as one frame; with `always`, fsync before returning."""
+    def flush(self, sync: bool = True) -> None:
+        """Write the queued records as one frame; with `always`, fsync before returning.
+
+        `sync=False` (group commit) leaves the fsync of `always` to a later `sync()`: the
+        server then holds the replies of every connection served in this loop iteration and
+        sends them after one `sync()`, so acknowledged still means fsynced.
+        """
         if self._rewriter is not None and not self._rewriter.is_alive():
             self._finish_rewrite()
         if not self._batch:
@@ -291,10 +297,23 @@ class AppendLog:
         self._size += len(frame)
         if self._rewrite_pending is not None:
             self._rewrite_pending.append(payload)
-        if self.fsync == "always":
+        if self.fsync != "always":
+            self._dirty = True
+        elif sync:
             os.fdatasync(fd)
         else:
-            self._dirty = True
+            self._unsynced = True
+
+    @property
+    def unsynced(self) -> bool:
+        """True when `always` records were written by `flush(sync=False)` and not yet fsynced."""
+        return self._unsynced
+
+    def sync(self) -> None:
+        """Fsync what `flush(sync=False)` wrote (no-op when nothing is pending)."""
+        if self._unsynced and self._fd is not None:
+            os.fdatasync(self._fd)
+        self._unsynced = False
 
     def tick(self) -> None:
         """Once a second: fsync in the background (everysec), finish a finished rewrite."""

@@ -94,6 +94,7 @@ class Connection(asyncio.Protocol):
         self.c: Any = None
         self.pending: deque[list[bytes]] = deque()
         self.failure: ProtocolError | None = None
+        self.holding = False  # replies held for the group-commit fsync (part B)
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -157,9 +158,18 @@ class Connection(asyncio.Protocol):
             # (part B) reading goes on while blocked, so a client that disconnects is dropped
             # from the wait queue instead of being handed (and losing) the next message
             self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
-        if engine.log is not None:
-            engine.log.flush()
-        if out:
+        held = False
+        the_log = engine.log
+        if the_log is not None:
+            # (part B) group commit: with appendfsync always, replies of every connection
+            # served in this loop iteration wait for one fsync (HeroDB.release_held)
+            the_log.flush(sync=False)
+            if out and (the_log.unsynced or self.holding) and not c.quit and self.failure is None:
+                self.server.hold(self, out)
+                held = True
+            elif the_log.unsynced or self.holding:
+                self.server.release_held()
+        if out and not held:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
         if c.quit:
             self.close_after_write()
@@ -176,7 +186,8 @@ class Connection(asyncio.Protocol):
         if c.closing:
             return
         if self.engine.log is not None:
-            self.engine.log.flush()
+            self.engine.log.flush(sync=False)
+        self.server.release_held()  # in order, and fsynced, before the unblocked reply
         self.transport.write(encode(reply, c.proto))
         if self.pending:
             cmds = list(self.pending)
@@ -186,6 +197,9 @@ class Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def send_oob(self, data: bytes) -> None:
+        if self.holding:  # after the held replies, in order (part B)
+            self.server.hold(self, [data])
+            return
         t = self.transport
         t.write(data)
         if t.get_write_buffer_size() > self.server.config.client_output_buffer_bytes:
@@ -225,6 +239,27 @@ class HeroDB:
         self._servers: list[asyncio.base_events.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
+        self._held: list[tuple[Connection, list[bytes]]] = []
+        self._release_scheduled = False
+
+    # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
+    def hold(self, conn: "Connection", out: list[bytes]) -> None:
+        conn.holding = True
+        self._held.append((conn, out))
+        if not self._release_scheduled:
+            self._release_scheduled = True
+            asyncio.get_running_loop().call_soon(self.release_held)
+
+    def release_held(self) -> None:
+        """Fsync the log, then send every held reply in order."""
+        self._release_scheduled = False
+        if self.engine.log is not None:
+            self.engine.log.sync()
+        held, self._held = self._held, []
+        for conn, out in held:
+            conn.holding = False
+            if conn.c is not None and not conn.c.closing:
+                conn.transport.write(b"".join(out))
 
     async def start(self) -> None:
         """Replay the log, then listen. Raises ConfigError if the address is unusable."""
@@ -315,6 +350,7 @@ class HeroDB:
         if self._stopped:
             return
         self._stopped = True
+        self.release_held()
         for task in self._tasks:
             task.cancel()
         for srv in self._servers:

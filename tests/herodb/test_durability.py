@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import given, settings, strategies as st
 
+from herocelery.herodb.persist import AppendLog, LogError, decode_records, encode_records
 from procs import HeroDB, launch_herodb, start_herodb
 from support import wait_for
 
@@ -112,36 +114,42 @@ def test_a_killed_server_comes_back_with_every_key_ttl_and_queue(data_dir, tmp_p
     assert after[0][b"s:ttl"][2] > 0 and after[5][b"db5:key"][2] > 0
 
 
-def test_with_always_every_acknowledged_write_survives_kill_9(data_dir, tmp_path):
+@pytest.mark.parametrize("writers", [1, 4])
+def test_with_always_every_acknowledged_write_survives_kill_9(data_dir, tmp_path, writers):
+    """Several writers share one fsync per loop iteration (group commit); none may lose."""
     server = start_herodb(data_dir, "--appendfsync", "always", logs=tmp_path)
-    acked = [0]
+    acked = [0] * writers
     stop = threading.Event()
 
-    def writer() -> None:
+    def writer(k: int) -> None:
         r = client(server, retry_on_error=[])
         try:
             i = 0
             while not stop.is_set():
-                r.rpush("acked", i)
+                r.rpush(f"acked:{k}", i)
                 i += 1
-                acked[0] = i
+                acked[k] = i
         except (redis.ConnectionError, redis.TimeoutError):
             pass
 
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
-    wait_for(lambda: acked[0] >= 300, 30, what="300 acknowledged writes")
-    server.kill()          # mid-stream: the writer has a request in flight
+    threads = [threading.Thread(target=writer, args=(k,), daemon=True) for k in range(writers)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: min(acked) >= 200, 30, what="200 acknowledged writes per writer")
+    server.kill()          # mid-stream: every writer has a request in flight
     stop.set()
-    t.join(10)
-    n_acked = acked[0]
+    for t in threads:
+        t.join(10)
+    n_acked = list(acked)
     server = start_herodb(data_dir, "--appendfsync", "always", logs=tmp_path)
     try:
-        items = client(server).lrange("acked", 0, -1)
+        r = client(server)
+        lists = [r.lrange(f"acked:{k}", 0, -1) for k in range(writers)]
     finally:
         server.stop()
-    assert n_acked <= len(items) <= n_acked + 1
-    assert items == [str(i).encode() for i in range(len(items))]
+    for n, items in zip(n_acked, lists):
+        assert n <= len(items) <= n + 1
+        assert items == [str(i).encode() for i in range(len(items))]
 
 
 def test_compaction_under_concurrent_writes_loses_nothing(data_dir, tmp_path):
@@ -318,3 +326,59 @@ def test_a_key_that_expired_while_the_server_was_down_stays_gone(data_dir, tmp_p
         assert r.exists("brief") == 0 and r.exists("long") == 1
     finally:
         server.stop()
+
+
+# ---- the log object itself (real files, no server) ------------------------------------------
+records = st.lists(st.tuples(st.integers(0, 65535),
+                             st.lists(st.binary(max_size=40), min_size=1, max_size=6)),
+                   max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_records_round_trip_through_the_frame_payload(recs):
+    assert list(decode_records(encode_records(recs))) == [(db, list(a)) for db, a in recs]
+
+
+def test_the_log_compacts_itself_past_its_growth_limit(tmp_path):
+    log = AppendLog(tmp_path / "x.aof", "no", rewrite_growth=2.0, rewrite_min_bytes=10_000)
+    assert list(log.load()) == []
+    writes = 0
+    while not log.should_rewrite():
+        log.append(0, [b"SET", b"counter", str(writes).encode()])
+        log.flush()
+        writes += 1
+        assert writes < 10_000
+    big = log.size
+    assert log.rewrite([(0, [b"SET", b"counter", str(writes - 1).encode()])])
+    log.append(0, [b"SET", b"late", b"1"])          # arrives while the new file is written
+    log.flush()
+    log.wait_rewrite()
+    assert log.size < big / 10 and not log.should_rewrite()
+    log.close()
+    assert list(AppendLog(tmp_path / "x.aof").load()) == [
+        (0, [b"SET", b"counter", str(writes - 1).encode()]), (0, [b"SET", b"late", b"1"])]
+
+
+def test_damage_in_the_middle_is_an_error_naming_file_and_offset(tmp_path):
+    path = tmp_path / "x.aof"
+    log = AppendLog(path, "always")
+    list(log.load())
+    for i in range(3):
+        log.append(0, [b"SET", b"k", b"value-%d" % i])
+        log.flush()
+    log.close()
+    data = bytearray(path.read_bytes())
+    data[data.index(b"value-0")] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(LogError, match=r"x\.aof: corrupt record at offset \d+ followed by more"):
+        list(AppendLog(path).load())
+
+
+def test_a_file_that_is_not_a_log_is_refused(tmp_path):
+    path = tmp_path / "x.aof"
+    path.write_bytes(b"*1\r\n$4\r\nPING\r\n")
+    with pytest.raises(LogError, match="is not a HeroDB log"):
+        AppendLog(path)
+    with pytest.raises(LogError, match="appendfsync must be one of"):
+        AppendLog(tmp_path / "y.aof", "sometimes")
