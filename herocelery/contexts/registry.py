@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis
 
-from ..errors import HeroCeleryError, NotFound, PermissionDenied
+from ..errors import HeroCeleryError, NotFound, PermissionDenied, StoreError
 from ..keys import Keys
 from ..models import NAME_PATTERN
 from ..settings import Settings, with_db
@@ -101,6 +101,10 @@ class Registry:
             try:
                 probe.execute_command("DBSIZE")
                 self._protected = False
+            except redis.AuthenticationError:  # NOAUTH: the access model is on
+                self._protected = True
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise StoreError(f"cannot reach the store's server: {exc}") from None
             except redis.RedisError as exc:
                 self._protected = "NOAUTH" in str(exc) or "NOPERM" in str(exc)
             finally:

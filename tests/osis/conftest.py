@@ -1,0 +1,7 @@
+"""OSIS tests: the secure HeroDB and worker fixtures come from tests/contexts/ctx_fixtures."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "contexts"))
+
+from ctx_fixtures import registry, secure_cluster, secure_herodb, secure_settings  # noqa: E402,F401
