@@ -1,0 +1,92 @@
+"""The front door: evaluate, Engine (functions, modules), to_json / from_json / to_display."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from herocelery.runners.rhai import (Engine, Limits, Module, RhaiRuntimeError, evaluate,
+                                     from_json, to_display, to_json)
+from herocelery.runners.rhai.values import Char, FnPtr, IRange
+
+
+def test_scope_values_go_in_and_their_changes_come_out() -> None:
+    scope = {"x": 40, "items": [1, 2], "cfg": {"on": True}}
+    assert evaluate("x += 2; items.push(3); cfg.on = false; x", scope=scope) == 42
+    assert scope == {"x": 42, "items": [1, 2, 3], "cfg": {"on": False}}
+
+
+def test_scope_values_are_converted_from_python() -> None:
+    assert evaluate("type_of(t) + type_of(big) + type_of(n)",
+                    scope={"t": (1, 2), "big": 2**70, "n": None}) == "arrayf64()"
+
+
+def test_registered_functions_are_callable_as_functions_and_methods() -> None:
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    def pair(a: object) -> tuple[object, object]:
+        return (a, a)
+    assert evaluate("add(1, 2) + 10.add(20)", functions={"add": add}) == 33
+    assert evaluate("pair(\"x\")", functions={"pair": pair}) == ["x", "x"]
+
+
+def test_variadic_and_optional_python_functions() -> None:
+    def total(*xs: int) -> int:
+        return sum(xs)
+
+    def greet(name: str, greeting: str = "hi") -> str:
+        return f"{greeting} {name}"
+    fns = {"total": total, "greet": greet}
+    assert evaluate("[total(), total(1, 2, 3), greet(\"a\"), greet(\"b\", \"yo\")]",
+                    functions=fns) == [0, 6, "hi a", "yo b"]
+
+
+def test_print_and_debug_callbacks() -> None:
+    printed: list[str] = []
+    debugged: list[str] = []
+    evaluate('print("a"); print([1, "b"]); debug("c"); debug(\'d\')',
+             on_print=printed.append, on_debug=debugged.append)
+    assert printed == ["a", '[1, "b"]']
+    assert debugged == ['"c"', "'d'"]
+
+
+def test_engine_modules_from_dicts_modules_and_source() -> None:
+    engine = Engine()
+    engine.register_module("m", {"twice": lambda x: x * 2, "K": 21})
+    engine.register_module("mm", Module(fns={"hello": lambda: "hello"}))
+    engine.register_module("src", "fn inc(x) { x + 1 } private fn hidden() { 0 } const N = 5;")
+    assert engine.evaluate('import "m" as m; m::twice(m::K)') == 42
+    assert engine.evaluate('import "mm" as mm; mm::hello()') == "hello"
+    assert engine.evaluate('import "src" as s; s::inc(s::N)') == 6
+    with pytest.raises(RhaiRuntimeError, match="hidden"):
+        engine.evaluate('import "src" as s; s::hidden()')
+    with pytest.raises(RhaiRuntimeError, match="Module not found: m"):
+        engine.evaluate("m::twice(1)")
+
+
+def test_engine_is_reusable_and_evaluations_are_independent() -> None:
+    engine = Engine(Limits(max_operations=10_000))
+    assert engine.evaluate("fn f() { 1 } f()") == 1
+    with pytest.raises(RhaiRuntimeError, match="Function not found: f"):
+        engine.evaluate("f()")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (42, "42"), (3.5, "3.5"), (1.0, "1.0"), (-0.5, "-0.5"), (1e20, "1e20"), (True, "true"),
+    ("text", "text"), (Char("c"), "c"), (None, "()"), ([1, "a", Char("c")], "[1, \"a\", 'c']"),
+    ({"a": 1}, '#{"a": 1}'), ({"b": [None], "a": {"x": 1.5}}, '#{"a": #{"x": 1.5}, "b": [()]}'),
+    (IRange(1, 5), "1..5"), (IRange(1, 5, True), "1..=5"), (FnPtr("foo"), "Fn(foo)"),
+    (float("nan"), "NaN"), (math.inf, "inf"), ("quote\"d", 'quote"d'),
+    (["quote\"d\n"], '["quote\\"d\\n"]'),
+])
+def test_to_display_matches_rhai_to_string(value: object, shown: str) -> None:
+    assert to_display(value) == shown
+
+
+def test_to_json_and_from_json_round_trip() -> None:
+    data = {"a": [1, 2.5, None, True, "s"], "b": {"c": []}}
+    assert to_json(from_json(data)) == data
+    assert to_json([Char("x"), IRange(0, 3), float("inf")]) == ["x", [0, 1, 2], None]
+    assert from_json({1: (1, 2)}) == {"1": [1, 2]}
+    assert to_json(evaluate("#{f: |x| x}"))["f"].startswith("Fn(")
