@@ -19,6 +19,16 @@ from typing import Callable, Mapping
 PR_SET_PDEATHSIG = 1
 
 
+def _load_libc() -> "ctypes.CDLL | None":
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc Linux: the timeout still kills the group
+        return None
+
+
+_LIBC = _load_libc()
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout_s: float
@@ -50,11 +60,8 @@ class Finished:
 def child_setup(limits: Limits, workdir: str) -> None:
     """Runs in the child before the job: session, parent-death signal, rlimits, cwd."""
     os.setsid()
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:  # not Linux: the timeout still kills the group
-        pass
+    if _LIBC is not None:  # loaded in the parent: dlopen in every child costs milliseconds
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if limits.cpu_s > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
     if limits.memory_bytes > 0:
