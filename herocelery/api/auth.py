@@ -1,0 +1,101 @@
+"""Who is calling: the API key check.
+
+Rules: a request presents a key as `Authorization: Bearer <key>` (or `?key=` for EventSource,
+which cannot send headers). With the `api_key` setting, a request must present a key: that
+key, or a key known to the contexts registry (`herocelery.contexts`, named keys with scopes).
+Without it, the registry decides: no key is the local admin while the installation has no API
+keys at all. Without a configured key the server binds only to loopback
+(`require_safe_bind`).
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from typing import Any
+
+from ..errors import ConfigError, HeroCeleryError, PermissionDenied
+
+MISSING_KEY = "missing API key: send Authorization: Bearer <key>"
+WRONG_KEY = "API key refused"
+OPEN_BIND = ("refusing to bind the API to {host}: beyond loopback an API key is required "
+             "(set api_key / HEROCELERY_API_KEY)")
+
+
+class Unauthorized(HeroCeleryError):
+    """The request carries no API key, or one that is refused."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost. Pure."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_safe_bind(host: str, api_key: str | None) -> None:
+    if api_key is None and not is_loopback(host):
+        raise ConfigError(OPEN_BIND.format(host=host))
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header. Pure."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def check_key(api_key: str | None, presented: str | None) -> str:
+    """The caller's name for a presented key; Unauthorized when it is missing or wrong."""
+    if api_key is None:
+        return "local"
+    if presented is None:
+        raise Unauthorized(MISSING_KEY)
+    if not hmac.compare_digest(presented.encode(), api_key.encode()):
+        raise Unauthorized(WRONG_KEY)
+    return "api"
+
+
+class Authenticator:
+    """Turns a presented key into a caller: a `contexts.Caller` when the contexts room is
+    installed, else the name `local` / `api`."""
+
+    def __init__(self, api_key: str | None, client: Any, settings: Any) -> None:
+        self.api_key = api_key
+        self.registry: Any = None
+        try:
+            from ..contexts import Registry
+            self.registry = Registry(client, settings)
+        except ImportError:  # the contexts room is not part of this installation
+            pass
+
+    def caller(self, presented: str | None) -> Any:
+        if self.api_key is not None:
+            if presented is None:
+                raise Unauthorized(MISSING_KEY)
+            if hmac.compare_digest(presented.encode(), self.api_key.encode()):
+                return self._registered(presented) or self._local()
+        if self.registry is None:
+            return check_key(self.api_key, presented)
+        try:
+            return self.registry.authenticate(presented)
+        except PermissionDenied as exc:
+            raise Unauthorized(str(exc)) from None
+
+    def _registered(self, key: str) -> Any:
+        if self.registry is None:
+            return None
+        try:
+            return self.registry.authenticate(key)
+        except PermissionDenied:
+            return None
+
+    def _local(self) -> Any:
+        if self.registry is None:
+            return "api"
+        from ..contexts import LOCAL
+        return LOCAL

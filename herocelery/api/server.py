@@ -1,0 +1,170 @@
+"""The API server: JSON-RPC at POST /rpc, server-sent events at /events[/<flow_id>],
+Prometheus text at /metrics, leaf (the web front end) under /leaf/.
+
+Loopback by default; binding elsewhere requires an API key. CORS is open (any origin) so leaf
+can be embedded in another page; every data route still checks the key.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..settings import Settings
+from .auth import Authenticator, Unauthorized, bearer, require_safe_bind
+from .events import stream
+from .methods import METHODS, Backend
+from .openrpc import document
+from .rpc import INVALID_REQUEST, PARSE_ERROR, UNAUTHORIZED, RpcError, dispatch
+
+LEAF_DIR = Path(__file__).resolve().parent.parent / "leaf"
+MAX_BODY_BYTES = 16 * 1024 * 1024
+log = logging.getLogger("herocelery.api")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("herocelery")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return "0"
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app over the store and broker named by `settings`."""
+    backend = Backend(settings)
+    import redis
+    broker = redis.Redis.from_url(settings.require_broker(), decode_responses=True)
+    discover = document(METHODS, version=_version())
+
+    auth = Authenticator(settings.api_key, backend.store.r, settings)
+
+    def caller_of(request: Request) -> Any:
+        presented = bearer(request.headers.get("authorization")) or \
+            request.query_params.get("key")
+        return auth.caller(presented)
+
+    async def rpc(request: Request) -> Response:
+        try:
+            caller = caller_of(request)
+        except Unauthorized as exc:
+            err = RpcError(UNAUTHORIZED, str(exc)).to_json()
+            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": err}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            return _rpc_error(INVALID_REQUEST, f"request larger than {MAX_BODY_BYTES} bytes",
+                              413)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _rpc_error(PARSE_ERROR, f"parse error: body is not JSON ({exc})")
+        if _is_discover(body):
+            return JSONResponse({"jsonrpc": "2.0", "id": body.get("id"), "result": discover})
+        reply = await run_in_threadpool(dispatch, METHODS, backend.for_caller(caller), body)
+        if reply is None:
+            return Response(status_code=204)
+        return JSONResponse(reply)
+
+    async def events(request: Request) -> Response:
+        try:
+            caller_of(request)
+        except Unauthorized as exc:
+            return PlainTextResponse(str(exc), status_code=401)
+        flow_id = request.path_params.get("flow_id")
+        return StreamingResponse(stream(settings.store_url(), flow_id),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    async def metrics(request: Request) -> Response:
+        try:
+            caller_of(request)
+        except Unauthorized as exc:
+            return PlainTextResponse(str(exc), status_code=401)
+        from .metrics import render
+        text = await run_in_threadpool(render, backend, broker)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    async def openrpc_json(request: Request) -> Response:
+        return JSONResponse(discover)
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/leaf/")
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    routes = [
+        Route("/", root), Route("/health", health),
+        Route("/rpc", rpc, methods=["POST"]),
+        Route("/openrpc.json", openrpc_json),
+        Route("/events", events), Route("/events/{flow_id}", events),
+        Route("/metrics", metrics),
+        Mount("/leaf", StaticFiles(directory=str(LEAF_DIR), html=True), name="leaf"),
+    ]
+    middleware = [Middleware(CORSMiddleware, allow_origins=["*"],
+                             allow_methods=["GET", "POST", "OPTIONS"],
+                             allow_headers=["Authorization", "Content-Type"], max_age=600)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        backend.close()
+        broker.close()
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.backend = backend
+    return app
+
+
+def _is_discover(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("method") == "rpc.discover" and \
+        body.get("jsonrpc") == "2.0"
+
+
+def _rpc_error(code: int, message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"jsonrpc": "2.0", "id": None,
+                         "error": RpcError(code, message).to_json()}, status_code=status)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: a free one), so the real port is known before serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. Prints `herocelery api listening on http://HOST:PORT`."""
+    import uvicorn
+    host = host or settings.api_host
+    port = settings.api_port if port is None else port
+    require_safe_bind(host, settings.api_key)
+    settings.require_broker()
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level=settings.log_level.lower(), access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    print(f"herocelery api listening on http://{host}:{actual}", flush=True)
+    sys.stdout.flush()
+    server.run(sockets=[sock])
