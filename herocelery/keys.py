@@ -83,6 +83,17 @@ class Keys:
         return f"{PREFIX}:apikey:{key_hash}"
 
     @staticmethod
+    def osis_base(model: str, ns: str) -> str:
+        """Prefix of every key of one model in one namespace (the OSIS Lua scripts append
+        `obj:<id>`, `ids`, `seq`, `idx:<field>:<value>`, `lex:<field>` to it)."""
+        return f"{PREFIX}:osis:{model}:{ns}:"
+
+    @staticmethod
+    def osis_schema(model: str) -> str:
+        """String: the JSON definition of a model stored as data, shared by all runners."""
+        return f"{PREFIX}:osis-schema:{model}"
+
+    @staticmethod
     def osis_object(model: str, ns: str, obj_id: str) -> str:
         """Hash: one OSIS object (in the context's database)."""
         return f"{PREFIX}:osis:{model}:{ns}:obj:{obj_id}"

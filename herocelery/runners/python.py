@@ -36,8 +36,10 @@ class JobCtx:
         self.name: str = job["name"]
         self.context_id: str = job["context_id"]
         self.caller_id: str = job["caller_id"]
+        self.signatories: tuple[str, ...] = tuple(job.get("signatories", ()))
         self._db_url = db_url
         self._db: Any = None
+        self._osis: Any = None
 
     @property
     def db(self) -> Any:
@@ -45,6 +47,14 @@ class JobCtx:
             import redis
             self._db = redis.Redis.from_url(self._db_url, decode_responses=True)
         return self._db
+
+    @property
+    def osis(self) -> Any:
+        """OSIS objects of the job's context (`ctx.osis.set("note", {...})`, get, find, ...)."""
+        if self._osis is None:
+            from .osis import Osis
+            self._osis = Osis(self.db)
+        return self._osis
 
     def log(self, *parts: object) -> None:
         print(*parts, flush=True)
@@ -90,7 +100,8 @@ def _child(job: JobContext, code: Any, result_fd: int) -> None:
         ns: dict[str, Any] = {"__name__": "__job__", "inputs": job.inputs, "args": job.args,
                               "ctx": JobCtx({"job_id": job.job_id, "flow_id": job.flow_id,
                                              "name": job.name, "context_id": job.context_id,
-                                             "caller_id": job.caller_id}, job.db_url)}
+                                             "caller_id": job.caller_id,
+                                             "signatories": job.signatories}, job.db_url)}
         try:
             exec(code, ns)  # noqa: S102 - running the job's script is the point
             result = ns["result"] if "result" in ns else ns.get(LAST)
