@@ -19,11 +19,14 @@ COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
 INLINE_LITS = (int, float, bool, type(None))
 
 
-def tick(rt: Rt, pos: tuple[int, int]) -> None:
-    try:
-        rt.tick()
-    except RhaiBaseError as e:
-        raise e.at(pos)
+def tick(rt: Rt, pos: tuple[int, int], n: int = 1) -> None:
+    """Spend n operations (loops count locally and spend in batches of rt.loop_mask + 1)."""
+    rt.budget -= n
+    if rt.budget < 0:
+        try:
+            rt.tick()
+        except RhaiBaseError as e:
+            raise e.at(pos)
 
 
 def cond_error(v: Any, pos: tuple[int, int]) -> RhaiRuntimeError:
@@ -133,7 +136,7 @@ def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
             k, _ = g.operand(comp.shape(node.a[1], sc))
             full = g.name(comp.value(node, sc) if copy else comp.expr(node, sc), "f")
             lines = [f"{ind}o = fr[{base[1]}]", f"{ind}k = {k}",
-                     f"{ind}if type(o) is list and type(k) is int and -len(o) <= k < len(o):",
+                     f"{ind}if type(o) is list and type(k) is int and k >= 0 and k < len(o):",
                      f"{ind}    t = o[k]"]
             if copy:
                 lines += [f"{ind}    if type(t) is list or type(t) is dict:",
@@ -216,15 +219,17 @@ def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
                 ke, _ = g.operand(comp.shape(target.a[1], sc))
                 return lines + [
                     f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}",
-                    f"{ind}if type(o) is list and type(k) is int and -len(o) <= k < len(o):",
-                    f"{ind}    o[k] = v",
-                    f"{ind}else:",
-                    f"{ind}    try:",
+                    f"{ind}try:",
+                    f"{ind}    if type(o) is list and type(k) is int:",
+                    f"{ind}        o[k] = v",
+                    f"{ind}    else:",
                     f"{ind}        nb = index_set(rt, o, k, v)",
-                    f"{ind}    except RhaiBaseError as e:",
-                    f"{ind}        raise e.at({p})",
-                    f"{ind}    if nb is not o:",
-                    f"{ind}        fr[{base.slot}] = nb"]
+                    f"{ind}        if nb is not o:",
+                    f"{ind}            fr[{base.slot}] = nb",
+                    f"{ind}except IndexError:",
+                    f"{ind}    raise bounds('Array', k, len(o)).at({p}) from None",
+                    f"{ind}except RhaiBaseError as e:",
+                    f"{ind}    raise e.at({p})"]
     s = comp.stmt(node, sc)
     return [f"{ind}r = {g.name(s, 's')}(fr)", f"{ind}if r is not None:"] + \
         [f"{ind}    {ln}" for ln in on_ctl]
@@ -259,8 +264,13 @@ def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str
             lines += block_lines(comp, other.a[0], sc, g, ind + "    ", on_ctl)
         return lines + [f"{ind}else:", f"{ind}    raise cond_error(c, {p})"]
     inner = ind + "        "
-    tick_lines = [f"{ind}    rt.budget -= 1", f"{ind}    if rt.budget < 0:",
-                  f"{ind}        tick(rt, {p})"]
+    g.n += 1
+    cnt = f"n{g.n}"
+    pre = [f"{ind}{cnt} = 0", f"{ind}m{cnt} = rt.loop_mask"]
+    tick_lines = [f"{ind}    {cnt} += 1", f"{ind}    if not {cnt} & m{cnt}:",
+                  f"{ind}        tick(rt, {p}, m{cnt} + 1)"]
+    # a loop that ends spends what it counted, so nested short loops are never free
+    post = [f"{ind}if {cnt} & m{cnt}:", f"{ind}    tick(rt, {p}, {cnt} & m{cnt})"]
     handler = [f"{ind}    except CtlExc as e:", f"{ind}        r = e.ctl"] + \
         [f"{ind}        {ln}" for ln in LOOP_CTL]
     sc.loops += 1
@@ -287,7 +297,7 @@ def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str
                 head.append(f"{ind}    fr[{cv.slot}] = {'Cell(n)' if cv.boxed else 'n'}")
             body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
             sc.pop()
-            return head + tick_lines + [f"{ind}    try:"] + body_l + handler
+            return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
         if k == "while":
             cond, body = node.a
             head = [f"{ind}while True:"]
@@ -296,7 +306,7 @@ def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str
                 head += [f"{ind}    if c is not True:", f"{ind}        if c is False:",
                          f"{ind}            break", f"{ind}        raise cond_error(c, {p})"]
             body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
-            return head + tick_lines + [f"{ind}    try:"] + body_l + handler
+            return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
         body, cond, until = node.a                     # do { } while/until cond
         body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
         stop = "True" if until else "False"
@@ -304,7 +314,8 @@ def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str
         tail += [f"{ind}    if c is {stop}:", f"{ind}        break",
                  f"{ind}    if c is not True and c is not False:",
                  f"{ind}        raise cond_error(c, {p})"]
-        return [f"{ind}while True:"] + tick_lines + [f"{ind}    try:"] + body_l + handler + tail
+        return pre + [f"{ind}while True:"] + tick_lines + [f"{ind}    try:"] + body_l + \
+            handler + tail + post
     finally:
         sc.loops -= 1
 
@@ -421,6 +432,6 @@ def gen_script_call(comp: Any, sfn: Any, args: list[Any], sc: Any,
         lines += [f"    nf[{s}] = Cell(nf[{s}])" for s in sfn.boxed]
     lines += ["    d = rt.depth", "    if d >= rt.max_depth:",
               f"        raise rt.too_deep().at({p})",
-              "    rt.budget -= 1", "    if rt.budget < 0:", f"        tick(rt, {p})",
+              "    rt.budget -= 1", "    if rt.budget < 0:", f"        tick(rt, {p}, 0)",
               "    rt.depth = d + 1", "    v = sfn.body(nf)", "    rt.depth = d", "    return v"]
     return g.build(lines)

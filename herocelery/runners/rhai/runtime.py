@@ -141,6 +141,8 @@ class Rt:
         self.ops = 0
         self.window = WINDOW if not self.max_ops else min(WINDOW, self.max_ops)
         self.budget = self.window
+        # loops count iterations locally and spend them in batches of loop_mask + 1
+        self.loop_mask = 0 if (self.max_ops and self.max_ops < 100_000) else 63
         self.depth = 0
         self.fns: dict[tuple[str, int], ScriptFn] = {}
         self.modules: dict[str, Any] = {}
