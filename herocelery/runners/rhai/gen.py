@@ -48,6 +48,10 @@ class Gen:
         self.env[n] = value
         return n
 
+    def temp(self) -> str:
+        self.n += 1
+        return f"t{self.n}"
+
     def operand(self, shape: tuple[str, Any]) -> tuple[str, bool]:
         """(Python expression, known to be an int)."""
         kind, v = shape
@@ -94,10 +98,13 @@ def binop_lines(g: Gen, op: str, a: tuple[str, bool], b: tuple[str, bool], targe
 def cond_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
     """Lines setting `c` to the condition's value."""
     if node.kind == "bin" and node.a[0] in COMPARE_OPS:
-        op, left, right = node.a
-        a = g.operand(comp.shape(left, sc))
-        b = g.operand(comp.shape(right, sc))
-        return binop_lines(g, op, a, b, "c", node.pos, ind)
+        if _is_simple_bin(node):
+            op, left, right = node.a
+            a = g.operand(comp.shape(left, sc))
+            b = g.operand(comp.shape(right, sc))
+            return binop_lines(g, op, a, b, "c", node.pos, ind)
+        lines, e = expr_lines(comp, node, sc, g, ind)
+        return lines + [f"{ind}c = {e}"]
     return value_into(comp, node, sc, g, "c", ind, copy=False)
 
 
@@ -108,6 +115,63 @@ SIMPLE = ("var", "lit")
 def _is_simple_bin(node: Any) -> bool:
     return node.kind == "bin" and node.a[0] in ARITH and \
         node.a[1].kind in SIMPLE and node.a[2].kind in SIMPLE
+
+
+def expr_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> tuple[list[str], str]:
+    """(lines, Python expression) computing `node`: arithmetic and script-function calls are
+    written out in place; anything else is one call of the node's closure."""
+    k = node.kind
+    if k == "lit" or (k == "var" and comp.shape(node, sc)[0] != "any"):
+        return [], g.operand(comp.shape(node, sc))[0]
+    if k == "bin" and node.a[0] in ARITH:
+        op, left, right = node.a
+        ll, le = expr_lines(comp, left, sc, g, ind)
+        rl, re_ = expr_lines(comp, right, sc, g, ind)
+        if rl and left.kind == "var":          # keep left-to-right order
+            t = g.temp()
+            ll, le = ll + [f"{ind}{t} = {le}"], t
+        t = g.temp()
+        aint = left.kind == "lit" and type(left.a[0]) is int
+        bint = right.kind == "lit" and type(right.a[0]) is int
+        return ll + rl + binop_lines(g, op, (le, aint), (re_, bint), t, node.pos, ind), t
+    if k == "call" and node.a[2] is None:
+        sfn = comp.script_fns.get((node.a[0], len(node.a[1])))
+        if sfn is not None:
+            return call_lines(comp, sfn, node.a[1], sc, g, ind, node.pos)
+    t = g.temp()
+    return [f"{ind}{t} = {g.name(comp.expr(node, sc), 'f')}(fr)"], t
+
+
+def call_lines(comp: Any, sfn: Any, args: list[Any], sc: Any, g: Gen, ind: str,
+               pos: tuple[int, int]) -> tuple[list[str], str]:
+    """A script-function call written out: arguments straight into the new frame."""
+    lines: list[str] = []
+    vals: list[str] = []
+    for a in args:
+        if a.kind in ("var", "index", "prop", "this"):
+            t = g.temp()
+            lines += value_into(comp, a, sc, g, t, ind)
+            vals.append(t)
+        else:
+            al, ae = expr_lines(comp, a, sc, g, ind)
+            if al or a.kind != "lit":
+                t = g.temp()
+                lines += al + [f"{ind}{t} = {ae}"]
+                ae = t
+            vals.append(ae)
+    S = g.name(sfn, "S")
+    p = g.name(pos, "p")
+    res = g.temp()
+    lines.append(f"{ind}nf = {S}.template.copy()")
+    lines += [f"{ind}nf[{i + 1}] = {v}" for i, v in enumerate(vals)]
+    if sfn.boxed:
+        g.env["Cell"] = __import__("herocelery.runners.rhai.runtime", fromlist=["Cell"]).Cell
+        lines += [f"{ind}nf[{s}] = Cell(nf[{s}])" for s in sfn.boxed]
+    lines += [f"{ind}d = rt.depth", f"{ind}if d >= rt.max_depth:",
+              f"{ind}    raise rt.too_deep().at({p})",
+              f"{ind}rt.budget -= 1", f"{ind}if rt.budget < 0:", f"{ind}    tick(rt, {p}, 0)",
+              f"{ind}rt.depth = d + 1", f"{ind}{res} = {S}.body(nf)", f"{ind}rt.depth = d"]
+    return lines, res
 
 
 def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
@@ -121,6 +185,11 @@ def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
         op, left, right = node.a
         return binop_lines(g, op, g.operand(comp.shape(left, sc)),
                            g.operand(comp.shape(right, sc)), target, node.pos, ind)
+    if (node.kind == "bin" and node.a[0] in ARITH) or (
+            node.kind == "call" and node.a[2] is None
+            and (node.a[0], len(node.a[1])) in comp.script_fns):
+        lines, e = expr_lines(comp, node, sc, g, ind)
+        return lines + [f"{ind}{target} = {e}"]
     if node.kind == "var":
         shape = comp.shape(node, sc)
         if shape[0] != "any":
