@@ -23,10 +23,20 @@ Push               array                       push ``>``
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
+try:
+    import hiredis
+except ImportError:  # pragma: no cover - hiredis is a dependency; the careful loop still works
+    hiredis = None
+
 MAX_INLINE_BYTES = 64 * 1024
+FAST_MAX_BYTES = 256 * 1024  # reads up to this size may take the hiredis path
+# a count or length of 7+ digits anywhere (even inside a value): let the careful loop decide
+_RISKY = re.compile(rb"[*$]-?[0-9]{7,}")
+_ONLY_BYTES = {bytes}
 
 ERR_MBULK_LEN = "Protocol error: invalid multibulk length"
 ERR_BULK_LEN = "Protocol error: invalid bulk length"
@@ -69,7 +79,7 @@ class Parser:
     complete request that preceded it (``commands`` keeps them).
     """
 
-    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk")
+    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk", "reader")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024) -> None:
         self.buf = b""
@@ -78,6 +88,7 @@ class Parser:
         self.need = 0
         self.max_bulk = max_bulk
         self.max_multibulk = max_multibulk
+        self.reader = hiredis.Reader() if hiredis is not None else None
 
     def feed(self, data: bytes, out: list[list[bytes]]) -> None:
         """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
@@ -88,6 +99,10 @@ class Parser:
                 return  # a big argument still arriving: do not re-scan (no quadratic copying)
             data = b"".join(self.parts)
             self.parts, self.size, self.need = [], 0, 0
+        if (not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES
+                and self.reader is not None and not _RISKY.search(data)
+                and self._hiredis(data, out)):
+            return
         buf = self.buf + data if self.buf else data
         n = len(buf)
         pos = self._fast(buf, out) if buf[:1] == b"*" else 0
@@ -163,6 +178,30 @@ class Parser:
             if self.need:
                 self.parts, self.size = [self.buf], len(self.buf)
                 self.buf = b""
+
+    def _hiredis(self, data: bytes, out: list[list[bytes]]) -> bool:
+        """Parse ``data`` with hiredis when it is whole requests of bulk strings only; False
+        (nothing added to ``out``) sends it through the careful loop instead. The limits hold
+        because _RISKY already refused every 7-digit count or length."""
+        reader = self.reader
+        got: list[list[bytes]] = []
+        try:
+            reader.feed(data)
+            while True:
+                argv = reader.gets()
+                if argv is False:
+                    break
+                if type(argv) is not list or not argv or set(map(type, argv)) != _ONLY_BYTES:
+                    raise ValueError
+                got.append(argv)
+            reader.feed(b"*0\r\n")  # a sentinel: [] back means no request was left half-read
+            if reader.gets() != []:
+                raise ValueError
+        except Exception:
+            self.reader = hiredis.Reader()
+            return False
+        out.extend(got)
+        return True
 
     def _fast(self, buf: bytes, out: list[list[bytes]]) -> int:
         """Parse the leading well-formed multibulk requests with one split (the common case);

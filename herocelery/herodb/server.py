@@ -25,7 +25,6 @@ from .protocol import Parser, ProtocolError, encode
 log = logging.getLogger("herodb")
 
 FSYNC_POLICIES = ("always", "everysec", "no")
-MAX_PENDING = 10000  # requests queued behind a blocked command before reading pauses
 PENDING_LIMIT = 1024  # requests queued behind a blocked one before reading pauses
 
 

@@ -1,0 +1,194 @@
+"""HeroDB against redis-server, side by side in one run (a benchmark, not a test).
+
+1. redis-benchmark -t set,get,incr,lpush,rpop -n N -c 50, without pipelining and with -P 16;
+   both servers persist (appendonly, appendfsync everysec). Requests/s (median of repeats) and
+   server CPU time per operation from /proc/<pid>/stat (utime+stime before and after).
+2. Memory: RSS growth for 1M small string keys and for a 1M-element list.
+
+Usage: python bench/bench_herodb.py [--requests 100000] [--repeats 3] [--keys 1000000]
+       [--out bench/results/herodb.md]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import io
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import redis
+
+TESTS = "set,get,incr,lpush,rpop"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+@contextmanager
+def server(kind: str, persist: bool) -> Iterator[tuple[int, int]]:
+    """(port, pid) of a fresh server of ``kind`` ("herodb" or "redis-server")."""
+    port = free_port()
+    d = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+    if kind == "redis-server":
+        cmd = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+               "127.0.0.1", "--save", "", "--dir", d, "--appendonly", "yes" if persist else "no",
+               "--appendfsync", "everysec"]
+    else:
+        cmd = [sys.executable, "-m", "herocelery.herodb", "serve", "--port", str(port)]
+        if persist:
+            cmd += ["--dir", d, "--appendfsync", "everysec"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_benchmark(port: int, pid: int, requests: int, pipeline: int) -> dict[str, tuple[float, float]]:
+    """test -> (requests/s, server CPU microseconds per request)."""
+    out: dict[str, tuple[float, float]] = {}
+    for test in TESTS.split(","):
+        before = cpu_seconds(pid)
+        res = subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests),
+                              "-c", "50", "-P", str(pipeline), "--csv"],
+                             capture_output=True, text=True, timeout=600)
+        cpu = cpu_seconds(pid) - before
+        rows = list(csv.reader(io.StringIO(res.stdout)))
+        rps = float(rows[-1][1])
+        out[test] = (rps, cpu / requests * 1e6)
+    return out
+
+
+def memory(kind: str, keys: int) -> tuple[int, int]:
+    """RSS growth (bytes) for ``keys`` small string keys, and for a list of ``keys`` elements."""
+    results = []
+    for what in ("strings", "list"):
+        with server(kind, persist=False) as (port, pid):
+            r = redis.Redis(port=port)
+            r.ping()
+            base = rss_bytes(pid)
+            batch = 1000
+            p = r.pipeline(transaction=False)
+            for start in range(0, keys, batch):
+                if what == "strings":
+                    p.mset({f"key:{i:07d}": f"v{i}" for i in range(start, start + batch)})
+                else:
+                    p.rpush("biglist", *[f"v{i}" for i in range(start, start + batch)])
+                if start % (50 * batch) == 0:
+                    p.execute()
+            p.execute()
+            count = r.dbsize() if what == "strings" else r.llen("biglist")
+            assert count == keys, (kind, what, count)
+            results.append(rss_bytes(pid) - base)
+            r.close()
+    return results[0], results[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--keys", type=int, default=1_000_000)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "herodb.md")
+    args = ap.parse_args()
+
+    table: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+    for rep in range(args.repeats):
+        for pipeline in (1, 16):
+            for kind in ("redis-server", "herodb"):  # alternate so load drifts hit both
+                with server(kind, persist=True) as (port, pid):
+                    for test, value in run_benchmark(port, pid, args.requests, pipeline).items():
+                        table.setdefault((kind, pipeline, test), []).append(value)
+                print(f"repeat {rep + 1}/{args.repeats} -P {pipeline} {kind} done", flush=True)
+
+    lines = [
+        "# HeroDB vs redis-server",
+        "",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
+        f" load average at start {os.getloadavg()[0]:.1f} (the machine is shared)",
+        f"- redis-benchmark -t {TESTS} -n {args.requests} -c 50; both servers appendonly with "
+        f"appendfsync everysec; median of {args.repeats} repeats; CPU = server utime+stime per request",
+        "",
+        "| test | -P | redis rps | herodb rps | ratio | redis CPU µs/op | herodb CPU µs/op | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for pipeline in (1, 16):
+        for test in TESTS.split(","):
+            rr = table[("redis-server", pipeline, test)]
+            hh = table[("herodb", pipeline, test)]
+            r_rps = statistics.median(x[0] for x in rr)
+            h_rps = statistics.median(x[0] for x in hh)
+            r_cpu = statistics.median(x[1] for x in rr)
+            h_cpu = statistics.median(x[1] for x in hh)
+            lines.append(f"| {test} | {pipeline} | {r_rps:,.0f} | {h_rps:,.0f} | {h_rps / r_rps:.2f} "
+                         f"| {r_cpu:.1f} | {h_cpu:.1f} | {h_cpu / max(r_cpu, 1e-9):.1f}× |")
+    if args.keys:
+        r_str, r_list = memory("redis-server", args.keys)
+        h_str, h_list = memory("herodb", args.keys)
+        lines += [
+            "",
+            f"Memory (RSS growth, {args.keys:,} items, no persistence):",
+            "",
+            "| data | redis-server | herodb | ratio |",
+            "|---|---|---|---|",
+            f"| {args.keys:,} small string keys | {r_str / 2**20:.0f} MiB | {h_str / 2**20:.0f} MiB "
+            f"| {h_str / r_str:.1f}× |",
+            f"| list of {args.keys:,} elements | {r_list / 2**20:.0f} MiB | {h_list / 2**20:.0f} MiB "
+            f"| {h_list / max(r_list, 1):.1f}× |",
+        ]
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
