@@ -13,12 +13,26 @@ BANGS: dict[str, int] = {v: k for k, v in KINDS.items()}
 DEFAULT_PRIORITY = 50
 
 
+def line_of(text: str | None, n: int) -> str:
+    """Line `n` (1-based) of `text`, "" when unknown; only used to report errors."""
+    if not text or n < 1:
+        return ""
+    start = 0
+    for _ in range(n - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    return text[start:end if end >= 0 else None]
+
+
 @dataclass(slots=True)
 class Action:
     """One action: `!!actor.name` with ordered params, positional args and positions.
 
-    `params` values are always strings (typed when read); `param_pos` maps each key to the
-    (line, column) where the key starts; lines and columns are 1-based.
+    `params` values are always strings (typed when read). `param_pos` gives, for each key,
+    the 1-based (line, column) where the key starts; positions are kept compactly
+    (`pos`: key, line offset from the head, column, repeated) because playbooks are big.
     """
 
     kind: str
@@ -31,8 +45,8 @@ class Action:
     file: str = "<text>"
     line: int = 0
     column: int = 0
-    param_pos: dict[str, tuple[int, int]] = field(default_factory=dict)
-    source_line: str = ""
+    pos: list[Any] = field(default_factory=list, repr=False)
+    text: str | None = field(default=None, repr=False)   # the parsed text, shared
     id: int = 0
     priority: int = DEFAULT_PRIORITY
     done: bool = False
@@ -46,19 +60,43 @@ class Action:
     def bangs(self) -> int:
         return BANGS[self.kind]
 
+    @property
+    def param_pos(self) -> dict[str, tuple[int, int]]:
+        p = self.pos
+        return {p[i]: (self.line + p[i + 1], p[i + 2]) for i in range(0, len(p), 3)}
+
+    def set_param_pos(self, key: str, line: int, column: int) -> None:
+        p = self.pos
+        for i in range(0, len(p), 3):
+            if p[i] == key:
+                p[i + 1], p[i + 2] = line - self.line, column
+                return
+        p.extend((key, line - self.line, column))
+
+    @property
+    def source_line(self) -> str:
+        """The head line as parsed ("" when the text is not kept)."""
+        return line_of(self.text, self.line)
+
+    def _at(self, key: str | None) -> tuple[int, int, str]:
+        if key is not None:
+            p = self.pos
+            for i in range(0, len(p), 3):
+                if p[i] == key:
+                    line = self.line + p[i + 1]
+                    return line, p[i + 2], line_of(self.text, line)
+        return self.line, self.column, self.source_line
+
     def where(self, key: str | None = None) -> str:
         """`file:line:col` of the action head, or of param `key` when it has a position."""
-        line, col = self.param_pos.get(key, (self.line, self.column)) if key else \
-            (self.line, self.column)
+        line, col, _ = self._at(key)
         return f"{self.file}:{line}:{col}"
 
     def error(self, reason: str, key: str | None = None) -> HeroScriptError:
         """A HeroScriptError positioned at this action (or at its param `key`)."""
-        line, col = self.line, self.column
-        if key is not None and key in self.param_pos:
-            line, col = self.param_pos[key]
+        line, col, src = self._at(key)
         return HeroScriptError(reason, file=self.file, line=line, column=col,
-                               source_line=self.source_line or None)
+                               source_line=src or None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view used by `herocelery heroscript parse --json`."""

@@ -7,8 +7,8 @@ MB/s with memory a small multiple of the input.
 """
 from __future__ import annotations
 
-import io
 import re
+from typing import Iterator
 
 from ..errors import HeroScriptError
 from .model import KINDS, Action, Item, Text
@@ -24,6 +24,12 @@ TOKEN = re.compile(rf"""[ ]*(?:
     (?P<c>//.*)
   | (?P<k>[^\s:'"]+):(?P<sp>[ ]+)?(?(sp)(?!//))(?P<v>{_VALUE})
   | (?P<a>{_Q}|[^\s'"]\S*)
+)""", re.X)
+# the common case, all in one match per token: atomic value, then a space or the end
+FAST = re.compile(rf"""[ ]*+(?:
+    (?P<c>//.*)
+  | (?P<k>[^\s:'"]++):(?P<sp>[ ]+)?(?(sp)(?!//))(?P<v>(?>{_VALUE}))(?=[ ]|\Z)
+  | (?P<a>(?>{_Q}|[^\s'":][^\s:'"]*+))(?=[ ]|\Z)
 )""", re.X)
 QUOTED = re.compile(_Q)
 KEY_OK = re.compile(r"[A-Za-z0-9_,./]+\Z")
@@ -70,6 +76,19 @@ def unquote(v: str) -> str:
     return UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
 
 
+def iter_lines(text: str, chunk: int = 1 << 18) -> Iterator[str]:
+    """The lines of `text` without their newline, split a chunk at a time so that a big
+    text is never held twice (io.StringIO would keep a 4-byte-per-character copy)."""
+    start = 0
+    while True:
+        end = text.find("\n", start + chunk)
+        if end < 0:
+            yield from text[start:].split("\n")
+            return
+        yield from text[start:end].split("\n")
+        start = end + 1
+
+
 class _Parser:
     """One pass over the lines; state is the current action and any open block."""
 
@@ -86,6 +105,7 @@ class _Parser:
         self.names: dict[str, tuple[str, str]] = {}
         self.keys: dict[str, str] = {}
         self.count = 0
+        self.norm = ""   # the normalised text the actions point into
         # open multi-line value: (action, key, quote, lines, line, col, source line)
         self.block: tuple[Action, str, str, list[str], int, int, str] | None = None
 
@@ -126,7 +146,7 @@ class _Parser:
             self.names[word] = names
         self.count += 1
         act = Action(KINDS[len(bangs)], names[0], names[1], file=self.source, line=lineno,
-                     column=col, source_line=raw, id=self.count)
+                     column=col, text=self.norm, id=self.count)
         if self.pending:
             act.comments = self.pending
             self.pending = []
@@ -139,7 +159,50 @@ class _Parser:
 
     # -- params --------------------------------------------------------------------------
     def params(self, act: Action, line: str, lineno: int, pos: int) -> None:
+        """Fast path: every token of the line matches FAST; anything unusual (multi-line
+        openers, errors, odd args) is handled by the exact, slower `params_exact`."""
         line = line.rstrip()
+        n = len(line)
+        toks = []
+        at = pos
+        for m in FAST.finditer(line, pos):
+            if m.start() != at:
+                break
+            toks.append(m)
+            at = m.end()
+        if at != n:
+            self.params_exact(act, line, lineno, pos)
+            return
+        last_key: str | None = None
+        keys = self.keys
+        for m in toks:
+            k, v, a, c = m.group("k", "v", "a", "c")
+            if k is not None:
+                key = keys.get(k)
+                if key is None:
+                    key = self._key(k, m.start("k"), lineno, line)
+                if v:
+                    if v[0] in "'\"":
+                        if v[-1] == v[0] and QUOTED.fullmatch(v):
+                            v = unquote(v)
+                    elif v[-1] == " ":
+                        v = v.rstrip()
+                if key in act.params or key == "id":
+                    self._set(act, key, v, lineno, m.start("k") + 1)
+                else:
+                    act.pos.extend((key, lineno - act.line, m.start("k") + 1))
+                    act.params[key] = v
+                last_key = key
+            elif a is not None:
+                act.args.append(unquote(a) if a[0] in "'\"" else a)
+            else:
+                comment = c[2:].strip()
+                if last_key is not None:
+                    act.param_comments[last_key] = comment
+                else:
+                    act.comments.append(comment)
+
+    def params_exact(self, act: Action, line: str, lineno: int, pos: int) -> None:
         n = len(line)
         last_key: str | None = None
         while pos < n:
@@ -207,8 +270,11 @@ class _Parser:
             return
         if key in act.params and self.warnings is not None:
             self.warnings.append((lineno, col, f"param {key!r} given twice; the last wins"))
+        if key in act.params:
+            act.set_param_pos(key, lineno, col)
+        else:
+            act.pos.extend((key, lineno - act.line, col))
         act.params[key] = value
-        act.param_pos[key] = (lineno, col)
 
     # -- blocks --------------------------------------------------------------------------
     def block_line(self, line: str) -> None:
@@ -227,12 +293,13 @@ class _Parser:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\t" in text:
             text = text.replace("\t", "    ")
+        self.norm = text
         base = 0
         if FIRST_AT_COL0.search(text) is None:
             base = min((len(m.group(1)) for m in INDENTS.finditer(text)), default=0)
         html_start: tuple[int, str] | None = None
         lineno = 0
-        for raw in io.StringIO(text):
+        for raw in iter_lines(text):
             lineno += 1
             if self.block is not None:
                 self.block_line(raw)
@@ -246,7 +313,7 @@ class _Parser:
                     html_start = None
                 continue
             s = raw.lstrip(" ")
-            if not s or s == "\n":
+            if not s:
                 if self.text is not None and self.cur is None:
                     self.text.lines.append("")
                 continue
@@ -262,7 +329,7 @@ class _Parser:
                 continue
             c = s[0]
             if c == "!" and not s.startswith("!["):
-                self.head(s.rstrip("\n"), len(raw) - len(s) + 1, lineno, raw)
+                self.head(s, len(raw) - len(s) + 1, lineno, raw)
             elif c == "/" and s.startswith("//"):
                 self.cur = None
                 self.pending.append(s[2:].strip())
