@@ -122,15 +122,22 @@ class Job(BaseModel):
                    "signatures", "signatories")
 
     def to_hash(self) -> dict[str, str]:
-        data = self.model_dump(mode="json")
+        """The record as hash fields. Hand-written (not model_dump): submitting a 5,000-job
+        flow encodes 5,000 of these, and this is several times faster."""
         out: dict[str, str] = {}
-        for key, value in data.items():
-            if key in self.JSON_FIELDS:
+        json_fields = self.JSON_FIELDS
+        for key in type(self).model_fields:
+            value = getattr(self, key)
+            if key in json_fields:
                 out[key] = json.dumps(value)
             elif value is None:
                 continue
+            elif isinstance(value, bool):
+                out[key] = "1" if value else "0"
+            elif isinstance(value, Enum):
+                out[key] = str(value.value)
             else:
-                out[key] = str(value) if not isinstance(value, bool) else ("1" if value else "0")
+                out[key] = str(value)
         return out
 
     @classmethod
