@@ -296,12 +296,29 @@ def supervisor_group() -> None:
 @supervisor_group.command("start")
 @click.option("--node", default=None, help="Node name (default: the `node` setting).")
 @click.option("--concurrency", type=int, default=4)
+@click.option("--manage", is_flag=True,
+              help="Also start, restart, ping and stop the node's runner workers.")
+@click.option("--runners", default=None, metavar="TYPE,TYPE",
+              help="Runner types to manage (default: the node's types in the seed topology).")
+@click.option("--runner-concurrency", type=int, default=0,
+              help="Processes per managed runner (default: CPUs).")
 @click.pass_context
-def supervisor_start(ctx: click.Context, node: str | None, concurrency: int) -> None:
+def supervisor_start(ctx: click.Context, node: str | None, concurrency: int, manage: bool,
+                     runners: str | None, runner_concurrency: int) -> None:
     """Run the supervisor worker of NODE in the foreground."""
     from .worker import start_supervisor
     settings = _client_settings(ctx)
-    start_supervisor(settings, node or settings.node, concurrency=concurrency)
+    node = node or settings.node
+    managed: list[str] | None = None
+    if manage:
+        from .supervisor.manage import available, node_runner_types
+        if runners:
+            managed = [r.strip() for r in runners.split(",") if r.strip()]
+        else:
+            index = list(settings.nodes).index(node) if node in settings.nodes else 0
+            managed = available(node_runner_types(index))
+    start_supervisor(settings, node, concurrency=concurrency, manage=managed,
+                     runner_concurrency=runner_concurrency)
 
 
 @click.group("runner")

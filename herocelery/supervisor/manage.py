@@ -1,0 +1,276 @@
+"""The supervisor manages its node's runner workers: starts each as a subprocess, restarts
+one that dies (exponential backoff, then `failed` after `runner_restart_limit` restarts),
+health-checks each with a real `hero.ping` job through its queue, stops them on shutdown.
+
+Runner state lives in the store (`Keys.runner_states(node)`: runner type -> record with
+state, pid, restarts, last pong, reason, log file), next to the heartbeats of the workers
+themselves (`Keys.runners(node)`). States:
+
+    starting  spawned, not answered a ping yet (within the start-up grace period)
+    running   answered a ping within `ping_timeout_s`
+    dead      process exited (a restart is scheduled), or alive but not answering pings
+    failed    exited more than `runner_restart_limit` times; no more restarts
+    stopped   stopped on shutdown
+
+A worker that is registered but not consuming its queue answers no ping, so it shows as
+`dead` within `ping_timeout_s` even though it still heartbeats.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..settings import Settings
+
+# the seed's two-node picture; nodes past the second get the first node's runner types
+NODE_RUNNERS: tuple[tuple[str, ...], ...] = (("python", "shell"), ("rhai", "heroscript", "osis"))
+START_GRACE_S = 30.0          # a fresh worker may take this long to answer its first ping
+MAX_BACKOFF_S = 30.0
+
+
+def node_runner_types(index: int) -> tuple[str, ...]:
+    """Runner types of the node at `index` (0-based) in the seed topology. Pure."""
+    return NODE_RUNNERS[index] if index < len(NODE_RUNNERS) else NODE_RUNNERS[0]
+
+
+def available(types: Sequence[str]) -> list[str]:
+    """The types whose runner is installed (rhai/osis may not be, in a partial install)."""
+    from ..errors import ConfigError
+    from ..runners import get_runner
+    out = []
+    for t in types:
+        try:
+            get_runner(t)
+        except ConfigError:
+            continue
+        out.append(t)
+    return out
+
+
+def backoff_s(restarts: int, base_s: float) -> float:
+    """Delay before restart number `restarts + 1`: base, 2×base, 4×base ... capped. Pure."""
+    return min(MAX_BACKOFF_S, base_s * (2 ** restarts))
+
+
+def health(alive: bool, started_at: float, last_pong: float | None, now: float,
+           ping_timeout_s: float, grace_s: float = START_GRACE_S) -> str:
+    """State of a runner whose process is `alive`, from its ping history. Pure."""
+    if not alive:
+        return "dead"
+    if last_pong is not None and now - last_pong <= ping_timeout_s:
+        return "running"
+    if last_pong is None and now - started_at <= grace_s:
+        return "starting"
+    return "dead"
+
+
+@dataclass
+class Managed:
+    """One runner worker under supervision."""
+
+    runner: str
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+    state: str = "starting"
+    restarts: int = 0
+    started_at: float = 0.0
+    restart_at: float | None = None
+    last_pong: float | None = None
+    ping: Any = None                      # pending AsyncResult
+    ping_sent: float = 0.0
+    reason: str = ""
+    exit_codes: list[int] = field(default_factory=list)
+
+    def record(self, now: float) -> dict[str, Any]:
+        return {"runner": self.runner, "state": self.state, "restarts": self.restarts,
+                "pid": self.popen.pid if self.popen is not None else None,
+                "last_pong_age_s": round(now - self.last_pong, 3) if self.last_pong else None,
+                "reason": self.reason, "log": str(self.log), "updated": now}
+
+
+class RunnerManager:
+    """Supervises the runner workers of one node from a background thread."""
+
+    def __init__(self, settings: Settings, node: str, runners: Sequence[str], *,
+                 log_dir: Path | None = None, concurrency: int = 0,
+                 grace_s: float = START_GRACE_S) -> None:
+        self.settings, self.node = settings, node
+        self.log_dir = log_dir or settings.data_dir / "logs" / node
+        self.concurrency = concurrency
+        self.grace_s = grace_s
+        self.runners = {r: Managed(r, self.log_dir / f"runner-{r}.log") for r in runners}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._app: Any = None
+        self._store: Any = None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def start(self, **_: Any) -> "RunnerManager":
+        """Spawn every runner and supervise them; returns at once."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name=f"manage-{self.node}",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 15.0, **_: Any) -> None:
+        """Stop supervising, then stop every runner (SIGTERM, SIGKILL past the timeout)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+        # the loop stops its children on its way out; this covers a loop that never ran
+        self._stop_children(timeout_s)
+
+    def _loop(self) -> None:
+        # children are spawned from this thread, so PDEATHSIG fires when it ends
+        from ..celeryapp import make_app
+        from ..store import Store
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._app = make_app(self.settings)
+        self._store = Store.from_url(self.settings.store_url())
+        try:
+            for m in self.runners.values():
+                self._spawn(m)
+            while not self._stop.wait(min(self.settings.ping_interval_s, 0.5)):
+                try:
+                    self.tick()
+                except Exception:  # noqa: BLE001 - the store blinked; next tick retries
+                    pass
+        finally:
+            for m in self.runners.values():   # release pending results while Celery is whole
+                if m.ping is not None:
+                    _forget(m.ping)
+                    m.ping = None
+            self._stop_children(15.0)
+            try:
+                self._publish(time.time())
+                self._store.close()
+                self._app.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    # ---- one supervision pass -------------------------------------------------------------
+    def tick(self) -> None:
+        now = time.time()
+        for m in self.runners.values():
+            self._check(m, now)
+        self._publish(now)
+
+    def _check(self, m: Managed, now: float) -> None:
+        if m.state in ("failed", "stopped"):
+            return
+        if m.popen is None:                                    # waiting to restart
+            if m.restart_at is not None and now >= m.restart_at:
+                m.restarts += 1
+                self._spawn(m)
+            return
+        code = m.popen.poll()
+        if code is not None:
+            m.exit_codes.append(code)
+            m.popen, m.ping = None, None
+            if m.restarts >= self.settings.runner_restart_limit:
+                m.state, m.reason = "failed", (f"exited with code {code} after {m.restarts} "
+                                               f"restart(s); see {m.log}")
+                m.restart_at = None
+            else:
+                delay = backoff_s(m.restarts, self.settings.runner_backoff_s)
+                m.state, m.reason = "dead", f"exited with code {code}; restart in {delay:g}s"
+                m.restart_at = now + delay
+            return
+        self._ping(m, now)
+        m.state = health(True, m.started_at, m.last_pong, now, self.settings.ping_timeout_s,
+                         self.grace_s)
+        m.reason = "" if m.state != "dead" else (
+            f"not answering ping for {now - (m.last_pong or m.started_at):.1f}s")
+
+    def _ping(self, m: Managed, now: float) -> None:
+        from .. import canvas
+        if m.ping is not None:
+            try:
+                done = m.ping.ready()
+            except Exception:  # noqa: BLE001 - backend hiccup: treat as unanswered
+                done = False
+            if done:
+                m.last_pong = now
+                _forget(m.ping)
+                m.ping = None
+            elif now - m.ping_sent > self.settings.ping_timeout_s:
+                _forget(m.ping)
+                m.ping = None
+        if m.ping is None:
+            m.ping = canvas.ping(self._app, self.node, m.runner).apply_async(
+                expires=self.settings.ping_timeout_s)
+            m.ping_sent = now
+
+    def _publish(self, now: float) -> None:
+        if self._store is None:
+            return
+        pipe = self._store.r.pipeline(transaction=False)
+        for m in self.runners.values():
+            self._store.set_runner_state(self.node, m.runner, m.record(now), pipe)
+        pipe.execute()
+
+    # ---- processes ------------------------------------------------------------------------
+    def _spawn(self, m: Managed) -> None:
+        env = {**os.environ, **self.settings.to_env()}
+        args = [sys.executable, "-m", "herocelery", "runner", "start", m.runner,
+                "--node", self.node]
+        if self.concurrency:
+            args += ["--concurrency", str(self.concurrency)]
+        with open(m.log, "ab") as out:
+            m.popen = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       preexec_fn=_die_with_parent)
+        m.started_at, m.last_pong, m.ping, m.restart_at = time.time(), None, None, None
+        m.state, m.reason = "starting", ""
+
+    def _stop_children(self, timeout_s: float) -> None:
+        live = [m for m in self.runners.values() if m.popen is not None]
+        for m in live:
+            _signal_group(m.popen, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for m in live:
+            assert m.popen is not None
+            try:
+                m.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(m.popen, signal.SIGKILL)
+                m.popen.wait()
+            m.popen, m.state, m.reason = None, "stopped", "supervisor stopped"
+        for m in self.runners.values():
+            if m.state not in ("failed",):
+                m.state = "stopped"
+
+    def states(self) -> dict[str, str]:
+        return {r: m.state for r, m in self.runners.items()}
+
+
+def _signal_group(popen: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(popen.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _forget(result: Any) -> None:
+    try:
+        result.forget()
+    except Exception:  # noqa: BLE001 - a leftover result key expires on its own
+        pass
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM when the supervising thread's process dies (Linux)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass

@@ -1,0 +1,394 @@
+"""`herocelery up`: the whole installation on one machine, and `herocelery status`.
+
+`up --nodes N` starts, all on loopback, with data and logs under the data directory:
+
+    herodb-1     HeroDB 1: Celery broker + results, the job store, and node1's data layer
+    herodb-K     HeroDB K (K >= 2): the data layer of nodeK's runners (`node_db_url`)
+    supervisor   one per node, managing that node's runner workers (`--manage`)
+    api          JSON-RPC, events, metrics and leaf at http://127.0.0.1:<api-port>/leaf/
+    flower       with --flower, from flower.conf
+
+Topology (the seed's picture): node1 runs python and shell runners, node2 rhai, heroscript
+and osis (those installed); jobs route by their `node`. One coordinator: whoever submits
+(API, CLI) settles flows through HeroDB 1, so every node's supervisor and runners share it as
+broker and store, while each node's runners keep their context data in their own Hero DB.
+
+One `up` per data directory: `up.lock` is held while it runs and `up.json` describes it, so a
+second `up` says what runs instead of clashing, and `herocelery status` shows the same table
+from another terminal.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import click
+
+from .cli import settings_from
+from .errors import ConfigError, HeroCeleryError
+from .settings import Settings
+
+LOCK_FILE = "up.lock"
+STATE_FILE = "up.json"
+
+
+class AlreadyRunning(HeroCeleryError):
+    """Another `herocelery up` holds this data directory."""
+
+
+@dataclass
+class Service:
+    """One process `up` started."""
+
+    name: str
+    node: str
+    address: str
+    pid: int
+    log: str
+
+
+def node_names(n: int) -> tuple[str, ...]:
+    return tuple(f"node{i}" for i in range(1, n + 1))
+
+
+def flower_conf() -> Path | None:
+    """The repository's flower.conf, when running from a checkout."""
+    path = Path(__file__).resolve().parent.parent / "flower.conf"
+    return path if path.exists() else None
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    import ctypes
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Installation:
+    """The processes of `up`, started in order and stopped in reverse."""
+
+    def __init__(self, settings: Settings, *, nodes: int = 1, flower: bool = False,
+                 api_port: int | None = None, flower_port: int = 5555,
+                 runner_concurrency: int = 0) -> None:
+        if nodes < 1:
+            raise ConfigError("--nodes must be at least 1")
+        self.nodes = node_names(nodes)
+        self.settings = settings.with_(nodes=self.nodes)
+        self.flower, self.flower_port = flower, flower_port
+        self.api_port = settings.api_port if api_port is None else api_port
+        self.runner_concurrency = runner_concurrency
+        self.data_dir = settings.data_dir
+        self.log_dir = self.data_dir / "logs"
+        self.services: list[Service] = []
+        self.procs: list[tuple[Service, subprocess.Popen[bytes]]] = []
+        self.herodbs: list[Any] = []
+        self.api_url = ""
+        self.flower_url = ""
+        self._lock: TextIO | None = None
+
+    # ---- lock ---------------------------------------------------------------------------
+    def acquire(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(self.data_dir / LOCK_FILE, "a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            info = read_state(self.data_dir) or {}
+            raise AlreadyRunning(
+                f"herocelery up is already running on {self.data_dir} (pid "
+                f"{info.get('pid', '?')}, API {info.get('api_url', '?')}); see `herocelery "
+                "status`, or stop it (Ctrl-C) before starting another") from None
+        self._lock = lock
+
+    # ---- start ----------------------------------------------------------------------------
+    def start(self) -> None:
+        from .launcher import start_herodb
+        self.acquire()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        broker = self.settings.broker_url
+        if broker is None:
+            db1 = start_herodb(self.settings)
+            self.herodbs.append(db1)
+            broker = db1.url + "/1"
+            self._record(Service("herodb-1", "node1", db1.url, db1.popen.pid,
+                                 str(self.log_dir / "herodb.log")))
+        self.settings = self.settings.with_(broker_url=broker)
+        node_db: dict[str, str | None] = {self.nodes[0]: None}
+        for node in self.nodes[1:]:
+            if self.herodbs:
+                sub = self.settings.with_(data_dir=self.data_dir / node, herodb_port=0)
+                db = start_herodb(sub)
+                self.herodbs.append(db)
+                node_db[node] = db.url
+                self._record(Service(f"herodb-{node[4:]}", node, db.url, db.popen.pid,
+                                     str(self.data_dir / node / "logs" / "herodb.log")))
+            else:  # an external broker: the nodes share it unless node_db_url says otherwise
+                node_db[node] = self.settings.node_db_url
+        for node in self.nodes:
+            env = self.settings.with_(node_db_url=node_db[node]).to_env()
+            if node_db[node] is None:
+                env.pop("HEROCELERY_NODE_DB_URL", None)
+            args = ["supervisor", "start", "--node", node, "--manage"]
+            if self.runner_concurrency:
+                args += ["--runner-concurrency", str(self.runner_concurrency)]
+            self._spawn("supervisor", node, args, env, self.log_dir / node / "supervisor.log")
+        self._start_api()
+        if self.flower:
+            self._start_flower()
+        self.write_state()
+
+    def _spawn(self, name: str, node: str, args: list[str], env: dict[str, str], log: Path,
+               exe: list[str] | None = None, address: str = "") -> subprocess.Popen[bytes]:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")},
+                    **env}
+        with open(log, "ab") as out:
+            popen = subprocess.Popen((exe or [sys.executable, "-m", "herocelery"]) + args,
+                                     env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
+        service = Service(name, node, address or f"pid {popen.pid}", popen.pid, str(log))
+        self.services.append(service)
+        self.procs.append((service, popen))
+        return popen
+
+    def _record(self, service: Service) -> None:
+        self.services.append(service)
+
+    def _start_api(self) -> None:
+        from .api.auth import require_safe_bind
+        require_safe_bind(self.settings.api_host, self.settings.api_key)
+        port = self.api_port or _free_port()
+        env = self.settings.to_env()
+        url = f"http://{self.settings.api_host}:{port}"
+        self._spawn("api", "-", ["api", "serve", "--port", str(port)], env,
+                    self.log_dir / "api.log", address=url)
+        self.api_url = url
+
+    def _start_flower(self) -> None:
+        port = self.flower_port or _free_port()
+        env = self.settings.to_env()
+        env.setdefault("FLOWER_PORT", str(port))
+        host = os.environ.get("FLOWER_ADDRESS", "127.0.0.1")
+        from .api.auth import is_loopback
+        if not is_loopback(host) and not os.environ.get("FLOWER_BASIC_AUTH"):
+            raise ConfigError("Flower beyond loopback needs FLOWER_BASIC_AUTH=user:password")
+        conf = flower_conf()
+        args = ["--broker", self.settings.require_broker(), "flower", f"--port={port}",
+                f"--address={host}"]
+        if conf is not None:
+            args.append(f"--conf={conf}")
+        url = f"http://{host}:{port}"
+        self._spawn("flower", "-", args, env, self.log_dir / "flower.log",
+                    exe=[sys.executable, "-m", "celery"], address=url)
+        self.flower_url = url
+
+    # ---- readiness and state ----------------------------------------------------------------
+    def wait_ready(self, timeout_s: float = 60.0,
+                   on_tick: Callable[[], None] | None = None) -> float:
+        """Block until the API answers and every managed runner answers pings (or failed);
+        returns the seconds it took. ConfigError naming what is missing past the timeout."""
+        import urllib.request
+        from .store import Store
+        t0 = time.monotonic()
+        store = Store.from_url(self.settings.store_url())
+        try:
+            while True:
+                missing = self.not_ready(store)
+                if not missing:
+                    try:
+                        with urllib.request.urlopen(self.api_url + "/health", timeout=2):
+                            return time.monotonic() - t0
+                    except OSError:
+                        missing = ["api"]
+                for service, popen in self.procs:
+                    if popen.poll() is not None:
+                        raise ConfigError(f"{service.name} ({service.node}) exited with code "
+                                          f"{popen.returncode}; see {service.log}")
+                if time.monotonic() - t0 > timeout_s:
+                    raise ConfigError(f"not ready after {timeout_s:g}s: {', '.join(missing)}; "
+                                      f"logs in {self.log_dir}")
+                if on_tick is not None:
+                    on_tick()
+                time.sleep(0.1)
+        finally:
+            store.close()
+
+    def not_ready(self, store: Any) -> list[str]:
+        from .supervisor.manage import available, node_runner_types
+        out = []
+        for i, node in enumerate(self.nodes):
+            states = store.runner_states(node)
+            for runner in available(node_runner_types(i)):
+                if states.get(runner, {}).get("state") not in ("running", "failed"):
+                    out.append(f"{runner}@{node}")
+        return out
+
+    def write_state(self) -> None:
+        state = {"pid": os.getpid(), "started_at": time.time(), "data_dir": str(self.data_dir),
+                 "broker_url": self.settings.broker_url, "store_url": self.settings.store_url(),
+                 "api_url": self.api_url, "flower_url": self.flower_url,
+                 "nodes": list(self.nodes), "services": [asdict(s) for s in self.services]}
+        tmp = self.data_dir / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.data_dir / STATE_FILE)
+
+    # ---- stop ---------------------------------------------------------------------------------
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Stop flower and the API, then the supervisors (which stop their runners), then the
+        HeroDBs; remove the state file and release the lock."""
+        order = sorted(self.procs, key=lambda sp: {"flower": 0, "api": 1}.get(sp[0].name, 2))
+        for _, popen in order:
+            if popen.poll() is None:
+                try:
+                    os.killpg(popen.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout_s
+        for _, popen in order:
+            try:
+                popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                popen.wait()
+        self.procs.clear()
+        for db in reversed(self.herodbs):
+            db.stop()
+        self.herodbs.clear()
+        try:
+            (self.data_dir / STATE_FILE).unlink()
+        except FileNotFoundError:
+            pass
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((data_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_running(data_dir: Path) -> bool:
+    """True while some `up` holds the data directory's lock."""
+    path = data_dir / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+from .upview import status_rows, status_table  # noqa: E402  (the table lives next door)
+
+
+@click.command("up")
+@click.option("--nodes", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Nodes to start (2 = the seed topology).")
+@click.option("--flower", is_flag=True, help="Also start Flower (flower.conf).")
+@click.option("--flower-port", type=int, default=5555, show_default=True)
+@click.option("--api-port", type=int, default=None, help="API port (default: api_port, 8780).")
+@click.option("--runner-concurrency", type=int, default=2, show_default=True,
+              help="Processes per runner worker.")
+@click.option("--timeout", "timeout_s", type=float, default=90.0, show_default=True,
+              help="Give up if not ready after this many seconds.")
+@click.option("--no-live", is_flag=True, help="Print the table once instead of keeping it "
+              "current (for logs and scripts).")
+@click.pass_context
+def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
+           api_port: int | None, runner_concurrency: int, timeout_s: float,
+           no_live: bool) -> None:
+    """Start HeroDB, the supervisors and runners of each node, the API (and Flower); keep a
+    status table current; Ctrl-C stops everything."""
+    settings = settings_from(ctx)
+    inst = Installation(settings, nodes=nodes, flower=flower, api_port=api_port,
+                        flower_port=flower_port, runner_concurrency=runner_concurrency)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    from rich.console import Console
+    console = Console(stderr=False, highlight=False)
+    try:
+        inst.start()
+        seconds = inst.wait_ready(timeout_s)
+        console.print(f"[green]ready[/] in {seconds:.1f}s - leaf: {inst.api_url}/leaf/  "
+                      f"(data: {inst.data_dir}; Ctrl-C stops everything)")
+        _show(inst, console, live=not no_live)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping ...")
+        inst.stop()
+        console.print("stopped")
+
+
+def _show(inst: Installation, console: Any, live: bool) -> None:
+    from .store import Store
+    store = Store.from_url(inst.settings.store_url())
+    state = read_state(inst.data_dir) or {}
+    try:
+        if not live:
+            console.print(status_table(status_rows(state, store)))
+            while True:
+                time.sleep(3600)
+        from rich.live import Live
+        with Live(status_table(status_rows(state, store)), console=console,
+                  refresh_per_second=2) as view:
+            while True:
+                time.sleep(1.0)
+                try:
+                    view.update(status_table(status_rows(state, store)))
+                except Exception:  # noqa: BLE001 - the store blinked; keep the last table
+                    pass
+    finally:
+        store.close()
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.pass_context
+def status_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Show what `herocelery up` runs (from another terminal)."""
+    from .store import Store
+    settings = settings_from(ctx)
+    state = read_state(settings.data_dir)
+    if state is None or not is_running(settings.data_dir):
+        raise HeroCeleryError(f"herocelery up is not running on {settings.data_dir}")
+    store = Store.from_url(state["store_url"])
+    try:
+        rows = status_rows(state, store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"api_url": state["api_url"], "rows": rows}))
+        return
+    from rich.console import Console
+    Console(highlight=False).print(status_table(rows))

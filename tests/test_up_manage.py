@@ -1,0 +1,138 @@
+"""A supervisor managing its runners (`supervisor start --manage`): real worker processes,
+restarts with backoff, `failed` past the limit, health by real ping jobs, clean stop."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from herocelery.flow import Flow
+from herocelery.models import FlowStatus
+from herocelery.store import Store
+from herocelery.supervisor.manage import backoff_s, health, node_runner_types
+from support import env_without_herocelery, wait_for
+
+NODE = "mnode"
+
+
+@pytest.mark.parametrize("restarts,expected", [(0, 0.5), (1, 1.0), (3, 4.0), (20, 30.0)])
+def test_backoff_doubles_and_is_capped(restarts, expected):
+    assert backoff_s(restarts, 0.5) == expected
+
+
+@pytest.mark.parametrize("alive,started,pong,now,expected", [
+    (False, 0, None, 1, "dead"),
+    (True, 0, None, 5, "starting"),          # within the start-up grace
+    (True, 0, None, 100, "dead"),            # never answered
+    (True, 0, 99, 100, "running"),
+    (True, 0, 90, 100, "dead"),              # stopped answering
+])
+def test_health_from_ping_history(alive, started, pong, now, expected):
+    assert health(alive, started, pong, now, ping_timeout_s=3, grace_s=30) == expected
+
+
+def test_the_seed_topology():
+    assert node_runner_types(0) == ("python", "shell")
+    assert node_runner_types(1) == ("rhai", "heroscript", "osis")
+
+
+@pytest.fixture(scope="module")
+def managed(hero_settings, tmp_path_factory):
+    settings = hero_settings.with_(runner_restart_limit=2, runner_backoff_s=0.2,
+                                   ping_timeout_s=2.0, ping_interval_s=0.3,
+                                   nodes=(*hero_settings.nodes, NODE),
+                                   data_dir=tmp_path_factory.mktemp("managed"))
+    log = settings.data_dir / "supervisor.log"
+    env = {**env_without_herocelery(), **settings.to_env()}
+    with open(log, "ab") as out:
+        sup = subprocess.Popen([sys.executable, "-m", "herocelery", "supervisor", "start",
+                                "--node", NODE, "--manage", "--runners", "python,nosuchtype",
+                                "--runner-concurrency", "1"], env=env, stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    store = Store.from_url(settings.store_url())
+    yield settings, sup, store
+    if sup.poll() is None:
+        os.killpg(sup.pid, signal.SIGKILL)
+        sup.wait()
+    store.close()
+
+
+def state(store: Store, runner: str) -> dict:
+    return store.runner_states(NODE).get(runner, {})
+
+
+def test_runners_start_and_a_runner_that_keeps_dying_ends_failed(managed):
+    settings, sup, store = managed
+    wait_for(lambda: state(store, "python").get("state") == "running", 60,
+             what="the python runner to answer pings")
+    wait_for(lambda: state(store, "nosuchtype").get("state") == "failed", 60,
+             what="the broken runner to be marked failed")
+    broken = state(store, "nosuchtype")
+    assert broken["restarts"] == 2 and "exited with code" in broken["reason"]
+    assert broken["log"].endswith("runner-nosuchtype.log")
+
+
+def test_a_killed_runner_is_restarted_and_jobs_still_run(managed):
+    settings, sup, store = managed
+    wait_for(lambda: state(store, "python").get("state") == "running", 60, what="running")
+    before = state(store, "python")
+    os.killpg(before["pid"], signal.SIGKILL)
+    wait_for(lambda: state(store, "python").get("restarts") == before["restarts"] + 1, 30,
+             what="a restart")
+    wait_for(lambda: state(store, "python").get("state") == "running", 60,
+             what="the restarted runner to answer pings")
+    assert state(store, "python")["pid"] != before["pid"]
+    f = Flow("on-managed")
+    f.job("a", script="result = 41", node=NODE)
+    f.job("b", after="a", script="result = inputs['a'] + 1", node=NODE)
+    h = f.submit(settings)
+    assert h.wait(60) is FlowStatus.finished and h.results["b"] == 42
+    h.close()
+
+
+def test_a_registered_runner_that_does_not_consume_shows_dead(managed):
+    from herocelery.celeryapp import make_app
+    from herocelery.keys import runner_queue
+    settings, sup, store = managed
+    wait_for(lambda: state(store, "python").get("state") == "running", 60, what="running")
+    worker = next(e["worker"] for e in store.runners(NODE) if e["runner"] == "python")
+    app = make_app(settings)
+    try:
+        app.control.cancel_consumer(runner_queue(NODE, "python"), destination=[worker],
+                                    reply=True, timeout=5)
+        wait_for(lambda: state(store, "python").get("state") == "dead", 15,
+                 what="the idle runner to show dead")
+        assert "not answering ping" in state(store, "python")["reason"]
+        # it still heartbeats: registered, alive by heartbeat, but dead by ping
+        assert any(e["worker"] == worker for e in store.runners(NODE))
+        app.control.add_consumer(runner_queue(NODE, "python"), destination=[worker],
+                                 reply=True, timeout=5)
+        wait_for(lambda: state(store, "python").get("state") == "running", 15,
+                 what="the runner to answer again")
+    finally:
+        app.close()
+
+
+def test_stopping_the_supervisor_stops_its_runners(managed):
+    settings, sup, store = managed
+    pid = state(store, "python")["pid"]
+    os.kill(sup.pid, signal.SIGTERM)
+    sup.wait(30)
+    wait_for(lambda: not _exists(pid), 15, what="the runner process to end")
+    assert state(store, "python")["state"] == "stopped"
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie of an exited child still "exists"; its state in /proc says so
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
