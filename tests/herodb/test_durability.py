@@ -95,15 +95,25 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-@pytest.mark.parametrize("policy", POLICIES)
-def test_a_killed_server_comes_back_with_every_key_ttl_and_queue(data_dir, tmp_path, policy):
+@pytest.mark.parametrize("policy, compacted", [(p, False) for p in POLICIES]
+                         + [("everysec", True)])
+def test_a_killed_server_comes_back_with_every_key_ttl_and_queue(data_dir, tmp_path, policy,
+                                                                 compacted):
     server = start_herodb(data_dir, "--appendfsync", policy, logs=tmp_path)
     try:
-        populate(client(server))
+        r = client(server)
+        populate(r)
+        if compacted:                      # the dump must recreate every type and TTL too
+            inode = (data_dir / LOG_NAME).stat().st_ino
+            r.bgrewriteaof()
+            wait_for(lambda: (data_dir / LOG_NAME).stat().st_ino != inode, 20,
+                     what="the log to be rewritten")
+            r.rpush("q:celery", "after-rewrite")
         before = snapshot(server.port)
     finally:
         server.kill()
-    assert before[0][b"q:celery"][1] == [f"msg-{i}".encode() for i in range(4, 20)]
+    queue = [f"msg-{i}".encode() for i in range(4, 20)] + ([b"after-rewrite"] if compacted else [])
+    assert before[0][b"q:celery"][1] == queue
     assert b"s:short" not in before[0] and b"s:gone" not in before[0]
     server = start_herodb(data_dir, "--appendfsync", policy, logs=tmp_path)
     try:
