@@ -78,6 +78,18 @@ def settings_from(ctx: click.Context, **overrides: Any) -> "Settings":
     return Settings.load(file=file, **args)
 
 
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import redis
+    except ImportError:  # pragma: no cover
+        return ()
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def _connection_problem(exc: BaseException) -> str:
+    return f"cannot reach the broker or store: {exc}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors are one line, never a traceback."""
     try:
@@ -91,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     except HeroCeleryError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(exc.exit_code)
+    except (OSError, *_redis_errors()) as exc:  # an unreachable or failing server
+        click.secho(f"error: {_connection_problem(exc)}", fg="red", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

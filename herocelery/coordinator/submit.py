@@ -60,6 +60,9 @@ def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
     `caller` is an already authenticated caller (the API server passes it); otherwise the
     caller is the owner of `api_key` (default: the `api_key` setting). PermissionDenied when
     the caller may not execute in the flow's context or a signature does not hold."""
+    s = rt.settings
+    graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
+                   max_script_bytes=s.max_script_bytes)  # pure: before touching the store
     registry = Registry(rt.store.r, rt.settings)
     if caller is None:
         caller = registry.authenticate(api_key or rt.settings.api_key)
