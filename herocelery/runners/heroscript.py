@@ -23,7 +23,7 @@ import re
 import time
 from typing import Any, Callable
 
-from ..errors import JobTimeout
+from ..errors import ConfigError, JobTimeout
 from ..heroscript.builtins import UNSET, JobState, builtin_registry
 from ..heroscript.handlers import Registry
 from ..heroscript.model import Action
@@ -35,7 +35,7 @@ JOB_FIELDS = ("name", "id", "flow_id", "context_id", "caller_id", "node")
 
 # "module:function" entries called with the runner's registry to add actions of other
 # rooms (e.g. "herocelery.runners.osis:register_heroscript"); imported on first use.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("herocelery.runners.osis:register_heroscript",)
 
 
 def render(value: Any) -> str:
@@ -89,13 +89,22 @@ class HeroScriptRunner:
 
     def __init__(self, extensions: tuple[str, ...] = EXTENSIONS) -> None:
         self.extensions = extensions
+        self._registry: Registry | None = None
 
     def registry(self) -> Registry:
-        reg = builtin_registry()
-        for target in self.extensions:
-            module_name, attr = target.split(":")
-            getattr(importlib.import_module(module_name), attr)(reg)
-        return reg
+        """Built-ins plus every extension; built once (handlers keep no per-job state)."""
+        if self._registry is None:
+            reg = builtin_registry()
+            for target in self.extensions:
+                module_name, attr = target.split(":")
+                try:
+                    module = importlib.import_module(module_name)
+                except ModuleNotFoundError as exc:
+                    raise ConfigError(f"heroscript extension {target!r} is not available: "
+                                      f"{exc}") from None
+                getattr(module, attr)(reg)
+            self._registry = reg
+        return self._registry
 
     def run(self, job: JobContext) -> Any:
         pb = Playbook.from_text(job.script, f"job:{job.name}", includes=False)
