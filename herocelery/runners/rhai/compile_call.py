@@ -85,7 +85,7 @@ class CallCompiler(ExprCompiler):
                 if f is not None:
                     return f  # type: ignore[no-any-return]
         if sfn is not None:
-            from .gen import gen_script_call
+            from .gen_flow import gen_script_call
             return gen_script_call(self, sfn, args, sc, pos)
         argfs = [self.value(a, sc) for a in args]
         d = rt.lib.resolve(name, n)

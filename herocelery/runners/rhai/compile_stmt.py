@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .compile_call import CallCompiler
-from .compile_expr import PLACES, E, index_get, index_set
+from .compile_expr import PLACES, E, index_set
 from .errors import (CONST_ASSIGN, RhaiBaseError, RhaiLimitError, RhaiParseError,
                      RhaiRuntimeError, RhaiThrow)
-from .gen import gen_block
+from .gen_flow import gen_block
 from .fastops import const_error, make_compound_var, slow_binary
-from .ops import not_found, truthy
-from .runtime import BREAK, CONTINUE, NO_THIS, Brk, Cell, Cont, CtlExc, Ret, Rt, ScriptFn
-from .scope import FnScope, Var, captured_names
-from .syntax import FnDef, Node, Script
+from .runtime import BREAK, CONTINUE, NO_THIS, Brk, Cell, CtlExc, Ret
+from .scope import FnScope, Var
+from .syntax import Node
 from .values import Char, IRange, clone, to_display, type_name
 
 S = Callable[[list[Any]], Any]
@@ -51,32 +50,6 @@ class StmtCompiler(CallCompiler):
     """Compiles statements and blocks; `compile_script` is the entry point."""
 
     # -- blocks ------------------------------------------------------------------
-    def stmts(self, nodes: list[Node], sc: FnScope) -> list[S]:
-        return [self.stmt(n, sc) for n in nodes]
-
-    def run_all(self, ss: list[S]) -> S:
-        if not ss:
-            return _nothing
-        if len(ss) == 1:
-            return ss[0]
-        if len(ss) == 2:
-            s0, s1 = ss
-
-            def two(fr: list[Any]) -> Any:
-                c = s0(fr)
-                if c is not None:
-                    return c
-                return s1(fr)
-            return two
-
-        def run(fr: list[Any]) -> Any:
-            for s in ss:
-                c = s(fr)
-                if c is not None:
-                    return c
-            return None
-        return run
-
     def stmt_block(self, node: Node, sc: FnScope) -> S:
         sc.push()
         s = gen_block(self, node.a[0], sc, "stmt")

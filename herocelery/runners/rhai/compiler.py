@@ -4,10 +4,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .compile_expr import E
-from .compile_stmt import S, StmtCompiler, iterate
+from .compile_stmt import StmtCompiler, iterate
 from .errors import RhaiBaseError, RhaiParseError, RhaiRuntimeError
-from .ops import truthy
-from .runtime import CONTINUE, Brk, Cell, Cont, CtlExc, Ret, Rt, ScriptFn
+from .runtime import Brk, Cell, Cont, CtlExc, Rt, ScriptFn
 from .scope import FnScope, Var, captured_names
 from .syntax import Node, Script
 from .values import IRange, type_name

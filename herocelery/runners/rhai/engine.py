@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import stdlib  # noqa: F401  (fills STD)
+
+_ = stdlib
 from .compile_call import call_fnptr, invoke
 from .compiler import Compiler
 from .errors import RhaiBaseError, RhaiRuntimeError

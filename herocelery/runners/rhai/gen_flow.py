@@ -1,0 +1,293 @@
+"""Statement lists, if/else, loops and function bodies written out as one Python function.
+
+Simple statements are inlined (see gen.py for expressions); a statement that may produce a
+control signal is a closure call whose signal is handled in place: `continue`/`break` of a
+loop, or returned (a Ret) out of the generated function.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .errors import RhaiBaseError, RhaiRuntimeError
+from .gen import (ARITH, HI, LO, Gen, binop_lines, compound_other, cond_lines, value_into)
+from .values import type_name
+
+
+LOOP_CTL = ["if type(r) is Cont:", "    continue", "if type(r) is Brk:", "    break", "return r"]
+
+
+def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
+               on_ctl: list[str] | None = None) -> list[str]:
+    """Lines for one statement; a control signal `r` is handled by `on_ctl` (default:
+    returned from the generated function)."""
+    k = node.kind
+    on_ctl = on_ctl or ["return r"]
+    if k == "expr" and node.a[0].kind in ("if", "while", "for", "do", "block"):
+        return flow_lines(comp, node.a[0], sc, g, ind, on_ctl)
+    if k in ("break", "continue") and on_ctl is LOOP_CTL and (k == "continue" or node.a[0] is None):
+        return [f"{ind}{k}"]
+    if k == "expr" and node.a[0].kind not in ("if", "switch", "while", "do", "for", "block"):
+        return [f"{ind}{g.name(comp.expr(node.a[0], sc), 'f')}(fr)"]
+    if k == "let" and not (sc.top and node.a[2]):
+        name, value, const = node.a
+        lines = value_into(comp, value, sc, g, "x", ind)
+        v = sc.declare(name, const)
+        if v.boxed:
+            g.env["Cell"] = __import__("herocelery.runners.rhai.runtime",
+                                       fromlist=["Cell"]).Cell
+            return lines + [f"{ind}fr[{v.slot}] = Cell(x)"]
+        return lines + [f"{ind}fr[{v.slot}] = x"]
+    if k == "assign":
+        op, target, value = node.a
+        var = sc.lookup(target.a[0]) if target.kind == "var" else None
+        plain = var is not None and not var.boxed and not var.const and not var.module
+        if plain and op == "=":
+            return value_into(comp, value, sc, g, f"fr[{var.slot}]", ind)
+        if plain and op not in ("??=",) and op[:-1] in ARITH:
+            bop = op[:-1]
+            p = g.name(node.pos, "p")
+            lines = value_into(comp, value, sc, g, "b", ind, copy=False)
+            i = var.slot
+            lines += [f"{ind}a = fr[{i}]"]
+            if bop in ("+", "-", "*"):
+                lines += [f"{ind}if type(a) is int and type(b) is int:", f"{ind}    v = a {bop} b",
+                          f"{ind}    if not {LO} <= v <= {HI}:",
+                          f"{ind}        v = slow(rt, {bop!r}, a, b, {p})",
+                          f"{ind}    fr[{i}] = v"]
+                if bop == "+":
+                    lines += [f"{ind}elif type(a) is str and type(b) is str:",
+                              f"{ind}    fr[{i}] = None", f"{ind}    a += b", f"{ind}    fr[{i}] = a",
+                              f"{ind}    if rt.max_str and len(a) > rt.max_str:",
+                              f"{ind}        slow(rt, '+', a, '', {p})"]
+                g.env["other"] = compound_other
+                lines += [f"{ind}else:", f"{ind}    fr[{i}] = other(rt, {bop!r}, a, b, {p})"]
+                return lines
+            return lines + binop_lines(g, bop, (f"fr[{i}]", False), ("b", False),
+                                       f"fr[{i}]", node.pos, ind)[2:]
+        if op == "=" and target.kind == "index" and target.a[0].kind == "var":
+            base = sc.lookup(target.a[0].a[0])
+            if base is not None and not base.boxed and not base.const and not base.module:
+                from .compile_expr import bounds_error, index_set
+                p = g.name(node.pos, "p")
+                g.env["index_set"] = index_set
+                g.env["bounds"] = bounds_error
+                lines = value_into(comp, value, sc, g, "v", ind)
+                ke, _ = g.operand(comp.shape(target.a[1], sc))
+                return lines + [
+                    f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}",
+                    f"{ind}try:",
+                    f"{ind}    if type(o) is list and type(k) is int:",
+                    f"{ind}        o[k] = v",
+                    f"{ind}    else:",
+                    f"{ind}        nb = index_set(rt, o, k, v)",
+                    f"{ind}        if nb is not o:",
+                    f"{ind}            fr[{base.slot}] = nb",
+                    f"{ind}except IndexError:",
+                    f"{ind}    raise bounds('Array', k, len(o)).at({p}) from None",
+                    f"{ind}except RhaiBaseError as e:",
+                    f"{ind}    raise e.at({p})"]
+    s = comp.stmt(node, sc)
+    return [f"{ind}r = {g.name(s, 's')}(fr)", f"{ind}if r is not None:"] + \
+        [f"{ind}    {ln}" for ln in on_ctl]
+
+
+def block_lines(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str,
+                on_ctl: list[str]) -> list[str]:
+    sc.push()
+    lines: list[str] = []
+    for n in nodes:
+        lines += stmt_lines(comp, n, sc, g, ind, on_ctl)
+    sc.pop()
+    return lines or [f"{ind}pass"]
+
+
+def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str]) -> list[str]:
+    """if / while / loop / do / for / block statements written out in place."""
+    k = node.kind
+    if k == "block":
+        return block_lines(comp, node.a[0], sc, g, ind, on_ctl)
+    p = g.name(node.pos, "p")
+    if k == "if":
+        cond, then, other = node.a
+        lines = cond_lines(comp, cond, sc, g, ind)
+        lines += [f"{ind}if c is True:"] + block_lines(comp, then.a[0], sc, g, ind + "    ", on_ctl)
+        lines += [f"{ind}elif c is False:"]
+        if other is None:
+            lines += [f"{ind}    pass"]
+        elif other.kind == "if":
+            lines += flow_lines(comp, other, sc, g, ind + "    ", on_ctl)
+        else:
+            lines += block_lines(comp, other.a[0], sc, g, ind + "    ", on_ctl)
+        return lines + [f"{ind}else:", f"{ind}    raise cond_error(c, {p})"]
+    inner = ind + "        "
+    g.n += 1
+    cnt = f"n{g.n}"
+    pre = [f"{ind}{cnt} = 0", f"{ind}m{cnt} = rt.loop_mask"]
+    tick_lines = [f"{ind}    {cnt} += 1", f"{ind}    if not {cnt} & m{cnt}:",
+                  f"{ind}        tick(rt, {p}, m{cnt} + 1)"]
+    # a loop that ends spends what it counted, so nested short loops are never free
+    post = [f"{ind}if {cnt} & m{cnt}:", f"{ind}    tick(rt, {p}, {cnt} & m{cnt})"]
+    handler = [f"{ind}    except CtlExc as e:", f"{ind}        r = e.ctl"] + \
+        [f"{ind}        {ln}" for ln in LOOP_CTL]
+    sc.loops += 1
+    try:
+        if k == "for":
+            var, counter, it_node, body = node.a
+            if it_node.kind == "bin" and it_node.a[0] in ("..", "..="):
+                g.env["irange"] = _int_range
+                lo = g.operand(comp.shape(it_node.a[1], sc))[0]
+                hi = g.operand(comp.shape(it_node.a[2], sc))[0]
+                it = f"irange({lo}, {hi}, {1 if it_node.a[0] == '..=' else 0}, {p})"
+            else:
+                g.env["iterate"] = _iterate
+                it = f"iterate({g.name(comp.expr(it_node, sc), 'f')}(fr), {p})"
+            sc.push()
+            v = sc.declare(var)
+            cv = sc.declare(counter) if counter else None
+            if v.boxed or (cv is not None and cv.boxed):
+                g.env["Cell"] = __import__("herocelery.runners.rhai.runtime",
+                                           fromlist=["Cell"]).Cell
+            head = [f"{ind}for n, x in enumerate({it}):" if cv else f"{ind}for x in {it}:",
+                    f"{ind}    fr[{v.slot}] = {'Cell(x)' if v.boxed else 'x'}"]
+            if cv is not None:
+                head.append(f"{ind}    fr[{cv.slot}] = {'Cell(n)' if cv.boxed else 'n'}")
+            body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
+            sc.pop()
+            return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
+        if k == "while":
+            cond, body = node.a
+            head = [f"{ind}while True:"]
+            if cond is not None:
+                head += cond_lines(comp, cond, sc, g, ind + "    ")
+                head += [f"{ind}    if c is not True:", f"{ind}        if c is False:",
+                         f"{ind}            break", f"{ind}        raise cond_error(c, {p})"]
+            body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
+            return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
+        body, cond, until = node.a                     # do { } while/until cond
+        body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
+        stop = "True" if until else "False"
+        tail = cond_lines(comp, cond, sc, g, ind + "    ")
+        tail += [f"{ind}    if c is {stop}:", f"{ind}        break",
+                 f"{ind}    if c is not True and c is not False:",
+                 f"{ind}        raise cond_error(c, {p})"]
+        return pre + [f"{ind}while True:"] + tick_lines + [f"{ind}    try:"] + body_l + \
+            handler + tail + post
+    finally:
+        sc.loops -= 1
+
+
+def _int_range(a: Any, b: Any, incl: int, pos: tuple[int, int]) -> range:
+    if type(a) is not int or type(b) is not int:
+        raise RhaiRuntimeError(f"Function not found: {'..=' if incl else '..'} "
+                               f"({type_name(a)}, {type_name(b)})", pos)
+    return range(a, b + incl)
+
+
+def _iterate(v: Any, pos: tuple[int, int]) -> Any:
+    from .compile_stmt import iterate
+    try:
+        return iterate(v)
+    except RhaiBaseError as e:
+        raise e.at(pos)
+
+
+def has_return(nodes: list[Any]) -> bool:
+    return any(n.kind == "return" for top in nodes for n in top.walk()
+               if n.kind != "closure")
+
+
+def split_last(nodes: list[Any]) -> tuple[list[Any], Any]:
+    """(statements, the expression giving the block's value or None)."""
+    if nodes and nodes[-1].kind == "expr":
+        return nodes[:-1], nodes[-1].a[0]
+    if nodes and nodes[-1].kind == "try":
+        from .syntax import Node
+        return nodes[:-1], Node("tryx", nodes[-1].pos, *nodes[-1].a)
+    return nodes, None
+
+
+def tail_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
+    """Lines that return the value of expression `node` (if/else written out in place)."""
+    if node.kind == "if":
+        cond, then, other = node.a
+        p = g.name(node.pos, "p")
+        lines = cond_lines(comp, cond, sc, g, ind)
+        lines += [f"{ind}if c is True:"] + block_tail(comp, then.a[0], sc, g, ind + "    ")
+        lines += [f"{ind}if c is False:"]
+        if other is None:
+            lines += [f"{ind}    return None"]
+        elif other.kind == "if":
+            lines += tail_lines(comp, other, sc, g, ind + "    ")
+        else:
+            lines += block_tail(comp, other.a[0], sc, g, ind + "    ")
+        return lines + [f"{ind}raise cond_error(c, {p})"]
+    if node.kind == "block":
+        return block_tail(comp, node.a[0], sc, g, ind)
+    return value_into(comp, node, sc, g, "v", ind, copy=False) + [f"{ind}return v"]
+
+
+def block_tail(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str) -> list[str]:
+    sc.push()
+    lines: list[str] = []
+    body, last = split_last(nodes)
+    for n in body:
+        lines += stmt_lines(comp, n, sc, g, ind)
+    lines += tail_lines(comp, last, sc, g, ind) if last is not None else [f"{ind}return None"]
+    sc.pop()
+    return lines
+
+
+def gen_block(comp: Any, nodes: list[Any], sc: Any, mode: str) -> Callable[[list[Any]], Any]:
+    """One function for a statement list. mode: "stmt" (returns a control signal or None),
+    "value" (returns the last expression's value), "fn" (also turns `return` into a value)."""
+    g = Gen(comp.rt)
+    g.env["RhaiBaseError"] = RhaiBaseError
+    if mode == "stmt":
+        lines: list[str] = []
+        for n in nodes:
+            lines += stmt_lines(comp, n, sc, g, "    ")
+        if not lines:
+            return lambda fr: None
+        lines.append("    return None")
+    else:
+        if len(nodes) == 1 and nodes[0].kind == "expr" and nodes[0].a[0].kind not in (
+                "if", "block", "while", "for", "do"):
+            f = comp.expr(nodes[0].a[0], sc)
+            if mode == "value" or not has_return(nodes):
+                return f  # type: ignore[no-any-return]
+        body, last = split_last(nodes)
+        lines = []
+        for n in body:
+            lines += stmt_lines(comp, n, sc, g, "    ")
+        lines += tail_lines(comp, last, sc, g, "    ") if last is not None else ["    return None"]
+    if mode == "value":
+        # a control signal from a statement leaves the expression as an exception
+        lines = [ln.replace("return r", "raise CtlExc(r)") if ln.strip() == "return r" else ln
+                 for ln in lines]
+    if mode == "fn":
+        lines = [ln.replace("return r", "return r.v") if ln.strip() == "return r" else ln
+                 for ln in lines]
+        if has_return(nodes):
+            lines = ["    try:"] + ["    " + ln for ln in lines] + \
+                    ["    except CtlExc as e:", "        return e.ctl.v"]
+    return g.build(["def f(fr):"] + lines)
+
+
+def gen_script_call(comp: Any, sfn: Any, args: list[Any], sc: Any,
+                    pos: tuple[int, int]) -> Callable[[list[Any]], Any]:
+    """A call site of a script function: arguments written straight into the new frame."""
+    g = Gen(comp.rt)
+    g.env["sfn"] = sfn
+    g.env["RhaiBaseError"] = RhaiBaseError
+    p = g.name(pos, "p")
+    lines = ["def f(fr):", "    nf = sfn.template.copy()"]
+    for i, a in enumerate(args):
+        lines += value_into(comp, a, sc, g, f"nf[{i + 1}]", "    ")
+    if sfn.boxed:
+        g.env["Cell"] = __import__("herocelery.runners.rhai.runtime", fromlist=["Cell"]).Cell
+        lines += [f"    nf[{s}] = Cell(nf[{s}])" for s in sfn.boxed]
+    lines += ["    d = rt.depth", "    if d >= rt.max_depth:",
+              f"        raise rt.too_deep().at({p})",
+              "    rt.budget -= 1", "    if rt.budget < 0:", f"        tick(rt, {p}, 0)",
+              "    rt.depth = d + 1", "    v = sfn.body(nf)", "    rt.depth = d", "    return v"]
+    return g.build(lines)
