@@ -284,3 +284,20 @@ def test_without_an_admin_secret_it_is_plain_redis(tmp_path):
         w.close()
     finally:
         server.stop()
+
+
+def test_redis_cli_gets_in_as_the_readme_shows(hd, admin):
+    import subprocess
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(["redis-cli", "-p", str(hd.port), "--no-auth-warning", *args],
+                              capture_output=True, text=True, timeout=20)
+        return done.stdout.strip()
+
+    assert cli("-a", SECRET, "HERODB", "DBCREATE", "5", "PRIVATE") == "5"
+    key = cli("-a", SECRET, "HERODB", "KEYCREATE", "5", "readwrite")
+    assert len(key) == 64
+    assert cli("--user", "5", "--pass", key, "-n", "5", "SET", "k", "v") == "OK"
+    assert cli("--user", "5", "--pass", key, "-n", "5", "GET", "k") == "v"
+    assert "NOPERM" in cli("--user", "5", "--pass", key, "-n", "5", "FLUSHALL")
+    assert "NOAUTH" in cli("GET", "k")
