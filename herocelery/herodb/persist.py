@@ -304,6 +304,16 @@ class AppendLog:
         else:
             self._unsynced = True
 
+    def set_fsync(self, policy: str) -> None:
+        """CONFIG SET appendfsync: switch the policy (fsyncing what is pending first)."""
+        if policy not in FSYNC_POLICIES:
+            raise LogError(BAD_POLICY.format(policy=policy))
+        self.sync()
+        if self._fd is not None and self._dirty:
+            os.fdatasync(self._fd)
+            self._dirty = False
+        self.fsync = policy
+
     @property
     def unsynced(self) -> bool:
         """True when `always` records were written by `flush(sync=False)` and not yet fsynced."""

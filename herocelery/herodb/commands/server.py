@@ -138,6 +138,7 @@ def save(c: Any, argv: list[bytes]) -> Any:
     engine = c.engine
     if engine.log is not None:
         engine.log.rewrite(engine.keyspace.dump())
+        engine.log.wait_rewrite()  # SAVE is synchronous (part B)
     engine.last_save = int(time.time())
     return OK
 
@@ -243,7 +244,8 @@ def render_info(c: Any, wanted: set[str]) -> str:
         "persistence": [("loading", 0), ("rdb_changes_since_last_save", engine.dirty),
                         ("rdb_last_save_time", engine.last_save),
                         ("aof_enabled", int(engine.log is not None)),
-                        ("aof_rewrite_in_progress", 0)],
+                        ("aof_rewrite_in_progress",
+                         int(bool(getattr(engine.log, "rewriting", False))))],
         "stats": [("total_connections_received", engine.stat_connections),
                   ("total_commands_processed", engine.stat_commands),
                   ("rejected_connections", engine.stat_rejected),
