@@ -301,3 +301,23 @@ def test_redis_cli_gets_in_as_the_readme_shows(hd, admin):
     assert cli("--user", "5", "--pass", key, "-n", "5", "GET", "k") == "v"
     assert "NOPERM" in cli("--user", "5", "--pass", key, "-n", "5", "FLUSHALL")
     assert "NOAUTH" in cli("GET", "k")
+
+
+def test_non_admins_cannot_list_or_kill_other_clients(anon, admin):
+    admin.call("HERODB", "DBCREATE", "3", "PUBLIC")
+    assert anon.call("SELECT", "3") == "OK"
+    assert anon.call("CLIENT", "SETNAME", "runner") == "OK"
+    assert anon.call("CLIENT", "GETNAME") == b"runner"
+    assert isinstance(anon.call("CLIENT", "ID"), int)
+    assert b"name=runner" in anon.call("CLIENT", "INFO")
+    for sub in (["LIST"], ["KILL", "ID", "1"], ["UNBLOCK", "1"]):
+        assert err(anon.call("CLIENT", *sub), "NOPERM 'client"), sub
+    assert b"name=runner" in admin.call("CLIENT", "LIST")
+
+
+def test_reset_forgets_authentication(hd):
+    w = Wire(hd.port)
+    assert w.call("AUTH", SECRET) == "OK" and w.call("DBSIZE") is not None
+    assert w.call("RESET") == "RESET"
+    assert err(w.call("DBSIZE"), "NOAUTH")
+    w.close()

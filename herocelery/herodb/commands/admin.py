@@ -1,6 +1,7 @@
-"""Access commands: AUTH and SELECT with the Hero DB access model, and the HERODB admin family.
+"""Access commands: AUTH, HELLO, SELECT, RESET and CLIENT under the access model; HERODB admin.
 
-Replaces connection.py's AUTH and SELECT (the engine loads this family last). Without an admin
+Replaces connection.py's AUTH, HELLO, SELECT, RESET and CLIENT (the engine loads this family
+last), delegating to them for everything but the access decisions. Without an admin
 secret (no access object) AUTH and SELECT answer exactly as Redis does. HERODB subcommands
 change the registry in database 0 and log their effects there, so a restart keeps them.
 """
@@ -34,6 +35,9 @@ DB_RANGE = "ERR database must be 1..{top} (0 is the admin database)"
 NO_FREE_DB = "ERR no free database left (the server has {count})"
 BAD_PERM = "ERR permission must be read or readwrite"
 ID_CHARS = 16
+CLIENT_OPEN = frozenset({b"ID", b"SETNAME", b"GETNAME", b"SETINFO", b"INFO", b"REPLY",
+                         b"MAINT_NOTIFICATIONS", b"NO-EVICT", b"NO-TOUCH", b"HELP"})
+CLIENT_ADMIN = "NOPERM 'client {sub}' needs admin rights: AUTH with the admin secret first"
 HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
                 "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client "
                 "and select the RESP protocol version at the same time")
@@ -87,6 +91,24 @@ def hello(c: Any, argv: list[bytes]) -> Any:
             a.upper() == b"AUTH" for a in argv[2:]):
         raise CommandError(HELLO_NOAUTH)
     return connection.hello(c, argv)
+
+
+@command("RESET", 1, "fast noauth")
+def reset(c: Any, argv: list[bytes]) -> Any:
+    """RESET also forgets the connection's authentication, as Redis does with a password."""
+    reply = connection.reset(c, argv)
+    if c.engine.access is not None:
+        c.engine.access.on_connect(c)
+    return reply
+
+
+@command("CLIENT", -2, "")
+def client(c: Any, argv: list[bytes]) -> Any:
+    """Non-admins may name themselves and read their own line, not list or kill others."""
+    sub = argv[1].upper()
+    if c.engine.access is not None and not c.admin and sub not in CLIENT_OPEN:
+        raise CommandError(CLIENT_ADMIN.format(sub=sub.decode(errors="replace").lower()))
+    return connection.client(c, argv)
 
 
 @command("HERODB", -2, "admin noscript")
