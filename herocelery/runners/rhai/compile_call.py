@@ -206,6 +206,45 @@ class CallCompiler(ExprCompiler):
         mut = rt.lib.mutators.get((name, n + 1))
         fnptr_method = name in ("call", "curry", "bind")
 
+        a0 = argfs[0] if n >= 1 else None
+        a1 = argfs[1] if n >= 2 else None
+        special = fnptr_method or sfn_this is not None
+
+        if d is not None and not special and n <= 2:
+            # the common case: a native method, e.g. `a.push(x)` or `s.len()`
+            def native_method(fr: list[Any]) -> Any:
+                o = objf(fr)
+                if o is None and safe:
+                    return None
+                try:
+                    t = type(o)
+                    if t is dict:
+                        fp = o.get(name)
+                        if type(fp) is FnPtr:
+                            vals = [f(fr) for f in argfs]
+                            return call_fnptr(rt, fp, vals, o)
+                    elif t is str and mut is not None:
+                        new, res = mut(o, *[f(fr) for f in argfs])
+                        if setter is not None and new is not o:
+                            rt.check_str(new)
+                            setter(fr, new)
+                        return res
+                    if a0 is None:
+                        return d(rt, o)
+                    if a1 is None:
+                        return d(rt, o, a0(fr))
+                    return d(rt, o, a0(fr), a1(fr))
+                except CtlExc:
+                    raise
+                except FnNotFound as e:
+                    if sfn_plain is not None:
+                        vals = [f(fr) for f in argfs]
+                        return invoke(rt, sfn_plain, [o, *vals])[0]
+                    raise native_error(name, e, pos) from None
+                except Exception as e:
+                    raise native_error(name, e, pos) from None
+            return native_method
+
         def method(fr: list[Any]) -> Any:
             o = objf(fr)
             if o is None and safe:

@@ -97,6 +97,27 @@ def _make_dispatch(name: str, cands: list[Candidate],
                 return f
             return lambda rt, *args: f(*args)
 
+    if len(cands) == 1 and len(cands[0][0]) in (1, 2):
+        (sig, f, wants_rt), = cands
+        t0 = sig[0]
+        t1 = sig[1] if len(sig) == 2 else None
+        if len(sig) == 1:
+            def d1(rt: Any, a: Any) -> Any:
+                if t0 is None or type(a) in t0:
+                    return f(rt, a) if wants_rt else f(a)
+                if mut is not None and type(a) is str:
+                    return mut(a)[1]
+                raise not_found(name, a)
+            return d1
+
+        def d2(rt: Any, a: Any, b: Any) -> Any:
+            if (t0 is None or type(a) in t0) and (t1 is None or type(b) in t1):
+                return f(rt, a, b) if wants_rt else f(a, b)
+            if mut is not None and type(a) is str:
+                return mut(a, b)[1]
+            raise not_found(name, a, b)
+        return d2
+
     def d(rt: Any, *args: Any) -> Any:
         for sig, f, wants_rt in cands:
             for t, a in zip(sig, args):

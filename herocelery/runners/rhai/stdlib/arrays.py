@@ -61,7 +61,8 @@ def is_empty(a: list[Any]) -> bool:
 @fn("push", "array", "any", rt=True, names=("+=",))
 def push(rt: Any, a: list[Any], v: Any) -> None:
     a.append(v)
-    rt.check_arr(a)
+    if rt.max_arr and len(a) > rt.max_arr:
+        rt.check_arr(a)
 
 
 @fn("append", "array", "array", rt=True)
