@@ -120,7 +120,8 @@ class Installation:
     # ---- start ----------------------------------------------------------------------------
     def start(self) -> None:
         from .launcher import start_herodb
-        self.acquire()
+        if self._lock is None:
+            self.acquire()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         broker = self.settings.broker_url
         if broker is None:
@@ -253,7 +254,10 @@ class Installation:
     # ---- stop ---------------------------------------------------------------------------------
     def stop(self, timeout_s: float = 20.0) -> None:
         """Stop flower and the API, then the supervisors (which stop their runners), then the
-        HeroDBs; remove the state file and release the lock."""
+        HeroDBs; remove the state file and release the lock. Nothing if this `up` never
+        held the lock (a second `up` must not touch the first one's files)."""
+        if self._lock is None:
+            return
         order = sorted(self.procs, key=lambda sp: {"flower": 0, "api": 1}.get(sp[0].name, 2))
         for _, popen in order:
             if popen.poll() is None:
@@ -336,6 +340,7 @@ def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
     signal.signal(signal.SIGTERM, on_term)
     from rich.console import Console
     console = Console(stderr=False, highlight=False)
+    inst.acquire()               # a second `up` stops here, touching nothing
     try:
         inst.start()
         seconds = inst.wait_ready(timeout_s)

@@ -51,6 +51,8 @@ def available(types: Sequence[str]) -> list[str]:
             get_runner(t)
         except ConfigError:
             continue
+        except Exception:  # noqa: BLE001 - a runner module that fails to import is absent
+            continue
         out.append(t)
     return out
 

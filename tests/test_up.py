@@ -1,0 +1,174 @@
+"""`herocelery up --nodes 2 --flower` as a user runs it: the seed topology on one machine,
+a flow crossing both nodes, each node's runners on their own Hero DB, `status`, a second `up`
+refused, Flower's API seeing the flow's tasks, and Ctrl-C stopping everything."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+
+from herocelery.client import HeroClient
+from herocelery.supervisor.manage import available
+from support import env_without_herocelery, wait_for
+
+HEROSCRIPT = """!!db.set key:'crossed' value:'{inputs.make}'
+!!job.result value:'{inputs.make}-node2'
+"""
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "herocelery", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory):
+    data = tmp_path_factory.mktemp("up")
+    env = {**env_without_herocelery(), "HEROCELERY_DATA_DIR": str(data),
+           "HEROCELERY_HEARTBEAT_S": "0.5", "FLOWER_UNAUTHENTICATED_API": "true",
+           "COLUMNS": "200"}
+    out = open(data / "up.out", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "herocelery", "up", "--nodes", "2",
+                             "--api-port", "0", "--flower", "--flower-port", "0", "--no-live",
+                             "--runner-concurrency", "1", "--timeout", "120"],
+                            env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        wait_for(lambda: b"ready in" in (data / "up.out").read_bytes() or proc.poll() is not None,
+                 150, interval=0.2, what="herocelery up to be ready")
+        assert proc.poll() is None, (data / "up.out").read_text()
+        state = json.loads((data / "up.json").read_text())
+        yield proc, env, state, data
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        out.close()
+
+
+def test_up_reports_ready_with_both_nodes_and_their_runners(up):
+    proc, env, state, data = up
+    text = (data / "up.out").read_text()
+    assert re.search(r"ready in \d+\.\d+s", text) and "/leaf/" in text
+    names = {(s["name"], s["node"]) for s in state["services"]}
+    assert {("herodb-1", "node1"), ("herodb-2", "node2"), ("supervisor", "node1"),
+            ("supervisor", "node2"), ("api", "-"), ("flower", "-")} <= names
+    runners = HeroClient(state["api_url"]).runners()
+    managed1 = {r: s["state"] for r, s in runners["node1"]["managed"].items()}
+    managed2 = {r: s["state"] for r, s in runners["node2"]["managed"].items()}
+    assert managed1 == {"python": "running", "shell": "running"}
+    assert set(managed2) == set(available(["rhai", "heroscript", "osis"]))
+    assert set(managed2.values()) == {"running"}
+
+
+def test_status_from_another_terminal_shows_the_same(up):
+    proc, env, state, data = up
+    out = cli(env, "status", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["rows"]
+    by = {(r["process"], r["node"]): r for r in rows}
+    assert by[("runner python", "node1")]["state"] == "running"
+    assert by[("runner heroscript", "node2")]["state"] == "running"
+    assert by[("api", "-")]["address"] == state["api_url"]
+    assert all(Path(r["log"]).exists() for r in rows if r["log"])
+    table = cli(env, "status")
+    assert "runner heroscript" in table.stdout and "herodb-2" in table.stdout
+
+
+def test_a_second_up_says_one_is_running(up):
+    proc, env, state, data = up
+    out = cli(env, "up", "--api-port", "0", timeout=30)
+    assert out.returncode == 1
+    assert "already running" in out.stderr and str(state["pid"]) in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_flow_crosses_both_nodes_and_node2_keeps_data_in_its_own_db(up):
+    proc, env, state, data = up
+    hc = HeroClient(state["api_url"])
+    jobs = {
+        "make": {"runner": "python", "node": "node1", "script": "result = 'made'"},
+        "hs": {"runner": "heroscript", "node": "node2", "after": ["make"],
+               "script": HEROSCRIPT},
+        "back": {"runner": "shell", "node": "node1", "after": ["hs"],
+                 "script": "echo back-on-node1"},
+    }
+    fid = hc.submit({"name": "cross", "jobs": jobs})["flow_id"]
+    assert hc.wait(fid, 90) == "finished", hc.flow_status(fid)
+    status = hc.flow_status(fid)["jobs"]
+    assert {n: j["node"] for n, j in status.items()} == {"make": "node1", "hs": "node2",
+                                                         "back": "node1"}
+    assert hc.job_result(status["hs"]["id"])["result"] == "made-node2"
+    assert hc.job_result(status["back"]["id"])["result"]["stdout"] == "back-on-node1\n"
+    db2 = next(s["address"] for s in state["services"] if s["name"] == "herodb-2")
+    db1 = next(s["address"] for s in state["services"] if s["name"] == "herodb-1")
+    assert _find_key(db2, "crossed") == "made"
+    assert _find_key(db1, "crossed") is None
+
+
+def _find_key(url: str, key: str) -> str | None:
+    for db in range(16):
+        r = redis.Redis.from_url(f"{url}/{db}", decode_responses=True)
+        try:
+            value = r.get(key)
+        finally:
+            r.close()
+        if value is not None:
+            return value
+    return None
+
+
+def test_flower_sees_the_flows_tasks_with_flow_and_job(up):
+    proc, env, state, data = up
+    hc = HeroClient(state["api_url"])
+    fid = hc.submit({"name": "seen", "jobs": {"only": {"script": "result = 1"}}})["flow_id"]
+    assert hc.wait(fid, 60) == "finished"
+
+    def tasks() -> list[dict]:
+        with urllib.request.urlopen(state["flower_url"] + "/api/tasks", timeout=5) as resp:
+            found = json.loads(resp.read())
+        return [t for t in found.values() if fid in (t.get("args") or "")]
+    mine = wait_for(lambda: [t for t in tasks() if t.get("name") == "hero.run"], 30,
+                    interval=0.5, what="Flower to list the flow's runner task")
+    assert "job=only" in mine[0]["args"] and mine[0]["state"] == "SUCCESS"
+
+
+def test_ctrl_c_stops_everything(up):
+    proc, env, state, data = up
+    pids = [s["pid"] for s in state["services"]]
+    status = cli(env, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    runner_pids = [r["pid"] for r in json.loads(status.stdout)["rows"]
+                   if r["process"].startswith("runner")]
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(60)
+    assert proc.returncode == 0
+    for pid in pids + runner_pids:
+        wait_for(lambda: not _alive(pid), 20, what=f"process {pid} to end")
+    assert not (data / "up.json").exists()
+    out = cli(env, "status")
+    assert out.returncode == 1 and "not running" in out.stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
