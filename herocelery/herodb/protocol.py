@@ -36,7 +36,6 @@ MAX_INLINE_BYTES = 64 * 1024
 FAST_MAX_BYTES = 256 * 1024  # reads up to this size may take the hiredis path
 # a count or length of 7+ digits anywhere (even inside a value): let the careful loop decide
 _RISKY = re.compile(rb"[*$]-?[0-9]{7,}")
-_ONLY_BYTES = {bytes}
 
 ERR_MBULK_LEN = "Protocol error: invalid multibulk length"
 ERR_BULK_LEN = "Protocol error: invalid bulk length"
@@ -99,10 +98,24 @@ class Parser:
                 return  # a big argument still arriving: do not re-scan (no quadratic copying)
             data = b"".join(self.parts)
             self.parts, self.size, self.need = [], 0, 0
-        if (not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES
-                and self.reader is not None and not _RISKY.search(data)
-                and self._hiredis(data, out)):
-            return
+        if not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES \
+                and self.reader is not None:
+            if data.count(b"*") == 1:
+                # one '*': at most one request and no nesting; only its own count needs a look
+                if data.find(b"\r\n") < 8:
+                    reader = self.reader
+                    reader.feed(data)
+                    try:
+                        argv = reader.gets()
+                        if type(argv) is list and argv and not reader.has_data():
+                            b"".join(argv)  # TypeError unless every argument is a bulk string
+                            out.append(argv)
+                            return
+                    except Exception:
+                        pass
+                    self.reader = hiredis.Reader()
+            elif not _RISKY.search(data) and self._hiredis(data, out):
+                return
         buf = self.buf + data if self.buf else data
         n = len(buf)
         pos = self._fast(buf, out) if buf[:1] == b"*" else 0
@@ -191,8 +204,9 @@ class Parser:
                 argv = reader.gets()
                 if argv is False:
                     break
-                if type(argv) is not list or not argv or set(map(type, argv)) != _ONLY_BYTES:
+                if type(argv) is not list or not argv:
                     raise ValueError
+                b"".join(argv)  # TypeError unless every argument is a bulk string
                 got.append(argv)
             reader.feed(b"*0\r\n")  # a sentinel: [] back means no request was left half-read
             if reader.gets() != []:
