@@ -34,6 +34,10 @@ class JobContext:
     log: Callable[[str], None] = print            # append one line to the job's logs
     cancelled: Callable[[], bool] = lambda: False  # True once the job/flow was cancelled
     signatories: tuple[str, ...] = ()
+    # process-isolated runners start a fresh interpreter instead of running in the forked
+    # worker image, whose memory and /proc/self/environ hold the tiers' secrets (set when the
+    # context has an access key, i.e. the server enforces the access model)
+    fresh_interpreter: bool = False
     cpu_s: int = 600                              # limits of process-isolated runners
     memory_bytes: int = 1 << 30
     output_bytes: int = 65536

@@ -120,13 +120,14 @@ def holder_is_dead(holder: str) -> bool:
 SCOPED_ENV_RUNNERS = frozenset({"python", "shell"})
 
 
-def context_db_url(rt: "Runtime", job: Job) -> str:
+def context_db_url(rt: "Runtime", job: Job) -> tuple[str, bool]:
     """The only database a job may use: its context's, opened with the context's access key
-    (never the admin secret). NotFound when the context no longer exists."""
+    (never the admin secret); and whether that key is enforced (the server has an access
+    model). NotFound when the context no longer exists."""
     from ..contexts import Registry, scoped_url
     s = rt.settings
     ctx = Registry(rt.store.r, s).context(job.context_id)
-    return scoped_url(s.node_db_url or s.require_broker(), ctx)
+    return scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
 
 
 def _execute(rt: "Runtime", job: Job, token: str) -> None:
@@ -138,7 +139,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
     inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids)))) \
         if job.after_ids else {}
     try:
-        db_url = context_db_url(rt, job)
+        db_url, protected = context_db_url(rt, job)
     except HeroCeleryError as exc:  # the context was deleted after admission
         rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
                                                           "message": str(exc)}})
@@ -151,7 +152,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
         script=job.script, args=job.args, env=runner_env, inputs=inputs,
         caller_id=job.caller_id, context_id=job.context_id, node=job.node,
         timeout_s=job.timeout_s, db_url=db_url, log=logs.add,
-        signatories=tuple(job.signatories),
+        signatories=tuple(job.signatories), fresh_interpreter=protected,
         cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
         output_bytes=s.max_log_bytes, env_allow=s.env_allow)
     status, fields = JobStatus.finished, {}

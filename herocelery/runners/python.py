@@ -154,7 +154,37 @@ class PythonRunner:
         return outcome(done, job.timeout_s)
 
 
+FRESH_BOOT = "from herocelery.runners.python import child_main; child_main()"
+
+
+def write_job_file(job: JobContext, workdir: str) -> str:
+    """What a fresh interpreter needs to run the job, in a file only the owner can read."""
+    path = os.path.join(workdir, ".job.json")
+    data = {"script": job.script, "inputs": job.inputs, "args": job.args,
+            "db_url": job.db_url, "job_id": job.job_id, "flow_id": job.flow_id,
+            "name": job.name, "context_id": job.context_id, "caller_id": job.caller_id,
+            "signatories": list(job.signatories)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out)
+    return path
+
+
+def child_main() -> None:
+    """Entry of a fresh interpreter (`fresh_interpreter` jobs): read the job file, delete it,
+    run the script like the forked child does. Its memory and environment hold nothing of
+    the worker's: only the job and the scoped connection's URL."""
+    from types import SimpleNamespace
+    path, result_fd = sys.argv[1], int(sys.argv[2])
+    with open(path) as f:
+        data = json.load(f)
+    os.unlink(path)
+    job = SimpleNamespace(**data)
+    _child(job, compile_script(job.script), result_fd)  # type: ignore[arg-type]
+
+
 def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Finished:
+    job_file = write_job_file(job, workdir) if job.fresh_interpreter else None
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
     pid = os.fork()
@@ -169,6 +199,10 @@ def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Fin
             child_setup(limits, workdir)
             os.environ.clear()
             os.environ.update(limits.env)
+            if job_file is not None:
+                os.set_inheritable(w_res, True)
+                os.execve(sys.executable, [sys.executable, "-I", "-c", FRESH_BOOT, job_file,
+                                           str(w_res)], dict(limits.env))
         except BaseException:
             os._exit(70)
         _child(job, code, w_res)

@@ -310,3 +310,27 @@ def test_in_process_runners_only_see_their_context(secure_cluster, secure_settin
         assert [o["name"] for o in found] == ["a-object"]
         assert [o["name"] for o in Osis(b).find("leak", prefix={"name": ""})] == ["b-object"]
     h.close()
+
+
+MEMORY_PY = f"""
+import gc, sys
+environ = open('/proc/self/environ', 'rb').read().decode(errors='replace')
+found = [type(o).__name__ for o in gc.get_objects()
+         if type(o).__name__ in ('Settings', 'Runtime', 'Celery')]
+texts = [o for o in gc.get_objects() if isinstance(o, str) and '{SECRET}' in o]
+result = {{'environ_has_secret': '{SECRET}' in environ, 'objects': found,
+          'strings_with_secret': len(texts), 'celery_loaded': 'celery' in sys.modules}}
+"""
+
+
+def test_a_python_job_process_holds_no_secret_of_the_worker(secure_cluster, secure_settings,
+                                                            team) -> None:
+    """On a protected server python jobs run in a fresh interpreter: neither their process
+    environment (/proc/self/environ) nor their memory holds the worker's settings."""
+    f = Flow("memory", context=team.a.name)
+    f.job("look", script=MEMORY_PY)
+    h = run(f, secure_settings, team.alice)
+    assert h.status() is FlowStatus.finished, h.jobs()
+    assert h.results["look"] == {"environ_has_secret": False, "objects": [],
+                                 "strings_with_secret": 0, "celery_loaded": False}
+    h.close()
