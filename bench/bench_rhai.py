@@ -101,13 +101,25 @@ CASES: list[tuple[str, str, Callable[[], Any]]] = [
 ]
 
 
-def median_time(f: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    times, result = [], None
+def timed(f: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    result = f()
+    return time.perf_counter() - t0, result
+
+
+def measure(rhai: Callable[[], Any], py: Callable[[], Any], repeats: int
+            ) -> tuple[float, float, float]:
+    """Median Rhai time, median CPython time, median of the per-repeat ratios; the two are
+    run back to back in each repeat so that a change of machine load hits both."""
+    rts, pys, ratios = [], [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        r_s, r_res = timed(rhai)
+        p_s, p_res = timed(py)
+        assert r_res == p_res, (r_res, p_res)
+        rts.append(r_s)
+        pys.append(p_s)
+        ratios.append(r_s / p_s)
+    return statistics.median(rts), statistics.median(pys), statistics.median(ratios)
 
 
 def main() -> None:
@@ -118,16 +130,13 @@ def main() -> None:
     engine = Engine(Limits(max_call_levels=256))
     rows, ratios = [], []
     for name, script, py in CASES:
-        rt_s, r_res = median_time(lambda: engine.evaluate(script), args.repeats)
-        py_s, p_res = median_time(py, args.repeats)
-        assert r_res == p_res, (name, r_res, p_res)
-        ratio = rt_s / py_s
+        rt_s, py_s, ratio = measure(lambda: engine.evaluate(script), py, args.repeats)
         ratios.append(ratio)
         rows.append((name, rt_s, py_s, ratio))
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     head = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, 2 cores, "
             f"{platform.machine()}, Python {platform.python_version()}, "
-            f"median of {args.repeats}")
+            f"median of {args.repeats} back-to-back pairs")
     if args.markdown:
         print(head + "\n")
         print("| benchmark | Rhai (s) | CPython (s) | ratio |\n|---|---|---|---|")
