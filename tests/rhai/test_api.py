@@ -90,3 +90,21 @@ def test_to_json_and_from_json_round_trip() -> None:
     assert to_json([Char("x"), IRange(0, 3), float("inf")]) == ["x", [0, 1, 2], None]
     assert from_json({1: (1, 2)}) == {"1": [1, 2]}
     assert to_json(evaluate("#{f: |x| x}"))["f"].startswith("Fn(")
+
+
+def test_script_modules_run_under_the_evaluations_limits_and_output() -> None:
+    engine = Engine(Limits(max_operations=1_000))
+    engine.register_module("u", 'fn spin() { loop {} } fn hi() { print("from module"); 1 } '
+                                "fn f(x) { x + 1 }")
+    out: list[str] = []
+    script = 'import "u" as u; fn f(x) { x * 100 } [u::hi(), u::f(1), f(1)]'
+    assert engine.evaluate(script, on_print=out.append) == [1, 2, 100]
+    assert out == ["from module"]
+    with pytest.raises(RhaiRuntimeError, match="Too many operations"):
+        engine.evaluate('import "u" as u; u::spin()')
+
+
+def test_a_module_with_a_syntax_error_is_refused_when_registered() -> None:
+    from herocelery.runners.rhai import RhaiParseError
+    with pytest.raises(RhaiParseError, match="Expecting a function name"):
+        Engine().register_module("bad", "fn (")

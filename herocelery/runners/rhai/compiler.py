@@ -230,12 +230,16 @@ class Compiler(StmtCompiler):
         sfn.capture_slots = tuple(i.slot for _, i in inner.captures)
         return sfn, [o for o, _ in inner.captures]
 
-    def compile_script(self, script: Script, scope_names: list[str]) -> "Program":
+    def compile_script(self, script: Script, scope_names: list[str],
+                       register: bool = True) -> "Program":
+        """Compile a script; `register` makes its functions the evaluation's own (not for
+        modules, whose functions are reached only through their alias)."""
         rt = self.rt
         for fd in script.fns:
             sfn = ScriptFn(fd.name, fd.params, fd.pos, fd.private)
             self.script_fns[(fd.name, len(fd.params))] = sfn
-        rt.fns.update(self.script_fns)
+        if register:
+            rt.fns.update(self.script_fns)
         for fd in script.fns:
             sfn = self.script_fns[(fd.name, len(fd.params))]
             fsc = FnScope(captured_names(fd.body.a[0]))

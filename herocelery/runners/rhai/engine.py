@@ -75,6 +75,7 @@ class Engine:
         self.limits = limits or Limits()
         self.lib: Library = STD.copy()
         self.modules: dict[str, Module] = {}
+        self.sources: dict[str, str] = {}
 
     def register_fn(self, name: str, f: Callable[..., Any], arity: int | None = None) -> None:
         """Make `name(...)` callable from scripts (also as a method: `x.name(...)`)."""
@@ -83,11 +84,13 @@ class Engine:
             self.lib.register(name, w, k)
 
     def register_module(self, name: str, module: "Module | dict[str, Any] | str") -> None:
-        """A module: a Module, a dict of functions/constants, or Rhai source text."""
+        """A module: a Module, a dict of functions/constants, or Rhai source text (compiled
+        for each evaluation, so its functions run under that evaluation's limits)."""
         if isinstance(module, Module):
             self.modules[name] = module
         elif isinstance(module, str):
-            self.modules[name] = self._script_module(module)
+            parse(module, self.limits.max_expr_depth)      # report syntax errors now
+            self.sources[name] = module
         else:
             m = Module()
             for k, v in module.items():
@@ -97,14 +100,15 @@ class Engine:
                     m.vars[k] = from_json(v)
             self.modules[name] = m
 
-    def _script_module(self, src: str) -> Module:
-        script = parse(src, self.limits.max_expr_depth)
-        rt = Rt(self.limits, self.lib)
+    def _script_module(self, src: str, rt: Rt, limits: Limits) -> Module:
+        script = parse(src, limits.max_expr_depth)
         comp = Compiler(rt)
-        prog = comp.compile_script(script, [])
-        rt.modules.update(self.modules)
+        prog = comp.compile_script(script, [], register=False)
+        saved = rt.modules.pop("$global", None)
         prog.run([])
-        consts = rt.modules.get("$global", {})
+        consts = rt.modules.pop("$global", {})
+        if saved is not None:
+            rt.modules["$global"] = saved
         return Module(vars=dict(consts), script_fns=dict(comp.script_fns))
 
     def evaluate(self, script: str, *, scope: dict[str, Any] | None = None,
@@ -125,6 +129,8 @@ class Engine:
             rt.call_fnptr = lambda fp, args, this=None: call_fnptr(  # type: ignore[misc]
                 rt, fp, args, *(() if this is None else (this,)))
             rt.modules.update(self.modules)
+            for name, src in self.sources.items():
+                rt.modules[name] = self._script_module(src, rt, limits)
             prog = Compiler(rt).compile_script(tree, names)
             result, values = prog.run([from_json(scope[n]) for n in names])
             for n, v in zip(names, values):
