@@ -335,6 +335,10 @@ CASES: list[tuple[str, object]] = [
     ("fn f() { throw \"uncaught\"; } f()", Err("Runtime error: uncaught")),
     ("let n = 0; for i in 0..3 { try { if i == 1 { throw i; } n += 1; } catch { n += 10; } } n", "12"),
     ("try { } catch (e) { }", "()"),
+    ("try { throw 42; } catch (e) { throw; }", Err("Runtime error: 42 (line 1, position 7)")),
+    ("try { 1 / 0; } catch { throw; }", Err("Division by zero")),
+    ("throw;", Err("Runtime error: ()")),
+    ("fn f() { try { throw \"a\"; } catch { throw; } } let r = 0; try { f() } catch (e) { r = e } r", "a"),
     ("try { 1 }", Err("Expecting 'catch'")),
     # -- strings ---------------------------------------------------------------------------------------
     ('"hello".len()', "5"),

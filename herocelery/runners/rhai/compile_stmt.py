@@ -153,8 +153,14 @@ class StmtCompiler(CallCompiler):
         return lambda fr: Ret(f(fr))
 
     def s_throw(self, node: Node, sc: FnScope) -> S:
-        f = self.value(node.a[0], sc) if node.a[0] is not None else (lambda fr: None)
         pos = node.pos
+        if node.a[0] is None and sc.catch_slots:
+            slot = sc.catch_slots[-1]
+
+            def rethrow(fr: list[Any]) -> None:
+                raise fr[slot]                 # `throw;` in a catch block: the original error
+            return rethrow
+        f = self.value(node.a[0], sc) if node.a[0] is not None else (lambda fr: None)
 
         def throw(fr: list[Any]) -> None:
             v = f(fr)
@@ -162,41 +168,22 @@ class StmtCompiler(CallCompiler):
         return throw
 
     def s_try(self, node: Node, sc: FnScope) -> S:
-        body_node, var, catch_node = node.a
-        body = self.stmt_block(body_node, sc)
-        sc.push()
-        slot = sc.declare(var).slot if var else None
-        boxed = sc.lookup(var).boxed if var else False  # type: ignore[union-attr]
-        handler = self.stmt_block(catch_node, sc)
-        sc.pop()
-        rt = self.rt
-
-        def try_(fr: list[Any]) -> Any:
-            depth = rt.depth
-            try:
-                return body(fr)
-            except RhaiThrow as e:
-                err = e.value
-            except RhaiLimitError:
-                raise
-            except RhaiBaseError as e:
-                err = e.message
-            except RecursionError:
-                raise rt.too_deep() from None
-            rt.depth = depth
-            if slot is not None:
-                fr[slot] = Cell(err) if boxed else err
-            return handler(fr)
-        return try_
+        return self.try_catch(node, sc, value=False)  # type: ignore[no-any-return]
 
     def x_tryx(self, node: Node, sc: FnScope) -> E:
         """`try { } catch { }` whose value is used (last statement of a block)."""
+        return self.try_catch(node, sc, value=True)  # type: ignore[no-any-return]
+
+    def try_catch(self, node: Node, sc: FnScope, value: bool) -> Any:
         body_node, var, catch_node = node.a
-        body = self.value_block(body_node, sc)
+        body = self.value_block(body_node, sc) if value else self.stmt_block(body_node, sc)
         sc.push()
+        err_slot = sc.declare("$error").slot
         slot = sc.declare(var).slot if var else None
         boxed = sc.lookup(var).boxed if var else False  # type: ignore[union-attr]
-        handler = self.value_block(catch_node, sc)
+        sc.catch_slots.append(err_slot)
+        handler = self.value_block(catch_node, sc) if value else self.stmt_block(catch_node, sc)
+        sc.catch_slots.pop()
         sc.pop()
         rt = self.rt
 
@@ -205,14 +192,15 @@ class StmtCompiler(CallCompiler):
             try:
                 return body(fr)
             except RhaiThrow as e:
-                err = e.value
+                err, exc = e.value, e
             except RhaiLimitError:
                 raise
             except RhaiBaseError as e:
-                err = e.message
+                err, exc = e.message, e
             except RecursionError:
                 raise rt.too_deep() from None
             rt.depth = depth
+            fr[err_slot] = exc
             if slot is not None:
                 fr[slot] = Cell(err) if boxed else err
             return handler(fr)

@@ -29,6 +29,7 @@ class FnScope:
     loops: int = 0
     captures: list[tuple[Var, Var]] = field(default_factory=list)   # (outer, inner)
     top: bool = False
+    catch_slots: list[int] = field(default_factory=list)   # enclosing catch blocks' errors
 
     def declare(self, name: str, const: bool = False, module: bool = False) -> Var:
         v = Var(name, self.nslots, const, name in self.boxed_names, module)
