@@ -392,3 +392,41 @@ def test_a_file_that_is_not_a_log_is_refused(tmp_path):
         AppendLog(path)
     with pytest.raises(LogError, match="appendfsync must be one of"):
         AppendLog(tmp_path / "y.aof", "sometimes")
+
+
+def test_random_time_and_blocking_writes_replay_to_the_same_state(data_dir, tmp_path):
+    """SPOP, scripts reading TIME, GETEX/EXPIRE and pops served to blocked clients are logged
+    as the writes they made, so replay cannot pick other members or other times."""
+    server = start_herodb(data_dir, "--appendfsync", "always", logs=tmp_path)
+    try:
+        r = client(server)
+        r.sadd("members", *range(60))
+        r.spop("members", 20)
+        r.spop("members")
+        r.eval("redis.call('SET', KEYS[1], redis.call('TIME')[2]); "
+               "redis.call('SADD', KEYS[2], redis.call('SRANDMEMBER', KEYS[3]))", 3,
+               "lua:time", "lua:picked", "members")
+        r.set("getex", "v")
+        r.getex("getex", ex=777)
+        r.incrbyfloat("float", "0.1")
+        r.incrbyfloat("float", "0.2")
+        waiting = client(server)
+        result: list[Any] = []
+        t = threading.Thread(target=lambda: result.append(
+            waiting.blmove("src", "dst", 10, "LEFT", "RIGHT")))
+        t.start()
+        wait_for(lambda: r.info("clients")["blocked_clients"] == 1, 10, what="a blocked client")
+        r.rpush("src", "a", "b")
+        t.join(10)
+        assert result == [b"a"]
+        before = snapshot(server.port, (0,))
+    finally:
+        server.kill()
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        after = snapshot(server.port, (0,))
+    finally:
+        server.stop()
+    assert after == before
+    assert after[0][b"dst"][1] == [b"a"] and after[0][b"src"][1] == [b"b"]
+    assert len(after[0][b"members"][1]) == 39 and after[0][b"getex"][2] > 0
