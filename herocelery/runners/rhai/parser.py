@@ -179,6 +179,11 @@ class Parser(ExprParser):
                 return Node("import", pos, path, alias)
             if w == "export":
                 raise self.error("'export' is not supported")
+        if (t[0] == "id" and t[1] in ("if", "switch", "while", "loop", "do", "for")) or \
+                (t[0] == "op" and t[1] == "{"):
+            # a block-like statement ends at its closing brace: `for .. { }` then `[a, b]`
+            # on the next line is a new statement, not an index
+            return Node("expr", pos, self.primary())
         e = self.expr()
         if self.peek()[0] == "op" and self.peek()[1] in ASSIGN_OPS:
             op = self.next()[1]
