@@ -25,11 +25,15 @@ TOKEN = re.compile(rf"""[ ]*(?:
   | (?P<k>[^\s:'"]+):(?P<sp>[ ]+)?(?(sp)(?!//))(?P<v>{_VALUE})
   | (?P<a>{_Q}|[^\s'"]\S*)
 )""", re.X)
-# the common case, all in one match per token: atomic value, then a space or the end
+# the common case, all in one match per token: atomic value, then a space or the end;
+# quotes are unrolled (runs of plain characters) because per-character alternation is slow
+_FQ = r"""'[^'\\]*+(?:\\.[^'\\]*+)*+'|"[^"\\]*+(?:\\.[^"\\]*+)*+\""""
+_FITEM = rf"(?:{_FQ}|{_BARE})"
+_FVALUE = rf"""(?:{_FITEM}(?:[ ]*+,[ ]*+{_FITEM}?)*+|\[(?:[^\]'"]++|{_FQ})*+\])?+"""
 FAST = re.compile(rf"""[ ]*+(?:
     (?P<c>//.*)
-  | (?P<k>[^\s:'"]++):(?P<sp>[ ]+)?(?(sp)(?!//))(?P<v>(?>{_VALUE}))(?=[ ]|\Z)
-  | (?P<a>(?>{_Q}|[^\s'":][^\s:'"]*+))(?=[ ]|\Z)
+  | (?P<k>[^\s:'"]++):(?:[ ]++(?!//))?+(?P<v>{_FVALUE})(?=[ ]|\Z)
+  | (?P<a>(?:{_FQ}|[^\s'":/][^\s:'"]*+))(?=[ ]|\Z)
 )""", re.X)
 QUOTED = re.compile(_Q)
 KEY_OK = re.compile(r"[A-Za-z0-9_,./]+\Z")

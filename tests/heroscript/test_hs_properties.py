@@ -81,3 +81,39 @@ def test_any_text_only_ever_raises_heroscript_error(text: str) -> None:
     once = serialize(items)
     assume("\t" not in text)
     assert serialize(parse_items(once)) == once
+
+
+PARAM_TOKENS = ["k", "key", "a.b", ":", " ", "  ", "'", '"', "\\", ",", " ,", ", ", "[", "]",
+                "//", "/", "x", "it's", "id", "é", "-", "{x}", ":'", "''", "v1"]
+
+
+def _parse_exact(text: str) -> list[tuple[object, ...]]:
+    from herocelery.heroscript import parser as p
+
+    def exact(self: p._Parser, act: Action, line: str, lineno: int, pos: int) -> None:
+        self.params_exact(act, line.rstrip(), lineno, pos)
+    original = p._Parser.params
+    p._Parser.params = exact  # type: ignore[method-assign]
+    try:
+        return [(a.params, a.args, a.param_comments, a.param_pos) for a in parse(text)]
+    finally:
+        p._Parser.params = original  # type: ignore[method-assign]
+
+
+@settings(SETTINGS, max_examples=500)
+@given(st.lists(st.sampled_from(PARAM_TOKENS), max_size=14).map("".join))
+def test_the_fast_token_path_agrees_with_the_exact_path(line: str) -> None:
+    text = f"!!a.b {line}\n    {line}\n"
+    try:
+        fast = [(a.params, a.args, a.param_comments, a.param_pos) for a in parse(text)]
+    except HeroScriptError as exc:
+        fast_err: HeroScriptError | None = exc
+    else:
+        fast_err = None
+    try:
+        exact = _parse_exact(text)
+    except HeroScriptError as exc:
+        assert fast_err is not None and (exc.line, exc.column, exc.reason) == \
+            (fast_err.line, fast_err.column, fast_err.reason)
+        return
+    assert fast_err is None and fast == exact
