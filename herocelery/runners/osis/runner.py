@@ -24,7 +24,7 @@ class OsisRunner:
         import time
         osis = Osis(job.db())
         text = job.script.strip()
-        if text.startswith(("{", "[")):
+        if text.startswith(("{", "[")) or "!!" not in text:
             actions, single = parse_json(text)
             results = []
             for i, action in enumerate(actions, 1):
@@ -44,6 +44,9 @@ class OsisRunner:
         from ...errors import HeroScriptError
         from ...heroscript.playbook import Playbook
         pb = Playbook.from_text(job.script, f"job:{job.name}", includes=False)
+        if not len(pb):
+            raise OsisError("payload: expected JSON (an action object or a list) or "
+                            "HeroScript !!osis.* actions; found neither")
         results = []
         for action in pb.ordered():
             self._guard(job, time)
@@ -73,24 +76,45 @@ def register_heroscript(registry: Any) -> None:
 
 
 def rhai_bindings() -> dict[str, Callable[[JobContext], Callable[..., Any]]]:
-    """Factories of the Rhai functions: osis_set(model, map), osis_get(model, id),
-    osis_delete(model, id), osis_find(model, where_map), osis_list(model) on the job's db."""
-    def bind(fn: Callable[..., Any]) -> Callable[[JobContext], Callable[..., Any]]:
-        return lambda job: (lambda *args: fn(Osis(job.db()), *args))
+    """Factories of the Rhai functions bound to the job's database: osis_set(model, map),
+    osis_get(model, id), osis_delete(model, id), osis_find(model, map) (a text value ending
+    in `*` is a prefix), osis_list(model)."""
+    def plain(value: Any) -> Any:
+        from ..rhai.values import to_json
+        return to_json(value)
 
-    def _set(o: Osis, model: str, obj: dict[str, Any]) -> Any:
-        return o.set(model, dict(obj))
+    def osis_set(job: JobContext) -> Callable[..., Any]:
+        def fn(model: str, obj: Any) -> Any:
+            return Osis(job.db()).set(str(model), plain(obj))
+        return fn
 
-    def _find(o: Osis, model: str, where: dict[str, Any]) -> Any:
-        eq = {k: v for k, v in where.items() if not (isinstance(v, str) and v.endswith("*"))}
-        pre = {k: v[:-1] for k, v in where.items() if isinstance(v, str) and v.endswith("*")}
-        return o.find(model, eq, prefix=pre)
+    def osis_get(job: JobContext) -> Callable[..., Any]:
+        def fn(model: str, obj_id: Any) -> Any:
+            return Osis(job.db()).get(str(model), str(obj_id))
+        return fn
 
-    return {"osis_set": bind(_set),
-            "osis_get": bind(lambda o, model, obj_id: o.get(model, str(obj_id))),
-            "osis_delete": bind(lambda o, model, obj_id: o.delete(model, str(obj_id))),
-            "osis_find": bind(_find),
-            "osis_list": bind(lambda o, model: o.list(model)["items"])}
+    def osis_delete(job: JobContext) -> Callable[..., Any]:
+        def fn(model: str, obj_id: Any) -> Any:
+            return Osis(job.db()).delete(str(model), str(obj_id))
+        return fn
+
+    def osis_find(job: JobContext) -> Callable[..., Any]:
+        def fn(model: str, where: Any) -> Any:
+            where = plain(where)
+            if not isinstance(where, dict):
+                raise OsisError("osis_find(model, map): the second argument must be a map")
+            eq = {k: v for k, v in where.items() if not (isinstance(v, str) and v.endswith("*"))}
+            pre = {k: v[:-1] for k, v in where.items() if isinstance(v, str) and v.endswith("*")}
+            return Osis(job.db()).find(str(model), eq, prefix=pre)
+        return fn
+
+    def osis_list(job: JobContext) -> Callable[..., Any]:
+        def fn(model: str) -> Any:
+            return Osis(job.db()).list(str(model))["items"]
+        return fn
+
+    return {"osis_set": osis_set, "osis_get": osis_get, "osis_delete": osis_delete,
+            "osis_find": osis_find, "osis_list": osis_list}
 
 
 def register_rhai() -> None:
