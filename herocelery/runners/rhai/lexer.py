@@ -178,6 +178,7 @@ class Lexer:
 
     def escape(self) -> str:
         src = self.src
+        line, col = self.line, self.col
         self.advance()  # the backslash
         if self.i >= len(src):
             raise self.error("Unterminated string")
@@ -193,7 +194,7 @@ class Lexer:
                 if len(digits) != width:
                     raise ValueError
             except (ValueError, OverflowError):
-                raise self.error(f"Invalid escape sequence: \\{c}{digits}") from None
+                raise self.error(f"Invalid escape sequence: \\{c}{digits}", line, col) from None
             self.advance(width + 1)
             return ch
         if c == "\n":      # line continuation: skip the newline and leading spaces
@@ -201,7 +202,7 @@ class Lexer:
             while self.i < len(src) and src[self.i] in " \t":
                 self.advance()
             return ""
-        raise self.error(f"Invalid escape sequence: \\{c}")
+        raise self.error(f"Invalid escape sequence: \\{c}", line, col)
 
     def string(self, quote: str, line: int, col: int) -> str:
         self.advance()
