@@ -26,6 +26,7 @@ SUBGROUPS: dict[str, str] = {
     "api": "herocelery.api.cli:group",
     "up": "herocelery.up:up_cmd",
     "status": "herocelery.up:status_cmd",
+    "flower": "herocelery.up:flower_cmd",
     "context": "herocelery.contexts.cli:context_group",
     "key": "herocelery.contexts.cli:key_group",
 }

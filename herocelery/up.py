@@ -191,14 +191,9 @@ class Installation:
         from .api.auth import is_loopback
         if not is_loopback(host) and not os.environ.get("FLOWER_BASIC_AUTH"):
             raise ConfigError("Flower beyond loopback needs FLOWER_BASIC_AUTH=user:password")
-        conf = flower_conf()
-        args = ["--broker", self.settings.require_broker(), "flower", f"--port={port}",
-                f"--address={host}"]
-        if conf is not None:
-            args.append(f"--conf={conf}")
         url = f"http://{host}:{port}"
-        self._spawn("flower", "-", args, env, self.log_dir / "flower.log",
-                    exe=[sys.executable, "-m", "celery"], address=url)
+        self._spawn("flower", "-", ["flower", f"--port={port}", f"--address={host}"], env,
+                    self.log_dir / "flower.log", address=url)
         self.flower_url = url
 
     # ---- readiness and state ----------------------------------------------------------------
@@ -397,3 +392,25 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     from rich.console import Console
     Console(highlight=False).print(status_table(rows))
+
+
+@click.command("flower", context_settings={"ignore_unknown_options": True})
+@click.option("--port", type=int, default=5555, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Beyond loopback, FLOWER_BASIC_AUTH=user:password is required.")
+@click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def flower_cmd(ctx: click.Context, port: int, address: str, flower_args: tuple[str, ...]
+               ) -> None:
+    """Run Flower on the configured broker with flower.conf (extra args go to Flower)."""
+    from .api.auth import is_loopback
+    settings = settings_from(ctx)
+    broker = settings.require_broker()
+    if not is_loopback(address) and not os.environ.get("FLOWER_BASIC_AUTH"):
+        raise ConfigError(f"Flower on {address} needs FLOWER_BASIC_AUTH=user:password")
+    args = [sys.executable, "-m", "celery", "--broker", broker, "flower", f"--port={port}",
+            f"--address={address}"]
+    conf = flower_conf()
+    if conf is not None:
+        args.append(f"--conf={conf}")
+    os.execv(sys.executable, args + list(flower_args))
