@@ -127,3 +127,23 @@ def test_engine_default_limits_apply_to_each_evaluation() -> None:
     with pytest.raises(RhaiLimitError):
         engine.evaluate("loop {}")
     assert engine.evaluate("1 + 1") == 2
+
+
+def test_deep_recursion_through_callbacks_is_safe_in_threads() -> None:
+    import threading
+    errors: list[str] = []
+
+    def work() -> None:
+        for script in ["fn f(x) { [x].map(|y| f(y)) } f(1)",
+                       "fn f(x) { #{a: x}.filter(|k, v| { f(v); true }) } f(1)",
+                       "fn f(x) { [x, x].sort(|a, b| { f(a); 0 }) } f(1)"]:
+            try:
+                evaluate(script, limits=Limits(max_call_levels=100_000))
+            except RhaiError as e:
+                errors.append(str(e))
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(errors) == 6 and all("Stack overflow" in e for e in errors)

@@ -120,8 +120,9 @@ class Engine:
         limits = limits or self.limits
         scope = scope if scope is not None else {}
         names = list(scope)
-        old = sys.getrecursionlimit()
-        if old < RECURSION_LIMIT:
+        # raised once and never lowered again: lowering it while another thread evaluates
+        # would make that evaluation fail; call depth is bounded by max_call_levels anyway
+        if sys.getrecursionlimit() < RECURSION_LIMIT:
             sys.setrecursionlimit(RECURSION_LIMIT)
         try:
             tree = parse(script, limits.max_expr_depth)
@@ -144,6 +145,3 @@ class Engine:
             raise RhaiRuntimeError("Out of memory") from None
         except Exception as e:      # a bug in the interpreter: still never a raw exception
             raise RhaiRuntimeError(f"Internal error: {type(e).__name__}: {e}") from None
-        finally:
-            if old < RECURSION_LIMIT:
-                sys.setrecursionlimit(old)
