@@ -195,7 +195,6 @@ def lex_slice(z: ZSet, lo: tuple[bytes | None, bool, int], hi: tuple[bytes | Non
 
 def zrange_generic(c: Any, key: bytes, a: bytes, b: bytes, by: str, rev: bool,
                    limit: tuple[int, int] | None, withscores: bool) -> Any:
-    z = _zset(c.store, key)
     if by == "score":
         lo, hi = (parse_score_bound(b), parse_score_bound(a)) if rev else \
             (parse_score_bound(a), parse_score_bound(b))
@@ -204,6 +203,7 @@ def zrange_generic(c: Any, key: bytes, a: bytes, b: bytes, by: str, rev: bool,
             (parse_lex_bound(a), parse_lex_bound(b))
     else:
         start, end = to_int(a), to_int(b)
+    z = _zset(c.store, key)  # after the arguments: Redis reports a bad range first
     if z is None:
         return []
     n = len(z)

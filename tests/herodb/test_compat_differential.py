@@ -1,0 +1,141 @@
+"""Differential testing: random command sequences sent to HeroDB and redis-server side by side
+must get the same replies, error texts included (the oracle decides; nothing is hard-coded).
+
+Commands come from a small grammar over a few keys, so types collide (WRONGTYPE), containers
+empty out, options combine. Random-reply commands (SPOP, RANDOMKEY ...) and wall-clock
+replies (TTL) are left out; unordered replies are compared sorted.
+"""
+from __future__ import annotations
+
+import shutil
+from typing import Any, Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from compat import Err, Set, Wire
+from procs import start_herodb
+from support import start_redis_server
+
+KEYS = ["a", "b", "c"]
+KEY = st.sampled_from(KEYS)
+VAL = st.sampled_from(["", "x", "y", "0", "1", "-3", "10", "2.5", "abc", "9223372036854775807"])
+NUM = st.sampled_from(["0", "1", "2", "-1", "-2", "5", "x", "1.5", "100"])
+SCORE = st.sampled_from(["0", "1", "2.5", "-1", "+inf", "-inf", "x", "(1", "1e3"])
+LEX = st.sampled_from(["-", "+", "[x", "(x", "[a", "x"])
+UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "HKEYS", "HVALS", "KEYS", "HGETALL"}
+
+
+def cmd(name: str, *parts: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    return st.tuples(*parts).map(lambda t: [name, *t]) if parts else st.just([name])
+
+
+def var(name: str, part: st.SearchStrategy[str], lo: int = 1, hi: int = 3
+        ) -> st.SearchStrategy[list[str]]:
+    return st.lists(part, min_size=lo, max_size=hi).map(lambda t: [name, *t])
+
+
+def keyed(name: str, part: st.SearchStrategy[str], lo: int = 1, hi: int = 3
+          ) -> st.SearchStrategy[list[str]]:
+    return st.tuples(KEY, st.lists(part, min_size=lo, max_size=hi)).map(
+        lambda t: [name, t[0], *t[1]])
+
+
+PAIR = st.tuples(VAL, VAL).map(list)
+ZPAIR = st.tuples(SCORE, VAL).map(list)
+COMMANDS = st.one_of(
+    # strings
+    cmd("GET", KEY), cmd("SET", KEY, VAL), cmd("SETNX", KEY, VAL), cmd("GETSET", KEY, VAL),
+    cmd("GETDEL", KEY), cmd("APPEND", KEY, VAL), cmd("STRLEN", KEY), cmd("INCR", KEY),
+    cmd("DECRBY", KEY, NUM), cmd("INCRBYFLOAT", KEY, NUM), cmd("GETRANGE", KEY, NUM, NUM),
+    cmd("SETRANGE", KEY, NUM, VAL), var("MGET", KEY), cmd("MSET", KEY, VAL, KEY, VAL),
+    cmd("MSETNX", KEY, VAL, KEY, VAL), cmd("SET", KEY, VAL, st.sampled_from(["NX", "XX", "GET"])),
+    # keys
+    var("DEL", KEY), var("EXISTS", KEY), cmd("TYPE", KEY), cmd("RENAME", KEY, KEY),
+    cmd("RENAMENX", KEY, KEY), cmd("COPY", KEY, KEY), cmd("PERSIST", KEY),
+    cmd("EXPIREAT", KEY, st.sampled_from(["4102444800", "0", "x"])), cmd("EXPIRETIME", KEY),
+    cmd("KEYS", st.sampled_from(["*", "a*", "[ab]", "?"])), cmd("DBSIZE"),
+    # hashes
+    st.tuples(KEY, st.lists(PAIR, min_size=1, max_size=2)).map(
+        lambda t: ["HSET", t[0], *[x for p in t[1] for x in p]]),
+    cmd("HGET", KEY, VAL), keyed("HMGET", VAL), keyed("HDEL", VAL), cmd("HLEN", KEY),
+    cmd("HEXISTS", KEY, VAL), cmd("HINCRBY", KEY, VAL, NUM), cmd("HSETNX", KEY, VAL, VAL),
+    cmd("HGETALL", KEY), cmd("HKEYS", KEY), cmd("HVALS", KEY), cmd("HSTRLEN", KEY, VAL),
+    cmd("HINCRBYFLOAT", KEY, VAL, NUM),
+    # lists
+    keyed("LPUSH", VAL), keyed("RPUSH", VAL), keyed("LPUSHX", VAL), cmd("LPOP", KEY),
+    cmd("RPOP", KEY, NUM), cmd("LLEN", KEY), cmd("LRANGE", KEY, NUM, NUM),
+    cmd("LINDEX", KEY, NUM), cmd("LSET", KEY, NUM, VAL), cmd("LREM", KEY, NUM, VAL),
+    cmd("LTRIM", KEY, NUM, NUM), cmd("LINSERT", KEY, st.sampled_from(["BEFORE", "AFTER"]), VAL,
+                                     VAL),
+    cmd("LPOS", KEY, VAL), cmd("LMOVE", KEY, KEY, st.sampled_from(["LEFT", "RIGHT"]),
+                               st.sampled_from(["LEFT", "RIGHT"])),
+    cmd("RPOPLPUSH", KEY, KEY), cmd("LMPOP", st.just("2"), KEY, KEY, st.just("LEFT")),
+    # sets
+    keyed("SADD", VAL), keyed("SREM", VAL), cmd("SMEMBERS", KEY), cmd("SCARD", KEY),
+    cmd("SISMEMBER", KEY, VAL), keyed("SMISMEMBER", VAL), var("SINTER", KEY),
+    var("SUNION", KEY), var("SDIFF", KEY), cmd("SINTERSTORE", KEY, KEY, KEY),
+    cmd("SUNIONSTORE", KEY, KEY, KEY), cmd("SDIFFSTORE", KEY, KEY), cmd("SMOVE", KEY, KEY, VAL),
+    cmd("SINTERCARD", st.just("2"), KEY, KEY),
+    # sorted sets
+    st.tuples(KEY, st.lists(ZPAIR, min_size=1, max_size=2)).map(
+        lambda t: ["ZADD", t[0], *[x for p in t[1] for x in p]]),
+    st.tuples(KEY, st.sampled_from(["NX", "XX", "GT", "LT", "CH", "INCR"]), ZPAIR).map(
+        lambda t: ["ZADD", t[0], t[1], *t[2]]),
+    keyed("ZREM", VAL), cmd("ZSCORE", KEY, VAL), cmd("ZINCRBY", KEY, NUM, VAL),
+    cmd("ZCARD", KEY), cmd("ZCOUNT", KEY, SCORE, SCORE), cmd("ZRANGE", KEY, NUM, NUM),
+    cmd("ZRANGE", KEY, NUM, NUM, st.just("WITHSCORES")),
+    cmd("ZRANGEBYSCORE", KEY, SCORE, SCORE), cmd("ZREVRANGEBYSCORE", KEY, SCORE, SCORE),
+    cmd("ZRANGEBYLEX", KEY, LEX, LEX), cmd("ZLEXCOUNT", KEY, LEX, LEX), cmd("ZRANK", KEY, VAL),
+    cmd("ZREVRANK", KEY, VAL), cmd("ZREMRANGEBYRANK", KEY, NUM, NUM),
+    cmd("ZREMRANGEBYSCORE", KEY, SCORE, SCORE), cmd("ZPOPMIN", KEY), cmd("ZPOPMAX", KEY, NUM),
+    cmd("ZUNIONSTORE", KEY, st.just("2"), KEY, KEY), cmd("ZINTERSTORE", KEY, st.just("2"), KEY,
+                                                         KEY),
+    keyed("ZMSCORE", VAL),
+)
+
+
+def normalise(name: str, reply: Any) -> Any:
+    if isinstance(reply, Err):
+        return ("error", reply.text)
+    if name in UNORDERED or isinstance(reply, Set):
+        if isinstance(reply, dict):
+            return sorted(reply.items())
+        if isinstance(reply, list):
+            if name == "HGETALL":
+                return sorted(zip(reply[::2], reply[1::2]))
+            return sorted(reply, key=repr)
+    return reply
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    d = tmp_path_factory.mktemp("differential")
+    hd = start_herodb(d / "data", "--appendfsync", "no", logs=d)
+    rs = start_redis_server()
+    yield hd.port, rs.port
+    hd.stop()
+    rs.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_random_sequences_get_the_same_replies(pair, protocol):
+    hero, oracle = Wire(pair[0], protocol), Wire(pair[1], protocol)
+
+    @settings(max_examples=120, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(COMMANDS, min_size=1, max_size=25))
+    def check(sequence: list[list[str]]) -> None:
+        for w in (hero, oracle):
+            assert w.call("FLUSHALL") == "OK"
+        for step, argv in enumerate(sequence):
+            got, want = hero.call(*argv), oracle.call(*argv)
+            assert normalise(argv[0], got) == normalise(argv[0], want), (
+                f"step {step} of {sequence!r}: {argv!r}: herodb {got!r}, redis {want!r}")
+
+    try:
+        check()
+    finally:
+        hero.close()
+        oracle.close()
