@@ -25,6 +25,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from typing import Any, Callable, TextIO
 import click
 
 from .cli import settings_from
-from .errors import ConfigError, HeroCeleryError
+from .errors import ConfigError, HeroCeleryError, StoreError
 from .settings import Settings
 
 LOCK_FILE = "up.lock"
@@ -70,6 +71,14 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _try(fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args), or the HeroCeleryError it raised (to hand over from a thread)."""
+    try:
+        return fn(*args)
+    except HeroCeleryError as exc:
+        return exc
 
 
 def _die_with_parent() -> None:
@@ -132,14 +141,19 @@ class Installation:
                                  str(self.log_dir / "herodb.log")))
         self.settings = self.settings.with_(broker_url=broker)
         node_db: dict[str, str | None] = {self.nodes[0]: None}
+        pending: list[tuple[str, threading.Thread, list[Any]]] = []
         for node in self.nodes[1:]:
             if self.herodbs:
-                sub = self.settings.with_(data_dir=self.data_dir / node, herodb_port=0)
-                db = start_herodb(sub)
-                self.herodbs.append(db)
-                node_db[node] = db.url
-                self._record(Service(f"herodb-{node[4:]}", node, db.url, db.popen.pid,
-                                     str(self.data_dir / node / "logs" / "herodb.log")))
+                # the node's own HeroDB starts while its supervisor does; its runners only
+                # need it once they run a job
+                port = _free_port()
+                sub = self.settings.with_(data_dir=self.data_dir / node, herodb_port=port)
+                box: list[Any] = []
+                t = threading.Thread(target=lambda s=sub, b=box: b.append(_try(start_herodb, s)),
+                                     daemon=True)
+                t.start()
+                pending.append((node, t, box))
+                node_db[node] = f"redis://127.0.0.1:{port}"
             else:  # an external broker: the nodes share it unless node_db_url says otherwise
                 node_db[node] = self.settings.node_db_url
         for node in self.nodes:
@@ -151,6 +165,14 @@ class Installation:
                 args += ["--runner-concurrency", str(self.runner_concurrency)]
             self._spawn("supervisor", node, args, env, self.log_dir / node / "supervisor.log")
         self._start_api()
+        for node, t, box in pending:
+            t.join(60)
+            db = box[0] if box else StoreError(f"HeroDB of {node} did not start")
+            if isinstance(db, Exception):
+                raise db
+            self.herodbs.append(db)
+            self._record(Service(f"herodb-{node[4:]}", node, db.url, db.popen.pid,
+                                 str(self.data_dir / node / "logs" / "herodb.log")))
         if self.flower:
             self._start_flower()
         self.write_state()

@@ -65,16 +65,16 @@ def start_supervisor(settings: Settings, node: str, *, concurrency: int = 4,
                      manage: list[str] | None = None, runner_concurrency: int = 0) -> None:
     """Run a supervisor worker for `node` in this process until it is stopped. With `manage`,
     it also starts, restarts, health-checks and finally stops those runner workers."""
-    app = make_app(settings)
-    name = worker_name("supervisor", node)
-    beat = Heartbeat(settings, node, "supervisor", name)
-    signals.worker_ready.connect(beat.start, weak=False)
-    signals.worker_shutdown.connect(beat.stop, weak=False)
     if manage:
         from .supervisor.manage import RunnerManager
         manager = RunnerManager(settings, node, manage, concurrency=runner_concurrency)
         manager.start()                       # runners start while the supervisor does
         signals.worker_shutdown.connect(manager.stop, weak=False)
+    app = make_app(settings)
+    name = worker_name("supervisor", node)
+    beat = Heartbeat(settings, node, "supervisor", name)
+    signals.worker_ready.connect(beat.start, weak=False)
+    signals.worker_shutdown.connect(beat.stop, weak=False)
     app.worker_main(["worker", "-Q", supervisor_queue(node), "-n", name, "--pool", "threads",
                      "-c", str(concurrency), "--without-gossip", "--without-mingle",
                      "-l", settings.log_level])

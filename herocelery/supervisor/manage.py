@@ -42,18 +42,22 @@ def node_runner_types(index: int) -> tuple[str, ...]:
 
 
 def available(types: Sequence[str]) -> list[str]:
-    """The types whose runner is installed (rhai/osis may not be, in a partial install)."""
-    from ..errors import ConfigError
-    from ..runners import get_runner
+    """The types whose runner module is installed (rhai/osis may not be, in a partial
+    install). Looks the modules up without importing them, so a supervisor starts fast; a
+    runner that then fails to import exits, and is restarted and finally marked failed."""
+    import importlib.util
+    from ..runners import REGISTRY
     out = []
     for t in types:
+        target = REGISTRY.get(t)
+        if target is None:
+            continue
         try:
-            get_runner(t)
-        except ConfigError:
-            continue
-        except Exception:  # noqa: BLE001 - a runner module that fails to import is absent
-            continue
-        out.append(t)
+            found = importlib.util.find_spec(target.split(":")[0]) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            out.append(t)
     return out
 
 
@@ -133,14 +137,14 @@ class RunnerManager:
 
     def _loop(self) -> None:
         # children are spawned from this thread, so PDEATHSIG fires when it ends
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for m in self.runners.values():   # first, so the runners start while we import
+            self._spawn(m)
         from ..celeryapp import make_app
         from ..store import Store
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         self._app = make_app(self.settings)
         self._store = Store.from_url(self.settings.store_url())
         try:
-            for m in self.runners.values():
-                self._spawn(m)
             while not self._stop.wait(min(self.settings.ping_interval_s, 0.5)):
                 try:
                     self.tick()
