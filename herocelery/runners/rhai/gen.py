@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
+from .compile_expr import get_property, index_get
 from .fastops import slow_binary
 from .runtime import Brk, Cont, CtlExc, Rt
 from .values import clone, type_name
@@ -81,11 +82,18 @@ def binop_lines(g: Gen, op: str, a: tuple[str, bool], b: tuple[str, bool], targe
     cond = " and ".join(checks) or "True"
     lines = [f"{ind}a = {ae}", f"{ind}b = {be}"]
     slow = f"slow(rt, {op!r}, a, b, {p})"
+    mixed = "(type(a) is float or type(a) is int) and (type(b) is float or type(b) is int)"
     if op in ("+", "-", "*"):
         lines += [f"{ind}if {cond}:", f"{ind}    v = a {op} b",
                   f"{ind}    if not {LO} <= v <= {HI}:", f"{ind}        v = {slow}",
                   f"{ind}    {target} = v"]
-    elif op in COMPARE_OPS or op in ("&", "|", "^"):
+        if not (aint and bint):
+            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = a {op} b"]
+    elif op in COMPARE_OPS:
+        lines += [f"{ind}if {cond}:", f"{ind}    {target} = a {op} b"]
+        if not (aint and bint):
+            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = a {op} b"]
+    elif op in ("&", "|", "^"):
         lines += [f"{ind}if {cond}:", f"{ind}    {target} = a {op} b"]
     elif op in ("/", "%"):
         pyop = "//" if op == "/" else "%"
@@ -134,6 +142,33 @@ def expr_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> tuple[list[st
         aint = left.kind == "lit" and type(left.a[0]) is int
         bint = right.kind == "lit" and type(right.a[0]) is int
         return ll + rl + binop_lines(g, op, (le, aint), (re_, bint), t, node.pos, ind), t
+    if k == "prop" and not node.a[2] and node.a[0].kind in PLACE_KINDS:
+        bl, be = expr_lines(comp, node.a[0], sc, g, ind)
+        o, t = g.temp(), g.temp()
+        g.env["getprop"] = get_property
+        name, p = g.name(node.a[1], "k"), g.name(node.pos, "p")
+        return bl + [f"{ind}{o} = {be}", f"{ind}if type({o}) is dict:",
+                     f"{ind}    {t} = {o}.get({name})", f"{ind}else:",
+                     f"{ind}    {t} = getprop(rt, {o}, {name}, {p})"], t
+    if k == "index" and not node.a[2] and node.a[0].kind in PLACE_KINDS:
+        bl, be = expr_lines(comp, node.a[0], sc, g, ind)
+        o = g.temp()
+        bl = bl + [f"{ind}{o} = {be}"]
+        kl, ke = expr_lines(comp, node.a[1], sc, g, ind)
+        t = g.temp()
+        g.env["index_get"] = index_get
+        p = g.name(node.pos, "p")
+        return bl + kl + [
+            f"{ind}k = {ke}",
+            f"{ind}if type({o}) is list and type(k) is int and 0 <= k < len({o}):",
+            f"{ind}    {t} = {o}[k]",
+            f"{ind}elif type({o}) is dict and type(k) is str:",
+            f"{ind}    {t} = {o}.get(k)",
+            f"{ind}else:",
+            f"{ind}    try:",
+            f"{ind}        {t} = index_get({o}, k)",
+            f"{ind}    except RhaiBaseError as e:",
+            f"{ind}        raise e.at({p})"], t
     if k == "call" and node.a[2] is None:
         sfn = comp.script_fns.get((node.a[0], len(node.a[1])))
         if sfn is not None:
@@ -174,6 +209,18 @@ def call_lines(comp: Any, sfn: Any, args: list[Any], sc: Any, g: Gen, ind: str,
     return lines, res
 
 
+PLACE_KINDS = ("var", "prop", "index")
+
+
+def _inlinable(node: Any) -> bool:
+    """A chain of properties and indexes on a plain variable."""
+    while node.kind in ("prop", "index"):
+        if node.a[-1]:                 # `?.` / `?[`
+            return False
+        node = node.a[0]
+    return node.kind == "var"
+
+
 def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
                copy: bool = True) -> list[str]:
     """Lines storing the value of `node` (copied if it is a place) into `target`."""
@@ -198,19 +245,12 @@ def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
                 return [f"{ind}{target} = {e}"]
             return [f"{ind}t = {e}", f"{ind}if type(t) is list or type(t) is dict:",
                     f"{ind}    t = clone(t)", f"{ind}{target} = t"]
-    if node.kind == "index" and node.a[0].kind == "var" and node.a[1].kind in SIMPLE \
-            and not node.a[2]:
-        base = comp.shape(node.a[0], sc)
-        if base[0] == "var":
-            k, _ = g.operand(comp.shape(node.a[1], sc))
-            full = g.name(comp.value(node, sc) if copy else comp.expr(node, sc), "f")
-            lines = [f"{ind}o = fr[{base[1]}]", f"{ind}k = {k}",
-                     f"{ind}if type(o) is list and type(k) is int and k >= 0 and k < len(o):",
-                     f"{ind}    t = o[k]"]
-            if copy:
-                lines += [f"{ind}    if type(t) is list or type(t) is dict:",
-                          f"{ind}        t = clone(t)"]
-            return lines + [f"{ind}else:", f"{ind}    t = {full}(fr)", f"{ind}{target} = t"]
+    if node.kind in ("index", "prop") and not node.a[-1] and _inlinable(node):
+        lines, e = expr_lines(comp, node, sc, g, ind)
+        if copy:
+            lines += [f"{ind}if type({e}) is list or type({e}) is dict:",
+                      f"{ind}    {e} = clone({e})"]
+        return lines + [f"{ind}{target} = {e}"]
     return [f"{ind}{target} = {g.name(comp.value(node, sc) if copy else comp.expr(node, sc), 'f')}(fr)"]
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
-from .gen import (ARITH, HI, LO, Gen, binop_lines, compound_other, cond_lines, value_into)
+from .gen import (ARITH, HI, LO, Gen, binop_lines, compound_other, cond_lines, expr_lines,
+                  value_into)
 from .values import type_name
 
 
@@ -71,13 +72,18 @@ def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
                 p = g.name(node.pos, "p")
                 g.env["index_set"] = index_set
                 g.env["bounds"] = bounds_error
-                lines = value_into(comp, value, sc, g, "v", ind)
-                ke, _ = g.operand(comp.shape(target.a[1], sc))
-                return lines + [
-                    f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}",
+                tv = g.temp()
+                lines = value_into(comp, value, sc, g, tv, ind)
+                kl, ke = expr_lines(comp, target.a[1], sc, g, ind)
+                return lines + kl + [
+                    f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}", f"{ind}v = {tv}",
                     f"{ind}try:",
                     f"{ind}    if type(o) is list and type(k) is int:",
                     f"{ind}        o[k] = v",
+                    f"{ind}    elif type(o) is dict and type(k) is str:",
+                    f"{ind}        o[k] = v",
+                    f"{ind}        if rt.max_map and len(o) > rt.max_map:",
+                    f"{ind}            rt.check_map(o)",
                     f"{ind}    else:",
                     f"{ind}        nb = index_set(rt, o, k, v)",
                     f"{ind}        if nb is not o:",

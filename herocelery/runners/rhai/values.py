@@ -162,25 +162,40 @@ def to_json(v: Any) -> Any:
     return to_display(v)
 
 
+_PLAIN = (str, bool, float, type(None))
+
+
 def from_json(obj: Any) -> Any:
-    """Plain Python/JSON data as Rhai values (tuples -> arrays, big ints -> floats)."""
+    """Plain Python/JSON data as Rhai values (tuples -> arrays, big ints -> floats); always
+    a fresh copy of containers, so the caller's data is never changed by a script."""
     t = type(obj)
-    if t is bool or obj is None or t is float:
+    if t in _PLAIN:
         return obj
-    if t is int or isinstance(obj, int) and not isinstance(obj, bool):
-        return int(obj) if MIN_INT <= obj <= MAX_INT else float(obj)
-    if isinstance(obj, str):
-        return str(obj) if type(obj) is not Char else obj
-    if isinstance(obj, dict):
-        return {str(k): from_json(x) for k, x in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [from_json(x) for x in obj]
-    if isinstance(obj, (set, frozenset)):
-        return [from_json(x) for x in sorted(obj, key=repr)]
+    if t is int:
+        return obj if MIN_INT <= obj <= MAX_INT else float(obj)
+    if t is dict:
+        return {(k if type(k) is str else str(k)): (x if type(x) in _PLAIN else from_json(x))
+                for k, x in obj.items()}
+    if t is list or t is tuple:
+        return [x if type(x) in _PLAIN else from_json(x) for x in obj]
+    if t is Char or t is FnPtr or t is IRange or t is bytearray:
+        return obj
+    if isinstance(obj, bool):
+        return bool(obj)
+    if isinstance(obj, int):
+        return from_json(int(obj))
     if isinstance(obj, float):
         return float(obj)
-    if isinstance(obj, (FnPtr, IRange, bytes, bytearray)):
-        return obj
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, dict):
+        return from_json(dict(obj))
+    if isinstance(obj, (list, tuple)):
+        return from_json(list(obj))
+    if isinstance(obj, (set, frozenset)):
+        return [from_json(x) for x in sorted(obj, key=repr)]
+    if isinstance(obj, bytes):
+        return bytearray(obj)
     return str(obj)
 
 
