@@ -138,19 +138,21 @@ def lrange(c: Any, argv: list[bytes]) -> Any:
 
 @command("LINDEX", 3, "read", keys=(1, 1, 1))
 def lindex(c: Any, argv: list[bytes]) -> Any:
+    items = _list(c.store, argv[1])  # Redis looks the key up before parsing the index
+    if not items:
+        return None
     index = to_int(argv[2])
-    items = _list(c.store, argv[1])
-    if not items or index >= len(items) or index < -len(items):
+    if index >= len(items) or index < -len(items):
         return None
     return items[index]
 
 
 @command("LSET", 4, "write", keys=(1, 1, 1))
 def lset(c: Any, argv: list[bytes]) -> Any:
-    index = to_int(argv[2])
     items = _list(c.store, argv[1])
     if items is None:
         raise CommandError(NO_SUCH_KEY)
+    index = to_int(argv[2])
     if index >= len(items) or index < -len(items):
         raise CommandError(INDEX_RANGE)
     items[index] = argv[3]

@@ -111,8 +111,11 @@ def srandmember(c: Any, argv: list[bytes]) -> Any:
 def smove(c: Any, argv: list[bytes]) -> Any:
     store = c.store
     src = _set(store, argv[1])
+    if src is None:  # Redis answers 0 before looking at the destination's type
+        c.effects = []
+        return 0
     dst = _set(store, argv[2])
-    if src is None or argv[3] not in src:
+    if argv[3] not in src:
         c.effects = []
         return 0
     if argv[1] == argv[2]:
