@@ -1,0 +1,133 @@
+"""Benchmarks of `herocelery up` (issue 7), run against the real thing:
+
+1. `herocelery up --nodes 2` to ready: every managed runner of both nodes answering a real
+   ping job, the API answering. Wall clock from the `up` process spawn to its "ready" line,
+   plus the figure `up` prints itself (from its start, after the interpreter's imports).
+2. Live view latency: a job's end (its `finished_at`, written by the runner that settles it)
+   to its `finished` event read from the API's SSE stream (`/events`), as leaf receives it.
+
+    python bench/bench_up.py [--repeats 3] [--jobs 40] [--out bench/results/up.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from herocelery.client import HeroClient  # noqa: E402
+
+
+def start_up(data: Path) -> tuple[subprocess.Popen, float, float, dict]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
+    env["HEROCELERY_DATA_DIR"] = str(data)
+    out = open(data / "up.out", "wb")
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "herocelery", "up", "--nodes", "2",
+                             "--api-port", "0", "--no-live"], env=env, stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    while True:
+        text = (data / "up.out").read_text(errors="replace")
+        m = re.search(r"ready in (\d+\.\d+)s", text)
+        if m:
+            wall = time.monotonic() - t0
+            return proc, wall, float(m.group(1)), json.loads((data / "up.json").read_text())
+        if proc.poll() is not None or time.monotonic() - t0 > 180:
+            raise SystemExit(f"up did not become ready:\n{text[-3000:]}")
+        time.sleep(0.02)
+
+
+def stop_up(proc: subprocess.Popen) -> float:
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(120)
+    return time.monotonic() - t0
+
+
+def event_latency(api_url: str, jobs: int) -> list[float]:
+    """Seconds from each job's finished_at to its `finished` event arriving over SSE."""
+    hc = HeroClient(api_url)
+    arrivals: dict[str, float] = {}
+    finished_at: dict[str, float] = {}
+    opened = threading.Event()
+    done = threading.Event()
+
+    def listen() -> None:
+        for ev in HeroClient(api_url).events(None, timeout_s=60, on_open=opened.set):
+            if ev.get("type") == "job" and ev.get("status") == "finished":
+                arrivals[ev["job_id"]] = time.time()
+                finished_at[ev["job_id"]] = float(ev["at"])
+                if len(arrivals) >= jobs:
+                    done.set()
+                    return
+    threading.Thread(target=listen, daemon=True).start()
+    if not opened.wait(20):
+        raise SystemExit("the event stream did not open")
+    for i in range(jobs):
+        fid = hc.submit({"name": f"lat{i}", "jobs": {"j": {"script": "result = 1"}}})["flow_id"]
+        hc.wait(fid, 60, poll_s=0.05)
+    done.wait(30)
+    return [arrivals[j] - finished_at[j] for j in arrivals]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=40)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "up.md"))
+    args = ap.parse_args()
+    walls, inner, stops, lat = [], [], [], []
+    for i in range(args.repeats):
+        with tempfile.TemporaryDirectory(prefix="bench-up-") as d:
+            proc, wall, reported, state = start_up(Path(d))
+            try:
+                walls.append(wall)
+                inner.append(reported)
+                if i == args.repeats - 1:
+                    lat = event_latency(state["api_url"], args.jobs)
+            finally:
+                stops.append(stop_up(proc))
+        print(f"run {i + 1}: ready {wall:.2f}s (up says {reported:.2f}s), "
+              f"stop {stops[-1]:.2f}s", flush=True)
+    lat_ms = sorted(x * 1000 for x in lat)
+    p50 = statistics.median(lat_ms)
+    p90 = lat_ms[int(0.9 * (len(lat_ms) - 1))]
+    load = os.getloadavg()[0]
+    lines = [
+        "# herocelery up (issue 7)", "",
+        f"Date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: "
+        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+        f"1-min load average at the end {load:.1f} (the machine is shared).", "",
+        "| measure | median | runs | target |", "|---|---|---|---|",
+        f"| `up --nodes 2` to ready (spawn -> every runner answers ping, API up) | "
+        f"{statistics.median(walls):.2f} s | {', '.join(f'{w:.2f}' for w in walls)} | < 10 s |",
+        f"| same, as `up` reports it (after its own imports) | "
+        f"{statistics.median(inner):.2f} s | {', '.join(f'{w:.2f}' for w in inner)} | |",
+        f"| Ctrl-C to everything stopped | {statistics.median(stops):.2f} s | "
+        f"{', '.join(f'{w:.2f}' for w in stops)} | |",
+        f"| job finished -> `finished` event read from /events (p50) | {p50:.1f} ms | "
+        f"{len(lat_ms)} jobs; p90 {p90:.1f} ms, max {lat_ms[-1]:.1f} ms | < 500 ms |", "",
+        "Ready means: HeroDB 1 and 2 started, both supervisors up, python, shell, rhai, "
+        "heroscript and osis runners each answered a real `hero.ping` through their queue, "
+        "and the API answers /health. Event latency: the settling runner publishes the job's "
+        "end in the same round trip that counts it (Store.publish, pipelined); the API relays "
+        "HeroDB pub/sub to SSE.", "",
+        "Run: `python bench/bench_up.py`.", ""]
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
