@@ -7,6 +7,7 @@ that compare two simple operands are inlined into `if`/`while` the same way.
 """
 from __future__ import annotations
 
+from time import monotonic
 from typing import Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
@@ -23,7 +24,7 @@ INLINE_LITS = (int, float, bool, type(None))
 def tick(rt: Rt, pos: tuple[int, int], n: int = 1) -> None:
     """Spend n operations (loops count locally and spend in batches of rt.loop_mask + 1)."""
     rt.budget -= n
-    if rt.budget < 0:
+    if rt.budget < 0 or (rt.deadline is not None and monotonic() > rt.deadline):
         try:
             rt.tick()
         except RhaiBaseError as e:

@@ -14,7 +14,7 @@ from .errors import STACK_OVERFLOW, TIMEOUT, TOO_LARGE, TOO_MANY_OPS, RhaiLimitE
 from .library import Library
 from .values import FnPtr
 
-WINDOW = 512
+WINDOW = 128
 MAX_CALL_LEVELS = 1000      # beyond this the Python stack itself would be at risk
 
 

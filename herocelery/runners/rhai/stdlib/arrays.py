@@ -138,8 +138,9 @@ def set_(a: list[Any], i: int, v: Any) -> None:
         a[i] = v
 
 
-@fn("contains", "array", "any")
-def contains(a: list[Any], v: Any) -> bool:
+@fn("contains", "array", "any", rt=True)
+def contains(rt: Any, a: list[Any], v: Any) -> bool:
+    rt.spend(len(a) // 16)
     return any(equals(x, v) for x in a)
 
 
@@ -152,8 +153,9 @@ def index_of_fn(rt: Any, a: list[Any], f: FnPtr) -> int:
     return -1
 
 
-@fn("index_of", "array", "any")
-def index_of(a: list[Any], v: Any) -> int:
+@fn("index_of", "array", "any", rt=True)
+def index_of(rt: Any, a: list[Any], v: Any) -> int:
+    rt.spend(len(a) // 16)
     for i, x in enumerate(a):
         if equals(x, v):
             return i
@@ -306,8 +308,9 @@ def reduce_rev_init(rt: Any, a: list[Any], f: Any, init: Any) -> Any:
 _SORTABLE = {int, float, str, bool}
 
 
-@fn("sort", "array")
-def sort(a: list[Any]) -> None:
+@fn("sort", "array", rt=True)
+def sort(rt: Any, a: list[Any]) -> None:
+    rt.spend(len(a) // 16)
     if not a:
         return
     types = {type(x) for x in a}
@@ -332,9 +335,9 @@ def sort_fn(rt: Any, a: list[Any], f: Any) -> None:
     a.sort(key=functools.cmp_to_key(cmp))
 
 
-@fn("sort_desc", "array")
-def sort_desc(a: list[Any]) -> None:
-    sort(a)
+@fn("sort_desc", "array", rt=True)
+def sort_desc(rt: Any, a: list[Any]) -> None:
+    sort(rt, a)
     a.reverse()
 
 
