@@ -55,6 +55,11 @@ METHODS = ["len()", "push(1)", "pop()", "to_string()", "sort()", "keys()", "map(
 def test_every_operator_on_every_type_pair(a: str, op: str, b: str) -> None:
     run(f"let a = {a}; let b = {b}; a {op} b")
     run(f"let a = {a}; let b = {b}; a {op}= b; a")
+    run(f"let a = {a}; let b = {b}; let r = a {op} b; r")
+    run(f"fn f(a, b) {{ a {op} b }} f({a}, {b})")
+    run(f"let a = {a}; let b = {b}; if a {op} b {{ 1 }} else {{ 2 }}")
+    run(f"let a = {a}; let b = {b}; while a {op} b {{ break; }}")
+    run(f"let a = [{a}]; let m = #{{x: {b}}}; let r = a[0] {op} m.x; r")
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
@@ -65,3 +70,6 @@ def test_every_method_on_every_type(a: str, method: str, idx: str) -> None:
     run(f"let a = {a}; a[{idx}] = {idx}; a")
     run(f"let a = {a}; for x in a {{ }}")
     run(f"let a = {a}; a.x = 1; a.x")
+    run(f"let a = {a}; let r = a[{idx}]; r")
+    run(f"let a = {a}; let r = a.x.y; r")
+    run(f"let a = {a}; let k = {idx}; a[k] = a[k]; a")
