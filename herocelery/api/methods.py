@@ -16,6 +16,7 @@ from ..keys import Keys
 from ..models import FlowRecord, FlowSpec, Job
 from ..settings import Settings
 from ..store import Store
+from .access import may_read, require
 from .rpc import Method
 
 MAX_FLOW_TEXT = 8 * 1024 * 1024
@@ -118,21 +119,25 @@ def flow_summary(f: FlowRecord) -> dict[str, Any]:
 
 def flow_status(b: Backend, p: FlowIdParams) -> dict[str, Any]:
     flow = b.store.flow(p.flow_id)
+    require(b, "read", flow.context_id)
     jobs = b.store.flow_jobs(flow)
     return {**flow_summary(flow), "jobs": {n: job_summary(j) for n, j in jobs.items()}}
 
 
 def flow_list(b: Backend, p: ListParams) -> dict[str, Any]:
-    return {"flows": [flow_summary(f) for f in b.store.flows(p.limit)]}
+    return {"flows": [flow_summary(f) for f in b.store.flows(p.limit)
+                      if may_read(b, f.context_id)]}
 
 
 def flow_cancel(b: Backend, p: FlowIdParams) -> dict[str, Any]:
     from ..coordinator import cancel
+    require(b, "execute", b.store.flow(p.flow_id).context_id)
     return {"flow_id": p.flow_id, "cancelled": cancel(b.runtime, p.flow_id)}
 
 
 def flow_retry(b: Backend, p: FlowIdParams) -> dict[str, Any]:
     from ..coordinator import retry
+    require(b, "execute", b.store.flow(p.flow_id).context_id)
     return {"flow_id": p.flow_id, "retrying": retry(b.runtime, p.flow_id)}
 
 
@@ -154,6 +159,7 @@ def layers(after: dict[str, list[str]]) -> dict[str, int]:
 
 def flow_graph(b: Backend, p: FlowIdParams) -> dict[str, Any]:
     flow = b.store.flow(p.flow_id)
+    require(b, "read", flow.context_id)
     jobs = b.store.flow_jobs(flow)
     layer = layers({n: list(j.after) for n, j in jobs.items()})
     return {"id": flow.id, "name": flow.name, "status": flow.status.value,
@@ -163,6 +169,7 @@ def flow_graph(b: Backend, p: FlowIdParams) -> dict[str, Any]:
 
 def job_status(b: Backend, p: JobIdParams) -> dict[str, Any]:
     job = b.store.job(p.job_id)
+    require(b, "read", job.context_id)
     return {**job_summary(job), "flow_id": job.flow_id, "context_id": job.context_id,
             "timeout_s": job.timeout_s, "retries": job.retries, "script": job.script,
             "error": job.error}
@@ -170,13 +177,15 @@ def job_status(b: Backend, p: JobIdParams) -> dict[str, Any]:
 
 def job_result(b: Backend, p: JobIdParams) -> dict[str, Any]:
     job = b.store.job(p.job_id)
+    require(b, "read", job.context_id)
     return {"id": job.id, "status": job.status.value, "result": job.result, "error": job.error}
 
 
 def job_logs(b: Backend, p: JobIdParams) -> dict[str, Any]:
-    raw = b.store.r.hmget(Keys.job(p.job_id), "status", "logs")
+    raw = b.store.r.hmget(Keys.job(p.job_id), "status", "logs", "context_id")
     if raw[0] is None:
         raise NotFound(f"no job with id {p.job_id!r}")
+    require(b, "read", raw[2] or "default")
     return {"id": p.job_id, "status": raw[0], "logs": raw[1] or ""}
 
 
@@ -221,6 +230,14 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            "Runners per node: registered workers with heartbeats, and supervised state.",
            _obj({"nodes": {"type": "object"}})),
 ]}
+
+
+def _with_admin() -> None:
+    from .admin import admin_methods
+    METHODS.update(admin_methods())
+
+
+_with_admin()
 
 
 def to_json(value: Any) -> str:
