@@ -83,12 +83,6 @@ class Keys:
         return f"{PREFIX}:apikey:{key_hash}"
 
     @staticmethod
-    def osis_base(model: str, ns: str) -> str:
-        """Prefix of every key of one model in one namespace (the OSIS Lua scripts append
-        `obj:<id>`, `ids`, `seq`, `idx:<field>:<value>`, `lex:<field>` to it)."""
-        return f"{PREFIX}:osis:{model}:{ns}:"
-
-    @staticmethod
     def osis_schema(model: str) -> str:
         """String: the JSON definition of a model stored as data, shared by all runners."""
         return f"{PREFIX}:osis-schema:{model}"
@@ -99,19 +93,11 @@ class Keys:
         return f"{PREFIX}:osis:{model}:{ns}:obj:{obj_id}"
 
     @staticmethod
-    def osis_ids(model: str, ns: str) -> str:
-        """Sorted set: ids of a model's objects in a namespace, scored by creation time."""
-        return f"{PREFIX}:osis:{model}:{ns}:ids"
-
-    @staticmethod
-    def osis_index(model: str, ns: str, field: str, value: str) -> str:
-        """Set: ids of objects whose indexed `field` equals `value`."""
-        return f"{PREFIX}:osis:{model}:{ns}:idx:{field}:{value}"
-
-    @staticmethod
-    def osis_prefix(model: str, ns: str, field: str) -> str:
-        """Sorted set (all scores 0): `value\x00id` of a string index, for prefix search."""
-        return f"{PREFIX}:osis:{model}:{ns}:lex:{field}"
+    def osis_index(model: str, ns: str) -> str:
+        """Sorted set (all scores 0) indexing one model in one namespace: members
+        `field\\0value\\0id` for every indexed value, and `\\x01\\0created\\0id` for
+        creation order. Equality and prefix searches are ZRANGEBYLEX ranges."""
+        return f"{PREFIX}:osis:{model}:{ns}:index"
 
     @staticmethod
     def osis_seq(model: str, ns: str) -> str:

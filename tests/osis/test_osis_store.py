@@ -9,7 +9,7 @@ import redis
 
 from herocelery.contexts import scoped_url
 from herocelery.runners.osis import Osis, OsisError
-from herocelery.runners.osis.store import LEX_SEP, SEP
+from herocelery.runners.osis.store import NUL, ORDER, SEP
 
 
 @pytest.fixture(scope="module")
@@ -30,32 +30,31 @@ def osis(ctx, secure_settings):
 
 
 def consistent(o: Osis, model: str = "note", ns: str = "default") -> None:
-    """Every index entry points to an existing object with that value, and every object's
-    values are in the indexes (equality sets and lexical sets)."""
+    """Every index member points to an existing object that has that value now, every value
+    of every object is in the index, and the creation-order members are exactly the objects."""
+    import json
+    from herocelery.runners.osis.schema import tokens
     r = o.r
     base = f"hero:osis:{model}:{ns}:"
     cls = o.model(model)
     objects = {k.rsplit(":", 1)[1]: r.hgetall(k) for k in r.scan_iter(base + "obj:*")}
-    from herocelery.runners.osis.schema import tokens
-    import json
     values = {i: {f: set(tokens(json.loads(raw[f]))) if f in raw else set()
                   for f in cls.osis_index} for i, raw in objects.items()}
-    for key in r.scan_iter(base + "idx:*"):
-        field, _, token = key[len(base) + 4:].partition(":")
-        for member in r.smembers(key):
-            assert member in values, f"{key} -> deleted object {member}"
-            assert token in values[member][field], f"{key} -> {member} whose {field} changed"
-    for key in r.scan_iter(base + "lex:*"):
-        field = key[len(base) + 4:]
-        for member in r.zrange(key, 0, -1):
-            token, _, oid = member.rpartition(LEX_SEP)
-            assert oid in values and token in values[oid][field], (key, member)
+    members = r.zrange(base + "index", 0, -1)
+    ordered = []
+    for m in members:
+        field, token, oid = m.split(NUL)
+        assert oid in values, f"index member {m!r} -> deleted object {oid}"
+        if field == ORDER:
+            ordered.append(oid)
+            continue
+        assert token in values[oid][field], f"index {field}={token!r} -> {oid} which changed"
+    assert sorted(ordered) == sorted(objects), "creation-order members differ from objects"
+    present = set(members)
     for oid, fields in values.items():
         for field, toks in fields.items():
             for t in toks:
-                assert r.sismember(f"{base}idx:{field}:{t}", oid), (oid, field, t)
-        assert r.zscore(base + "ids", oid) is not None
-    assert r.zcard(base + "ids") == len(objects)
+                assert f"{field}{NUL}{t}{NUL}{oid}" in present, (oid, field, t)
 
 
 def test_create_get_update_delete(osis) -> None:
@@ -152,6 +151,16 @@ def test_a_model_defined_by_one_client_is_known_to_another(osis) -> None:
     other = Osis(osis.r)
     osis.define("thing", {"name": "str"}, ["name"])
     assert other.set("thing", {"name": "x"})["name"] == "x"
+
+
+def test_non_ascii_text_is_found_by_equality_and_prefix(osis) -> None:
+    osis.set("note", {"title": "żółw ü"})
+    osis.set("note", {"title": "żółty"})
+    osis.set("note", {"title": "żó"})
+    assert [o["title"] for o in osis.find("note", {"title": "żó"})] == ["żó"]
+    assert len(osis.find("note", prefix={"title": "żół"})) == 2
+    assert len(osis.find("note", prefix={"title": "ż"})) == 3
+    consistent(osis)
 
 
 def test_updates_that_change_every_indexed_value_keep_indexes_exact(osis) -> None:

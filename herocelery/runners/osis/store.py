@@ -1,12 +1,17 @@
-"""OSIS objects in HeroDB: one hash per object, a set per indexed value, a lexical sorted set
-per text index, a sorted set of ids per model and namespace.
+"""OSIS objects in HeroDB: one hash per object and one lexical sorted set per model and
+namespace that indexes everything (`Keys.osis_index`).
+
+Index members are `field \\0 value \\0 id` for each indexed value (each element of a list)
+and `\\x01 \\0 created \\0 id` for creation order, all with score 0, so equality
+(`[field\\0value\\0` ...), prefix (`[field\\0prefix` ...) and paging are ZRANGEBYLEX ranges,
+and an object's whole index changes with one ZREM and one ZADD.
 
 Guarantees: `set` and `delete` are single Lua scripts, so an object and its index entries
 change together; no index entry ever points to a deleted object or to an old value of a
 changed one, whatever other writers do at the same time. `find` re-checks every object it
-reads against the query, so an object changed between the index read and the object read
-is not returned under its old value. Keys come from `Keys`; the scripts only append to the
-prefix `Keys.osis_base(model, ns)`.
+reads against the query, so an object changed between the index read and the object read is
+not returned under its old value. An object's current index members are kept in its `_m`
+field, so a script knows exactly what to remove. Every key comes from `Keys`.
 """
 from __future__ import annotations
 
@@ -16,76 +21,56 @@ from typing import Any, Iterable, Mapping
 import redis
 
 from ...keys import Keys
-from .schema import (INDEXABLE, ModelRegistry, OsisError, OsisModel, define, now, tokens,
-                     validate)
+from .schema import ModelRegistry, OsisError, OsisModel, define, now, tokens, validate
 
-SEP = "\x1f"       # ends each token in the `_i:<field>` bookkeeping field of an object
-LEX_SEP = "\x00"   # between value and id in a lexical index member
+SEP = "\x1f"       # between the index members kept in an object's `_m` field
+NUL = "\x00"       # between field, value and id in an index member
+ORDER = "\x01"     # the pseudo-field of creation-order members
 MAX_PAGE = 1000
 
-# ARGV: base, id, now, nfields, (field, json)*, nidx, (field, lex, tokens-joined)*
+# ARGV: key, index, id, now, joined-members, n, member*, (field, json)*
+# The members are computed by the caller; the old ones are read from the object's `_m` field,
+# so the script does one HMGET, at most one ZREM and one ZADD, and one HSET.
 SET_LUA = r"""
-local p, id, now = ARGV[1], ARGV[2], ARGV[3]
-if id == '' then id = tostring(redis.call('INCR', p .. 'seq')) end
-local key = p .. 'obj:' .. id
-local created = redis.call('HGET', key, 'created_at') or now
-local nf = tonumber(ARGV[4])
-local j = 5 + 2 * nf
-local nidx = tonumber(ARGV[j])
-j = j + 1
-local idx = {}
-for k = 1, nidx do
-  local f, lex, toks = ARGV[j], ARGV[j + 1], ARGV[j + 2]
-  j = j + 3
-  local old = redis.call('HGET', key, '_i:' .. f)
-  if old then
-    for tok in string.gmatch(old, '([^\031]*)\031') do
-      redis.call('SREM', p .. 'idx:' .. f .. ':' .. tok, id)
-      if lex == '1' then redis.call('ZREM', p .. 'lex:' .. f, tok .. '\0' .. id) end
-    end
+local key, index, id, now, joined = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local n = tonumber(ARGV[6])
+local old = redis.call('HMGET', key, 'created_at', '_m')
+local created = old[1] or now
+local add = {'ZADD', index}
+if not old[1] then
+  add[3] = 0
+  add[4] = '\1\0' .. string.format('%020.6f', tonumber(created)) .. '\0' .. id
+end
+if old[2] ~= joined then
+  if old[2] and old[2] ~= '' then
+    local rem = {'ZREM', index}
+    for m in string.gmatch(old[2], '([^\031]+)') do rem[#rem + 1] = m end
+    redis.call(unpack(rem))
   end
-  idx[k] = {f, lex, toks}
-end
-redis.call('DEL', key)
-local args = {'HSET', key, 'id', cjson.encode(id), 'created_at', created, 'modified_at', now}
-for i = 0, nf - 1 do
-  table.insert(args, ARGV[5 + 2 * i])
-  table.insert(args, ARGV[6 + 2 * i])
-end
-for _, e in ipairs(idx) do
-  local f, lex, toks = e[1], e[2], e[3]
-  table.insert(args, '_i:' .. f)
-  table.insert(args, toks)
-  for tok in string.gmatch(toks, '([^\031]*)\031') do
-    redis.call('SADD', p .. 'idx:' .. f .. ':' .. tok, id)
-    if lex == '1' then redis.call('ZADD', p .. 'lex:' .. f, 0, tok .. '\0' .. id) end
+  for i = 7, 6 + n do
+    add[#add + 1] = 0
+    add[#add + 1] = ARGV[i]
   end
 end
-redis.call(unpack(args))
-if redis.call('ZSCORE', p .. 'ids', id) == false then
-  redis.call('ZADD', p .. 'ids', tonumber(created), id)
-end
-return {id, created}
+if #add > 2 then redis.call(unpack(add)) end
+local h = {'HSET', key, 'id', cjson.encode(id), 'created_at', created, 'modified_at', now,
+           '_m', joined}
+for i = 7 + n, #ARGV do h[#h + 1] = ARGV[i] end
+redis.call(unpack(h))
+return created
 """
 
-# ARGV: base, id, nidx, (field, lex)*
+# ARGV: key, index, id
 DELETE_LUA = r"""
-local p, id = ARGV[1], ARGV[2]
-local key = p .. 'obj:' .. id
-if redis.call('EXISTS', key) == 0 then return 0 end
-local nidx = tonumber(ARGV[3])
-for k = 0, nidx - 1 do
-  local f, lex = ARGV[4 + 2 * k], ARGV[5 + 2 * k]
-  local old = redis.call('HGET', key, '_i:' .. f)
-  if old then
-    for tok in string.gmatch(old, '([^\031]*)\031') do
-      redis.call('SREM', p .. 'idx:' .. f .. ':' .. tok, id)
-      if lex == '1' then redis.call('ZREM', p .. 'lex:' .. f, tok .. '\0' .. id) end
-    end
-  end
+local key, index, id = ARGV[1], ARGV[2], ARGV[3]
+local old = redis.call('HMGET', key, 'created_at', '_m')
+if not old[1] then return 0 end
+local rem = {'ZREM', index, '\1\0' .. string.format('%020.6f', tonumber(old[1])) .. '\0' .. id}
+if old[2] then
+  for m in string.gmatch(old[2], '([^\031]+)') do rem[#rem + 1] = m end
 end
+redis.call(unpack(rem))
 redis.call('DEL', key)
-redis.call('ZREM', p .. 'ids', id)
 return 1
 """
 
@@ -141,33 +126,35 @@ class Osis:
         if ns is not None and isinstance(data, dict):
             data["ns"] = ns
         item = validate(cls, data)
-        if SEP in item.id or "\x00" in item.id or ":" in item.id:
+        if SEP in item.id or NUL in item.id or ":" in item.id:
             raise OsisError(f"model {model!r}, field 'id': must not contain ':' or control "
                             "characters")
-        stamp = now()
         values = item.model_dump(mode="json", exclude={"id", "created_at", "modified_at"})
-        args: list[Any] = [Keys.osis_base(model, item.ns), item.id, repr(stamp), len(values)]
-        for key, value in values.items():
-            args += [key, json.dumps(value)]
-        args.append(len(cls.osis_index))
+        members: list[str] = []
         for field in cls.osis_index:
-            toks = tokens(values.get(field))
-            for t in toks:
-                if SEP in t or "\x00" in t:
+            for t in tokens(values.get(field)):
+                if SEP in t or NUL in t:
                     raise OsisError(f"model {model!r}, field {field!r}: indexed text must not "
                                     "contain control characters \\x00 or \\x1f")
-            args += [field, "1" if _is_text(cls, field) else "0", "".join(t + SEP for t in toks)]
-        new_id, created = self._set(args=args)
-        new_id = new_id.decode() if isinstance(new_id, bytes) else str(new_id)
+                members.append(f"{field}{NUL}{t}{NUL}")
+        obj_id = item.id or str(self.r.incr(Keys.osis_seq(model, item.ns)))
+        members = [m + obj_id for m in members]
+        stamp = now()
+        args: list[Any] = [Keys.osis_object(model, item.ns, obj_id),
+                           Keys.osis_index(model, item.ns), obj_id, repr(stamp),
+                           SEP.join(members), len(members), *members]
+        for key, value in values.items():
+            args += [key, json.dumps(value)]
+        created = self._set(args=args)
         created_f = float(created.decode() if isinstance(created, bytes) else created)
-        return {**values, "id": new_id, "created_at": created_f, "modified_at": stamp}
+        return {**values, "id": obj_id, "created_at": created_f, "modified_at": stamp}
 
     def delete(self, model: str, obj_id: str, ns: str = "default") -> bool:
-        cls = self.model(model)
-        args: list[Any] = [Keys.osis_base(model, ns), str(obj_id), len(cls.osis_index)]
-        for field in cls.osis_index:
-            args += [field, "1" if _is_text(cls, field) else "0"]
-        return bool(self._delete(args=args))
+        """Remove an object and its index entries; False if it did not exist."""
+        self.model(model)
+        obj_id = str(obj_id)
+        return bool(self._delete(args=[Keys.osis_object(model, ns, obj_id),
+                                       Keys.osis_index(model, ns), obj_id]))
 
     # ---- reads ----------------------------------------------------------------------------
     def get(self, model: str, obj_id: str, ns: str = "default") -> dict[str, Any] | None:
@@ -179,14 +166,16 @@ class Osis:
              ) -> dict[str, Any]:
         """One page of a model's objects in creation order, with the total count."""
         self.model(model)
-        limit = _page(limit)
-        base = Keys.osis_base(model, ns)
+        limit, offset = _page(limit), max(0, offset)
+        index = Keys.osis_index(model, ns)
+        low, high = (ORDER + NUL).encode(), (ORDER + NUL).encode() + b"\xff"
         pipe = self.r.pipeline(transaction=False)
-        pipe.zrange(base + "ids", max(0, offset), max(0, offset) + limit - 1)
-        pipe.zcard(base + "ids")
-        ids, total = pipe.execute()
-        items = self._fetch(model, ns, [_text(i) for i in ids])
-        return {"items": items, "total": int(total), "offset": max(0, offset), "limit": limit}
+        pipe.zrangebylex(index, b"[" + low, b"[" + high, start=offset, num=limit)
+        pipe.zlexcount(index, b"[" + low, b"[" + high)
+        members, total = pipe.execute()
+        ids = [_text(m).rpartition(NUL)[2] for m in members]
+        items = self._fetch(model, ns, ids)
+        return {"items": items, "total": int(total), "offset": offset, "limit": limit}
 
     def find(self, model: str, where: Mapping[str, Any] | None = None, *,
              prefix: Mapping[str, str] | None = None, ns: str = "default", offset: int = 0,
@@ -198,25 +187,21 @@ class Osis:
         if not where and not prefix:
             raise OsisError(f"find on model {model!r} needs at least one indexed field "
                             "(use list to page through everything)")
-        base = Keys.osis_base(model, ns)
+        index = Keys.osis_index(model, ns)
         sets: list[set[str]] = []
-        eq_keys: list[str] = []
         for field, value in where.items():
             self._check_indexed(cls, model, field)
             toks = tokens(value)
             if not toks:
                 raise OsisError(f"find on model {model!r}, field {field!r}: no value to match")
-            eq_keys += [f"{base}idx:{field}:{t}" for t in toks]
-        if eq_keys:
-            sets.append({_text(i) for i in self.r.sinter(eq_keys)})
+            for t in toks:
+                sets.append(self._ids(index, f"{field}{NUL}{t}{NUL}".encode()))
         for field, start in prefix.items():
             self._check_indexed(cls, model, field)
             if not _is_text(cls, field):
                 raise OsisError(f"find on model {model!r}, field {field!r}: prefix search "
                                 "needs a text field")
-            members = self.r.zrangebylex(f"{base}lex:{field}", f"[{start}",
-                                         f"[{start}\xff")
-            sets.append({_text(m).rpartition(LEX_SEP)[2] for m in members})
+            sets.append(self._ids(index, f"{field}{NUL}{start}".encode()))
         ids = set.intersection(*sets) if sets else set()
         ordered = sorted(ids, key=lambda i: (0, int(i), "") if i.isdigit() else (1, 0, i))
         out = []
@@ -224,6 +209,12 @@ class Osis:
             if _matches(item, where, prefix):
                 out.append(item)
         return out[max(0, offset):max(0, offset) + _page(limit)]
+
+    def _ids(self, index: str, start: bytes) -> set[str]:
+        """Ids of the index members starting with `start` (bytes: 0xff never occurs in UTF-8,
+        so it closes the range)."""
+        members = self.r.zrangebylex(index, b"[" + start, b"[" + start + b"\xff")
+        return {_text(m).rpartition(NUL)[2] for m in members}
 
     def _fetch(self, model: str, ns: str, ids: list[str]) -> list[dict[str, Any]]:
         cls = self.model(model)
@@ -251,7 +242,7 @@ def _decode(cls: type[OsisModel], raw: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in raw.items():
         key = _text(k)
-        if key.startswith("_i:"):
+        if key == "_m":
             continue
         out[key] = json.loads(_text(v))
     out["id"] = str(out.get("id", ""))
@@ -270,4 +261,3 @@ def _matches(item: Mapping[str, Any], where: Mapping[str, Any], prefix: Mapping[
     return True
 
 
-assert INDEXABLE
