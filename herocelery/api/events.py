@@ -4,7 +4,7 @@ proxies from closing an idle stream."""
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -14,9 +14,10 @@ KEEPALIVE_S = 15.0
 
 
 async def stream(store_url: str, flow_id: str | None,
-                 is_disconnected: "asyncio.Future[bool] | None" = None
+                 allow: Callable[[str], Awaitable[bool]] | None = None
                  ) -> AsyncIterator[str]:
-    """SSE text chunks of one flow's events (or every flow's when flow_id is None)."""
+    """SSE text chunks of one flow's events (or every flow's when flow_id is None); with
+    `allow`, only events of flows for which allow(flow_id) is true (cached per flow)."""
     client = aioredis.Redis.from_url(store_url, decode_responses=True)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
@@ -26,6 +27,7 @@ async def stream(store_url: str, flow_id: str | None,
             await pubsub.subscribe(Keys.events(flow_id))
         yield "retry: 1000\n: connected\n\n"
         idle = 0.0
+        allowed: dict[str, bool] = {}
         while True:
             msg = await pubsub.get_message(timeout=1.0)
             if msg is None:
@@ -38,6 +40,12 @@ async def stream(store_url: str, flow_id: str | None,
             data = msg.get("data")
             if not isinstance(data, str):
                 continue
+            if allow is not None:
+                fid = str(msg.get("channel", "")).rsplit(":", 1)[-1]
+                if fid not in allowed:
+                    allowed[fid] = await allow(fid)
+                if not allowed[fid]:
+                    continue
             yield f"data: {data}\n\n"
     finally:
         try:

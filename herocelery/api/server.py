@@ -25,6 +25,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..settings import Settings
+from ..keys import Keys
+from .access import has_contexts, may_read
 from .auth import Authenticator, Unauthorized, bearer, require_safe_bind
 from .events import stream
 from .methods import METHODS, Backend
@@ -82,11 +84,24 @@ def create_app(settings: Settings) -> Starlette:
 
     async def events(request: Request) -> Response:
         try:
-            caller_of(request)
+            caller = caller_of(request)
         except Unauthorized as exc:
             return PlainTextResponse(str(exc), status_code=401)
         flow_id = request.path_params.get("flow_id")
-        return StreamingResponse(stream(settings.store_url(), flow_id),
+        allow = None
+        if has_contexts(caller) and getattr(caller.scope, "value", "") != "admin":
+            scoped = backend.for_caller(caller)
+
+            def readable(fid: str) -> bool:
+                ctx = backend.store.r.hget(Keys.flow(fid), "context_id")
+                return ctx is not None and may_read(scoped, ctx)
+
+            async def allow(fid: str) -> bool:
+                return await run_in_threadpool(readable, fid)
+            if flow_id is not None and not await allow(flow_id):
+                return PlainTextResponse(f"{getattr(caller, 'name', caller)} may not read flow "
+                                         f"{flow_id}", status_code=403)
+        return StreamingResponse(stream(settings.store_url(), flow_id, allow),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})

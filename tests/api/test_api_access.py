@@ -22,12 +22,13 @@ def server(tmp_path_factory):
     settings = Settings.load(env={}, broker_url=redis_server.url + "/1",
                              data_dir=tmp_path_factory.mktemp("access"))
     proc = start_api(settings, tmp_path_factory.mktemp("access-api") / "api.log")
-    yield proc.url
+    yield proc.url, settings.store_url()
     proc.stop()
     redis_server.stop()
 
 
 def test_keys_contexts_and_permissions(server):
+    server, store_url = server
     local = HeroClient(server)
     root_key = local.call("key.create", {"name": "root", "scope": "admin"})["api_key"]
     with pytest.raises(ApiError) as e:          # keys exist now: no key, no entry
@@ -56,6 +57,7 @@ def test_keys_contexts_and_permissions(server):
     with pytest.raises(ApiError) as e:
         bob.submit({"name": "intrude", "context": "team", "jobs": {"a": {"script": "x"}}})
     assert e.value.code == FORBIDDEN
+    _events_are_filtered_by_context(store_url, root, alice, bob, fid)
     assert alice.cancel(fid) == ["a"]
 
     with pytest.raises(ApiError) as e:
@@ -73,3 +75,37 @@ def test_keys_contexts_and_permissions(server):
     with pytest.raises(ApiError) as e:
         root.call("context.grant", {"name": "team", "caller": "x", "role": "owner"})
     assert e.value.code == -32602 and "'role'" in str(e.value)
+
+
+def _events_are_filtered_by_context(store_url, root, alice, bob, fid) -> None:
+    """bob may not open the flow's stream; alice's stream of every flow skips the flow of a
+    context she may not read."""
+    import json
+    import threading
+    import redis
+    from herocelery.keys import Keys
+    with pytest.raises(ApiError):
+        next(bob.events(fid, timeout_s=5))           # 403: bob may not read the flow
+    root.call("context.create", {"name": "secret"})
+    hidden = root.submit({"name": "hidden", "context": "secret",
+                          "jobs": {"h": {"script": "result = 0"}}})["flow_id"]
+    seen: list[dict] = []
+    opened = threading.Event()
+
+    def listen() -> None:
+        for ev in alice.events(None, timeout_s=10, on_open=opened.set):
+            seen.append(ev)
+            if ev.get("marker") == "last":
+                return
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert opened.wait(10)
+    r = redis.Redis.from_url(store_url)
+    try:
+        r.publish(Keys.events(hidden), json.dumps({"type": "flow", "flow_id": hidden}))
+        r.publish(Keys.events(fid), json.dumps({"type": "flow", "flow_id": fid,
+                                                "marker": "last"}))
+    finally:
+        r.close()
+    t.join(10)
+    assert [e["flow_id"] for e in seen] == [fid]
