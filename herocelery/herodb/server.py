@@ -93,6 +93,7 @@ class Connection(asyncio.Protocol):
         self.c: Any = None
         self.pending: deque[list[bytes]] = deque()
         self.failure: ProtocolError | None = None
+        self.write_paused = False  # the transport's buffer is over its high-water mark
         self.holding = False  # replies held for the group-commit fsync (part B)
 
     def connection_made(self, transport: Any) -> None:
@@ -192,7 +193,19 @@ class Connection(asyncio.Protocol):
             cmds = list(self.pending)
             self.pending.clear()
             self.process(cmds)
-        if c.waiter is None and not self.pending and not c.closing:
+        if c.waiter is None and not self.pending and not c.closing and not self.write_paused:
+            self.transport.resume_reading()
+
+    # backpressure: a client that does not read its replies stops being read
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        c = self.c
+        if c is not None and not c.closing and c.waiter is None and \
+                len(self.pending) <= PENDING_LIMIT:
             self.transport.resume_reading()
 
     def send_oob(self, data: bytes) -> None:

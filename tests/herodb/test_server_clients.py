@@ -228,3 +228,34 @@ def test_databases_are_bounded_and_stop_closes_the_listener() -> None:
         except OSError:
             return True
     wait_for(refused, 5, what="the listener to close after stop()")
+
+
+def test_a_runaway_script_is_stopped_and_the_server_keeps_serving(herodb: ThreadHandle) -> None:
+    r = redis.Redis(port=herodb.port, socket_timeout=30)
+    r.config_set("lua-time-limit", "200")
+    try:
+        with pytest.raises(redis.ResponseError, match="time limit"):
+            r.eval("local i = 0 while true do i = i + 1 end", 0)
+        assert r.eval("return bit.band(12, 10) + bit.bor(1, 2)", 0) == 11
+        assert r.ping()
+    finally:
+        r.config_set("lua-time-limit", "5000")
+        r.close()
+
+
+def test_a_client_that_never_reads_is_throttled_not_buffered_forever(herodb: ThreadHandle) -> None:
+    r = redis.Redis(port=herodb.port)
+    r.set("fat", "x" * 100_000)
+    frame = b"*2\r\n$3\r\nGET\r\n$3\r\nfat\r\n"
+    with socket.create_connection(("127.0.0.1", herodb.port), timeout=5) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setblocking(False)
+        sent = 0
+        try:
+            for _ in range(20_000):  # 2 GB of replies if all were answered
+                sent += s.send(frame * 10)
+        except BlockingIOError:
+            pass  # the server stopped reading us: TCP pushes back
+        assert sent < 20_000 * len(frame) * 10
+        assert r.ping()  # everyone else is still served
+    r.close()

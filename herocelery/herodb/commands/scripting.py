@@ -21,7 +21,7 @@ COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
 PRELUDE = r"""
-local py_call, py_sha1, py_json_encode, py_json_decode = ...
+local py_call, py_sha1, py_json_encode, py_json_decode, py_bitop = ...
 local error, type, pairs, rawget, rawset, setmetatable, debug = error, type, pairs, rawget, rawset, setmetatable, debug
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
@@ -50,6 +50,16 @@ function redis.set_repl(v) end
 function redis.replicate_commands() return true end
 function redis.breakpoint() return false end
 function redis.debug() end
+local function tobit(x) x = x % 4294967296 if x >= 2147483648 then x = x - 4294967296 end return x end
+bit = {tobit = tobit,
+  band = function(a, ...) for _, b in ipairs({...}) do a = py_bitop(0, a, b) end return tobit(a) end,
+  bor = function(a, ...) for _, b in ipairs({...}) do a = py_bitop(1, a, b) end return tobit(a) end,
+  bxor = function(a, ...) for _, b in ipairs({...}) do a = py_bitop(2, a, b) end return tobit(a) end,
+  bnot = function(a) return tobit(-1 - a) end,
+  lshift = function(a, n) return tobit(py_bitop(3, a, n)) end,
+  rshift = function(a, n) return tobit(py_bitop(4, a, n)) end,
+  arshift = function(a, n) return tobit(py_bitop(5, a, n)) end,
+  tohex = function(a, n) return py_bitop(6, a, n or 8) end}
 cjson = {encode = function(v) return py_json_encode(v) end,
          decode = function(s) return py_json_decode(s) end}
 unpack = unpack or table.unpack
@@ -70,13 +80,24 @@ local function where()
   end
   return 0
 end
-local last_line = 0
+local clock = os.clock
+os = {clock = clock}
+io, package, require, module = nil, nil, nil, nil
+local last_line, deadline, ticks = 0, 0, 0
+-- one line hook does both jobs: remember the script's current line (a tail call such as
+-- `return redis.call(...)` hides it from the traceback) and stop a script past its time
+-- (every loop iteration jumps back, so loops reach it)
 local function on_line(event, line)
+  ticks = ticks + 1
+  if ticks % 1000 == 0 and clock() > deadline then
+    error({err = 'ERR Script killed: it ran longer than the script time limit'}, 0)
+  end
   if debug.getinfo(2, 'S').source == '@user_script' then last_line = line end
 end
-function __herodb_run(f)
+function __herodb_run(f, limit)
   local line = 0
   last_line = 0
+  deadline = clock() + limit
   debug.sethook(on_line, 'l')
   local ok, res = xpcall(f, function(e)
     line = where()
@@ -111,7 +132,7 @@ class Lua:
         self.client: Any = None
         loader = self.rt.eval("function(src) return loadstring(src) end")
         setup = loader(PRELUDE.encode())
-        setup(self._call, self._sha1, self._json_encode, self._json_decode)
+        setup(self._call, self._sha1, self._json_encode, self._json_decode, _bitop)
         self.run_fn = self.rt.globals()[b"__herodb_run"]
         self.compile_fn = self.rt.globals()[b"__herodb_compile"]
         self.set_args = self.rt.eval("function(k, a) rawset(_G, 'KEYS', k) rawset(_G, 'ARGV', a) end")
@@ -134,7 +155,7 @@ class Lua:
         db, store = c.db, c.store
         c.in_script = True
         try:
-            ok, result, line = self.run_fn(fn)
+            ok, result, line = self.run_fn(fn, self.time_limit_s())
         finally:
             c.in_script = False
             c.db, c.store = db, store
@@ -142,6 +163,14 @@ class Lua:
         if ok:
             return to_reply(result)
         return ReplyError(_error_text(result) + f" script: {sha}, on @user_script:{line}.")
+
+    def time_limit_s(self) -> float:
+        """CONFIG lua-time-limit (ms; default 5000): a script running longer is stopped, so a
+        runaway loop cannot stop the server."""
+        try:
+            return max(0.001, int(self.engine.settings.get("lua-time-limit", "5000")) / 1000)
+        except ValueError:
+            return 5.0
 
     # ---- called from Lua ---------------------------------------------------------------------
     def _call(self, *args: Any) -> tuple[bool, Any]:
@@ -213,6 +242,27 @@ class Lua:
         if t is ReplyError:
             return self._err(reply.text)
         return bytes(reply) if isinstance(reply, (bytes, bytearray)) else reply
+
+
+def _bitop(op: int, a: float, b: float) -> Any:
+    """LuaBitOp's 32-bit operations (Redis scripts may use ``bit.band`` & co.)."""
+    x, y = int(a) & 0xFFFFFFFF, int(b)
+    if op == 0:
+        return x & (y & 0xFFFFFFFF)
+    if op == 1:
+        return x | (y & 0xFFFFFFFF)
+    if op == 2:
+        return x ^ (y & 0xFFFFFFFF)
+    if op == 3:
+        return (x << (y & 31)) & 0xFFFFFFFF
+    if op == 4:
+        return x >> (y & 31)
+    if op == 5:
+        signed = x - (1 << 32) if x & 0x80000000 else x
+        return (signed >> (y & 31)) & 0xFFFFFFFF
+    digits = abs(y) or 8
+    text = f"{x:08x}"[-digits:] if digits <= 8 else f"{x:08x}"
+    return (text.upper() if y < 0 else text).encode()
 
 
 def _error_text(err: Any) -> str:
