@@ -6,6 +6,7 @@ i64 -> int, f64 -> float, bool -> bool, string -> str, char -> `Char` (a str sub
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 MAX_INT = 0x7FFFFFFFFFFFFFFF
@@ -78,23 +79,28 @@ def type_name(v: Any) -> str:
 
 
 def float_text(f: float) -> str:
-    """f64 the way Rhai displays it: `1.0`, `3.5`, `1e20`, `NaN`, `inf`."""
+    """f64 the way Rhai displays it: `1.0`, `3.5`, `0.0000001`, `1e20`, `NaN`, `inf`
+    (scientific notation outside 1e-13..1e13, as Rhai's FloatWrapper does)."""
     if math.isnan(f):
         return "NaN"
     if math.isinf(f):
         return "inf" if f > 0 else "-inf"
     a = abs(f)
     if a == 0:
-        return "-0.0" if math.copysign(1, f) < 0 else "0.0"
-    if a > 1e15 or a < 1e-7:
-        mant, _, exp = repr(f).partition("e")
-        if not exp:
-            mant, _, exp = f"{f:e}".partition("e")
-            mant = mant.rstrip("0").rstrip(".")
-        mant = mant[:-2] if mant.endswith(".0") else mant
-        return f"{mant}e{int(exp)}"
+        return "0.0"
     r = repr(f)
-    return r if ("." in r or "e" in r) else r + ".0"
+    if a > 1e13 or a < 1e-13:
+        mant, _, exp = r.partition("e")
+        if not exp:                       # repr had no exponent: build one
+            digits = f"{f:.17e}"
+            mant, _, exp = f"{float(digits):e}".partition("e")
+            mant = repr(float(mant))
+        if mant.endswith(".0"):
+            mant = mant[:-2]
+        return f"{mant}e{int(exp)}"
+    if "e" in r:                          # small numbers: positional, shortest digits
+        r = format(Decimal(r), "f")
+    return r if "." in r else r + ".0"
 
 
 def _debug_str(s: str) -> str:
