@@ -197,8 +197,9 @@ class Lexer:
                 raise self.error(f"Invalid escape sequence: \\{c}{digits}", line, col) from None
             self.advance(width + 1)
             return ch
-        if c == "\n":      # line continuation: skip the newline and leading spaces
-            self.advance()
+        if c == "\n" or (c == "\r" and src[self.i + 1:self.i + 2] == "\n"):
+            # line continuation: skip the newline and the next line's leading spaces
+            self.advance(2 if c == "\r" else 1)
             while self.i < len(src) and src[self.i] in " \t":
                 self.advance()
             return ""
