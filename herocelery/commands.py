@@ -154,6 +154,22 @@ class _Runtime:
         self.app.close()
 
 
+def _authorize(settings: Settings, flow_id: str, action: str) -> None:
+    """PermissionDenied unless the caller (`api_key` setting) may `action` (read, execute)
+    in the flow's context."""
+    from .contexts import Action, Registry
+    from .contexts.admission import check_access
+    from .store import Store
+    store = Store.from_url(settings.store_url())
+    try:
+        registry = Registry(store.r, settings)
+        caller = registry.authenticate(settings.api_key)
+        flow = store.flow(flow_id)
+        check_access(registry, caller, flow.context_id, Action(action), f"flow {flow_id}")
+    finally:
+        store.close()
+
+
 def _client_settings(ctx: click.Context) -> Settings:
     settings = settings_from(ctx)
     settings.require_broker()
@@ -199,7 +215,9 @@ def flow_submit(ctx: click.Context, target: str, wait: bool, timeout: float | No
 def flow_status(ctx: click.Context, flow_id: str, as_json: bool) -> None:
     """Show a flow's status and its jobs."""
     from .flow import FlowHandle
-    handle = FlowHandle(flow_id, _client_settings(ctx))
+    settings = _client_settings(ctx)
+    _authorize(settings, flow_id, "read")
+    handle = FlowHandle(flow_id, settings)
     try:
         _print_outcome(flow_id, handle.status().value, handle.jobs(), as_json)
     finally:
@@ -213,9 +231,16 @@ def flow_status(ctx: click.Context, flow_id: str, as_json: bool) -> None:
 def flow_list(ctx: click.Context, limit: int, as_json: bool) -> None:
     """The most recent flows."""
     from .store import Store
-    store = Store.from_url(_client_settings(ctx).store_url())
+    settings = _client_settings(ctx)
+    store = Store.from_url(settings.store_url())
     try:
+        from .contexts import Registry
+        from .contexts.admission import readable
+        registry = Registry(store.r, settings)
+        caller = registry.authenticate(settings.api_key)
         flows = store.flows(limit)
+        seen = readable(registry, caller, {f.context_id for f in flows})
+        flows = [f for f in flows if f.context_id in seen]
     finally:
         store.close()
     if as_json:
@@ -238,7 +263,9 @@ def flow_list(ctx: click.Context, limit: int, as_json: bool) -> None:
 def flow_cancel(ctx: click.Context, flow_id: str) -> None:
     """Cancel a flow: queued jobs are dropped, running ones stopped."""
     from .coordinator import cancel
-    with _Runtime(_client_settings(ctx)) as rt:
+    settings = _client_settings(ctx)
+    _authorize(settings, flow_id, "execute")
+    with _Runtime(settings) as rt:
         names = cancel(rt, flow_id)
     click.echo(f"cancelled {flow_id}: {len(names)} job(s) stopped"
                + (f" ({', '.join(names[:20])})" if names else ""))
@@ -250,7 +277,9 @@ def flow_cancel(ctx: click.Context, flow_id: str) -> None:
 def flow_retry(ctx: click.Context, flow_id: str) -> None:
     """Run failed, skipped and cancelled jobs of a flow again (and what depends on them)."""
     from .coordinator import retry
-    with _Runtime(_client_settings(ctx)) as rt:
+    settings = _client_settings(ctx)
+    _authorize(settings, flow_id, "execute")
+    with _Runtime(settings) as rt:
         names = retry(rt, flow_id)
     click.echo(f"retrying {len(names)} job(s) of {flow_id}: {', '.join(names[:20])}")
 
@@ -271,7 +300,9 @@ def flow_graph(ctx: click.Context, target: str, fmt: str) -> None:
         after = {n: list(j.after) for n, j in spec.jobs.items()}
     else:
         from .flow import FlowHandle
-        handle = FlowHandle(target, _client_settings(ctx))
+        settings = _client_settings(ctx)
+        _authorize(settings, target, "read")
+        handle = FlowHandle(target, settings)
         try:
             name = handle.record().name
             jobs = handle.jobs()

@@ -76,3 +76,27 @@ class JobCheck:
             return [], None
         return signing.check(job.signatures, signing.job_bytes(job), required=ctx.require_signatures,
                              signers=ctx.signers, context=ctx.name)
+
+
+def check_access(registry: Registry, caller: Caller, context_name: str, action: Action,
+                 what: str) -> None:
+    """PermissionDenied unless `caller` may do `action` in the context of `what` (a flow)."""
+    try:
+        ctx = registry.context(context_name)
+    except HeroCeleryError as exc:
+        raise PermissionDenied(f"{what}: {exc}") from None
+    decision = may(caller, action, ctx)
+    if not decision:
+        raise PermissionDenied(f"{what}: {decision.reason}")
+
+
+def readable(registry: Registry, caller: Caller, context_names: set[str]) -> set[str]:
+    """The contexts among `context_names` whose flows `caller` may see."""
+    out = set()
+    for name in context_names:
+        try:
+            if may(caller, Action.read, registry.context(name)):
+                out.add(name)
+        except HeroCeleryError:
+            continue
+    return out

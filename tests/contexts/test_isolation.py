@@ -334,3 +334,28 @@ def test_a_python_job_process_holds_no_secret_of_the_worker(secure_cluster, secu
     assert h.results["look"] == {"environ_has_secret": False, "objects": [],
                                  "strings_with_secret": 0, "celery_loaded": False}
     h.close()
+
+
+def test_other_callers_cannot_see_or_touch_a_flow_through_the_cli(secure_cluster,
+                                                                  secure_settings,
+                                                                  team) -> None:
+    from test_registry import cli
+    f = Flow("private", context=team.a.name)
+    f.job("x", script="result = 'a-secret-result'")
+    h = run(f, secure_settings, team.alice)
+    assert h.status() is FlowStatus.finished
+    h.close()
+    as_bob = cli(secure_settings, "flow", "status", h.id, "--json", key=team.bob)
+    assert as_bob.returncode == 1 and "may not read" in as_bob.stderr
+    assert "a-secret-result" not in as_bob.stdout + as_bob.stderr
+    listed = cli(secure_settings, "flow", "list", "--json", "--limit", "200", key=team.bob)
+    assert listed.returncode == 0 and h.id not in listed.stdout
+    as_rita = cli(secure_settings, "flow", "status", h.id, "--json", key=team.rita)
+    assert as_rita.returncode == 0 and "a-secret-result" in as_rita.stdout
+    assert h.id in cli(secure_settings, "flow", "list", "--json", "--limit", "200",
+                       key=team.rita).stdout
+    for who in (team.rita, team.bob):
+        retry = cli(secure_settings, "flow", "retry", h.id, key=who)
+        assert retry.returncode == 1 and "may not" in retry.stderr, retry.stderr
+    graph = cli(secure_settings, "flow", "graph", h.id, key=team.bob)
+    assert graph.returncode == 1 and "may not read" in graph.stderr
