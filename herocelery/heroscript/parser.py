@@ -42,7 +42,7 @@ HEAD = re.compile(r"(!+)(\S*)")
 NAME_BAD = re.compile(r"[^a-z0-9]")
 FIRST_AT_COL0 = re.compile(r"^[^\s]", re.M)
 INDENTS = re.compile(r"^([ ]*)\S", re.M)
-UNESCAPE = re.compile(r"\\(['\"])")
+UNESCAPE = re.compile(r"\\(['\"\\])")
 
 E_BANGS = "too many '!' ({n}): an action starts with 1 to 4"
 E_NO_NAME = "action name missing after {bangs!r}"
@@ -52,6 +52,7 @@ E_KEY = "invalid character {ch!r} in param key {key!r} (keys use letters, digits
 E_EMPTY_KEY = "param key is empty before ':'"
 E_UNTERMINATED = "unterminated quote: a value opened with {q} is not closed on this line"
 E_AFTER = "unexpected {ch!r} after value of {key!r}; separate params with a space"
+E_AFTER_ARG = "unexpected {ch!r} after a quoted argument; separate words with a space"
 E_ONE_SPACE = "param lines must be indented by at least two spaces (found one)"
 E_BLOCK = "multi-line value of {key!r} opened with {q} is never closed"
 E_HTML = "'<!--' comment is never closed with '-->'"
@@ -75,7 +76,8 @@ def dedent_block(lines: list[str]) -> str:
 
 
 def unquote(v: str) -> str:
-    """The content of a single quoted value; `\\'` and `\\"` become the quote."""
+    """The content of a single quoted value; `\\'`, `\\"` and `\\\\` are escapes, any
+    other backslash is literal (so `'C:\\new'` keeps its backslash)."""
     inner = v[1:-1]
     return UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
 
@@ -109,6 +111,7 @@ class _Parser:
         self.names: dict[str, tuple[str, str]] = {}
         self.keys: dict[str, str] = {}
         self.count = 0
+        self.base = 0
         self.norm = ""   # the normalised text the actions point into
         # open multi-line value: (action, key, quote, lines, line, col, source line)
         self.block: tuple[Action, str, str, list[str], int, int, str] | None = None
@@ -124,7 +127,7 @@ class _Parser:
             self.items.append(self.text)
         self.text.lines.extend("// " + c if c else "//" for c in self.pending)
         self.pending = []
-        self.text.lines.append(line.rstrip("\r\n"))
+        self.text.lines.append(line[self.base:].rstrip("\r\n"))  # dedented like the rest
 
     # -- heads ---------------------------------------------------------------------------
     def head(self, s: str, col: int, lineno: int, raw: str) -> None:
@@ -243,7 +246,7 @@ class _Parser:
                 a = m.group("a")
                 e = m.end()
                 if e < n and line[e] != " ":
-                    raise _err(E_UNTERMINATED.format(q=line[e]), self.source, lineno, e + 1,
+                    raise _err(E_AFTER_ARG.format(ch=line[e]), self.source, lineno, e + 1,
                                line)
                 if a[0] in "'\"":
                     a = unquote(a)
@@ -301,6 +304,7 @@ class _Parser:
         base = 0
         if FIRST_AT_COL0.search(text) is None:
             base = min((len(m.group(1)) for m in INDENTS.finditer(text)), default=0)
+        self.base = base
         html_start: tuple[int, str] | None = None
         lineno = 0
         for raw in iter_lines(text):

@@ -3,8 +3,8 @@
 Guarantee: for every action the parser can produce, `parse(serialize(a))` gives an action
 with the same kind, actor, name, params, args and comments, hence the same `action_hash`.
 Limits (values the text form cannot carry): a multi-line value whose every line starts
-with white space loses that common indentation, a value ending in a backslash is written
-as a block, and TABs are read as four spaces.
+with white space loses that common indentation, white-space-only lines of a multi-line
+value become empty, and TABs are read as four spaces.
 """
 from __future__ import annotations
 
@@ -17,20 +17,25 @@ from .model import BANGS, Action, Item, Text
 INLINE_MAX = 100
 INDENT = "    "
 SAFE_VALUE = re.compile(r"[A-Za-z0-9_.\-@+%~*?][A-Za-z0-9_.\-@+%~/:,=#&?!*(){}$<>;|^]*\Z")
+BACKSLASH = re.compile(r"\\(?=['\"\\]|\Z)")   # backslashes that need escaping in quotes
 SAFE_ARG = re.compile(r"[A-Za-z0-9_.\-@+%~*?][A-Za-z0-9_.\-@+%~/,=#&?!*(){}$<>;|^]*\Z")
+
+
+def quote_line(text: str) -> str:
+    """Any one-line text as a quoted value that parses back to exactly `text`."""
+    escaped = BACKSLASH.sub(r"\\\\", text)
+    if "'" in text and '"' not in text:
+        return '"' + escaped + '"'
+    return "'" + escaped.replace("'", "\\'") + "'"
 
 
 def quote(value: str) -> str | None:
     """The single-line text form of a value, or None when it needs a multi-line block."""
     if "\n" in value:
         return None
-    if SAFE_VALUE.match(value):
+    if SAFE_VALUE.match(value) and value[-1] != ",":   # a trailing comma continues a list
         return value
-    if value.endswith("\\") or "\\'" in value or '\\"' in value:
-        return None
-    if "'" in value and '"' not in value:
-        return '"' + value + '"'
-    return "'" + value.replace("'", "\\'") + "'"
+    return quote_line(value)
 
 
 def _block(key: str, value: str, indent: str) -> list[str]:
@@ -48,9 +53,7 @@ def _block(key: str, value: str, indent: str) -> list[str]:
 def _arg(arg: str) -> str:
     if SAFE_ARG.match(arg) and not arg.startswith("//"):
         return arg
-    if "'" in arg and '"' not in arg:
-        return '"' + arg + '"'
-    return "'" + arg.replace("'", "\\'") + "'"
+    return quote_line(arg)
 
 
 def serialize_action(action: Action, *, comments: bool = True) -> str:

@@ -28,6 +28,7 @@ SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
                   "w": 7 * 86400.0}
+UNESCAPE = re.compile(r"\\(['\"\\])")
 LIST_TOKEN = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|,|[^,'"]+|['"]""")
 
 
@@ -87,7 +88,7 @@ def to_list(text: str) -> list[str]:
     for part in parts:
         item = part.strip()
         if len(item) >= 2 and item[0] in "'\"" and item[-1] == item[0]:
-            item = item[1:-1].replace("\\" + item[0], item[0])
+            item = UNESCAPE.sub(r"\1", item[1:-1])
         if item:
             out.append(item)
     return out
