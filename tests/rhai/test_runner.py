@@ -141,3 +141,13 @@ def test_modules_can_be_imported(db_url: str) -> None:
     runner.register_module("util", "fn greet(n) { `hi ${n}` } const VERSION = 3;")
     script = 'import "mathx" as m; import "util" as u; [m::double(m::TEN), u::greet("bo"), u::VERSION]'
     assert runner.run(job(script, db_url)) == [20, "hi bo", 3]
+
+
+def test_modules_can_live_in_the_context_database(db_url: str) -> None:
+    client = redis.Redis.from_url(db_url, decode_responses=True)
+    client.set("rhai:module:pricing", "fn with_vat(x) { x * 121 / 100 } const RATE = 21;")
+    client.close()
+    script = 'import "pricing" as p; [p::with_vat(100), p::RATE]'
+    assert RUNNER.run(job(script, db_url)) == [121, 21]
+    with pytest.raises(RhaiError, match="Module not found: nowhere"):
+        RUNNER.run(job('import "nowhere" as n;', db_url))

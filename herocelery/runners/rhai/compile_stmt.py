@@ -214,7 +214,10 @@ class StmtCompiler(CallCompiler):
 
         def imp(fr: list[Any]) -> None:
             path = pathf(fr)
-            mod = rt.modules.get(path) if type(path) is str else None
+            try:
+                mod = rt.load_module(path) if type(path) is str else None
+            except RhaiBaseError as e:
+                raise RhaiRuntimeError(f"Error in module {path}: {e}", pos) from None
             if mod is None:
                 raise RhaiRuntimeError(f"Module not found: {to_display(path)}", pos)
             if slot is not None:

@@ -71,8 +71,10 @@ def wrap_native(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
 class Engine:
     """Functions, modules and limits shared by many evaluations."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None,
+                 module_resolver: Callable[[str], str | None] | None = None) -> None:
         self.limits = limits or Limits()
+        self.module_resolver = module_resolver   # name -> Rhai source, for unknown modules
         self.lib: Library = STD.copy()
         self.modules: dict[str, Module] = {}
         self.sources: dict[str, str] = {}
@@ -99,6 +101,21 @@ class Engine:
                 else:
                     m.vars[k] = from_json(v)
             self.modules[name] = m
+
+    def _load(self, name: str, rt: Rt, limits: Limits) -> Module | None:
+        """A module for `import`: registered, or Rhai source (registered or from the
+        resolver) compiled once per evaluation under the evaluation's limits."""
+        mod = rt.modules.get(name)
+        if mod is None and not name.startswith("$"):
+            src = self.sources.get(name)
+            if src is None and self.module_resolver is not None:
+                try:
+                    src = self.module_resolver(name)
+                except Exception as e:
+                    raise RhaiRuntimeError(f"cannot load: {e}") from None
+            if src is not None:
+                mod = rt.modules[name] = self._script_module(str(src), rt, limits)
+        return mod
 
     def _script_module(self, src: str, rt: Rt, limits: Limits) -> Module:
         script = parse(src, limits.max_expr_depth)
@@ -130,8 +147,7 @@ class Engine:
             rt.call_fnptr = lambda fp, args, this=None: call_fnptr(  # type: ignore[misc]
                 rt, fp, args, *(() if this is None else (this,)))
             rt.modules.update(self.modules)
-            for name, src in self.sources.items():
-                rt.modules[name] = self._script_module(src, rt, limits)
+            rt.load_module = lambda name: self._load(name, rt, limits)
             prog = Compiler(rt).compile_script(tree, names)
             result, values = prog.run([from_json(scope[n]) for n in names])
             for n, v in zip(names, values):

@@ -2,6 +2,7 @@
 
 Scope: INPUTS (map of prerequisite results), ARGS, CALLER_ID, CONTEXT_ID, JOB_ID, FLOW_ID.
 Functions: every binding of `bindings.BINDINGS` (db_get, db_set, ... bound to `job.db()`).
+Modules: registered ones, else Rhai source stored in the context database at MODULE_KEY.
 `print`/`debug` lines go to `job.log`; the wall-clock limit is `job.deadline`; cancellation
 is checked with the operation budget. The result is the last value, as JSON data.
 """
@@ -14,6 +15,9 @@ from .bindings import BINDINGS
 from .engine import Engine, Module
 from .runtime import Limits
 from .values import to_json
+
+# a Rhai module kept in the context's own database: `import "name" as m;` reads this key
+MODULE_KEY = "rhai:module:{}"
 
 DEFAULT_LIMITS = Limits(max_call_levels=128, max_expr_depth=64,
                         max_string_size=16 * 1024 * 1024, max_array_size=4 * 1024 * 1024,
@@ -34,7 +38,8 @@ class RhaiRunner:
         self.modules[name] = module
 
     def engine_for(self, job: JobContext) -> Engine:
-        engine = Engine(self.limits)
+        engine = Engine(self.limits,
+                        module_resolver=lambda name: job.db().get(MODULE_KEY.format(name)))
         for name, factory in BINDINGS.items():
             engine.register_fn(name, factory(job))
         for name, module in self.modules.items():

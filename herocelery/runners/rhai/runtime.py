@@ -147,6 +147,7 @@ class Rt:
         self.fns: dict[tuple[str, int], ScriptFn] = {}
         self.modules: dict[str, Any] = {}
         self.call_fnptr: Callable[[FnPtr, list[Any]], Any] = lambda fp, args: None
+        self.load_module: Callable[[str], Any] = self.modules.get
 
     def tick(self) -> None:
         """Called when the budget runs out: count, check limits, refill."""
