@@ -10,7 +10,6 @@ import sys
 
 import click
 
-from ...errors import RhaiError
 from .engine import Engine
 from .runtime import Limits
 from .values import to_display, to_json
@@ -57,10 +56,7 @@ def eval_cmd(script: str | None, file: str | None, fmt: str, timeout: float,
              max_operations: int) -> None:
     """Evaluate SCRIPT (or -f FILE, or - for stdin) and print its final value."""
     src = _read(script, file)
-    try:
-        value = _engine(timeout, max_operations).evaluate(src, on_print=_err, on_debug=_err)
-    except RhaiError:
-        raise
+    value = _engine(timeout, max_operations).evaluate(src, on_print=_err, on_debug=_err)
     if fmt == "json":
         click.echo(json.dumps(to_json(value), ensure_ascii=False))
     else:
