@@ -110,6 +110,7 @@ class Installation:
         self.api_url = ""
         self.flower_url = ""
         self._lock: TextIO | None = None
+        self.started = 0.0
 
     # ---- lock ---------------------------------------------------------------------------
     def acquire(self) -> None:
@@ -128,6 +129,7 @@ class Installation:
 
     # ---- start ----------------------------------------------------------------------------
     def start(self) -> None:
+        self.started = time.monotonic()
         from .launcher import start_herodb
         if self._lock is None:
             self.acquire()
@@ -222,10 +224,11 @@ class Installation:
     def wait_ready(self, timeout_s: float = 60.0,
                    on_tick: Callable[[], None] | None = None) -> float:
         """Block until the API answers and every managed runner answers pings (or failed);
-        returns the seconds it took. ConfigError naming what is missing past the timeout."""
+        returns the seconds since `start` began. ConfigError naming what is missing past the
+        timeout."""
         import urllib.request
         from .store import Store
-        t0 = time.monotonic()
+        t0 = self.started or time.monotonic()
         store = Store.from_url(self.settings.store_url())
         try:
             while True:
@@ -355,6 +358,7 @@ def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)        # the terminal closed: stop cleanly too
     from rich.console import Console
     console = Console(stderr=False, highlight=False)
     inst.acquire()               # a second `up` stops here, touching nothing
@@ -367,9 +371,17 @@ def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
     except KeyboardInterrupt:
         pass
     finally:
-        console.print("stopping ...")
+        _say(console, "stopping ...")
         inst.stop()
-        console.print("stopped")
+        _say(console, "stopped")
+
+
+def _say(console: Any, text: str) -> None:
+    """Print unless the terminal is gone (SIGHUP): stopping must not depend on it."""
+    try:
+        console.print(text)
+    except (OSError, ValueError):
+        pass
 
 
 def _show(inst: Installation, console: Any, live: bool) -> None:
