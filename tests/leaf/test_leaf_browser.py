@@ -121,3 +121,22 @@ def test_the_javascript_client_against_the_server(page, leaf_api, other_site):
     assert out["bad"] == {"isApiError": True, "code": -32602,
                           "message": "flow.status: param 'flow_id': missing"}
     assert out["events"].count("finished") == 3   # two jobs and the flow
+
+
+@pytest.fixture
+def keyed_api(cluster, hero_settings, tmp_path):
+    from apiproc import start_api
+    proc = start_api(hero_settings.with_(api_key="leaf-key"), tmp_path / "api.log")
+    yield proc
+    proc.stop()
+
+
+def test_leaf_with_an_api_key_sends_it(page, keyed_api):
+    page.goto(keyed_api.url + "/leaf/?key=leaf-key")
+    page.fill("#flow-text", "name: keyed\njobs:\n  k: {script: 'result = 1'}\n")
+    page.click("#submit")
+    page.wait_for_selector("g.job[data-name=k][data-status=finished]", timeout=60_000)
+    page.goto(keyed_api.url + "/leaf/")             # no key: refused, said in the form
+    page.fill("#flow-text", "name: nokey\njobs:\n  k: {script: 'result = 1'}\n")
+    page.click("#submit")
+    page.wait_for_selector("#submit-message.error:has-text('API key')")
