@@ -105,17 +105,26 @@ def test_a_flow_crosses_both_nodes_and_node2_keeps_data_in_its_own_db(up):
         "back": {"runner": "shell", "node": "node1", "after": ["hs"],
                  "script": "echo back-on-node1"},
     }
+    with_rhai = bool(available(["rhai"]))
+    if with_rhai:
+        jobs["rh"] = {"runner": "rhai", "node": "node2", "after": ["hs"],
+                      "script": 'db_set("rhai_was_here", INPUTS["hs"]); INPUTS["hs"] + "-rhai"'}
+        jobs["back"]["after"] = ["rh"]
     fid = hc.submit({"name": "cross", "jobs": jobs})["flow_id"]
     assert hc.wait(fid, 90) == "finished", hc.flow_status(fid)
     status = hc.flow_status(fid)["jobs"]
-    assert {n: j["node"] for n, j in status.items()} == {"make": "node1", "hs": "node2",
-                                                         "back": "node1"}
+    assert {n: j["node"] for n, j in status.items()} == {
+        "make": "node1", "hs": "node2", "back": "node1", **({"rh": "node2"} if with_rhai else {})}
     assert hc.job_result(status["hs"]["id"])["result"] == "made-node2"
     assert hc.job_result(status["back"]["id"])["result"]["stdout"] == "back-on-node1\n"
     db2 = next(s["address"] for s in state["services"] if s["name"] == "herodb-2")
     db1 = next(s["address"] for s in state["services"] if s["name"] == "herodb-1")
     assert _find_key(db2, "crossed") == "made"
     assert _find_key(db1, "crossed") is None
+    if with_rhai:
+        assert hc.job_result(status["rh"]["id"])["result"] == "made-node2-rhai"
+        assert _find_key(db2, "rhai_was_here") == "made-node2"
+        assert _find_key(db1, "rhai_was_here") is None
 
 
 def _find_key(url: str, key: str) -> str | None:
