@@ -183,11 +183,11 @@ class _Parser:
         last_key: str | None = None
         keys = self.keys
         for m in toks:
-            k, v, a, c = m.group("k", "v", "a", "c")
+            c, k, v, a = m.groups()       # FAST's groups, in pattern order
             if k is not None:
                 key = keys.get(k)
                 if key is None:
-                    key = self._key(k, m.start("k"), lineno, line)
+                    key = self._key(k, m.start(2), lineno, line)
                 if v:
                     if v[0] in "'\"":
                         if v[-1] == v[0] and QUOTED.fullmatch(v):
@@ -195,9 +195,9 @@ class _Parser:
                     elif v[-1] == " ":
                         v = v.rstrip()
                 if key in act.params or key == "id":
-                    self._set(act, key, v, lineno, m.start("k") + 1)
+                    self._set(act, key, v, lineno, m.start(2) + 1)
                 else:
-                    act.pos.extend((key, lineno - act.line, m.start("k") + 1))
+                    act.pos.extend((key, lineno - act.line, m.start(2) + 1))
                     act.params[key] = v
                 last_key = key
             elif a is not None:
