@@ -32,6 +32,14 @@ def _read(path: str) -> tuple[str, str]:
         raise HeroScriptError(f"cannot read: {exc.strerror}", file=path) from None
 
 
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise HeroScriptError(f"cannot write: {exc.strerror}", file=path) from None
+
+
 def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
@@ -84,10 +92,16 @@ def parse_cmd(file: str, as_json: bool, keep_ids: bool) -> None:
 @click.argument("file")
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 def check_cmd(file: str, strict: bool) -> None:
-    """Report syntax errors and warnings of FILE; exit 1 on errors."""
+    """Report syntax errors and warnings of FILE; exit 1 on errors.
+
+    A file with `!!flow.define` is also checked as a flow file (unknown params, missing
+    runner, bad durations, ...)."""
     text, source = _guard(lambda: _read(file))
     dup: list[tuple[int, int, str]] = []
     actions = _guard(lambda: parse(text, source, warnings=dup))
+    if any(a.actor == "flow" and a.name == "define" for a in actions):
+        from .flowfile import flow_spec_from_heroscript   # a flow file: check it as one
+        _guard(lambda: flow_spec_from_heroscript(text, source))
     warnings = [(source, ln, col, msg) for ln, col, msg in dup] + lint(actions)
     for src, ln, col, msg in sorted(warnings, key=lambda w: (w[1], w[2])):
         click.secho(f"{src}:{ln}:{col}: warning: {msg}", fg="yellow", err=True)
@@ -106,7 +120,6 @@ def fmt_cmd(file: str, write: bool) -> None:
     out = serialize(items)
     if write and file != "-":
         if out != text:
-            with open(file, "w", encoding="utf-8") as fh:
-                fh.write(out)
+            _guard(lambda: _write(file, out))
         return
     click.echo(out, nl=False)

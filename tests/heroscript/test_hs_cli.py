@@ -78,3 +78,11 @@ def test_fmt_is_canonical_idempotent_and_keeps_ids(tmp_path: Path) -> None:
     assert hc("fmt", str(g)).stdout == first.stdout
     assert hc("fmt", "--write", str(f)).returncode == 0
     assert f.read_text() == first.stdout
+
+
+def test_check_validates_flow_files_with_positions(tmp_path: Path) -> None:
+    f = tmp_path / "flow.hero"
+    f.write_text("!!flow.define name:x\n!!flow.job name:a runner:python\n    retries:lots\n")
+    out = hc("check", str(f))
+    assert out.returncode == 1
+    assert out.stderr.strip() == f"{f}:3:5: param 'retries': 'lots' is not an integer"
