@@ -98,6 +98,7 @@ class Engine:
         self.stat_connections = 0
         self.stat_rejected = 0
         self.dirty = 0
+        self.appended = 0  # records handed to log.append (the server flushes once per loop turn)
         self.last_save = int(time.time())
         self.schedule: Callable[[float, Callable[[], None]], Any] | None = None
         self.rewrite_requested = False
@@ -218,10 +219,12 @@ class Engine:
             if log is not None:
                 for e in effects:
                     log.append(c.db, e)
+                self.appended += len(effects)
             self.dirty += len(effects)
         else:
             if log is not None:
                 log.append(c.db, argv)
+                self.appended += 1
             self.dirty += 1
 
     def touch(self, store: Database, key: bytes) -> None:
@@ -290,6 +293,7 @@ class Engine:
                 for e in effects:
                     if self.log is not None:
                         self.log.append(store.index, e)
+                        self.appended += 1
                     if len(e) > 2 and e[0] in (b"LMOVE", b"RPOPLPUSH"):
                         self.touch(store, e[2])
                     if len(e) > 1:

@@ -146,6 +146,7 @@ class Connection(asyncio.Protocol):
         engine = self.engine
         out: list[bytes] = []
         blocked = False
+        appended = engine.appended
         for argv in cmds:
             reply = engine.execute(c, argv)
             if type(reply) is Block:
@@ -159,15 +160,14 @@ class Connection(asyncio.Protocol):
             # from the wait queue instead of being handed (and losing) the next message
             self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
         held = False
-        the_log = engine.log
-        if the_log is not None:
-            # (part B) group commit: with appendfsync always, replies of every connection
-            # served in this loop iteration wait for one fsync (HeroDB.release_held)
-            the_log.flush(sync=False)
-            if out and (the_log.unsynced or self.holding) and not c.quit and self.failure is None:
+        if engine.log is not None and (engine.appended != appended or self.server.holding_any):
+            # group commit: the replies of every connection served in this loop iteration wait
+            # for ONE log write (and, with appendfsync always, one fsync) in release_held, so
+            # acknowledged = in the log, as Redis does in beforeSleep
+            if out and not c.quit and self.failure is None:
                 self.server.hold(self, out)
                 held = True
-            elif the_log.unsynced or self.holding:
+            else:
                 self.server.release_held()
         if out and not held:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
@@ -262,11 +262,17 @@ class HeroDB:
             self._release_scheduled = True
             asyncio.get_running_loop().call_soon(self.release_held)
 
+    @property
+    def holding_any(self) -> bool:
+        return bool(self._held)
+
     def release_held(self) -> None:
-        """Fsync the log, then send every held reply in order."""
+        """Write (and with `always` fsync) the log once, then send every held reply in order."""
         self._release_scheduled = False
-        if self.engine.log is not None:
-            self.engine.log.sync()
+        the_log = self.engine.log
+        if the_log is not None:
+            the_log.flush(sync=False)
+            the_log.sync()
         held, self._held = self._held, []
         for conn, out in held:
             conn.holding = False
