@@ -10,9 +10,10 @@
             '
 
 Durations (`timeout`, `retry_backoff`) accept `30s`, `5m`, `1h30m`, `250ms` or plain
-seconds. `allow_failure` is true/yes/y/1 or false/no/n/0. Only given keys appear in the
-dict; the flow loader validates it with the same code as YAML. Every problem is a
-HeroScriptError at the offending action or param.
+seconds. `allow_failure` is true/yes/y/1 or false/no/n/0. A script that itself holds a
+line with only `'` (e.g. a heroscript job with a multi-line value) opens with
+`script:'''`. Only given keys appear in the dict; the flow loader validates it with the
+same code as YAML. Every problem is a HeroScriptError at the offending action or param.
 """
 from __future__ import annotations
 
