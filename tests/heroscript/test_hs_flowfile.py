@@ -107,3 +107,16 @@ def test_errors_are_positioned(text: str, line: int, col: int, reason: str) -> N
     err = info.value
     assert (err.file, err.line, err.column) == ("f.hero", line, col), str(err)
     assert reason in err.reason
+
+
+def test_a_heroscript_job_with_its_own_block_uses_the_triple_opener() -> None:
+    text = """!!flow.define name:x
+!!flow.job name:a runner:heroscript
+    script:'''
+        !!play.echo text:'
+            hello
+            '
+        '''
+"""
+    spec = flow_spec_from_heroscript(text, "x.hero")
+    assert spec["jobs"]["a"]["script"] == "!!play.echo text:'\n    hello\n    '"
