@@ -51,11 +51,16 @@ def _guard(fn: Callable[[], T]) -> T:
 
 
 def lint(actions: list[Action]) -> list[tuple[str, int, int, str]]:
-    """Warnings: bare flags that were probably meant as `key:true`."""
+    """Warnings: bare flags probably meant as `key:true`, indented actions."""
     out = []
     for a in actions:
         for arg in a.args:
-            if FLAG_LIKE.match(arg):
+            if arg.startswith("!") and len(arg) > 1:
+                out.append((a.file, a.line, a.column,
+                            f"!!{a.full_name}: argument {arg!r} looks like an action; an "
+                            "indented line belongs to the action above, so start it at "
+                            "the left margin"))
+            elif FLAG_LIKE.match(arg):
                 out.append((a.file, a.line, a.column,
                             f"!!{a.full_name}: bare word {arg!r} is a positional argument, "
                             f"not a flag; write {arg}:true if you meant a flag"))
