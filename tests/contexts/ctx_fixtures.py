@@ -8,7 +8,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import redis
@@ -64,28 +64,46 @@ def start_secure_herodb(databases: int = 32) -> SecureHeroDB:
     return SecureHeroDB(proc, port)
 
 
+# tests/contexts and tests/osis each import these fixtures into their conftest; a session
+# that runs both must still start one HeroDB and one set of workers: shared by refcount.
+_SHARED: dict[str, list[Any]] = {}
+
+
+def _acquire(name: str, make: Callable[[], Any]) -> Any:
+    entry = _SHARED.get(name)
+    if entry is None:
+        entry = _SHARED[name] = [make(), 0]
+    entry[1] += 1
+    return entry[0]
+
+
+def _release(name: str, stop: Callable[[Any], None]) -> None:
+    entry = _SHARED[name]
+    entry[1] -= 1
+    if entry[1] == 0:
+        del _SHARED[name]
+        stop(entry[0])
+
+
 @pytest.fixture(scope="session")
 def secure_herodb() -> Iterator[SecureHeroDB]:
-    server = start_secure_herodb()
-    yield server
-    server.stop()
+    yield _acquire("herodb", start_secure_herodb)
+    _release("herodb", lambda s: s.stop())
 
 
 @pytest.fixture(scope="session")
 def secure_settings(secure_herodb: SecureHeroDB, tmp_path_factory: pytest.TempPathFactory):
     from herocelery.settings import Settings
-    return Settings.load(env={}, broker_url=secure_herodb.url(1),
-                         data_dir=tmp_path_factory.mktemp("h6-data"), lease_s=3.0,
-                         heartbeat_s=0.5, concurrency=2, job_timeout_s=20.0,
-                         visibility_timeout_s=60.0, job_retry_backoff_s=0.2, log_level="INFO")
+    return _acquire("settings", lambda: Settings.load(
+        env={}, broker_url=secure_herodb.url(1), data_dir=tmp_path_factory.mktemp("h6-data"),
+        lease_s=3.0, heartbeat_s=0.5, concurrency=2, job_timeout_s=20.0,
+        visibility_timeout_s=60.0, job_retry_backoff_s=0.2, log_level="INFO"))
 
 
-@pytest.fixture(scope="session")
-def secure_cluster(secure_settings, tmp_path_factory: pytest.TempPathFactory):
-    """Supervisor and python, shell, heroscript, osis (and rhai when it exists) runners."""
+def _start_cluster(settings: Any, log_dir: Path) -> Any:
+    from herocelery.errors import ConfigError
     from herocelery.launcher import Cluster
     from herocelery.runners import get_runner
-    from herocelery.errors import ConfigError
     runners = []
     for kind in ("python", "shell", "heroscript", "rhai", "osis"):
         try:
@@ -93,11 +111,45 @@ def secure_cluster(secure_settings, tmp_path_factory: pytest.TempPathFactory):
             runners.append(kind)
         except ConfigError:
             pass
-    c = Cluster(secure_settings, {"node1": runners}, tmp_path_factory.mktemp("h6-logs"))
+    c = Cluster(settings, {"node1": runners}, log_dir)
     c.start(timeout_s=90)
     c.runner_types = runners  # type: ignore[attr-defined]
-    yield c
-    c.stop()
+    return c
+
+
+@pytest.fixture(scope="session")
+def secure_cluster(secure_settings, tmp_path_factory: pytest.TempPathFactory):
+    """Supervisor and python, shell, heroscript, rhai and osis runners (those that exist)."""
+    yield _acquire("cluster", lambda: _start_cluster(secure_settings,
+                                                     tmp_path_factory.mktemp("h6-logs")))
+    _release("cluster", lambda c: c.stop())
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """`herocelery ...` in this process (the real entry point `herocelery.cli.main`, with
+    its error handling), as a user with HEROCELERY_BROKER_URL and HEROCELERY_API_KEY set."""
+    import os
+
+    def run(settings: Any, *args: str, key: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        from herocelery.cli import main
+        for name in [n for n in os.environ if n.startswith("HEROCELERY_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("HEROCELERY_BROKER_URL", settings.broker_url)
+        if key:
+            monkeypatch.setenv("HEROCELERY_API_KEY", key)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -338,8 +338,8 @@ def test_a_python_job_process_holds_no_secret_of_the_worker(secure_cluster, secu
 
 def test_other_callers_cannot_see_or_touch_a_flow_through_the_cli(secure_cluster,
                                                                   secure_settings,
-                                                                  team) -> None:
-    from test_registry import cli
+                                                                  team, run_cli) -> None:
+    cli = run_cli
     f = Flow("private", context=team.a.name)
     f.job("x", script="result = 'a-secret-result'")
     h = run(f, secure_settings, team.alice)

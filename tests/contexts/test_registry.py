@@ -133,7 +133,8 @@ def test_without_any_key_the_caller_is_the_local_admin_until_the_first_key(secur
 
 
 # ---- the CLI, as a user runs it ----------------------------------------------------------------
-def cli(settings, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+def subprocess_cli(settings, *args: str, key: str | None = None
+                   ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
     env["HEROCELERY_BROKER_URL"] = settings.broker_url
     if key:
@@ -142,7 +143,15 @@ def cli(settings, *args: str, key: str | None = None) -> subprocess.CompletedPro
                           capture_output=True, timeout=60)
 
 
-def test_cli_keys_contexts_and_refusals(secure_settings, registry) -> None:
+def test_a_refusal_is_one_red_line_from_the_real_command(secure_settings, registry) -> None:
+    registry.create_key(f"line-{os.getpid()}", Scope.admin)  # the installation has keys
+    out = subprocess_cli(secure_settings, "key", "list")
+    assert out.returncode == 1 and "HEROCELERY_API_KEY" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_cli_keys_contexts_and_refusals(secure_settings, registry, run_cli) -> None:
+    cli = run_cli
     admin_key = registry.create_key("cli-admin", Scope.admin)
     out = cli(secure_settings, "key", "create", "cli-user", "--scope", "user", key=admin_key)
     assert out.returncode == 0, out.stderr
@@ -151,7 +160,6 @@ def test_cli_keys_contexts_and_refusals(secure_settings, registry) -> None:
     # without a key, or with a user key, key management is refused in one red line
     no_key = cli(secure_settings, "key", "list")
     assert no_key.returncode == 1 and "HEROCELERY_API_KEY" in no_key.stderr
-    assert "Traceback" not in no_key.stderr
     denied = cli(secure_settings, "context", "create", "cli-ctx", key=user_key)
     assert denied.returncode == 1 and "admin key" in denied.stderr
     made = cli(secure_settings, "context", "create", "cli-ctx", "--executor", "cli-user",
@@ -166,6 +174,9 @@ def test_cli_keys_contexts_and_refusals(secure_settings, registry) -> None:
     assert grant.returncode == 1 and "not an admin there" in grant.stderr
     ok = cli(secure_settings, "context", "grant", "cli-ctx", "x", "reader", key=admin_key)
     assert ok.returncode == 0, ok.stderr
+    assert registry.context("cli-ctx").roles_of("x") == [Role.reader]
+    revoked = cli(secure_settings, "context", "revoke", "cli-ctx", "x", key=admin_key)
+    assert revoked.returncode == 0 and registry.context("cli-ctx").roles_of("x") == []
     listed = cli(secure_settings, "key", "list", "--json", key=admin_key)
     names = {r["name"]: r["scope"] for r in json.loads(listed.stdout)}
     assert names["cli-user"] == "user" and names["cli-admin"] == "admin"
@@ -175,15 +186,35 @@ def test_cli_keys_contexts_and_refusals(secure_settings, registry) -> None:
     assert gone.returncode == 1 and "not valid" in gone.stderr
     assert cli(secure_settings, "context", "delete", "cli-ctx", "--yes",
                key=admin_key).returncode == 0
+    assert cli(secure_settings, "context", "show", "cli-ctx", key=admin_key).returncode == 1
 
 
-def test_cli_gen_signing_writes_a_private_key_and_prints_the_public_one(tmp_path) -> None:
+def test_the_first_key_of_an_installation_must_be_admin(secure_settings, secure_herodb,
+                                                        run_cli) -> None:
+    """A fresh installation (an empty store database) bootstraps with one admin key."""
+    fresh = {"HEROCELERY_STORE_DB": "11", "HEROCELERY_CONTEXT_DB": "12"}
+    try:
+        user_first = run_cli(secure_settings, "key", "create", "first", "--scope", "user",
+                             env=fresh)
+        assert user_first.returncode == 1 and "must have scope admin" in user_first.stderr
+        boot = run_cli(secure_settings, "key", "create", "root", "--scope", "admin", env=fresh)
+        assert boot.returncode == 0 and boot.stdout.strip().startswith("hc_")
+        again = run_cli(secure_settings, "key", "create", "second", env=fresh)
+        assert again.returncode == 1 and "HEROCELERY_API_KEY" in again.stderr
+        ok = run_cli(secure_settings, "key", "create", "second", env=fresh,
+                     key=boot.stdout.strip())
+        assert ok.returncode == 0, ok.stderr
+    finally:
+        secure_herodb.admin(11).flushdb()
+
+
+def test_cli_gen_signing_writes_a_private_key_and_prints_the_public_one(tmp_path, run_cli,
+                                                                        secure_settings
+                                                                        ) -> None:
     path = tmp_path / "sign.pem"
-    out = subprocess.run([sys.executable, "-m", "herocelery", "key", "gen-signing", str(path)],
-                         text=True, capture_output=True, timeout=60)
+    out = run_cli(secure_settings, "key", "gen-signing", str(path))
     assert out.returncode == 0, out.stderr
     from herocelery.contexts import SigningKey
     assert SigningKey.load(path).public_hex == out.stdout.strip()
-    again = subprocess.run([sys.executable, "-m", "herocelery", "key", "gen-signing",
-                            str(path)], text=True, capture_output=True, timeout=60)
+    again = run_cli(secure_settings, "key", "gen-signing", str(path))
     assert again.returncode != 0 and "exists" in again.stderr
