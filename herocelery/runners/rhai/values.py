@@ -108,7 +108,7 @@ def _debug_str(s: str) -> str:
     return out.replace("\0", "\\0")
 
 
-def to_debug(v: Any) -> str:
+def _to_debug(v: Any) -> str:
     """Rhai's debug form: strings quoted, chars in single quotes, containers nested."""
     t = type(v)
     if t is str:
@@ -116,14 +116,14 @@ def to_debug(v: Any) -> str:
     if t is Char:
         return "'" + _debug_str(v).replace("'", "\\'") + "'"
     if t is list:
-        return "[" + ", ".join(to_debug(x) for x in v) + "]"
+        return "[" + ", ".join(_to_debug(x) for x in v) + "]"
     if t is dict:
-        return "#{" + ", ".join(to_debug(str(k)) + ": " + to_debug(x)
+        return "#{" + ", ".join(_to_debug(str(k)) + ": " + _to_debug(x)
                                 for k, x in sorted(v.items())) + "}"
-    return to_display(v)
+    return _to_display(v)
 
 
-def to_display(v: Any) -> str:
+def _to_display(v: Any) -> str:
     """Rhai's `to_string()` form: `42`, `3.5`, `true`, strings unquoted, `()`, `[1, "a"]`."""
     t = type(v)
     if t is str or t is Char:
@@ -137,10 +137,10 @@ def to_display(v: Any) -> str:
     if v is None:
         return "()"
     if t is list or t is dict:
-        return to_debug(v)
+        return _to_debug(v)
     if t is FnPtr:
         return f"Fn({v.name})" if not v.curry else \
-            f"Fn({v.name}, curried {', '.join(to_debug(c) for c in v.curry)})"
+            f"Fn({v.name}, curried {', '.join(_to_debug(c) for c in v.curry)})"
     if t is IRange:
         return f"{v.start}..{'=' if v.inclusive else ''}{v.end}"
     if isinstance(v, (bytes, bytearray)):
@@ -148,7 +148,7 @@ def to_display(v: Any) -> str:
     return str(v)
 
 
-def to_json(v: Any) -> Any:
+def _to_json(v: Any) -> Any:
     """A Rhai value as plain JSON data: maps -> dicts, arrays -> lists, () -> None."""
     t = type(v)
     if t is int or t is bool or t is str or v is None:
@@ -158,14 +158,37 @@ def to_json(v: Any) -> Any:
     if t is Char:
         return str.__str__(v)
     if t is list:
-        return [to_json(x) for x in v]
+        return [_to_json(x) for x in v]
     if t is dict:
-        return {str(k): to_json(x) for k, x in v.items()}
+        return {str(k): _to_json(x) for k, x in v.items()}
     if t is IRange:
         return list(v.py())
     if isinstance(v, (bytes, bytearray)):
         return list(v)
-    return to_display(v)
+    return _to_display(v)
+
+
+def _guard(f: Any, v: Any) -> Any:
+    try:
+        return f(v)
+    except RecursionError:
+        from .errors import RhaiRuntimeError
+        raise RhaiRuntimeError("Value nests too deeply to convert") from None
+
+
+def to_debug(v: Any) -> str:
+    """Rhai's debug form: strings quoted, chars in single quotes, containers nested."""
+    return _guard(_to_debug, v)  # type: ignore[no-any-return]
+
+
+def to_display(v: Any) -> str:
+    """Rhai's `to_string()` form: `42`, `3.5`, `true`, strings unquoted, `()`, `[1, "a"]`."""
+    return _guard(_to_display, v)  # type: ignore[no-any-return]
+
+
+def to_json(v: Any) -> Any:
+    """A Rhai value as plain JSON data: maps -> dicts, arrays -> lists, () -> None."""
+    return _guard(_to_json, v)
 
 
 _PLAIN = (str, bool, float, type(None))
