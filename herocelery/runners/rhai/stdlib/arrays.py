@@ -179,16 +179,18 @@ def extract_range(a: list[Any], r: IRange) -> list[Any]:
     return clone(a[max(0, r.start):max(0, end)])
 
 
-@fn("splice", "array", "int", "int", "array")
-def splice(a: list[Any], start: int, n: int, repl: list[Any]) -> None:
+@fn("splice", "array", "int", "int", "array", rt=True)
+def splice(rt: Any, a: list[Any], start: int, n: int, repl: list[Any]) -> None:
     b = _index(a, start)
     a[b:b + max(0, n)] = clone(repl)
+    rt.check_arr(a)
 
 
-@fn("splice", "array", "range", "array")
-def splice_range(a: list[Any], r: IRange, repl: list[Any]) -> None:
+@fn("splice", "array", "range", "array", rt=True)
+def splice_range(rt: Any, a: list[Any], r: IRange, repl: list[Any]) -> None:
     end = r.end + 1 if r.inclusive else r.end
     a[max(0, r.start):max(0, end)] = clone(repl)
+    rt.check_arr(a)
 
 
 @fn("split", "array", "int")
@@ -355,9 +357,9 @@ def zip_(rt: Any, a: list[Any], b: list[Any], f: FnPtr) -> list[Any]:
     return [rt.call_fnptr(_fp(f), [x, y]) for x, y in zip(a, b)]
 
 
-@fn("concat", "array", "array")
-def concat(a: list[Any], b: list[Any]) -> list[Any]:
-    return clone(a) + clone(b)
+@fn("concat", "array", "array", rt=True)
+def concat(rt: Any, a: list[Any], b: list[Any]) -> list[Any]:
+    return rt.check_arr(clone(a) + clone(b))  # type: ignore[no-any-return]
 
 
 @fn("sum", "array")

@@ -17,14 +17,14 @@ def type_of(v: Any) -> str:
     return type_name(v)
 
 
-@fn("to_string", "any")
-def to_string(v: Any) -> str:
-    return to_display(v)
+@fn("to_string", "any", rt=True)
+def to_string(rt: Any, v: Any) -> str:
+    return rt.check_str(to_display(v))  # type: ignore[no-any-return]
 
 
-@fn("to_debug", "any")
-def to_debug_(v: Any) -> str:
-    return to_debug(v)
+@fn("to_debug", "any", rt=True)
+def to_debug_(rt: Any, v: Any) -> str:
+    return rt.check_str(to_debug(v))  # type: ignore[no-any-return]
 
 
 @fn("is_string", "any")
