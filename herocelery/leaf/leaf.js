@@ -83,8 +83,11 @@ class HeroLeaf extends HTMLElement {
     this.refreshFlows();
     this.refreshRunners();
     this.stopEvents = this.client.events(null, (ev) => this.onEvent(ev));
+    // events give the live view; a slow poll of the selected flow repairs anything missed
+    // (a stream still connecting, an event racing the first drawing)
     this.timers = [setInterval(() => this.refreshFlows(), 5000),
-                   setInterval(() => this.refreshRunners(), 2000)];
+                   setInterval(() => this.refreshRunners(), 2000),
+                   setInterval(() => this.refreshSelected(), 2000)];
   }
 
   disconnectedCallback() {
@@ -169,6 +172,25 @@ class HeroLeaf extends HTMLElement {
           el("td", {}, state), el("td", {}, restarts ? `${restarts} restarts` : "")));
       }
       this.$runners.append(el("div", {}, el("strong", {}, node)), table);
+    }
+  }
+
+  async refreshSelected() {
+    if (!this.flowId || !this.graph || this.refreshing) return;
+    if (["finished", "error", "cancelled"].includes(this.$flowTitle.getAttribute("data-status"))) return;
+    this.refreshing = true;
+    try {
+      const flow = await this.client.flowStatus(this.flowId);
+      if (flow.id !== this.flowId) return;
+      for (const job of Object.values(flow.jobs)) {
+        const node = this.jobNodes && this.jobNodes.get(job.id);
+        if (node && node.g.getAttribute("data-status") !== job.status) this.setJobStatus(job.id, job.status);
+      }
+      this.onEvent({ type: "flow", flow_id: flow.id, status: flow.status });
+    } catch (err) {
+      /* the next tick tries again */
+    } finally {
+      this.refreshing = false;
     }
   }
 
