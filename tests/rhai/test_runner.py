@@ -82,6 +82,7 @@ def test_db_functions_write_to_the_jobs_own_database(db_url: str) -> None:
     client = redis.Redis.from_url(db_url, decode_responses=True)
     assert client.get("greeting") == "hello"
     assert client.get("obj") == '{"a": [1, 2]}'
+    assert RUNNER.run(job('parse_json(db_get("obj")).a[1]', db_url)) == 2
     assert client.lrange("q", 0, -1) == ["b"]
     client.close()
 

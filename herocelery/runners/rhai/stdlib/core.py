@@ -213,3 +213,23 @@ def eq(a: Any, b: Any) -> bool:
 @fn("!=", "any", "any")
 def ne(a: Any, b: Any) -> bool:
     return not equals(a, b)
+
+
+@fn("parse_json", "str")
+def parse_json(s: str) -> Any:
+    """JSON text as a Rhai value (objects -> maps, null -> ())."""
+    import json
+
+    from ..values import from_json
+    try:
+        return from_json(json.loads(s))
+    except (ValueError, RecursionError) as e:
+        raise RhaiRuntimeError(f"Invalid JSON: {e}") from None
+
+
+@fn("to_json", "any")
+def any_to_json(v: Any) -> str:
+    import json
+
+    from ..values import to_json
+    return json.dumps(to_json(v), ensure_ascii=False)
