@@ -325,6 +325,9 @@ CASES: list[tuple[str, object]] = [
     ("let f = |x| x; f.call(1, 2)", Err("Function not found")),
     ("let f = 5; f(1)", Err("Function not found: f (i64)")),
     ("let f = |x| x * 3; [1, 2].map(f)", "[3, 6]"),
+    ("fn foo(x) { this.data += x; } let obj = #{data: 40}; obj.call(Fn(\"foo\"), 2); obj.data", "42"),
+    ("fn inc(n) { this += n; } let x = 40; x.call(Fn(\"inc\"), 2); x", "42"),
+    ("let f = |n| this * n; let x = 6; x.call(f, 7)", "42"),
     ("fn triple(x) { x * 3 } [1, 2].map(Fn(\"triple\"))", "[3, 6]"),
     ("fn triple(x) { x * 3 } [1, 2].map(\"triple\")", "[3, 6]"),
     # -- throw / try / catch ---------------------------------------------------------------------------

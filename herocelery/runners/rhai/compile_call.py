@@ -62,6 +62,18 @@ def call_fnptr(rt: Rt, fp: FnPtr, args: list[Any], this: Any = NO_THIS) -> Any:
         f"{fp.name} ({', '.join(type_name(a) for a in args)})"))
 
 
+def call_with_this(rt: Rt, fp: FnPtr, args: list[Any], this: Any) -> tuple[Any, Any]:
+    """Call a function pointer with `this` bound; returns (result, `this` afterwards)."""
+    args = [*fp.curry, *args]
+    fn = fp.fn
+    if type(fn) is Closure:
+        return invoke(rt, fn.fn, args, this, fn.cells)
+    sfn = rt.fns.get((fp.name, len(args)))
+    if sfn is not None:
+        return invoke(rt, sfn, args, this)
+    return call_fnptr(rt, FnPtr(fp.name), [this, *args]), this
+
+
 def signature(name: str, args: list[Any]) -> str:
     return FN_NOT_FOUND.format(f"{name} ({', '.join(type_name(a) for a in args)})")
 
@@ -257,6 +269,12 @@ class CallCompiler(ExprCompiler):
                         return call_fnptr(rt, o, vals)
                     if name == "curry":
                         return FnPtr(o.name, (*o.curry, *vals), o.fn)
+                if name == "call" and vals and type(vals[0]) is FnPtr:
+                    # `obj.call(fp, args...)`: call fp with `this` bound to obj
+                    v, after = call_with_this(rt, vals[0], vals[1:], o)
+                    if setter is not None and after is not o:
+                        setter(fr, after)
+                    return v
                 if t is dict:
                     fp = o.get(name)
                     if type(fp) is FnPtr:
