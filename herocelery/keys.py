@@ -95,8 +95,8 @@ class Keys:
     @staticmethod
     def osis_index(model: str, ns: str) -> str:
         """Sorted set (all scores 0) indexing one model in one namespace: members
-        `field\\0value\\0id` for every indexed value, and `\\x01\\0created\\0id` for
-        creation order. Equality and prefix searches are ZRANGEBYLEX ranges."""
+        `field\\0value\\0id` for every indexed value, and `\\x01\\0sortkey\\0id` for
+        paging in id order. Equality and prefix searches are ZRANGEBYLEX ranges."""
         return f"{PREFIX}:osis:{model}:{ns}:index"
 
     @staticmethod

@@ -2,7 +2,7 @@
 namespace that indexes everything (`Keys.osis_index`).
 
 Index members are `field \\0 value \\0 id` for each indexed value (each element of a list)
-and `\\x01 \\0 created \\0 id` for creation order, all with score 0, so equality
+and `\\x01 \\0 sort-key \\0 id` (numeric ids zero-padded) for paging, all with score 0, so equality
 (`[field\\0value\\0` ...), prefix (`[field\\0prefix` ...) and paging are ZRANGEBYLEX ranges,
 and an object's whole index changes with one ZREM and one ZADD.
 
@@ -25,34 +25,43 @@ from .schema import ModelRegistry, OsisError, OsisModel, define, now, tokens, va
 
 SEP = "\x1f"       # between the index members kept in an object's `_m` field
 NUL = "\x00"       # between field, value and id in an index member
-ORDER = "\x01"     # the pseudo-field of creation-order members
+ORDER = "\x01"     # the pseudo-field of the paging (id order) members
 MAX_PAGE = 1000
 
+# Lua: the order member of an object: `\1 \0 sort-key \0 id`, the sort key being the id,
+# zero-padded when numeric so numeric ids sort as numbers
+ORDER_LUA = r"""
+local function order_member(id)
+  local sort = id
+  if #id < 20 and string.match(id, '^%d+$') then sort = string.rep('0', 20 - #id) .. id end
+  return '\1\0' .. sort .. '\0' .. id
+end
+"""
+
 # ARGV: key, index, id, now, joined-members, n, member*, (field, json)*
-# The members are computed by the caller; the old ones are read from the object's `_m` field,
-# so the script does one HMGET, at most one ZREM and one ZADD, and one HSET.
-SET_LUA = r"""
+# One ZADD of the order member and every new member: if all were new, the object is new (two
+# calls in all); otherwise read its old members (`_m`) and remove those that went away.
+SET_LUA = ORDER_LUA + r"""
 local key, index, id, now, joined = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local n = tonumber(ARGV[6])
-local old = redis.call('HMGET', key, 'created_at', '_m')
-local created = old[1] or now
-local add = {'ZADD', index}
-if not old[1] then
-  add[3] = 0
-  add[4] = '\1\0' .. string.format('%020.6f', tonumber(created)) .. '\0' .. id
+local add = {'ZADD', index, 0, order_member(id)}
+for i = 7, 6 + n do
+  add[#add + 1] = 0
+  add[#add + 1] = ARGV[i]
 end
-if old[2] ~= joined then
-  if old[2] and old[2] ~= '' then
-    local rem = {'ZREM', index}
-    for m in string.gmatch(old[2], '([^\031]+)') do rem[#rem + 1] = m end
-    redis.call(unpack(rem))
-  end
-  for i = 7, 6 + n do
-    add[#add + 1] = 0
-    add[#add + 1] = ARGV[i]
+local created = now
+if redis.call(unpack(add)) < n + 1 then
+  local old = redis.call('HMGET', key, 'created_at', '_m')
+  created = old[1] or now
+  if old[2] and old[2] ~= joined then
+    local keep, rem = {}, {'ZREM', index}
+    for i = 7, 6 + n do keep[ARGV[i]] = true end
+    for m in string.gmatch(old[2], '([^\031]+)') do
+      if not keep[m] then rem[#rem + 1] = m end
+    end
+    if #rem > 2 then redis.call(unpack(rem)) end
   end
 end
-if #add > 2 then redis.call(unpack(add)) end
 local h = {'HSET', key, 'id', cjson.encode(id), 'created_at', created, 'modified_at', now,
            '_m', joined}
 for i = 7 + n, #ARGV do h[#h + 1] = ARGV[i] end
@@ -61,11 +70,11 @@ return created
 """
 
 # ARGV: key, index, id
-DELETE_LUA = r"""
+DELETE_LUA = ORDER_LUA + r"""
 local key, index, id = ARGV[1], ARGV[2], ARGV[3]
 local old = redis.call('HMGET', key, 'created_at', '_m')
 if not old[1] then return 0 end
-local rem = {'ZREM', index, '\1\0' .. string.format('%020.6f', tonumber(old[1])) .. '\0' .. id}
+local rem = {'ZREM', index, order_member(id)}
 if old[2] then
   for m in string.gmatch(old[2], '([^\031]+)') do rem[#rem + 1] = m end
 end
@@ -164,7 +173,8 @@ class Osis:
 
     def list(self, model: str, ns: str = "default", *, offset: int = 0, limit: int = 100
              ) -> dict[str, Any]:
-        """One page of a model's objects in creation order, with the total count."""
+        """One page of a model's objects in id order (numeric ids as numbers, so objects with
+        generated ids come in creation order), with the total count."""
         self.model(model)
         limit, offset = _page(limit), max(0, offset)
         index = Keys.osis_index(model, ns)
