@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,6 +324,34 @@ def format_double(value: float) -> str:
     if value.is_integer() and abs(value) < 1e17:
         return str(int(value))
     return repr(value)
+
+
+def format_human(value: float | Decimal) -> str:
+    """INCRBYFLOAT's text, as Redis' ``%.17Lf`` with trailing zeros cut: never an exponent
+    (``1e20`` -> ``100000000000000000000``, ``1e-20`` -> ``0``)."""
+    if not isinstance(value, Decimal):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        value = Decimal(repr(value))
+    text = format(value.quantize(_SEVENTEEN, context=_WIDE), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def human_add(current: bytes | None, delta: bytes) -> str | None:
+    """``current + delta`` as INCRBYFLOAT stores it, or None when not finite. Both texts must
+    already be valid floats. Summed exactly in decimal: Redis sums in long double, so
+    ``0.1 + 0.2`` is ``0.3`` there, not a double's ``0.30000000000000004``."""
+    total = _WIDE.add(Decimal(current.decode()) if current else Decimal(0),
+                      Decimal(delta.decode()))
+    if not total.is_finite():
+        return None
+    return format_human(total)
+
+
+_SEVENTEEN = Decimal("1e-17")
+_WIDE = Context(prec=400, rounding=ROUND_HALF_EVEN, traps=[])  # every double fits
 
 
 OK = "OK"

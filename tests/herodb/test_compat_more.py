@@ -125,6 +125,20 @@ def test_expire_and_ttl_edges(run):
     ])
 
 
+def test_incrbyfloat_never_answers_with_an_exponent(run):
+    run([
+        ("INCRBYFLOAT a 1e20", b"100000000000000000000"),
+        ("INCRBYFLOAT b 1.5e-7", b"0.00000015"),
+        ("INCRBYFLOAT c 1e-20", b"0"),
+        ("INCRBYFLOAT d 0.1", b"0.1"),
+        ("INCRBYFLOAT d 0.2", b"0.3"),
+        ("INCRBYFLOAT e 3.0000000000000004", b"3.0000000000000004"),
+        ("HINCRBYFLOAT h f 1e20", b"100000000000000000000"),
+        ("HINCRBYFLOAT h g -2.5e-3", b"-0.0025"),
+        ("ZINCRBY z 1e20 m", P(b"1e+20", 1e20)),       # scores keep the exponent form
+    ])
+
+
 def test_redis_py_asyncio_client(server, protocol, r):
     async def main() -> list[object]:
         client = redis.asyncio.Redis(port=server.port, protocol=protocol)

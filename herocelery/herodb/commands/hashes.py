@@ -1,13 +1,12 @@
 """Hash commands: HSET HGET HMGET HGETALL HDEL HINCRBY HRANDFIELD HSCAN ..."""
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
 from ..errors import (CommandError, HASH_NOT_FLOAT, HASH_NOT_INTEGER, NAN_OR_INF, OVERFLOW,
                       SYNTAX)
-from ..protocol import OK, format_double
+from ..protocol import OK, human_add
 from .base import INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_float, to_int
 from .keys import parse_scan, scan_page
 
@@ -120,19 +119,20 @@ def hincrby(c: Any, argv: list[bytes]) -> Any:
 
 @command("HINCRBYFLOAT", 4, "write fast", keys=(1, 1, 1))
 def hincrbyfloat(c: Any, argv: list[bytes]) -> Any:
-    delta = to_float(argv[3])
+    to_float(argv[3])
     h = c.store.get_or_create(argv[1], dict)
     raw = h.get(argv[2])
     try:
-        current = 0.0 if raw is None else to_float(raw, HASH_NOT_FLOAT)
+        if raw is not None:
+            to_float(raw, HASH_NOT_FLOAT)
     except CommandError:
         c.store.drop_if_empty(argv[1], h)
         raise
-    result = current + delta
-    if math.isnan(result) or math.isinf(result):
+    result = human_add(raw, argv[3])  # exact decimal sum, no exponent, as Redis prints it
+    if result is None:
         c.store.drop_if_empty(argv[1], h)
         raise CommandError(NAN_OR_INF)
-    text = format_double(result).encode()
+    text = result.encode()
     h[argv[2]] = text
     c.effects = [[b"HSET", argv[1], argv[2], text]]
     return text

@@ -232,11 +232,11 @@ def lpos(c: Any, argv: list[bytes]) -> Any:
                 raise CommandError("ERR RANK can't be zero: use 1 to start from the first match, "
                                    "2 from the second ... or use negative to start from the end of the list")
         elif opt == b"COUNT":
-            count = to_int(argv[i + 1])
+            count = to_int(argv[i + 1], "ERR COUNT can't be negative")  # Redis' text
             if count < 0:
                 raise CommandError("ERR COUNT can't be negative")
         elif opt == b"MAXLEN":
-            maxlen = to_int(argv[i + 1])
+            maxlen = to_int(argv[i + 1], "ERR MAXLEN can't be negative")
             if maxlen < 0:
                 raise CommandError("ERR MAXLEN can't be negative")
         else:

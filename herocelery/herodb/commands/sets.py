@@ -193,7 +193,7 @@ def sintercard(c: Any, argv: list[bytes]) -> Any:
     if rest:
         if len(rest) != 2 or rest[0].upper() != b"LIMIT":
             raise CommandError(SYNTAX)
-        limit = to_int(rest[1])
+        limit = to_int(rest[1], "ERR LIMIT can't be negative")  # Redis' text for both
         if limit < 0:
             raise CommandError("ERR LIMIT can't be negative")
     n = len(_combine(c.store, keys, set.intersection))

@@ -1,13 +1,12 @@
 """String commands: GET SET (EX PX EXAT PXAT NX XX GET KEEPTTL) INCR* APPEND GETRANGE ..."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..errors import (CommandError, EXPIRE_INVALID, NAN_OR_INF, NOT_FLOAT, NOT_INTEGER,
                       OFFSET_RANGE, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONGTYPE)
 from ..keyspace import now_ms
-from ..protocol import OK, format_double
+from ..protocol import OK, human_add
 from .base import INT64_MAX, INT64_MIN, Command, registrar, to_float, to_int
 
 COMMANDS: list[Command] = []
@@ -133,20 +132,16 @@ def getdel(c: Any, argv: list[bytes]) -> Any:
 @command("GETEX", -2, "write fast", keys=(1, 1, 1))
 def getex(c: Any, argv: list[bytes]) -> Any:
     key = argv[1]
-    when: int | None = None
+    expiry: tuple[bytes, bytes] | None = None
     persist = False
     i = 2
     while i < len(argv):
         opt = argv[i].upper()
-        if opt == b"PERSIST" and when is None and not persist:
+        if opt == b"PERSIST" and expiry is None and not persist:
             persist = True
-        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and when is None and not persist \
+        elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and expiry is None and not persist \
                 and i + 1 < len(argv):
-            amount = to_int(argv[i + 1])
-            unit = 1000 if opt in (b"EX", b"EXAT") else 1
-            if amount <= 0 or amount > (2 ** 63 - 1) // unit:
-                raise CommandError(EXPIRE_INVALID.format("getex"))
-            when = amount * unit if opt in (b"EXAT", b"PXAT") else now_ms() + amount * unit
+            expiry = (opt, argv[i + 1])
             i += 1
         else:
             raise CommandError(SYNTAX)
@@ -155,6 +150,14 @@ def getex(c: Any, argv: list[bytes]) -> Any:
     c.effects = []
     if value is None:
         return None
+    when: int | None = None
+    if expiry is not None:  # Redis checks the time after the key (a missing key is nil)
+        opt, raw = expiry
+        amount = to_int(raw)
+        unit = 1000 if opt in (b"EX", b"EXAT") else 1
+        if amount <= 0 or amount > (2 ** 63 - 1) // unit:
+            raise CommandError(EXPIRE_INVALID.format("getex"))
+        when = amount * unit if opt in (b"EXAT", b"PXAT") else now_ms() + amount * unit
     if when is not None:
         c.store.set_expire(key, when)
         c.effects = [[b"PEXPIREAT", key, str(when).encode()]]
@@ -239,11 +242,13 @@ def decrby(c: Any, argv: list[bytes]) -> Any:
 def incrbyfloat(c: Any, argv: list[bytes]) -> Any:
     key = argv[1]
     value = _string(c, key)
-    current = 0.0 if value is None else to_float(value, NOT_FLOAT)
-    result = current + to_float(argv[2])
-    if math.isnan(result) or math.isinf(result):
+    if value is not None:
+        to_float(value, NOT_FLOAT)
+    to_float(argv[2])
+    result = human_add(value, argv[2])  # exact decimal sum, no exponent, as Redis prints it
+    if result is None:
         raise CommandError(NAN_OR_INF)
-    text = format_double(result).encode()
+    text = result.encode()
     c.store.set(key, text, keep_ttl=True)
     c.effects = [[b"SET", key, text, b"KEEPTTL"]]
     return text

@@ -504,6 +504,19 @@ def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
     keys = argv[3:3 + numkeys]
     if len(keys) < numkeys:
         raise CommandError(SYNTAX)
+    store = c.store  # the keys' types are checked before the options, as Redis does
+    sources: list[dict[bytes, float]] = []
+    for key in keys:
+        value = store.get(key)
+        if value is None:
+            sources.append({})
+        elif type(value) is ZSet:
+            sources.append(value.scores)
+        elif type(value) is set:
+            sources.append({m: 1.0 for m in value})
+        else:
+            from ..errors import WRONGTYPE
+            raise CommandError(WRONGTYPE)
     weights = [1.0] * numkeys
     aggregate = b"SUM"
     i = 3 + numkeys
@@ -517,19 +530,6 @@ def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
             i += 2
         else:
             raise CommandError(SYNTAX)
-    store = c.store
-    sources: list[dict[bytes, float]] = []
-    for key in keys:
-        value = store.get(key)
-        if value is None:
-            sources.append({})
-        elif type(value) is ZSet:
-            sources.append(value.scores)
-        elif type(value) is set:
-            sources.append({m: 1.0 for m in value})
-        else:
-            from ..errors import WRONGTYPE
-            raise CommandError(WRONGTYPE)
     result: dict[bytes, float] = {}
     members = set(sources[0]).intersection(*sources[1:]) if inter else set().union(*sources)
     for m in members:
