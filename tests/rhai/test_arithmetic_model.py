@@ -31,6 +31,8 @@ def model(op: str, a: int, b: int) -> int:
         q = abs(a) // abs(b)
         r = q if (a >= 0) == (b >= 0) else -q
     else:
+        if a == MIN and b == -1:          # checked_rem overflows
+            raise Overflow
         r = abs(a) % abs(b)
         r = r if a >= 0 else -r
     if not MIN <= r <= MAX:

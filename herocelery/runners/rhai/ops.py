@@ -36,6 +36,8 @@ def int_div(a: int, b: int) -> int:
 def int_mod(a: int, b: int) -> int:
     if b == 0:
         raise RhaiRuntimeError(DIV_ZERO.format(a, "%", b))
+    if b == -1 and a == MIN_INT:          # Rust's checked_rem overflows here
+        raise RhaiRuntimeError(OVERFLOW.format("Modulo", a, "%", b))
     r = abs(a) % abs(b)
     return r if a >= 0 else -r
 
