@@ -6,7 +6,7 @@ import pytest
 from herocelery.errors import RhaiError
 from herocelery.runners.rhai import evaluate, to_display
 
-from conformance_cases import CASES, Err  # type: ignore[import-not-found]
+from rhai_conformance_cases import CASES, Err  # type: ignore[import-not-found]
 
 
 def test_the_table_has_at_least_300_cases() -> None:
