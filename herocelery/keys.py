@@ -68,6 +68,11 @@ class Keys:
         return f"{PREFIX}:contexts"
 
     @staticmethod
+    def context_dbs() -> str:
+        """Hash: database number -> the context that claimed it (no two contexts share one)."""
+        return f"{PREFIX}:context-dbs"
+
+    @staticmethod
     def caller(name: str) -> str:
         """Hash: a caller's scope and the SHA-256 of its API key."""
         return f"{PREFIX}:caller:{name}"

@@ -144,26 +144,38 @@ class Registry:
         return ctx
 
     def _allocate(self, name: str) -> tuple[int, str]:
+        """A database of its own for context `name`: claimed in `Keys.context_dbs()` (HSETNX,
+        so two concurrent creates never share one) and, with an access model, registered
+        private with a new readwrite key. The default context always gets `context_db`."""
         protected = self.protected()
         if name == DEFAULT:
-            db = self.settings.context_db
+            candidates = [self.settings.context_db]
         else:
+            count = self._database_count()
             taken = self._reserved() | {c.db for c in self.contexts()}
             if protected:
                 taken |= {int(row[0]) for row in self.r.execute_command("HERODB", "DBLIST")}
-            db = next((n for n in range(1, self._database_count()) if n not in taken), None)
-            if db is None:
-                raise ContextError(f"no free database left for context {name!r}: the server "
-                                   f"has {self._database_count()} (HeroDB: --databases)")
-        if not protected:
-            return db, ""
-        try:
-            self.r.execute_command("HERODB", "DBCREATE", db, "PRIVATE")
-        except redis.ResponseError as exc:
-            if "already registered" not in str(exc):
-                raise ContextError(f"cannot allocate database {db}: {exc}") from None
-        key = self.r.execute_command("HERODB", "KEYCREATE", db, "readwrite")
-        return db, key.decode() if isinstance(key, bytes) else str(key)
+            candidates = [n for n in range(1, count) if n not in taken]
+        for db in candidates:
+            if not self.r.hsetnx(Keys.context_dbs(), str(db), name):
+                if name == DEFAULT and self.r.hget(Keys.context_dbs(), str(db)) == DEFAULT:
+                    pass  # a default context half-made before: finish it
+                else:
+                    continue
+            if not protected:
+                return db, ""
+            try:
+                self.r.execute_command("HERODB", "DBCREATE", db, "PRIVATE")
+            except redis.ResponseError as exc:
+                if "already registered" not in str(exc) or name != DEFAULT:
+                    self.r.hdel(Keys.context_dbs(), str(db))
+                    if "already registered" in str(exc):
+                        continue  # registered outside herocelery meanwhile: not ours
+                    raise ContextError(f"cannot allocate database {db}: {exc}") from None
+            key = self.r.execute_command("HERODB", "KEYCREATE", db, "readwrite")
+            return db, key.decode() if isinstance(key, bytes) else str(key)
+        raise ContextError(f"no free database left for context {name!r}: the server has "
+                           f"{self._database_count()} (HeroDB: --databases)")
 
     def _database_count(self) -> int:
         try:
@@ -212,6 +224,7 @@ class Registry:
         pipe = self.r.pipeline(transaction=True)
         pipe.delete(Keys.context(name))
         pipe.srem(Keys.contexts(), name)
+        pipe.hdel(Keys.context_dbs(), str(ctx.db))
         pipe.execute()
         return ctx
 

@@ -36,6 +36,25 @@ def test_each_context_gets_its_own_private_database_and_key(registry, secure_her
     ca.close()
 
 
+def test_contexts_created_at_the_same_time_never_share_a_database(registry,
+                                                                   secure_settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from herocelery.contexts import Registry
+    from herocelery.store import Store
+
+    def make(i: int) -> int:
+        store = Store.from_url(secure_settings.store_url())  # one client each, like processes
+        try:
+            return Registry(store.r, secure_settings).create_context(f"race-{i}").db
+        finally:
+            store.close()
+    with ThreadPoolExecutor(5) as pool:
+        dbs = list(pool.map(make, range(5)))
+    assert len(set(dbs)) == 5
+    for i in range(5):
+        registry.delete_context(f"race-{i}")
+
+
 def test_the_default_context_is_created_on_first_use(registry) -> None:
     d = registry.context("default")
     assert d.db == registry.settings.context_db and d.access_key
