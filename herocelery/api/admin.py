@@ -101,9 +101,8 @@ def key_revoke(b: Any, p: KeyNameParams) -> dict[str, Any]:
 
 def admin_methods() -> dict[str, Method]:
     """The methods, or none when the contexts room is not installed."""
-    try:
-        import herocelery.contexts  # noqa: F401
-    except ImportError:
+    import importlib.util
+    if importlib.util.find_spec("herocelery.contexts") is None:
         return {}
     obj = {"type": "object"}
     methods = [

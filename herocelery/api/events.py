@@ -3,7 +3,6 @@
 proxies from closing an idle stream."""
 from __future__ import annotations
 
-import asyncio
 from typing import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis

@@ -12,7 +12,7 @@ import logging
 import socket
 import sys
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         except Unauthorized as exc:
             return PlainTextResponse(str(exc), status_code=401)
         flow_id = request.path_params.get("flow_id")
-        allow = None
+        allow: Callable[[str], Awaitable[bool]] | None = None
         if has_contexts(caller) and getattr(caller.scope, "value", "") != "admin":
             scoped = backend.for_caller(caller)
 
@@ -96,8 +96,9 @@ def create_app(settings: Settings) -> Starlette:
                 ctx = backend.store.r.hget(Keys.flow(fid), "context_id")
                 return ctx is not None and may_read(scoped, ctx)
 
-            async def allow(fid: str) -> bool:
+            async def readable_async(fid: str) -> bool:
                 return await run_in_threadpool(readable, fid)
+            allow = readable_async
             if flow_id is not None and not await allow(flow_id):
                 return PlainTextResponse(f"{getattr(caller, 'name', caller)} may not read flow "
                                          f"{flow_id}", status_code=403)
