@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
-from .gen import (ARITH, HI, LO, Gen, binop_lines, compound_other, cond_lines, expr_lines,
+from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, cond_lines, expr_lines,
                   value_into)
 from .values import type_name
 
@@ -72,8 +72,11 @@ def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
                 p = g.name(node.pos, "p")
                 g.env["index_set"] = index_set
                 g.env["bounds"] = bounds_error
-                tv = g.temp()
-                lines = value_into(comp, value, sc, g, tv, ind)
+                if value.kind == "lit":
+                    tv, lines = g.operand(("lit", value.a[0]))[0], []
+                else:
+                    tv = g.temp()
+                    lines = value_into(comp, value, sc, g, tv, ind)
                 kl, ke = expr_lines(comp, target.a[1], sc, g, ind)
                 return lines + kl + [
                     f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}", f"{ind}v = {tv}",
@@ -163,7 +166,22 @@ def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str
         if k == "while":
             cond, body = node.a
             head = [f"{ind}while True:"]
-            if cond is not None:
+            if cond is not None and cond.kind == "bin" and cond.a[0] in COMPARE_OPS \
+                    and cond.a[1].kind in ("var", "lit") and cond.a[2].kind in ("var", "lit"):
+                # `while i < n`: on two ints the comparison is the loop test itself
+                op, left, right = cond.a
+                ae, _ = g.operand(comp.shape(left, sc))
+                be, _ = g.operand(comp.shape(right, sc))
+                q = g.name(cond.pos, "p")
+                head += [f"{ind}    a = {ae}", f"{ind}    b = {be}",
+                         f"{ind}    if type(a) is int and type(b) is int:",
+                         f"{ind}        if not a {op} b:", f"{ind}            break",
+                         f"{ind}    else:",
+                         f"{ind}        c = slow(rt, {op!r}, a, b, {q})",
+                         f"{ind}        if c is not True:", f"{ind}            if c is False:",
+                         f"{ind}                break",
+                         f"{ind}            raise cond_error(c, {p})"]
+            elif cond is not None:
                 head += cond_lines(comp, cond, sc, g, ind + "    ")
                 head += [f"{ind}    if c is not True:", f"{ind}        if c is False:",
                          f"{ind}            break", f"{ind}        raise cond_error(c, {p})"]
