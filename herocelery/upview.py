@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import redis
+
 COLOURS = {"running": "green", "starting": "cyan", "dead": "red", "failed": "red",
            "exited": "red", "stopped": "yellow"}
 
@@ -33,7 +35,13 @@ def status_rows(state: dict[str, Any], store: Any) -> list[dict[str, Any]]:
                      "pid": s["pid"], "state": "running" if pid_alive(s["pid"]) else "exited",
                      "log": s["log"]})
     for node in state.get("nodes", []):
-        for runner, st in sorted(store.runner_states(node).items()):
+        try:
+            states = store.runner_states(node)
+        except redis.RedisError as exc:   # HeroDB 1 is down: say so, show the rest
+            rows.append({"process": "runners", "node": node, "address": "-", "pid": None,
+                         "state": f"unknown (store unreachable: {exc})", "log": ""})
+            continue
+        for runner, st in sorted(states.items()):
             restarts = st.get("restarts", 0)
             rows.append({"process": f"runner {runner}", "node": node,
                          "address": f"pid {st.get('pid')}" if st.get("pid") else "-",

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import redis
 from pydantic import BaseModel, ValidationError
 
 from ..errors import (AdmissionError, FlowError, HeroCeleryError, NotFound, PermissionDenied,
@@ -116,6 +117,10 @@ def call_one(methods: Mapping[str, Method], backend: Any, request: Any,
         code = next(c for cls, c in ERROR_CODES if isinstance(exc, cls))
         return None if is_notification else _error(rid, RpcError(code, str(exc),
                                                                  {"type": type(exc).__name__}))
+    except redis.RedisError as exc:  # the store or broker is down or refused the command
+        return None if is_notification else _error(rid, RpcError(
+            SERVER_ERROR, f"{name}: the job store could not be reached ({exc})",
+            {"type": "StoreError"}))
     except Exception:  # a bug in herocelery: logged, answered without internals
         log.exception("rpc method %s failed", name)
         return None if is_notification else _error(rid, RpcError(

@@ -63,6 +63,9 @@ def echo(backend, p):
         raise NotFound("no flow with id 'missing'")
     if p.flow_id == "bug":
         raise RuntimeError("secret internals")
+    if p.flow_id == "down":
+        import redis
+        raise redis.ConnectionError("Connection refused")
     return {"flow_id": p.flow_id, "limit": p.limit}
 
 
@@ -86,6 +89,8 @@ TABLE = {"t.echo": Method("t.echo", P, echo, "echo")}
      {"code": -32001, "message": "no flow with id 'missing'"}),
     ({"jsonrpc": "2.0", "id": 1, "method": "t.echo", "params": {"flow_id": "bug"}},
      {"code": -32603, "message": "t.echo: internal error (see the API server's log)"}),
+    ({"jsonrpc": "2.0", "id": 1, "method": "t.echo", "params": {"flow_id": "down"}},
+     {"code": -32000, "message": "t.echo: the job store could not be reached"}),
     ({"jsonrpc": "1.0", "id": 1, "method": "t.echo"}, {"code": -32600}),
     ({"jsonrpc": "2.0", "id": 1, "method": "t.nope"}, {"code": -32601}),
 ])
