@@ -321,3 +321,16 @@ def test_reset_forgets_authentication(hd):
     assert w.call("RESET") == "RESET"
     assert err(w.call("DBSIZE"), "NOAUTH")
     w.close()
+
+
+def test_hello_auth_with_a_wrong_secret_or_a_database_key(hd, admin):
+    w = Wire(hd.port)
+    assert err(w.call("HELLO", "3", "AUTH", "default", "nope"), "WRONGPASS")
+    assert err(w.call("GET", "k"), "NOAUTH")
+    admin.call("HERODB", "DBCREATE", "4")
+    key = admin.call("HERODB", "KEYCREATE", "4", "read")
+    assert isinstance(w.call("HELLO", "2", "AUTH", "4", key), list)
+    assert err(w.call("GET", "k"), "NOPERM database 0 is the admin database")   # still in 0
+    assert w.call("SELECT", "4") == "OK" and w.call("GET", "k") is None
+    assert err(w.call("SET", "k", "v"), "NOPERM this connection has read-only access")
+    w.close()
