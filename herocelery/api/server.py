@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
+import redis
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -49,7 +50,6 @@ def _version() -> str:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app over the store and broker named by `settings`."""
     backend = Backend(settings)
-    import redis
     broker = redis.Redis.from_url(settings.require_broker(), decode_responses=True)
     discover = document(METHODS, version=_version())
 
@@ -113,7 +113,11 @@ def create_app(settings: Settings) -> Starlette:
         except Unauthorized as exc:
             return PlainTextResponse(str(exc), status_code=401)
         from .metrics import render
-        text = await run_in_threadpool(render, backend, broker)
+        try:
+            text = await run_in_threadpool(render, backend, broker)
+        except redis.RedisError as exc:
+            return PlainTextResponse(f"the job store could not be reached: {exc}",
+                                     status_code=503)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     async def openrpc_json(request: Request) -> Response:
