@@ -430,3 +430,28 @@ def test_random_time_and_blocking_writes_replay_to_the_same_state(data_dir, tmp_
     assert after == before
     assert after[0][b"dst"][1] == [b"a"] and after[0][b"src"][1] == [b"b"]
     assert len(after[0][b"members"][1]) == 39 and after[0][b"getex"][2] > 0
+
+
+def test_a_crash_in_the_middle_of_a_rewrite_keeps_the_old_log(data_dir, tmp_path):
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        client(server).rpush("queue", "a", "b", "c")
+    finally:
+        server.kill()
+    # what a kill -9 during compaction leaves: a half-written new file next to the log
+    (data_dir / (LOG_NAME + ".rewrite.tmp")).write_bytes(b"HERODBLOG1P\x10\x00\x00\x00half")
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        r = client(server)
+        assert r.lrange("queue", 0, -1) == [b"a", b"b", b"c"]
+        r.bgrewriteaof()
+        r.rpush("queue", "d")
+        wait_for(lambda: not (data_dir / (LOG_NAME + ".rewrite.tmp")).exists(), 20,
+                 what="the rewrite to replace its temporary file")
+    finally:
+        server.kill()
+    server = start_herodb(data_dir, logs=tmp_path)
+    try:
+        assert client(server).lrange("queue", 0, -1) == [b"a", b"b", b"c", b"d"]
+    finally:
+        server.stop()
