@@ -152,3 +152,14 @@ def test_modules_can_live_in_the_context_database(db_url: str) -> None:
     assert RUNNER.run(job(script, db_url)) == [121, 21]
     with pytest.raises(RhaiError, match="Module not found: nowhere"):
         RUNNER.run(job('import "nowhere" as n;', db_url))
+
+
+def test_a_broken_binding_fails_the_job_with_a_rhai_error(db_url: str) -> None:
+    def broken(j: JobContext) -> Any:
+        raise KeyError("no config")
+    register_binding("broken_fn", broken)
+    try:
+        with pytest.raises(RhaiError, match="cannot bind function broken_fn"):
+            RUNNER.run(job("1", db_url))
+    finally:
+        BINDINGS.pop("broken_fn")

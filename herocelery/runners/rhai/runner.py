@@ -13,6 +13,7 @@ from typing import Any
 from ..base import JobContext
 from .bindings import BINDINGS
 from .engine import Engine, Module
+from .errors import RhaiRuntimeError
 from .runtime import Limits
 from .values import to_json
 
@@ -40,8 +41,11 @@ class RhaiRunner:
     def engine_for(self, job: JobContext) -> Engine:
         engine = Engine(self.limits,
                         module_resolver=lambda name: job.db().get(MODULE_KEY.format(name)))
-        for name, factory in BINDINGS.items():
-            engine.register_fn(name, factory(job))
+        for name, factory in list(BINDINGS.items()):
+            try:
+                engine.register_fn(name, factory(job))
+            except Exception as e:        # a broken binding fails the job, not the worker
+                raise RhaiRuntimeError(f"cannot bind function {name}: {e}") from None
         for name, module in self.modules.items():
             engine.register_module(name, module)
         return engine
