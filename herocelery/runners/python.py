@@ -154,7 +154,15 @@ class PythonRunner:
         return outcome(done, job.timeout_s)
 
 
-FRESH_BOOT = "from herocelery.runners.python import child_main; child_main()"
+def fresh_argv(job_file: str, result_fd: int) -> list[str]:
+    """A fresh interpreter for one job: isolated mode without `site` (its .pth imports cost
+    more than the job), given this worker's import path so herocelery and redis resolve."""
+    import herocelery
+    root = os.path.dirname(os.path.dirname(os.path.abspath(herocelery.__file__)))
+    paths = [root] + [p for p in sys.path if p and p != root]
+    boot = (f"import sys; sys.path[:0] = {paths!r}; "
+            "from herocelery.runners.python import child_main; child_main()")
+    return [sys.executable, "-I", "-S", "-c", boot, job_file, str(result_fd)]
 
 
 def write_job_file(job: JobContext, workdir: str) -> str:
@@ -185,6 +193,7 @@ def child_main() -> None:
 
 def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Finished:
     job_file = write_job_file(job, workdir) if job.fresh_interpreter else None
+    argv = fresh_argv(job_file, 0) if job_file else []
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
     pid = os.fork()
@@ -201,8 +210,8 @@ def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Fin
             os.environ.update(limits.env)
             if job_file is not None:
                 os.set_inheritable(w_res, True)
-                os.execve(sys.executable, [sys.executable, "-I", "-c", FRESH_BOOT, job_file,
-                                           str(w_res)], dict(limits.env))
+                argv[-1] = str(w_res)
+                os.execve(argv[0], argv, dict(limits.env))
         except BaseException:
             os._exit(70)
         _child(job, code, w_res)
