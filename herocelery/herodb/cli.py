@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from .errors import HeroDBError
-from .server import FSYNC_POLICIES, HeroDB, ServerConfig, new_event_loop
+from .embedded import new_event_loop
+from .server import FSYNC_POLICIES, HeroDB, ServerConfig
 
 
 @click.group(name="herodb", context_settings={"help_option_names": ["-h", "--help"]})

@@ -21,8 +21,8 @@ from .protocol import NULL_ARRAY, Push, ReplyError, encode
 
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
-FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "sets", "zsets",
-            "pubsub", "transactions", "scripting", "admin")
+FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "blocking", "sets",
+            "zsets", "zranges", "pubsub", "transactions", "scripting", "admin")
 
 MULTI_CONTROL = frozenset({"EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET"})
 PUBSUB_ALLOWED = frozenset({"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "PING",

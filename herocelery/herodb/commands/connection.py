@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, INVALID_DB_INDEX, NOPROTO, NOT_INTEGER, SYNTAX, UNKNOWN_SUBCOMMAND
+from ..errors import CommandError, NOPROTO, NOT_INTEGER, SYNTAX, UNKNOWN_SUBCOMMAND
 from ..protocol import OK, Push, ReplyError
 from .base import Command, registrar, to_int
 

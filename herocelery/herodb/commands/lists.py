@@ -6,7 +6,6 @@ from collections import deque
 from itertools import islice
 from typing import Any
 
-from ..engine import block_or_timeout
 from ..errors import (CommandError, INDEX_RANGE, MUST_BE_POSITIVE, NO_SUCH_KEY, NUMKEYS_NEGATIVE,
                       SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, WRONGTYPE)
 from ..keyspace import Database
@@ -311,36 +310,6 @@ def rpoplpush(c: Any, argv: list[bytes]) -> Any:
     return value
 
 
-def _serve_move(src: bytes, dst: bytes, from_left: bool, to_left: bool) -> Any:
-    def serve(store: Database, key: bytes) -> Any:
-        try:
-            value = move(store, src, dst, from_left, to_left)
-        except CommandError as exc:
-            from ..protocol import ReplyError
-            return ReplyError(exc.text), []
-        if value is None:
-            return None
-        return value, [_move_effect(src, dst, from_left, to_left)]
-    return serve
-
-
-@command("BLMOVE", 6, "write blocking", keys=(1, 2, 1))
-def blmove(c: Any, argv: list[bytes]) -> Any:
-    from_left, to_left = _side(argv[3]), _side(argv[4])
-    timeout = parse_timeout(argv[5])
-    value = move(c.store, argv[1], argv[2], from_left, to_left)
-    if value is not None:
-        c.effects = [_move_effect(argv[1], argv[2], from_left, to_left)]
-        return value
-    return block_or_timeout(c, [argv[1]], timeout, _serve_move(argv[1], argv[2], from_left, to_left),
-                            None)
-
-
-@command("BRPOPLPUSH", 4, "write blocking", keys=(1, 2, 1))
-def brpoplpush(c: Any, argv: list[bytes]) -> Any:
-    return blmove(c, [b"BLMOVE", argv[1], argv[2], b"RIGHT", b"LEFT", argv[3]])
-
-
 def pop_first(store: Database, keys: list[bytes], left: bool, count: int | None) -> Any:
     """(key, popped) from the first non-empty list among ``keys``, or None."""
     for key in keys:
@@ -359,32 +328,6 @@ def _pop_effect(key: bytes, left: bool, count: int | None) -> list[bytes]:
     if count is not None:
         effect.append(str(count).encode())
     return effect
-
-
-def _bpop(c: Any, argv: list[bytes], left: bool) -> Any:
-    keys = argv[1:-1]
-    timeout = parse_timeout(argv[-1])
-    found = pop_first(c.store, keys, left, None)
-    if found is not None:
-        c.effects = [_pop_effect(found[0], left, None)]
-        return [found[0], found[1][0]]
-
-    def serve(store: Database, key: bytes) -> Any:
-        got = pop_first(store, [key], left, None)
-        if got is None:
-            return None
-        return [key, got[1][0]], [_pop_effect(key, left, None)]
-    return block_or_timeout(c, keys, timeout, serve)
-
-
-@command("BLPOP", -3, "write blocking", keys=(1, -2, 1))
-def blpop(c: Any, argv: list[bytes]) -> Any:
-    return _bpop(c, argv, True)
-
-
-@command("BRPOP", -3, "write blocking", keys=(1, -2, 1))
-def brpop(c: Any, argv: list[bytes]) -> Any:
-    return _bpop(c, argv, False)
 
 
 def parse_mpop(argv: list[bytes], start: int, sides: dict[bytes, bool]) -> tuple[list[bytes], bool, int]:
@@ -421,20 +364,3 @@ def lmpop(c: Any, argv: list[bytes]) -> Any:
         return NULL_ARRAY
     c.effects = [_pop_effect(found[0], left, len(found[1]))]
     return [found[0], found[1]]
-
-
-@command("BLMPOP", -5, "write blocking", key_fn=numkeys_fn(2))
-def blmpop(c: Any, argv: list[bytes]) -> Any:
-    timeout = parse_timeout(argv[1])
-    keys, left, count = parse_mpop(argv, 2, LIST_SIDES)
-    found = pop_first(c.store, keys, left, count)
-    if found is not None:
-        c.effects = [_pop_effect(found[0], left, len(found[1]))]
-        return [found[0], found[1]]
-
-    def serve(store: Database, key: bytes) -> Any:
-        got = pop_first(store, [key], left, count)
-        if got is None:
-            return None
-        return [key, got[1]], [_pop_effect(key, left, len(got[1]))]
-    return block_or_timeout(c, keys, timeout, serve)

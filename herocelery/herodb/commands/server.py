@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..errors import CommandError, DB_INDEX, INVALID_DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND
+from ..errors import CommandError, DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND
 from ..protocol import OK
 from .base import Command, glob_match, registrar, to_int
 from .connection import REDIS_VERSION
