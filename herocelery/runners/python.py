@@ -160,7 +160,12 @@ def fresh_argv(job_file: str, result_fd: int) -> list[str]:
     import herocelery
     root = os.path.dirname(os.path.dirname(os.path.abspath(herocelery.__file__)))
     paths = [root] + [p for p in sys.path if p and p != root]
-    boot = (f"import sys; sys.path[:0] = {paths!r}; "
+    # the package is entered without running herocelery/__init__ (which loads settings and
+    # PyYAML, most of the start-up cost); the job needs only the runner modules
+    boot = (f"import sys, types; sys.path[:0] = {paths!r}; "
+            "pkg = types.ModuleType('herocelery'); "
+            f"pkg.__path__ = [{os.path.join(root, 'herocelery')!r}]; "
+            "sys.modules['herocelery'] = pkg; "
             "from herocelery.runners.python import child_main; child_main()")
     return [sys.executable, "-I", "-S", "-c", boot, job_file, str(result_fd)]
 
