@@ -147,3 +147,18 @@ def test_deep_recursion_through_callbacks_is_safe_in_threads() -> None:
     for t in threads:
         t.join(60)
     assert len(errors) == 6 and all("Stack overflow" in e for e in errors)
+
+
+@pytest.mark.parametrize("depth", [9, 12, 16])
+def test_deeply_nested_loops_still_compile(depth: int) -> None:
+    # CPython allows only 20 nested blocks per function: deep loops become closures
+    script = ("let n = 0; " + "".join(f"for i{k} in 0..2 {{ " for k in range(depth))
+              + "n += 1; if n > 300 { break; } " + "} " * depth + "n")
+    assert evaluate(script) > 300
+
+
+def test_deeply_nested_ifs_still_compile() -> None:
+    script = "fn f(x) { " + "if x > 0 { " * 90 + "1" + " } else { 0 }" * 90 + " } f(1)"
+    assert evaluate(script, limits=Limits(max_expr_depth=400)) == 1
+    script = "let n = 0; " + "if true { " * 90 + "n += 1; " + "} " * 90 + "n"
+    assert evaluate(script, limits=Limits(max_expr_depth=400)) == 1

@@ -43,6 +43,7 @@ class Gen:
                                     "Cont": Cont, "Brk": Brk, "tick": tick,
                                     "cond_error": cond_error, "clone": clone}
         self.n = 0
+        self.loops = 0                # loops being written out, nested
 
     def name(self, value: Any, prefix: str = "k") -> str:
         self.n += 1

@@ -11,7 +11,11 @@ from typing import Any, Callable
 from .errors import RhaiBaseError, RhaiRuntimeError
 from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, cond_lines, expr_lines,
                   value_into)
+from .syntax import Node
 from .values import type_name
+
+MAX_INLINE_LOOPS = 6       # loops written out in one generated function (2 blocks each)
+MAX_INDENT = 4 * 60        # indentation (in spaces) beyond which constructs become closures
 
 
 LOOP_CTL = ["if type(r) is Cont:", "    continue", "if type(r) is Brk:", "    break", "return r"]
@@ -112,6 +116,24 @@ def block_lines(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str,
 
 def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str]) -> list[str]:
     """if / while / loop / do / for / block statements written out in place."""
+    k = node.kind
+    loop = k in ("while", "for", "do")
+    if (loop and g.loops >= MAX_INLINE_LOOPS) or len(ind) > MAX_INDENT:
+        # CPython allows 20 nested blocks and 100 indentation levels per function: deeper
+        # constructs become a call of their own closure (a fresh generated function)
+        s = comp.stmt(Node("expr", node.pos, node), sc)
+        return [f"{ind}r = {g.name(s, 's')}(fr)", f"{ind}if r is not None:"] + \
+            [f"{ind}    {ln}" for ln in on_ctl]
+    if loop:
+        g.loops += 1
+        try:
+            return _flow_lines(comp, node, sc, g, ind, on_ctl)
+        finally:
+            g.loops -= 1
+    return _flow_lines(comp, node, sc, g, ind, on_ctl)
+
+
+def _flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str]) -> list[str]:
     k = node.kind
     if k == "block":
         return block_lines(comp, node.a[0], sc, g, ind, on_ctl)
@@ -232,7 +254,7 @@ def split_last(nodes: list[Any]) -> tuple[list[Any], Any]:
 
 def tail_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
     """Lines that return the value of expression `node` (if/else written out in place)."""
-    if node.kind == "if":
+    if node.kind == "if" and len(ind) <= MAX_INDENT:
         cond, then, other = node.a
         p = g.name(node.pos, "p")
         lines = cond_lines(comp, cond, sc, g, ind)
@@ -245,7 +267,7 @@ def tail_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
         else:
             lines += block_tail(comp, other.a[0], sc, g, ind + "    ")
         return lines + [f"{ind}raise cond_error(c, {p})"]
-    if node.kind == "block":
+    if node.kind == "block" and len(ind) <= MAX_INDENT:
         return block_tail(comp, node.a[0], sc, g, ind)
     return value_into(comp, node, sc, g, "v", ind, copy=False) + [f"{ind}return v"]
 
