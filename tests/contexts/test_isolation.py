@@ -359,3 +359,20 @@ def test_other_callers_cannot_see_or_touch_a_flow_through_the_cli(secure_cluster
         assert retry.returncode == 1 and "may not" in retry.stderr, retry.stderr
     graph = cli(secure_settings, "flow", "graph", h.id, key=team.bob)
     assert graph.returncode == 1 and "may not read" in graph.stderr
+
+
+def test_cli_flow_submit_signs_with_a_key_file(secure_cluster, secure_settings, team, signed,
+                                               run_cli, tmp_path) -> None:
+    ctx, key = signed
+    key.save(tmp_path / "signer.pem")
+    flow = tmp_path / "signed.yaml"
+    flow.write_text(f"name: cli-signed\ncontext: {ctx.name}\njobs:\n"
+                    "  who: {script: 'result = list(ctx.signatories)'}\n")
+    unsigned = run_cli(secure_settings, "flow", "submit", str(flow), key=team.alice)
+    assert unsigned.returncode == 1 and "requires signed jobs" in unsigned.stderr
+    out = run_cli(secure_settings, "flow", "submit", str(flow), "--sign",
+                  str(tmp_path / "signer.pem"), "--wait", "--json", "--timeout", "60",
+                  key=team.alice)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1])["jobs"]["who"]["result"] == [
+        key.public_hex]
