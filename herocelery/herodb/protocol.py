@@ -356,6 +356,7 @@ _WIDE = Context(prec=400, rounding=ROUND_HALF_EVEN, traps=[])  # every double fi
 
 OK = "OK"
 _CRLF = b"\r\n"
+_SIMPLE = {"OK": b"+OK\r\n", "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}
 
 
 class Raw(bytes):
@@ -370,7 +371,7 @@ def encode(value: Any, proto: int = 2) -> bytes:
     if t is bytes:
         return b"$%d\r\n%b\r\n" % (len(value), value)
     if t is str:
-        return b"+" + value.encode() + _CRLF
+        return _SIMPLE.get(value) or b"+" + value.encode() + _CRLF
     if t is int:
         return b":%d\r\n" % value
     parts: list[bytes] = []
