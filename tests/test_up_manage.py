@@ -98,11 +98,14 @@ def test_a_registered_runner_that_does_not_consume_shows_dead(managed):
     from herocelery.keys import runner_queue
     settings, sup, store = managed
     wait_for(lambda: state(store, "python").get("state") == "running", 60, what="running")
-    worker = next(e["worker"] for e in store.runners(NODE) if e["runner"] == "python")
+    pid = state(store, "python")["pid"]   # a killed predecessor may still be registered
+    worker = next(e["worker"] for e in store.runners(NODE)
+                  if e["runner"] == "python" and e["pid"] == pid)
     app = make_app(settings)
     try:
-        app.control.cancel_consumer(runner_queue(NODE, "python"), destination=[worker],
-                                    reply=True, timeout=5)
+        reply = app.control.cancel_consumer(runner_queue(NODE, "python"),
+                                            destination=[worker], reply=True, timeout=5)
+        assert reply and "no longer consuming" in str(reply)
         wait_for(lambda: state(store, "python").get("state") == "dead", 15,
                  what="the idle runner to show dead")
         assert "not answering ping" in state(store, "python")["reason"]
