@@ -15,6 +15,13 @@ REGISTRY: dict[str, str] = {
     "osis": "herocelery.runners.osis:RUNNER",
 }
 
+# runner type -> "module:function" called once before its runner is first used: bindings that
+# other rooms add to a language library that may not import them (layering)
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "rhai": ("herocelery.runners.osis:register_rhai",),
+}
+_extended: set[str] = set()
+
 
 def get_runner(kind: str) -> Runner:
     """The runner object of a type; ConfigError if the type is unknown or not installed."""
@@ -27,6 +34,11 @@ def get_runner(kind: str) -> Runner:
     except ModuleNotFoundError as exc:
         raise ConfigError(f"runner type {kind!r} is not available: {exc}") from None
     runner: Runner = getattr(module, attr)
+    if kind not in _extended:
+        _extended.add(kind)
+        for hook in EXTENSIONS.get(kind, ()):
+            hook_module, hook_name = hook.split(":")
+            getattr(importlib.import_module(hook_module), hook_name)()
     return runner
 
 
