@@ -98,6 +98,7 @@ class Installation:
         self.flower_url = ""
         self._lock: TextIO | None = None
         self.started = 0.0
+        self._expected: dict[str, list[str]] | None = None
 
     # ---- lock ---------------------------------------------------------------------------
     def acquire(self) -> None:
@@ -235,16 +236,19 @@ class Installation:
                                       f"logs in {self.log_dir}")
                 if on_tick is not None:
                     on_tick()
-                time.sleep(0.1)
+                time.sleep(0.2)
         finally:
             store.close()
 
     def not_ready(self, store: Any) -> list[str]:
         from .supervisor.manage import available, node_runner_types
+        if self._expected is None:    # the managed types of each node, looked up once
+            self._expected = {node: available(node_runner_types(i))
+                              for i, node in enumerate(self.nodes)}
         out = []
-        for i, node in enumerate(self.nodes):
+        for node in self.nodes:
             states = store.runner_states(node)
-            for runner in available(node_runner_types(i)):
+            for runner in self._expected[node]:
                 if states.get(runner, {}).get("state") not in ("running", "failed"):
                     out.append(f"{runner}@{node}")
         return out
