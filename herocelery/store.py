@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import redis
 
@@ -18,14 +18,23 @@ from .models import FlowRecord, Job, now
 
 TERMINAL_LUA = "{finished=1, error=1, timeout=1, cancelled=1, skipped=1}"
 
-# KEYS: flow, job, release..., skip...   ARGV: n_release, now, n_fields, f1, v1, ...
+# KEYS: flow, job, release..., skip...
+# ARGV: n_release, now, n_fields, f1, v1, ..., lease key, lease token, n_effects,
+#       (argc, command...)...
+# The lease of the settling execution is released first, whatever happens; the effects
+# (metrics, live events) run only when this call really settles the job: one round trip.
 SETTLE_LUA = f"""
 local terminal = {TERMINAL_LUA}
-local st = redis.call('HGET', KEYS[2], 'status')
-if terminal[st] then return {{-1}} end
+local unpack = unpack or table.unpack
 local nrel = tonumber(ARGV[1])
 local now = ARGV[2]
 local nf = tonumber(ARGV[3])
+local p = 4 + 2 * nf
+if ARGV[p] ~= '' and redis.call('GET', ARGV[p]) == ARGV[p + 1] then
+  redis.call('DEL', ARGV[p])
+end
+local st = redis.call('HGET', KEYS[2], 'status')
+if terminal[st] then return {{-1}} end
 for i = 0, nf - 1 do
   redis.call('HSET', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i])
 end
@@ -45,6 +54,14 @@ for i = 3 + nrel, #KEYS do
   end
 end
 out[1] = redis.call('HINCRBY', KEYS[1], 'remaining', -done)
+p = p + 2
+local ne = tonumber(ARGV[p])
+p = p + 1
+for e = 1, ne do
+  local argc = tonumber(ARGV[p])
+  redis.pcall(unpack(ARGV, p + 1, p + argc))
+  p = p + 1 + argc
+end
 return out
 """
 
@@ -102,6 +119,21 @@ local out = redis.call('HGETALL', KEYS[1])
 table.insert(out, 1, 'ok')
 return out
 """
+
+
+def count_job_commands(runner: str, status: str, duration_s: float | None
+                       ) -> list[list[Any]]:
+    """The commands that count an ended job for /metrics. Pure."""
+    from .keys import duration_bucket
+    out: list[list[Any]] = [["HINCRBY", Keys.metrics(), f"jobs|{runner}|{status}", 1]]
+    if duration_s is not None and duration_s >= 0:
+        out.append(["HINCRBY", Keys.metrics(), f"dur|{runner}|{duration_bucket(duration_s)}", 1])
+        out.append(["HINCRBY", Keys.metrics(), f"dursum_us|{runner}", int(duration_s * 1e6)])
+    return out
+
+
+def publish_command(flow_id: str, event: Mapping[str, Any]) -> list[Any]:
+    return ["PUBLISH", Keys.events(flow_id), json.dumps(event)]
 
 
 def encode(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -219,9 +251,13 @@ class Store:
 
     # ---- atomic transitions -------------------------------------------------------------
     def settle(self, flow_id: str, job_id: str, fields: Mapping[str, Any],
-               release: list[str], skip: list[str]) -> tuple[int, list[str]]:
-        """Record a job's final state, release or skip its dependents, count the flow down.
+               release: list[str], skip: list[str], *, lease_token: str | None = None,
+               effects: Iterable[Sequence[Any]] = ()) -> tuple[int, list[str]]:
+        """Record a job's final state, release or skip its dependents, count the flow down,
+        in one atomic script.
 
+        `lease_token`: the settling execution's lease, released in the same call. `effects`:
+        commands (metrics, PUBLISH of live events) run only if this call settles the job.
         Returns (jobs still not terminal in the flow, released job ids that are now ready);
         (-1, []) if the job was already terminal (a second delivery, or cancelled).
         """
@@ -230,7 +266,13 @@ class Store:
             flat += [key, value]
         keys = [Keys.flow(flow_id), Keys.job(job_id)] + [Keys.job(j) for j in release] + \
             [Keys.job(j) for j in skip]
-        args = [len(release), repr(time.time()), len(flat) // 2, *flat]
+        tail: list[Any] = []
+        count = 0
+        for command in effects:
+            tail += [len(command), *command]
+            count += 1
+        lease = [Keys.lease(job_id), lease_token] if lease_token else ["", ""]
+        args = [len(release), repr(time.time()), len(flat) // 2, *flat, *lease, count, *tail]
         out = self._settle(keys=keys, args=args)
         remaining = int(out[0])
         if remaining < 0 and len(out) == 1:
@@ -318,12 +360,9 @@ class Store:
     def count_job(self, runner: str, status: str, duration_s: float | None,
                   pipe: Any = None) -> None:
         """Count an ended job for /metrics: by runner and status, and its run time bucket."""
-        from .keys import duration_bucket
         target = pipe or self.r
-        target.hincrby(Keys.metrics(), f"jobs|{runner}|{status}", 1)
-        if duration_s is not None and duration_s >= 0:
-            target.hincrby(Keys.metrics(), f"dur|{runner}|{duration_bucket(duration_s)}", 1)
-            target.hincrby(Keys.metrics(), f"dursum_us|{runner}", int(duration_s * 1e6))
+        for command in count_job_commands(runner, status, duration_s):
+            target.execute_command(*command)
 
     def metric_counters(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.r.hgetall(Keys.metrics()).items()}

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .. import canvas, graph
 from ..keys import Keys
+from ..store import count_job_commands, publish_command
 from ..models import FAILED_JOB, JobStatus, now
 
 if TYPE_CHECKING:
@@ -33,8 +34,11 @@ def dispatch(rt: "Runtime", flow_id: str, ready: Iterable[tuple[str, str, str]])
     canvas.send(sigs)
 
 
-def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str, Any]) -> None:
-    """Record the final state of a job and move its flow on."""
+def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str, Any], *,
+              lease_token: str | None = None) -> bool:
+    """Record the final state of a job and move its flow on. Returns True if this call settled
+    the job (False: it was already terminal). The settling execution's lease, metrics and live
+    events travel in the same atomic call."""
     store = rt.store
     failed = status in FAILED_JOB or status is JobStatus.cancelled
     if failed and not job.allow_failure:
@@ -43,10 +47,11 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     else:
         release, skip = list(job.dependents), []
     record = {"status": status, "finished_at": now(), **fields}
-    remaining, ready = store.settle(job.flow_id, job.id, record, release, skip)
+    remaining, ready = store.settle(job.flow_id, job.id, record, release, skip,
+                                    lease_token=lease_token,
+                                    effects=_announcements(job, status, record, skip))
     if remaining < 0:
-        return
-    _announce(rt, job, status, record, skip)
+        return False
     if ready:
         pipe = store.r.pipeline(transaction=False)
         for jid in ready:
@@ -55,27 +60,24 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
                                    in zip(ready, pipe.execute())])
     if remaining == 0:
         finish_flow(rt, job.flow_id)
+    return True
 
 
-def _announce(rt: "Runtime", job: "Job", status: JobStatus, record: Mapping[str, Any],
-              skipped: list[str]) -> None:
-    """Publish the job's end (and skipped dependents) and count it for /metrics: one round
-    trip, never fatal (events are a live view; the records are the truth)."""
-    store = rt.store
-    started = record.get("started_at")
+def _announcements(job: "Job", status: JobStatus, record: Mapping[str, Any],
+                   skipped: list[str]) -> list[list[Any]]:
+    """The job's end (and skipped dependents) as live events, and its /metrics counts; run by
+    the settle script only when it settles. Pure."""
+    started = record.get("started_at") or job.started_at
     duration = float(record["finished_at"]) - float(started) if started else None
-    try:
-        pipe = store.r.pipeline(transaction=False)
-        store.count_job(job.runner, status.value, duration, pipe)
-        store.publish(job.flow_id, {"type": "job", "flow_id": job.flow_id, "job_id": job.id,
-                                    "name": job.name, "node": job.node, "runner": job.runner,
-                                    "status": status.value, "at": record["finished_at"]}, pipe)
-        for jid in skipped:
-            store.publish(job.flow_id, {"type": "job", "flow_id": job.flow_id, "job_id": jid,
-                                        "status": "skipped", "at": record["finished_at"]}, pipe)
-        pipe.execute()
-    except Exception:  # noqa: BLE001 - the live view may miss an event; the job is settled
-        pass
+    at = record["finished_at"]
+    out = count_job_commands(job.runner, status.value, duration)
+    out.append(publish_command(job.flow_id, {
+        "type": "job", "flow_id": job.flow_id, "job_id": job.id, "name": job.name,
+        "node": job.node, "runner": job.runner, "status": status.value, "at": at}))
+    for jid in skipped:
+        out.append(publish_command(job.flow_id, {"type": "job", "flow_id": job.flow_id,
+                                                 "job_id": jid, "status": "skipped", "at": at}))
+    return out
 
 
 def _descendants(rt: "Runtime", job_id: str) -> list[str]:

@@ -95,10 +95,12 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> None:
     if verdict != "ok":  # missing or already terminal: a late duplicate
         return
     job = payload
+    released = False
     try:
-        _execute(rt, job, token)
+        released = _execute(rt, job, token)
     finally:
-        store.release(job.id, token)
+        if not released:
+            store.release(job.id, token)
 
 
 def holder_is_dead(holder: str) -> bool:
@@ -116,6 +118,8 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
+CONTEXT_CACHE_S = 2.0
+
 # runner types whose jobs are processes: they get the scoped connection in their environment
 SCOPED_ENV_RUNNERS = frozenset({"python", "shell"})
 
@@ -126,11 +130,20 @@ def context_db_url(rt: "Runtime", job: Job) -> tuple[str, bool]:
     model). NotFound when the context no longer exists."""
     from ..contexts import Registry, scoped_url
     s = rt.settings
+    cache = rt.__dict__.setdefault("context_urls", {})
+    hit = cache.get(job.context_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
     ctx = Registry(rt.store.r, s).context(job.context_id)
-    return scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
+    found = scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
+    # a context's database and key change only when it is re-created: remember them briefly
+    # (admission re-checks the caller's rights on every job anyway)
+    cache[job.context_id] = (time.monotonic() + CONTEXT_CACHE_S, found)
+    return found
 
 
-def _execute(rt: "Runtime", job: Job, token: str) -> None:
+def _execute(rt: "Runtime", job: Job, token: str) -> bool:
+    """Run the job and record its outcome; True when the lease went with the settle."""
     store, s = rt.store, rt.settings
     attempt = job.attempts
     started = job.started_at or now()
@@ -143,7 +156,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
     except HeroCeleryError as exc:  # the context was deleted after admission
         rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
                                                           "message": str(exc)}})
-        return
+        return False
     runner_env = job.env
     if job.runner in SCOPED_ENV_RUNNERS:
         runner_env = {**job.env, "HERO_DB_URL": db_url, "HERO_CONTEXT_ID": job.context_id}
@@ -178,7 +191,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
     fields["logs"] = logs.text()
     if keeper.was_cancelled:
         rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]})
-        return
+        return False
     fields["started_at"] = started  # unchanged; lets the settler measure the run time
     if status is not JobStatus.finished and attempt <= job.retries:
         delay = job.retry_backoff_s * (2 ** (attempt - 1))
@@ -186,9 +199,10 @@ def _execute(rt: "Runtime", job: Job, token: str) -> None:
                       error={**fields["error"], "retrying_in_s": delay, "attempt": attempt})
         sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
         canvas.send([sig], countdown=delay)
-        return
+        return False
     # settling is a no-op if the job was cancelled meanwhile (its record is already terminal)
-    rt.job_ended(rt, job, status, fields)
+    rt.job_ended(rt, job, status, fields, lease_token=token)
+    return True
 
 
 class LogBuffer:
