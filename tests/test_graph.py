@@ -110,3 +110,14 @@ def test_rerun_set_takes_failed_skipped_cancelled_and_their_downstream_only():
     assert graph.rerun_set(children, statuses) == ["b", "c", "d"]
     statuses = {n: S.finished for n in children}
     assert graph.rerun_set(children, statuses) == []
+
+
+def test_a_runner_is_usable_with_a_fresh_heartbeat_unless_its_manager_saw_it_dead():
+    from herocelery.supervisor.registry import usable_types
+    now = 1000.0
+    beats = [{"runner": "python", "heartbeat": now - 1}, {"runner": "shell", "heartbeat": now - 1},
+             {"runner": "rhai", "heartbeat": now - 60}, {"runner": "osis", "heartbeat": now - 1}]
+    states = {"shell": {"state": "dead", "updated": now - 2},
+              "osis": {"state": "dead", "updated": now - 300},     # stale verdict: ignored
+              "python": {"state": "running", "updated": now - 1}}
+    assert usable_types(beats, states, heartbeat_s=2.0, at=now) == ["osis", "python"]

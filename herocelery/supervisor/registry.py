@@ -1,18 +1,40 @@
-"""The runner registry of a node: who is registered, who is alive (fresh heartbeat)."""
+"""The runner registry of a node: who is registered, who is alive.
+
+A runner is alive when its worker heartbeats; when a supervisor manages the node's runners,
+the verdict of its real ping job counts too: a runner that heartbeats but does not answer
+pings (not consuming its queue) is not handed jobs.
+"""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from ..store import Store
 
+NOT_SERVING = frozenset({"dead", "failed", "stopped"})
 
-def is_alive(entry: dict[str, Any], heartbeat_s: float, at: float | None = None) -> bool:
+
+def is_alive(entry: Mapping[str, Any], heartbeat_s: float, at: float | None = None) -> bool:
     """A runner is alive when its last heartbeat is younger than three intervals. Pure."""
     at = time.time() if at is None else at
     return at - float(entry.get("heartbeat", 0)) < 3 * heartbeat_s
 
 
+def usable_types(entries: Iterable[Mapping[str, Any]], states: Mapping[str, Mapping[str, Any]],
+                 heartbeat_s: float, at: float, state_fresh_s: float = 30.0) -> list[str]:
+    """Runner types that may be handed jobs: a fresh heartbeat, and no fresh managed state
+    saying the runner is dead, failed or stopped. Pure."""
+    out = set()
+    for e in entries:
+        if not is_alive(e, heartbeat_s, at):
+            continue
+        state = states.get(str(e.get("runner")))
+        if state and state.get("state") in NOT_SERVING and \
+                at - float(state.get("updated", 0)) < state_fresh_s:
+            continue
+        out.add(str(e["runner"]))
+    return sorted(out)
+
+
 def live_runner_types(store: Store, node: str, heartbeat_s: float) -> list[str]:
-    now = time.time()
-    return sorted({e["runner"] for e in store.runners(node) if is_alive(e, heartbeat_s, now)})
+    return usable_types(store.runners(node), store.runner_states(node), heartbeat_s, time.time())
