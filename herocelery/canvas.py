@@ -2,15 +2,15 @@
 
 Why so little canvas: joins are exact for every DAG because they are counted in the store
 (a per-job prerequisite counter, decremented atomically by whoever settles a prerequisite; the
-last one releases the job). Canvas then only carries hand-overs: a group of admission batches
-to supervisor queues, and one runner call per admitted job. No nested chord, no chain carried
+last one releases the job). Canvas then only carries hand-overs: admission batches
+to supervisor queues, and one runner call per admitted job, sent independently (see `send`). No nested chord, no chain carried
 inside messages, no result backend polling (DESIGN.md §10 lists why each of those hurts).
 """
 from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from celery import Celery, group
+from celery import Celery
 from celery.canvas import Signature
 
 from .keys import runner_queue, supervisor_queue
@@ -37,15 +37,19 @@ def runner_call(app: Celery, job_id: str, node: str, runner: str, flow_id: str, 
 
 
 def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> None:
-    """Send signatures: alone, or together as a group in one producer session."""
+    """Send independent signatures through one producer.
+
+    Not `group(...).apply_async()`: a group registers every member's result with the result
+    backend (a SUBSCRIBE per task on Redis), which nobody here waits for; measured, that was
+    the largest single cost of the supervisor's hand-over."""
     sigs = list(signatures)
     if not sigs:
         return
     options = {"countdown": countdown} if countdown else {}
-    if len(sigs) == 1:
-        sigs[0].apply_async(**options)
-    else:
-        group(sigs).apply_async(**options)
+    app = sigs[0].app
+    with app.producer_or_acquire() as producer:
+        for sig in sigs:
+            sig.apply_async(producer=producer, **options)
 
 
 def ping(app: Celery, node: str, runner: str) -> Signature:

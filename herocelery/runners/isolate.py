@@ -57,11 +57,16 @@ class Finished:
         return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else None
 
 
+def set_parent_death_signal() -> None:
+    """This process gets SIGKILL when its parent dies (Linux; a no-op elsewhere)."""
+    if _LIBC is not None:  # loaded once: dlopen in every child costs milliseconds
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def child_setup(limits: Limits, workdir: str) -> None:
     """Runs in the child before the job: session, parent-death signal, rlimits, cwd."""
     os.setsid()
-    if _LIBC is not None:  # loaded in the parent: dlopen in every child costs milliseconds
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    set_parent_death_signal()
     if limits.cpu_s > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
     if limits.memory_bytes > 0:
@@ -71,7 +76,8 @@ def child_setup(limits: Limits, workdir: str) -> None:
 
 def supervise(pid: int, pipes: Mapping[str, int], limits: Limits,
               cancelled: Callable[[], bool], poll_s: float = 0.1,
-              caps: Mapping[str, int] | None = None) -> Finished:
+              caps: Mapping[str, int] | None = None,
+              reap: Callable[[int], int] | None = None) -> Finished:
     """Read the child's pipes until they close, killing its process group on timeout or cancel.
 
     `pipes` maps a name to the read end of a pipe (closed here)."""
@@ -121,7 +127,7 @@ def supervise(pid: int, pipes: Mapping[str, int], limits: Limits,
                 os.close(fd)
             except OSError:
                 pass
-    _, status = os.waitpid(pid, 0)
+    status = reap(pid) if reap is not None else os.waitpid(pid, 0)[1]
     if timed_out or was_cancelled:
         _kill_group(pid)  # anything the job left behind in its group
     return Finished({k: bytes(v) for k, v in bufs.items()}, truncated, status, timed_out,

@@ -9,6 +9,7 @@ tens of milliseconds; the child still gets its own session, limits, directory an
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import linecache
 import os
@@ -21,6 +22,7 @@ from typing import Any
 from ..errors import JobTimeout, ScriptError
 from .base import JobContext
 from .isolate import Finished, Limits, child_setup, job_env, supervise
+from .zygote import Zygote
 
 FILENAME = "<job>"
 LAST = "__herocelery_last__"
@@ -132,6 +134,10 @@ class PythonRunner:
     name = "python"
     isolated = True
 
+    def __init__(self, *, use_zygote: bool = True) -> None:
+        self.use_zygote = use_zygote
+        self.zygote = Zygote()
+
     def run(self, job: JobContext) -> Any:
         try:
             code = compile_script(job.script)
@@ -143,7 +149,15 @@ class PythonRunner:
                         job_env(job.env, os.environ, job.env_allow))
         workdir = tempfile.mkdtemp(prefix=f"hc-job-{job.job_id[:8]}-")
         try:
-            done = fork_python(job, code, limits, workdir)
+            if job.fresh_interpreter or not self.use_zygote:
+                done = fork_python(job, code, limits, workdir)
+            else:
+                try:
+                    done = spawn_python(self.zygote, job, limits, workdir)
+                except (OSError, EOFError, ValueError):
+                    # the zygote broke: drop it (a new one starts next time), fork directly
+                    self.zygote.stop()
+                    done = fork_python(job, code, limits, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         if done.output["output"]:
@@ -154,9 +168,9 @@ class PythonRunner:
         return outcome(done, job.timeout_s)
 
 
-def fresh_argv(job_file: str, result_fd: int) -> list[str]:
-    """A fresh interpreter for one job: isolated mode without `site` (its .pth imports cost
-    more than the job), given this worker's import path so herocelery and redis resolve."""
+def boot_argv(code: str) -> list[str]:
+    """A fresh interpreter running `code`: isolated mode without `site` (its .pth imports cost
+    more than a job), given this worker's import path so herocelery and redis resolve."""
     import herocelery
     root = os.path.dirname(os.path.dirname(os.path.abspath(herocelery.__file__)))
     paths = [root] + [p for p in sys.path if p and p != root]
@@ -165,9 +179,14 @@ def fresh_argv(job_file: str, result_fd: int) -> list[str]:
     boot = (f"import sys, types; sys.path[:0] = {paths!r}; "
             "pkg = types.ModuleType('herocelery'); "
             f"pkg.__path__ = [{os.path.join(root, 'herocelery')!r}]; "
-            "sys.modules['herocelery'] = pkg; "
-            "from herocelery.runners.python import child_main; child_main()")
-    return [sys.executable, "-I", "-S", "-c", boot, job_file, str(result_fd)]
+            "sys.modules['herocelery'] = pkg; " + code)
+    return [sys.executable, "-I", "-S", "-c", boot]
+
+
+def fresh_argv(job_file: str, result_fd: int) -> list[str]:
+    """A fresh interpreter for one job (`fresh_interpreter` jobs)."""
+    return boot_argv("from herocelery.runners.python import child_main; child_main()") + \
+        [job_file, str(result_fd)]
 
 
 def write_job_file(job: JobContext, workdir: str) -> str:
@@ -194,6 +213,44 @@ def child_main() -> None:
     os.unlink(path)
     job = SimpleNamespace(**data)
     _child(job, compile_script(job.script), result_fd)  # type: ignore[arg-type]
+
+
+def job_fields(job: JobContext) -> dict[str, Any]:
+    """What a child needs to run the job (no callables, no worker state)."""
+    return {"script": job.script, "inputs": job.inputs, "args": job.args,
+            "db_url": job.db_url, "job_id": job.job_id, "flow_id": job.flow_id,
+            "name": job.name, "context_id": job.context_id, "caller_id": job.caller_id,
+            "signatories": list(job.signatories)}
+
+
+def run_in_child(fields: dict[str, Any], result_fd: int) -> None:
+    """Run a job from its fields in this (forked) process; never returns."""
+    from types import SimpleNamespace
+    job = SimpleNamespace(**fields)
+    try:
+        code = compile_script(job.script)
+    except SyntaxError as exc:
+        code = compile(f"raise SyntaxError({str(exc)!r})", FILENAME, "exec")
+    _child(job, code, result_fd)  # type: ignore[arg-type]
+
+
+def spawn_python(zygote: Zygote, job: JobContext, limits: Limits, workdir: str) -> Finished:
+    """The job in a child of the runner's zygote (see zygote.py)."""
+    r_res, w_res = os.pipe()
+    r_out, w_out = os.pipe()
+    request = {"job": job_fields(job), "workdir": workdir,
+               "limits": {**dataclasses.asdict(limits), "env": dict(limits.env)}}
+    try:
+        pid = zygote.spawn(request, w_res, w_out)
+    except BaseException:
+        for fd in (r_res, r_out):
+            os.close(fd)
+        raise
+    finally:
+        os.close(w_res)
+        os.close(w_out)
+    return supervise(pid, {"result": r_res, "output": r_out}, limits, job.cancelled,
+                     caps={"result": MAX_RESULT_BYTES}, reap=zygote.wait)
 
 
 def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Finished:
