@@ -36,6 +36,16 @@ def runner_call(app: Celery, job_id: str, node: str, runner: str, flow_id: str, 
                          immutable=True, argsrepr=f"flow={flow_id} job={name} id={job_id}")
 
 
+def runner_batch(app: Celery, job_ids: Sequence[str], node: str, runner: str, flow_id: str,
+                 names: Sequence[str]) -> Signature:
+    """One runner task carrying several jobs of one flow, run one after the other."""
+    if len(job_ids) == 1:
+        return runner_call(app, job_ids[0], node, runner, flow_id, names[0])
+    return app.signature(RUN_TASK, args=(list(job_ids),), kwargs={"flow_id": flow_id},
+                         queue=runner_queue(node, runner), immutable=True,
+                         argsrepr=f"flow={flow_id} jobs={','.join(names)[:200]}")
+
+
 def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> None:
     """Send independent signatures through one producer.
 

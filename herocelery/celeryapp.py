@@ -86,10 +86,13 @@ def admit_task(self: Any, job_ids: list[str], flow_id: str = "") -> int:
     return admit_batch(self.app.runtime, job_ids)
 
 
-def run_task(self: Any, job_id: str, flow_id: str = "") -> None:
-    """Runner tier: execute one job."""
-    from .runners.execute import run_job
-    run_job(self.app.runtime, self, job_id, flow_id)
+def run_task(self: Any, job_id: str | list[str], flow_id: str = "") -> None:
+    """Runner tier: execute one job, or several of one flow one after the other."""
+    from .runners.execute import run_job, run_jobs
+    if isinstance(job_id, list):
+        run_jobs(self.app.runtime, job_id, flow_id)
+    else:
+        run_job(self.app.runtime, self, job_id, flow_id)
 
 
 def ping_task() -> dict[str, Any]:

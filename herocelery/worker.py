@@ -21,8 +21,10 @@ from .store import Store
 class Heartbeat:
     """Registers one worker in the registry and refreshes it every `heartbeat_s`."""
 
-    def __init__(self, settings: Settings, node: str, runner: str, worker: str) -> None:
+    def __init__(self, settings: Settings, node: str, runner: str, worker: str, *,
+                 processes: int = 1) -> None:
         self.settings, self.node, self.runner, self.worker = settings, node, runner, worker
+        self.processes = processes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
@@ -32,7 +34,7 @@ class Heartbeat:
             self._store = Store.from_url(self.settings.store_url())
         self._store.register_runner(self.node, self.runner, self.worker,
                                     {"pid": os.getpid(), "host": socket.gethostname(),
-                                     "node": self.node})
+                                     "node": self.node, "processes": self.processes})
 
     def start(self, **_: Any) -> None:
         def loop() -> None:
@@ -85,10 +87,10 @@ def start_runner(settings: Settings, runner: str, node: str, *, concurrency: int
     get_runner(runner)  # fail fast on an unknown or unavailable type
     app = make_app(settings)
     name = worker_name("runner", node, runner)
-    beat = Heartbeat(settings, node, runner, name)
+    conc = concurrency or settings.worker_concurrency()
+    beat = Heartbeat(settings, node, runner, name, processes=conc)
     signals.worker_ready.connect(beat.start, weak=False)
     signals.worker_shutdown.connect(beat.stop, weak=False)
-    conc = concurrency or settings.worker_concurrency()
     serve(app, queue=runner_queue(node, runner), name=name, pool="prefork", concurrency=conc,
           log_level=settings.log_level)
 

@@ -121,3 +121,13 @@ def test_a_runner_is_usable_with_a_fresh_heartbeat_unless_its_manager_saw_it_dea
               "osis": {"state": "dead", "updated": now - 300},     # stale verdict: ignored
               "python": {"state": "running", "updated": now - 1}}
     assert usable_types(beats, states, heartbeat_s=2.0, at=now) == ["osis", "python"]
+
+
+@pytest.mark.parametrize("jobs, processes, size", [
+    (1, 2, 1), (8, 2, 1), (9, 2, 1), (16, 2, 2), (64, 2, 8), (1000, 2, 8), (64, 16, 1),
+    (64, 0, 1), (100, 3, 8),
+])
+def test_jobs_share_a_runner_message_only_when_they_outnumber_the_processes(jobs, processes,
+                                                                          size):
+    from herocelery.supervisor.registry import chunk_size
+    assert chunk_size(jobs, processes) == size

@@ -53,6 +53,23 @@ def test_fan_out_then_fan_in_gets_every_input(cluster, hero_settings):
     assert h.results["sum"] == 10 * sum(range(6))
 
 
+def test_a_wide_flow_shares_runner_messages_and_every_job_runs_once(cluster, hero_settings):
+    key = f"runs:{uuid.uuid4().hex}"
+    f = Flow("wide")
+    for i in range(60):
+        f.job(f"w{i}", script=f"ctx.db.incr({key!r}); result = {i}")
+    f.job("sum", after=[f"w{i}" for i in range(60)], script="result = sum(inputs.values())")
+    h = run(f, hero_settings)
+    assert h.status() is FlowStatus.finished and h.results["sum"] == sum(range(60))
+    jobs = h.jobs()
+    assert all(j.attempts == 1 for j in jobs.values())
+    db = redis.Redis.from_url(hero_settings.broker_url.rsplit("/", 1)[0] + "/4")
+    assert int(db.get(key)) == 60
+    store = redis.Redis.from_url(hero_settings.store_url(), decode_responses=True)
+    task_ids = [store.hget(Keys.job(j.id), "task_id") for j in jobs.values()]
+    assert len(set(task_ids)) < len(task_ids)  # some jobs travelled together
+
+
 def test_diamond(cluster, hero_settings):
     f = Flow("diamond")
     f.job("a", script="result = 'a'")

@@ -103,6 +103,33 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> None:
             store.release(job.id, token)
 
 
+def run_jobs(rt: "Runtime", job_ids: list[str], flow_id: str) -> None:
+    """Several jobs delivered in one message: each runs as if it came alone. A job whose
+    lease is held elsewhere goes back to the queue on its own, after one lease period."""
+    for job_id in job_ids:
+        try:
+            run_job(rt, _Alone(rt, job_id, flow_id), job_id, flow_id)
+        except _Later:
+            pass
+
+
+class _Later(Exception):
+    """Raised by `_Alone.retry`: this job was re-sent on its own."""
+
+
+class _Alone:
+    """Stands in for the Celery task when a job came in a batch: `retry` re-sends just it."""
+
+    def __init__(self, rt: "Runtime", job_id: str, flow_id: str) -> None:
+        self.rt, self.job_id, self.flow_id = rt, job_id, flow_id
+
+    def retry(self, countdown: float, max_retries: Any = None) -> Exception:
+        job = self.rt.store.job(self.job_id)
+        canvas.send([canvas.runner_call(self.rt.app, job.id, job.node, job.runner,
+                                        self.flow_id, job.name)], countdown=countdown)
+        return _Later()
+
+
 def holder_is_dead(holder: str) -> bool:
     """True when a lease holder ran on this host and its process no longer exists."""
     host, _, rest = holder.partition(":")

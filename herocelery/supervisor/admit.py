@@ -10,7 +10,7 @@ from ..contexts import JobCheck, Registry
 from ..errors import NotFound
 from ..keys import Keys
 from ..models import Job, JobStatus
-from .registry import live_runner_types
+from .registry import chunk_size, live_capacity
 
 if TYPE_CHECKING:
     from ..celeryapp import Runtime
@@ -52,29 +52,40 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     jobs = [j for j in jobs if j.status in ADMISSIBLE]
     if not jobs:
         return 0
-    live: dict[str, list[str]] = {}
+    live: dict[str, dict[str, int]] = {}
     flow_status: dict[str, Any] = {}
-    sigs = []
+    admitted: dict[tuple[str, str, str], list[Job]] = {}
     refused: list[tuple[Job, str]] = []
     check = JobCheck(Registry(store.r, rt.settings))
     pipe = store.r.pipeline(transaction=False)
     for job in jobs:
         if job.node not in live:
-            live[job.node] = live_runner_types(store, job.node, rt.settings.heartbeat_s)
+            live[job.node] = live_capacity(store, job.node, rt.settings.heartbeat_s)
         if job.flow_id not in flow_status:
             flow_status[job.flow_id] = _flow_status(rt, job.flow_id)
         signatories, denied = check.refusal(job)
-        reason = refusal(job, live[job.node], flow_status[job.flow_id], denied)
+        reason = refusal(job, list(live[job.node]), flow_status[job.flow_id], denied)
         if reason is not None:
             refused.append((job, reason))
             continue
-        task_id = job_task_id(job)
-        sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
-        sig.set(task_id=task_id)
-        sigs.append(sig)
-        store.set_job(job.id, pipe, status=JobStatus.dispatched, task_id=task_id,
-                      dispatched_at=time.time(),
-                      **({"signatories": signatories} if signatories else {}))
+        admitted.setdefault((job.node, job.runner, job.flow_id), []).append(job)
+        if signatories:
+            store.set_job(job.id, pipe, signatories=signatories)
+    sigs = []
+    at = time.time()
+    for (node, runner, flow_id), group in admitted.items():
+        size = chunk_size(len(group), live[node].get(runner, 1))
+        for i in range(0, len(group), size):
+            chunk = group[i:i + size]
+            task_id = job_task_id(chunk[0]) if size == 1 else \
+                str(uuid.uuid5(uuid.NAMESPACE_OID, ",".join(j.id for j in chunk)))
+            sig = canvas.runner_batch(rt.app, [j.id for j in chunk], node, runner, flow_id,
+                                      [j.name for j in chunk])
+            sig.set(task_id=task_id)
+            sigs.append(sig)
+            for job in chunk:
+                store.set_job(job.id, pipe, status=JobStatus.dispatched, task_id=task_id,
+                              dispatched_at=at)
     pipe.execute()
     canvas.send(sigs)
     for job, reason in refused:
@@ -86,7 +97,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         else:
             rt.job_ended(rt, job, JobStatus.error,
                          {"error": {"type": "AdmissionError", "message": reason}})
-    return len(sigs)
+    return sum(len(group) for group in admitted.values())
 
 
 def job_task_id(job: Job) -> str:

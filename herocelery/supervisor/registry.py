@@ -37,4 +37,28 @@ def usable_types(entries: Iterable[Mapping[str, Any]], states: Mapping[str, Mapp
 
 
 def live_runner_types(store: Store, node: str, heartbeat_s: float) -> list[str]:
-    return usable_types(store.runners(node), store.runner_states(node), heartbeat_s, time.time())
+    return sorted(live_capacity(store, node, heartbeat_s))
+
+
+def live_capacity(store: Store, node: str, heartbeat_s: float) -> dict[str, int]:
+    """Usable runner types of a node -> how many job processes their live workers have."""
+    entries = store.runners(node)
+    usable = set(usable_types(entries, store.runner_states(node), heartbeat_s, time.time()))
+    out: dict[str, int] = {}
+    for e in entries:
+        kind = str(e.get("runner"))
+        if kind in usable and is_alive(e, heartbeat_s):
+            out[kind] = out.get(kind, 0) + max(1, int(e.get("processes", 1)))
+    return out
+
+
+def chunk_size(jobs: int, processes: int, cap: int = 8) -> int:
+    """How many jobs of one runner type travel in one runner message. Pure.
+
+    One job per message while the jobs do not outnumber the runner's processes several times
+    over (no job ever waits behind another while a process is idle); past that, the backlog
+    queues anyway, and carrying up to `cap` jobs per message divides Celery's per-message cost
+    (publish, sent event, delivery, ack, worker events) among them."""
+    if processes <= 0 or jobs <= 4 * processes:
+        return 1
+    return max(1, min(cap, jobs // (4 * processes)))
