@@ -94,7 +94,8 @@ class Keys:
 
     @staticmethod
     def osis_object(model: str, ns: str, obj_id: str) -> str:
-        """Hash: one OSIS object (in the context's database)."""
+        """Hash: one OSIS object (in the context's database). With an empty id: the prefix
+        the OSIS set script completes with the id it draws."""
         return f"{PREFIX}:osis:{model}:{ns}:obj:{obj_id}"
 
     @staticmethod

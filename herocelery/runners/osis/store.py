@@ -38,24 +38,32 @@ local function order_member(id)
 end
 """
 
-# ARGV: key, index, id, now, joined-members, n, member*, (field, json)*
-# One ZADD of the order member and every new member: if all were new, the object is new (two
-# calls in all); otherwise read its old members (`_m`) and remove those that went away.
+# ARGV: key prefix (the object key without its id), index, id ('' = take the next number
+# from the sequence key), now, sequence key, n, member prefix* (without the id),
+# (field, json)*.  One round trip per set, creation included: the id is drawn here.
+# One ZADD of the order member and every new member: if all were new, the object is new;
+# otherwise read its old members (`_m`) and remove those that went away.
 SET_LUA = ORDER_LUA + r"""
-local key, index, id, now, joined = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local index, id, now, seq = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if id == '' then id = tostring(redis.call('INCR', seq)) end
+local key = ARGV[1] .. id
 local n = tonumber(ARGV[6])
 local add = {'ZADD', index, 0, order_member(id)}
+local members = {}
 for i = 7, 6 + n do
+  local m = ARGV[i] .. id
+  members[#members + 1] = m
   add[#add + 1] = 0
-  add[#add + 1] = ARGV[i]
+  add[#add + 1] = m
 end
+local joined = table.concat(members, '\031')
 local created = now
 if redis.call(unpack(add)) < n + 1 then
   local old = redis.call('HMGET', key, 'created_at', '_m')
   created = old[1] or now
   if old[2] and old[2] ~= joined then
     local keep, rem = {}, {'ZREM', index}
-    for i = 7, 6 + n do keep[ARGV[i]] = true end
+    for _, m in ipairs(members) do keep[m] = true end
     for m in string.gmatch(old[2], '([^\031]+)') do
       if not keep[m] then rem[#rem + 1] = m end
     end
@@ -66,7 +74,7 @@ local h = {'HSET', key, 'id', cjson.encode(id), 'created_at', created, 'modified
            '_m', joined}
 for i = 7 + n, #ARGV do h[#h + 1] = ARGV[i] end
 redis.call(unpack(h))
-return created
+return {created, id}
 """
 
 # ARGV: key, index, id
@@ -146,17 +154,15 @@ class Osis:
                     raise OsisError(f"model {model!r}, field {field!r}: indexed text must not "
                                     "contain control characters \\x00 or \\x1f")
                 members.append(f"{field}{NUL}{t}{NUL}")
-        obj_id = item.id or str(self.r.incr(Keys.osis_seq(model, item.ns)))
-        members = [m + obj_id for m in members]
         stamp = now()
-        args: list[Any] = [Keys.osis_object(model, item.ns, obj_id),
-                           Keys.osis_index(model, item.ns), obj_id, repr(stamp),
-                           SEP.join(members), len(members), *members]
+        args: list[Any] = [Keys.osis_object(model, item.ns, ""),
+                           Keys.osis_index(model, item.ns), item.id or "", repr(stamp),
+                           Keys.osis_seq(model, item.ns), len(members), *members]
         for key, value in values.items():
             args += [key, json.dumps(value)]
-        created = self._set(args=args)
-        created_f = float(created.decode() if isinstance(created, bytes) else created)
-        return {**values, "id": obj_id, "created_at": created_f, "modified_at": stamp}
+        created, obj_id = (v.decode() if isinstance(v, bytes) else str(v)
+                           for v in self._set(args=args))
+        return {**values, "id": obj_id, "created_at": float(created), "modified_at": stamp}
 
     def delete(self, model: str, obj_id: str, ns: str = "default") -> bool:
         """Remove an object and its index entries; False if it did not exist."""
