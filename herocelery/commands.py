@@ -318,6 +318,23 @@ def flow_graph(ctx: click.Context, target: str, fmt: str) -> None:
         click.echo(text_tree(after, statuses))
 
 
+def authorize_registration(settings: Settings) -> None:
+    """Starting a supervisor or runner registers it: the caller's key needs the `registrar`
+    (or `admin`) scope once the installation has API keys; without keys (single user) the
+    local admin may. PermissionDenied otherwise, before anything starts."""
+    from .contexts import Action, Registry, may
+    from .errors import PermissionDenied
+    from .store import Store
+    store = Store.from_url(settings.store_url())
+    try:
+        caller = Registry(store.r, settings).authenticate(settings.api_key)
+    finally:
+        store.close()
+    decision = may(caller, Action.register)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+
+
 # ---- workers -------------------------------------------------------------------------------------
 @click.group("supervisor")
 def supervisor_group() -> None:
@@ -339,6 +356,7 @@ def supervisor_start(ctx: click.Context, node: str | None, concurrency: int, man
     """Run the supervisor worker of NODE in the foreground."""
     from .worker import start_supervisor
     settings = _client_settings(ctx)
+    authorize_registration(settings)
     node = node or settings.node
     managed: list[str] | None = None
     if manage:
@@ -367,4 +385,5 @@ def runner_start(ctx: click.Context, runner_type: str, node: str | None,
     """Run a worker for RUNNER_TYPE on NODE in the foreground."""
     from .worker import start_runner
     settings = _client_settings(ctx)
+    authorize_registration(settings)
     start_runner(settings, runner_type, node or settings.node, concurrency=concurrency)

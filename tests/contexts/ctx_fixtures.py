@@ -100,6 +100,23 @@ def secure_settings(secure_herodb: SecureHeroDB, tmp_path_factory: pytest.TempPa
         visibility_timeout_s=60.0, job_retry_backoff_s=0.2, log_level="INFO"))
 
 
+def _registrar_settings(settings: Any) -> Any:
+    """Starting workers registers them: once the installation has API keys, the workers get
+    a registrar key of their own (before that, the local admin may)."""
+    import uuid
+    from herocelery.contexts import Registry, Scope
+    from herocelery.store import Store
+    store = Store.from_url(settings.store_url())
+    try:
+        reg = Registry(store.r, settings)
+        if not reg.has_keys():
+            return settings
+        key = reg.create_key(f"workers-{uuid.uuid4().hex[:8]}", Scope.registrar)
+    finally:
+        store.close()
+    return settings.with_(api_key=key)
+
+
 def _start_cluster(settings: Any, log_dir: Path) -> Any:
     from herocelery.errors import ConfigError
     from herocelery.launcher import Cluster
@@ -111,7 +128,7 @@ def _start_cluster(settings: Any, log_dir: Path) -> Any:
             runners.append(kind)
         except ConfigError:
             pass
-    c = Cluster(settings, {"node1": runners}, log_dir)
+    c = Cluster(_registrar_settings(settings), {"node1": runners}, log_dir)
     c.start(timeout_s=90)
     c.runner_types = runners  # type: ignore[attr-defined]
     return c
