@@ -2,9 +2,10 @@
 
 Why so little canvas: joins are exact for every DAG because they are counted in the store
 (a per-job prerequisite counter, decremented atomically by whoever settles a prerequisite; the
-last one releases the job). Canvas then only carries hand-overs: admission batches
-to supervisor queues, and one runner call per admitted job, sent independently (see `send`). No nested chord, no chain carried
-inside messages, no result backend polling (DESIGN.md §10 lists why each of those hurts).
+last one releases the job). Canvas then only carries hand-overs: admission batches to
+supervisor queues, and runner calls (one job each, or a few sharing a message when a backlog
+outnumbers the runner's processes), sent independently (see `send`). No nested chord, no chain
+carried inside messages, no result backend polling (DESIGN.md §10 lists why each hurts).
 """
 from __future__ import annotations
 

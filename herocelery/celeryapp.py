@@ -22,6 +22,8 @@ class Runtime:
         self.settings = settings
         self.app = app
         self._store: Store | None = None
+        # context id -> (valid until, (scoped database URL, access enforced)); see runners
+        self.context_urls: dict[str, tuple[float, tuple[str, bool]]] = {}
         from .coordinator import job_ended
         self.job_ended = job_ended
 

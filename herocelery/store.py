@@ -227,12 +227,6 @@ class Store:
     def flow_jobs(self, flow: FlowRecord) -> dict[str, Job]:
         return {job.name: job for job in self.jobs(flow.jobs.values())}
 
-    def statuses(self, job_ids: Iterable[str]) -> list[str | None]:
-        pipe = self.r.pipeline(transaction=False)
-        for jid in job_ids:
-            pipe.hget(Keys.job(jid), "status")
-        return list(pipe.execute())
-
     def results(self, job_ids: Iterable[str]) -> list[tuple[str | None, Any]]:
         """(status, result) of each job."""
         pipe = self.r.pipeline(transaction=False)
@@ -245,9 +239,6 @@ class Store:
 
     def set_job(self, job_id: str, pipe: Any = None, **fields: Any) -> None:
         (pipe or self.r).hset(Keys.job(job_id), mapping=encode(fields))
-
-    def incr_attempts(self, job_id: str) -> int:
-        return int(self.r.hincrby(Keys.job(job_id), "attempts", 1))
 
     # ---- atomic transitions -------------------------------------------------------------
     def settle(self, flow_id: str, job_id: str, fields: Mapping[str, Any],
@@ -288,9 +279,6 @@ class Store:
         return [job_ids[int(i) - 1] for i in out[1:]]
 
     # ---- leases: one live execution per job -----------------------------------------------
-    def claim(self, job_id: str, token: str, lease_s: float) -> bool:
-        return bool(self.r.set(Keys.lease(job_id), token, nx=True, px=int(lease_s * 1000)))
-
     def renew(self, job_id: str, token: str, lease_s: float) -> bool:
         return bool(self._renew(keys=[Keys.lease(job_id)], args=[token, int(lease_s * 1000)]))
 
@@ -322,10 +310,6 @@ class Store:
         return bool(self._steal(keys=[Keys.lease(job_id)],
                                 args=[holder, token, int(lease_s * 1000)]))
 
-    def lease_holder(self, job_id: str) -> str | None:
-        value = self.r.get(Keys.lease(job_id))
-        return str(value) if value is not None else None
-
     # ---- runner registry ----------------------------------------------------------------
     def register_runner(self, node: str, runner: str, worker: str, info: Mapping[str, Any]
                         ) -> None:
@@ -356,13 +340,6 @@ class Store:
 
     def runner_states(self, node: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(v) for k, v in self.r.hgetall(Keys.runner_states(node)).items()}
-
-    def count_job(self, runner: str, status: str, duration_s: float | None,
-                  pipe: Any = None) -> None:
-        """Count an ended job for /metrics: by runner and status, and its run time bucket."""
-        target = pipe or self.r
-        for command in count_job_commands(runner, status, duration_s):
-            target.execute_command(*command)
 
     def metric_counters(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.r.hgetall(Keys.metrics()).items()}

@@ -6,6 +6,7 @@ done, for every DAG shape.
 """
 from __future__ import annotations
 
+import json
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -82,7 +83,6 @@ def _announcements(job: "Job", status: JobStatus, record: Mapping[str, Any],
 
 def _descendants(rt: "Runtime", job_id: str) -> list[str]:
     """Ids of every job downstream of `job_id`, read level by level from the records."""
-    import json
     r = rt.store.r
     seen: dict[str, None] = {}
     level = [job_id]

@@ -157,7 +157,7 @@ def context_db_url(rt: "Runtime", job: Job) -> tuple[str, bool]:
     model). NotFound when the context no longer exists."""
     from ..contexts import Registry, scoped_url
     s = rt.settings
-    cache = rt.__dict__.setdefault("context_urls", {})
+    cache = rt.context_urls
     hit = cache.get(job.context_id)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]

@@ -192,13 +192,9 @@ def fresh_argv(job_file: str, result_fd: int) -> list[str]:
 def write_job_file(job: JobContext, workdir: str) -> str:
     """What a fresh interpreter needs to run the job, in a file only the owner can read."""
     path = os.path.join(workdir, ".job.json")
-    data = {"script": job.script, "inputs": job.inputs, "args": job.args,
-            "db_url": job.db_url, "job_id": job.job_id, "flow_id": job.flow_id,
-            "name": job.name, "context_id": job.context_id, "caller_id": job.caller_id,
-            "signatories": list(job.signatories)}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        json.dump(data, out)
+        json.dump(job_fields(job), out)
     return path
 
 
@@ -206,13 +202,11 @@ def child_main() -> None:
     """Entry of a fresh interpreter (`fresh_interpreter` jobs): read the job file, delete it,
     run the script like the forked child does. Its memory and environment hold nothing of
     the worker's: only the job and the scoped connection's URL."""
-    from types import SimpleNamespace
     path, result_fd = sys.argv[1], int(sys.argv[2])
     with open(path) as f:
         data = json.load(f)
     os.unlink(path)
-    job = SimpleNamespace(**data)
-    _child(job, compile_script(job.script), result_fd)  # type: ignore[arg-type]
+    run_in_child(data, result_fd)
 
 
 def job_fields(job: JobContext) -> dict[str, Any]:
@@ -224,14 +218,11 @@ def job_fields(job: JobContext) -> dict[str, Any]:
 
 
 def run_in_child(fields: dict[str, Any], result_fd: int) -> None:
-    """Run a job from its fields in this (forked) process; never returns."""
+    """Run a job from its fields in this (forked or fresh) process; never returns. The
+    runner compiled the script before handing it over, so it compiles here too."""
     from types import SimpleNamespace
     job = SimpleNamespace(**fields)
-    try:
-        code = compile_script(job.script)
-    except SyntaxError as exc:
-        code = compile(f"raise SyntaxError({str(exc)!r})", FILENAME, "exec")
-    _child(job, code, result_fd)  # type: ignore[arg-type]
+    _child(job, compile_script(job.script), result_fd)  # type: ignore[arg-type]
 
 
 def spawn_python(zygote: Zygote, job: JobContext, limits: Limits, workdir: str) -> Finished:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Collection
 
 from .. import canvas
 from ..contexts import JobCheck, Registry
@@ -21,7 +21,7 @@ ADMISSIBLE = (JobStatus.waiting_for_prerequisites, JobStatus.dispatched)
 PERMISSION = "PermissionDenied: "
 
 
-def refusal(job: Job, live_types: Iterable[str], flow_status: str | None,
+def refusal(job: Job, live_types: Collection[str], flow_status: str | None,
             denied: str | None = None) -> str | None:
     """Why a job may not be dispatched (None: it may). Pure.
 
@@ -31,7 +31,7 @@ def refusal(job: Job, live_types: Iterable[str], flow_status: str | None,
         return "cancelled"
     if denied is not None:
         return PERMISSION + denied
-    if job.runner not in set(live_types):
+    if job.runner not in live_types:
         return (f"no live {job.runner!r} runner on node {job.node!r} (start one with "
                 f"`herocelery runner start {job.runner} --node {job.node}`)")
     return None
@@ -64,7 +64,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         if job.flow_id not in flow_status:
             flow_status[job.flow_id] = _flow_status(rt, job.flow_id)
         signatories, denied = check.refusal(job)
-        reason = refusal(job, list(live[job.node]), flow_status[job.flow_id], denied)
+        reason = refusal(job, live[job.node], flow_status[job.flow_id], denied)
         if reason is not None:
             refused.append((job, reason))
             continue
