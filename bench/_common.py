@@ -106,3 +106,17 @@ def tree_pids(pid: int) -> list[int]:
     for c in children:
         out += tree_pids(int(c))
     return out
+
+
+@contextmanager
+def hero_installation(broker: str, concurrency: int) -> Iterator[tuple[str, object, object]]:
+    """A server ("redis" or "herodb") with a supervisor and a python runner on node1; yields
+    (server URL, Settings, Cluster)."""
+    from herocelery.launcher import Cluster
+    from herocelery.settings import Settings
+    server = redis_server() if broker == "redis" else herodb_server()
+    with server as url:
+        settings = Settings.load(env={}, broker_url=url + "/1", concurrency=concurrency,
+                                 data_dir=Path(tempfile.mkdtemp()), log_level="WARNING")
+        with Cluster(settings, {"node1": ["python"]}, Path(tempfile.mkdtemp())) as cluster:
+            yield url, settings, cluster

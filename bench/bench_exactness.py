@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import herodb_server, machine, median, redis_server  # noqa: E402
+from _common import hero_installation, machine, median  # noqa: E402
 
 from herocelery.flow import Flow  # noqa: E402
-from herocelery.launcher import Cluster  # noqa: E402
 from herocelery.settings import Settings  # noqa: E402
 
 
@@ -66,21 +64,17 @@ def main() -> None:
     ap.add_argument("--broker", choices=["redis", "herodb"], default="redis")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    server = redis_server() if args.broker == "redis" else herodb_server()
-    with server as url:
-        settings = Settings.load(env={}, broker_url=url + "/1", concurrency=16,
-                                 data_dir=Path(tempfile.mkdtemp()), log_level="WARNING")
-        with Cluster(settings, {"node1": ["python"]}, Path(tempfile.mkdtemp())):
-            for label, (sleeps, after) in (("N-shape", n_shape()),
-                                           ("random-20 (seed 7)", random_dag(7))):
-                cp = critical_path(sleeps, after)
-                ratios = []
-                for _ in range(args.repeat):
-                    makespan = run(settings, "exact", sleeps, after)
-                    ratios.append(makespan / cp)
-                print(f"{label}: critical path {cp:.2f}s, makespans "
-                      f"{', '.join(f'{r * cp:.2f}s' for r in ratios)}; median ratio "
-                      f"{median(ratios):.3f} (target <= 1.10)")
+    with hero_installation(args.broker, concurrency=16) as (_, settings, _cluster):
+        for label, (sleeps, after) in (("N-shape", n_shape()),
+                                       ("random-20 (seed 7)", random_dag(7))):
+            cp = critical_path(sleeps, after)
+            ratios = []
+            for _ in range(args.repeat):
+                makespan = run(settings, "exact", sleeps, after)
+                ratios.append(makespan / cp)
+            print(f"{label}: critical path {cp:.2f}s, makespans "
+                  f"{', '.join(f'{r * cp:.2f}s' for r in ratios)}; median ratio "
+                  f"{median(ratios):.3f} (target <= 1.10)")
 
 
 if __name__ == "__main__":

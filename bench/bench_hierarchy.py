@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -20,10 +19,9 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, herodb_server, machine, median, redis_server  # noqa: E402
+from _common import ROOT, hero_installation, machine, median  # noqa: E402
 
 from herocelery.flow import Flow  # noqa: E402
-from herocelery.launcher import Cluster  # noqa: E402
 from herocelery.settings import Settings  # noqa: E402
 
 
@@ -88,24 +86,19 @@ def main() -> None:
     ap.add_argument("--broker", choices=["redis", "herodb"], default="redis")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    server = redis_server() if args.broker == "redis" else herodb_server()
-    with server as url:
-        settings = Settings.load(env={}, broker_url=url + "/1", concurrency=args.concurrency,
-                                 data_dir=Path(tempfile.mkdtemp()), log_level="WARNING")
-        ratios, ratios_default = [], []
-        with Cluster(settings, {"node1": ["python"]}, Path(tempfile.mkdtemp())):
-            for r in range(args.repeat):
-                hero = hero_run(settings, args.jobs)
-                plain_same = plain_run(url, args.jobs, args.concurrency, True)
-                plain_default = plain_run(url, args.jobs, args.concurrency, False)
-                ratios.append(hero / plain_same)
-                ratios_default.append(hero / plain_default)
-                print(f"run {r + 1}: herocelery {hero:.0f} jobs/s, plain Celery (same options) "
-                      f"{plain_same:.0f} tasks/s, plain Celery (defaults) {plain_default:.0f} "
-                      f"tasks/s, ratio {ratios[-1]:.2f} / {ratios_default[-1]:.2f}")
-        print(f"median ratio vs same-options Celery: {median(ratios):.2f}; "
-              f"vs default Celery: {median(ratios_default):.2f}  (target >= 0.5)")
-
+    ratios, ratios_default = [], []
+    with hero_installation(args.broker, args.concurrency) as (url, settings, _cluster):
+        for r in range(args.repeat):
+            hero = hero_run(settings, args.jobs)
+            plain_same = plain_run(url, args.jobs, args.concurrency, True)
+            plain_default = plain_run(url, args.jobs, args.concurrency, False)
+            ratios.append(hero / plain_same)
+            ratios_default.append(hero / plain_default)
+            print(f"run {r + 1}: herocelery {hero:.0f} jobs/s, plain Celery (same options) "
+                  f"{plain_same:.0f} tasks/s, plain Celery (defaults) {plain_default:.0f} "
+                  f"tasks/s, ratio {ratios[-1]:.2f} / {ratios_default[-1]:.2f}")
+    print(f"median ratio vs same-options Celery: {median(ratios):.2f}; "
+          f"vs default Celery: {median(ratios_default):.2f}  (target >= 0.5)")
 
 if __name__ == "__main__":
     main()

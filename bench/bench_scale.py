@@ -11,16 +11,13 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import herodb_server, machine, redis_server, rss_peak_kb, tree_pids  # noqa: E402
+from _common import hero_installation, machine, rss_peak_kb, tree_pids  # noqa: E402
 
 from herocelery.flow import Flow  # noqa: E402
-from herocelery.launcher import Cluster  # noqa: E402
-from herocelery.settings import Settings  # noqa: E402
 
 
 def main() -> None:
@@ -29,31 +26,26 @@ def main() -> None:
     ap.add_argument("--broker", choices=["redis", "herodb"], default="redis")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    server = redis_server() if args.broker == "redis" else herodb_server()
-    with server as url:
-        settings = Settings.load(env={}, broker_url=url + "/1", concurrency=2,
-                                 data_dir=Path(tempfile.mkdtemp()), log_level="WARNING")
-        cluster = Cluster(settings, {"node1": ["python"]}, Path(tempfile.mkdtemp()))
-        with cluster:
-            t0 = time.perf_counter()
-            f = Flow("scale")
-            names = [f.job(f"w{i}", script="result = 1") for i in range(args.jobs)]
-            f.job("join", after=names, script="result = sum(inputs.values())")
-            t1 = time.perf_counter()
-            handle = f.submit(settings)
-            t2 = time.perf_counter()
-            status = handle.wait(3600, poll_s=0.2)
-            t3 = time.perf_counter()
-            result = handle.results["join"]
-            peaks = {p.name: sum(rss_peak_kb(pid) for pid in tree_pids(p.popen.pid))
-                     for p in cluster.procs}
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"{args.jobs} + 1 jobs: built in {t1 - t0:.2f}s, validated+stored+dispatched in "
-              f"{t2 - t1:.2f}s (build+submit {t2 - t0:.2f}s; target < 3 s), completed in "
-              f"{t3 - t2:.1f}s ({args.jobs / (t3 - t2):.0f} jobs/s), status {status.value}, "
-              f"join result {result}")
-        print(f"peak RSS: submitter {own / 1024:.0f} MiB; " + ", ".join(
-            f"{k} {v / 1024:.0f} MiB (process tree)" for k, v in peaks.items()))
+    with hero_installation(args.broker, concurrency=2) as (_, settings, cluster):
+        t0 = time.perf_counter()
+        f = Flow("scale")
+        names = [f.job(f"w{i}", script="result = 1") for i in range(args.jobs)]
+        f.job("join", after=names, script="result = sum(inputs.values())")
+        t1 = time.perf_counter()
+        handle = f.submit(settings)
+        t2 = time.perf_counter()
+        status = handle.wait(3600, poll_s=0.2)
+        t3 = time.perf_counter()
+        result = handle.results["join"]
+        peaks = {p.name: sum(rss_peak_kb(pid) for pid in tree_pids(p.popen.pid))
+                 for p in cluster.procs}
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{args.jobs} + 1 jobs: built in {t1 - t0:.2f}s, validated+stored+dispatched in "
+          f"{t2 - t1:.2f}s (build+submit {t2 - t0:.2f}s; target < 3 s), completed in "
+          f"{t3 - t2:.1f}s ({args.jobs / (t3 - t2):.0f} jobs/s), status {status.value}, "
+          f"join result {result}")
+    print(f"peak RSS: submitter {own / 1024:.0f} MiB; " + ", ".join(
+        f"{k} {v / 1024:.0f} MiB (process tree)" for k, v in peaks.items()))
 
 
 if __name__ == "__main__":
