@@ -22,8 +22,8 @@ class Runtime:
         self.settings = settings
         self.app = app
         self._store: Store | None = None
-        # context id -> (valid until, (scoped database URL, access enforced)); see runners
-        self.context_urls: dict[str, tuple[float, tuple[str, bool]]] = {}
+        # context id -> (valid until, the context); see runners/execute.py
+        self.contexts: dict[str, tuple[float, Any]] = {}
         from .coordinator import job_ended
         self.job_ended = job_ended
 

@@ -5,11 +5,30 @@ The canonical Hero Code names are kept: ``hero:job:<id>`` (hash), ``hero:flow:<i
 """
 from __future__ import annotations
 
+import uuid
+
 PREFIX = "hero"
 
 
+def record_id(home: int) -> str:
+    """A fresh flow or job id naming its home: the database of the context it belongs to
+    (`<db>-<32 hex>`), so any process holding the id finds the record without a lookup."""
+    return f"{home}-{uuid.uuid4().hex}"
+
+
+def home_of(record_id: str) -> int | None:
+    """The database a flow or job id names; None for an id that names none. Pure."""
+    head, sep, tail = record_id.partition("-")
+    if not sep or not head.isdigit() or len(head) > 4 or not tail:
+        return None
+    return int(head)
+
+
 class Keys:
-    """Key formatting for the job store."""
+    """Key formatting for the job store.
+
+    Flow, job, lease and log keys (and the `flows` index, metrics) live in the home database of
+    the record (`home_of`); contexts, callers, keys, runners and nodes in the store database."""
 
     @staticmethod
     def job(job_id: str) -> str:

@@ -1,5 +1,9 @@
 """The job store: flow and job records in HeroDB/Redis hashes.
 
+Each flow and its jobs live in their context's database, the *home* their ids name
+(`keys.home_of`); the store database (`self.r`) holds what belongs to the installation:
+contexts, callers, runners, nodes. `home(id)` is the client of a record's database.
+
 A writer takes an optional pipeline so the caller decides what is atomic. Multi-key state
 changes that must be atomic (settling a job, cancelling a flow) are Lua scripts, which HeroDB
 runs as Redis does.
@@ -13,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import redis
 
 from .errors import NotFound, StoreError
-from .keys import Keys
+from .keys import Keys, home_of
 from .models import FlowRecord, Job, now
 
 TERMINAL_LUA = "{finished=1, error=1, timeout=1, cancelled=1, skipped=1}"
@@ -156,6 +160,7 @@ class Store:
 
     def __init__(self, client: redis.Redis) -> None:
         self.r = client
+        self._homes: dict[int, redis.Redis] = {}
         self._settle = client.register_script(SETTLE_LUA)
         self._cancel = client.register_script(CANCEL_LUA)
         self._release = client.register_script(RELEASE_LUA)
@@ -167,7 +172,36 @@ class Store:
     def from_url(cls, url: str) -> "Store":
         return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
 
+    def home(self, record_id: str) -> redis.Redis:
+        """The client of the database a flow or job id names (the store database for an id
+        that names none). NotFound when the id names a database no context holds."""
+        db = home_of(record_id)
+        if db is None:
+            return self.r
+        if db not in self._homes and db not in self.homes():
+            raise NotFound(f"no flow or job with id {record_id!r} (it names database {db}, "
+                           "which belongs to no context)")
+        return self.database(db)
+
+    def database(self, db: int) -> redis.Redis:
+        """A client of database `db` on the store's server, with the store's credentials."""
+        client = self._homes.get(db)
+        if client is None:
+            pool = self.r.connection_pool
+            client = redis.Redis(connection_pool=redis.ConnectionPool(
+                connection_class=pool.connection_class, max_connections=pool.max_connections,
+                **{**pool.connection_kwargs, "db": db}))
+            self._homes[db] = client
+        return client
+
+    def homes(self) -> list[int]:
+        """Every database holding records: the contexts' (claimed in the store database)."""
+        return sorted(int(db) for db in self.r.hkeys(Keys.context_dbs()))
+
     def close(self) -> None:
+        for client in self._homes.values():
+            client.close()
+        self._homes.clear()
         self.r.close()
 
     def ping(self) -> None:
@@ -178,8 +212,8 @@ class Store:
 
     # ---- flows ------------------------------------------------------------------------
     def create_flow(self, flow: FlowRecord, jobs: Iterable[Job]) -> None:
-        """Store a flow and all its jobs in one transaction."""
-        pipe = self.r.pipeline(transaction=True)
+        """Store a flow and all its jobs in one transaction, in the flow's home."""
+        pipe = self.home(flow.id).pipeline(transaction=True)
         for job in jobs:
             pipe.hset(Keys.job(job.id), mapping=job.to_hash())
         pipe.hset(Keys.flow(flow.id), mapping=flow.to_hash())
@@ -187,35 +221,48 @@ class Store:
         pipe.execute()
 
     def flow(self, flow_id: str) -> FlowRecord:
-        raw = self.r.hgetall(Keys.flow(flow_id))
+        raw = self.home(flow_id).hgetall(Keys.flow(flow_id))
         if not raw:
             raise NotFound(f"no flow with id {flow_id!r}")
         return FlowRecord.from_hash(raw)
 
     def set_flow(self, flow_id: str, pipe: Any = None, **fields: Any) -> None:
-        (pipe or self.r).hset(Keys.flow(flow_id), mapping=encode(fields))
+        (pipe or self.home(flow_id)).hset(Keys.flow(flow_id), mapping=encode(fields))
 
     def flow_ids(self, limit: int = 50) -> list[str]:
-        return list(self.r.zrevrange(Keys.flows(), 0, max(0, limit - 1)))
+        """The newest flows of every context, newest first."""
+        newest: list[tuple[float, str]] = []
+        for db in self.homes():
+            rows = self.database(db).zrevrange(Keys.flows(), 0, max(0, limit - 1),
+                                               withscores=True)
+            newest += [(score, _text(fid)) for fid, score in rows]
+        newest.sort(reverse=True)
+        return [fid for _, fid in newest[:limit]]
 
     def flows(self, limit: int = 50) -> list[FlowRecord]:
-        ids = self.flow_ids(limit)
-        pipe = self.r.pipeline(transaction=False)
-        for fid in ids:
-            pipe.hgetall(Keys.flow(fid))
-        return [FlowRecord.from_hash(raw) for raw in pipe.execute() if raw]
+        out = []
+        for fid in self.flow_ids(limit):
+            try:
+                out.append(self.flow(fid))
+            except NotFound:  # its context was deleted meanwhile
+                continue
+        return out
 
     # ---- jobs -------------------------------------------------------------------------
     def job(self, job_id: str) -> Job:
-        raw = self.r.hgetall(Keys.job(job_id))
+        raw = self.home(job_id).hgetall(Keys.job(job_id))
         if not raw:
             raise NotFound(f"no job with id {job_id!r}")
         return Job.from_hash(raw)
 
     def jobs(self, job_ids: Iterable[str]) -> list[Job]:
+        """Jobs of one home (one flow's, typically), read in one round trip."""
         ids = list(job_ids)
-        pipe = self.r.pipeline(transaction=False)
+        if not ids:
+            return []
+        pipe = self.home(ids[0]).pipeline(transaction=False)
         for jid in ids:
+            _same_home(ids[0], jid)
             pipe.hgetall(Keys.job(jid))
         out = []
         for jid, raw in zip(ids, pipe.execute()):
@@ -228,9 +275,13 @@ class Store:
         return {job.name: job for job in self.jobs(flow.jobs.values())}
 
     def results(self, job_ids: Iterable[str]) -> list[tuple[str | None, Any]]:
-        """(status, result) of each job."""
-        pipe = self.r.pipeline(transaction=False)
-        for jid in job_ids:
+        """(status, result) of each job (jobs of one home)."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+        pipe = self.home(ids[0]).pipeline(transaction=False)
+        for jid in ids:
+            _same_home(ids[0], jid)
             pipe.hmget(Keys.job(jid), "status", "result")
         out = []
         for status, result in pipe.execute():
@@ -238,7 +289,7 @@ class Store:
         return out
 
     def set_job(self, job_id: str, pipe: Any = None, **fields: Any) -> None:
-        (pipe or self.r).hset(Keys.job(job_id), mapping=encode(fields))
+        (pipe or self.home(job_id)).hset(Keys.job(job_id), mapping=encode(fields))
 
     # ---- atomic transitions -------------------------------------------------------------
     def settle(self, flow_id: str, job_id: str, fields: Mapping[str, Any],
@@ -255,6 +306,8 @@ class Store:
         flat: list[str] = []
         for key, value in encode(fields).items():
             flat += [key, value]
+        for jid in (job_id, *release, *skip):
+            _same_home(flow_id, jid)
         keys = [Keys.flow(flow_id), Keys.job(job_id)] + [Keys.job(j) for j in release] + \
             [Keys.job(j) for j in skip]
         tail: list[Any] = []
@@ -264,7 +317,7 @@ class Store:
             count += 1
         lease = [Keys.lease(job_id), lease_token] if lease_token else ["", ""]
         args = [len(release), repr(time.time()), len(flat) // 2, *flat, *lease, count, *tail]
-        out = self._settle(keys=keys, args=args)
+        out = self._settle(keys=keys, args=args, client=self.home(flow_id))
         remaining = int(out[0])
         if remaining < 0 and len(out) == 1:
             return -1, []
@@ -272,18 +325,21 @@ class Store:
 
     def cancel(self, flow_id: str, job_ids: list[str]) -> list[str] | None:
         """Mark every non-terminal job and the flow cancelled; None if the flow had ended."""
+        for jid in job_ids:
+            _same_home(flow_id, jid)
         out = self._cancel(keys=[Keys.flow(flow_id)] + [Keys.job(j) for j in job_ids],
-                           args=[repr(time.time())])
+                           args=[repr(time.time())], client=self.home(flow_id))
         if int(out[0]) == -1:
             return None
         return [job_ids[int(i) - 1] for i in out[1:]]
 
     # ---- leases: one live execution per job -----------------------------------------------
     def renew(self, job_id: str, token: str, lease_s: float) -> bool:
-        return bool(self._renew(keys=[Keys.lease(job_id)], args=[token, int(lease_s * 1000)]))
+        return bool(self._renew(keys=[Keys.lease(job_id)], args=[token, int(lease_s * 1000)],
+                                client=self.home(job_id)))
 
     def release(self, job_id: str, token: str) -> None:
-        self._release(keys=[Keys.lease(job_id)], args=[token])
+        self._release(keys=[Keys.lease(job_id)], args=[token], client=self.home(job_id))
 
     def claim_job(self, job_id: str, flow_id: str, token: str, lease_s: float, worker: str
                   ) -> tuple[str, Any]:
@@ -292,9 +348,10 @@ class Store:
         at = now()
         event = json.dumps({"type": "job", "flow_id": flow_id, "job_id": job_id,
                             "status": "started", "at": at})
+        _same_home(flow_id, job_id)
         out = self._claim(keys=[Keys.job(job_id), Keys.flow(flow_id), Keys.lease(job_id)],
                           args=[token, int(lease_s * 1000), repr(at), worker,
-                                Keys.events(flow_id), event])
+                                Keys.events(flow_id), event], client=self.home(job_id))
         return self._claim_result(job_id, out)
 
     def _claim_result(self, job_id: str, out: list[Any]) -> tuple[str, Any]:
@@ -308,7 +365,8 @@ class Store:
     def steal(self, job_id: str, holder: str, token: str, lease_s: float) -> bool:
         """Take over the lease of a holder known to be dead (compare-and-set)."""
         return bool(self._steal(keys=[Keys.lease(job_id)],
-                                args=[holder, token, int(lease_s * 1000)]))
+                                args=[holder, token, int(lease_s * 1000)],
+                                client=self.home(job_id)))
 
     # ---- runner registry ----------------------------------------------------------------
     def register_runner(self, node: str, runner: str, worker: str, info: Mapping[str, Any]
@@ -331,7 +389,7 @@ class Store:
 
     def publish(self, flow_id: str, event: Mapping[str, Any], pipe: Any = None) -> None:
         """Announce a status change on the flow's channel (fire and forget)."""
-        (pipe or self.r).publish(Keys.events(flow_id), json.dumps(event))
+        (pipe or self.r).publish(Keys.events(flow_id), json.dumps(event))  # server-wide
 
     # ---- supervised runner state and metrics (read by the API) ---------------------------
     def set_runner_state(self, node: str, runner: str, state: Mapping[str, Any],
@@ -342,4 +400,22 @@ class Store:
         return {k: json.loads(v) for k, v in self.r.hgetall(Keys.runner_states(node)).items()}
 
     def metric_counters(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.r.hgetall(Keys.metrics()).items()}
+        """The /metrics counters, summed over every context's database (jobs count where
+        they settle, in their home)."""
+        out: dict[str, int] = {}
+        for db in self.homes():
+            for k, v in self.database(db).hgetall(Keys.metrics()).items():
+                out[_text(k)] = out.get(_text(k), 0) + int(v)
+        return out
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _same_home(anchor: str, record_id: str) -> None:
+    """StoreError unless both ids name the same database: one atomic step or one round trip
+    never spans two contexts."""
+    if home_of(anchor) != home_of(record_id):
+        raise StoreError(f"records {anchor!r} and {record_id!r} belong to different contexts' "
+                         "databases")

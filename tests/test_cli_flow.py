@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -56,6 +57,10 @@ def test_submit_wait_status_list_and_graph(cluster, hero_settings, n_flow):
 def test_user_errors_are_one_line(cluster, hero_settings, n_flow):
     proc = hc(hero_settings, "flow", "status", "no-such-flow", check=False)
     assert proc.returncode == 1 and "no flow with id 'no-such-flow'" in proc.stderr
+    ghost = "77-" + "0" * 32  # names a database no context holds
+    proc = hc(hero_settings, "flow", "status", ghost, check=False)
+    assert proc.returncode == 1 and "belongs to no context" in proc.stderr
+    assert "Traceback" not in proc.stderr
     out = json.loads(hc(hero_settings, "flow", "submit", str(n_flow), "--wait",
                         "--json").stdout)
     proc = hc(hero_settings, "flow", "cancel", out["flow_id"], check=False)
@@ -66,7 +71,7 @@ def test_user_errors_are_one_line(cluster, hero_settings, n_flow):
 
 def test_submit_without_wait_prints_the_id_and_the_flow_runs(cluster, hero_settings, n_flow):
     flow_id = hc(hero_settings, "flow", "submit", str(n_flow)).stdout.strip()
-    assert len(flow_id) == 32
+    assert re.fullmatch(r"\d+-[0-9a-f]{32}", flow_id)  # names its context's database
     from herocelery.flow import FlowHandle
     handle = FlowHandle(flow_id, hero_settings)
     try:

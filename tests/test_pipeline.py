@@ -15,6 +15,7 @@ import redis
 from herocelery.errors import FlowError
 from herocelery.flow import Flow, FlowHandle
 from herocelery.keys import Keys
+from herocelery.store import Store
 from herocelery.models import FlowStatus, JobStatus
 from support import wait_for
 
@@ -65,8 +66,9 @@ def test_a_wide_flow_shares_runner_messages_and_every_job_runs_once(cluster, her
     assert all(j.attempts == 1 for j in jobs.values())
     db = redis.Redis.from_url(hero_settings.broker_url.rsplit("/", 1)[0] + "/4")
     assert int(db.get(key)) == 60
-    store = redis.Redis.from_url(hero_settings.store_url(), decode_responses=True)
-    task_ids = [store.hget(Keys.job(j.id), "task_id") for j in jobs.values()]
+    store = Store.from_url(hero_settings.store_url())
+    task_ids = [store.home(j.id).hget(Keys.job(j.id), "task_id") for j in jobs.values()]
+    store.close()
     assert len(set(task_ids)) < len(task_ids)  # some jobs travelled together
 
 
@@ -208,11 +210,12 @@ def test_a_runner_killed_mid_job_does_not_lose_the_job(cluster, hero_settings):
         "if n == 1:\n    time.sleep(60)\nresult = n"))
     f.job("after", after="victim", script="result = inputs['victim']")
     h = f.submit(hero_settings)
-    store = redis.Redis.from_url(hero_settings.store_url(), decode_responses=True)
+    store = Store.from_url(hero_settings.store_url())
     job_id = h.record().jobs["victim"]
     ctx_db = redis.Redis.from_url(hero_settings.broker_url.rsplit("/", 1)[0] + "/4")
     wait_for(lambda: ctx_db.get(key) == b"1", 30, what="the job's script to start")
-    worker = store.hget(Keys.job(job_id), "worker")
+    worker = store.home(job_id).hget(Keys.job(job_id), "worker")
+    store.close()
     pid = int(worker.rsplit(":", 1)[1])
     os.kill(pid, signal.SIGKILL)  # the runner process executing the job dies
     assert h.wait(60) is FlowStatus.finished

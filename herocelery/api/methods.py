@@ -182,7 +182,7 @@ def job_result(b: Backend, p: JobIdParams) -> dict[str, Any]:
 
 
 def job_logs(b: Backend, p: JobIdParams) -> dict[str, Any]:
-    raw = b.store.r.hmget(Keys.job(p.job_id), "status", "logs", "context_id")
+    raw = b.store.home(p.job_id).hmget(Keys.job(p.job_id), "status", "logs", "context_id")
     if raw[0] is None:
         raise NotFound(f"no job with id {p.job_id!r}")
     require(b, "read", raw[2] or "default")

@@ -93,7 +93,7 @@ def create_app(settings: Settings) -> Starlette:
             scoped = backend.for_caller(caller)
 
             def readable(fid: str) -> bool:
-                ctx = backend.store.r.hget(Keys.flow(fid), "context_id")
+                ctx = backend.store.home(fid).hget(Keys.flow(fid), "context_id")
                 return ctx is not None and may_read(scoped, ctx)
 
             async def readable_async(fid: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import HeroCeleryError, PermissionDenied
+from ..keys import home_of
 from ..models import FlowSpec, Job
 from . import signing
 from .model import Action, Caller, Context
@@ -69,13 +70,26 @@ class JobCheck:
         ctx = self._lookup(self._contexts, job.context_id, self.registry.context)
         if isinstance(ctx, Exception):
             return [], str(ctx)
+        home = home_of(job.id)
+        if home is not None and home != ctx.db:
+            return [], (f"job {job.id} claims context {ctx.name!r} but its record lies outside "
+                        f"that context's database ({ctx.db})")
         decision = may(caller, Action.execute, ctx)
         if not decision:
             return [], decision.reason
-        if not job.signatures and not ctx.require_signatures:
-            return [], None
-        return signing.check(job.signatures, signing.job_bytes(job), required=ctx.require_signatures,
-                             signers=ctx.signers, context=ctx.name)
+        return check_signatures(ctx, job)
+
+
+def check_signatures(ctx: Context, job: Job) -> tuple[list[str], str | None]:
+    """(signatories, why the job's signatures do not hold for its context, or None).
+
+    The supervisor asks before dispatch and the runner again just before running, from the
+    record it claimed: records live in the context's database, which its jobs can write, so
+    neither the script nor the signatories are taken on trust from an earlier check."""
+    if not job.signatures and not ctx.require_signatures:
+        return [], None
+    return signing.check(job.signatures, signing.job_bytes(job), required=ctx.require_signatures,
+                         signers=ctx.signers, context=ctx.name)
 
 
 def check_access(registry: Registry, caller: Caller, context_name: str, action: Action,

@@ -54,7 +54,7 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     if remaining < 0:
         return False
     if ready:
-        pipe = store.r.pipeline(transaction=False)
+        pipe = store.home(job.flow_id).pipeline(transaction=False)
         for jid in ready:
             pipe.hmget(Keys.job(jid), "node", "name")
         dispatch(rt, job.flow_id, [(jid, node, name) for jid, (node, name)
@@ -83,7 +83,7 @@ def _announcements(job: "Job", status: JobStatus, record: Mapping[str, Any],
 
 def _descendants(rt: "Runtime", job_id: str) -> list[str]:
     """Ids of every job downstream of `job_id`, read level by level from the records."""
-    r = rt.store.r
+    r = rt.store.home(job_id)
     seen: dict[str, None] = {}
     level = [job_id]
     while level:
@@ -105,7 +105,7 @@ def finish_flow(rt: "Runtime", flow_id: str) -> None:
     store = rt.store
     flow = store.flow(flow_id)
     ids = list(flow.jobs.values())
-    pipe = store.r.pipeline(transaction=False)
+    pipe = store.home(flow_id).pipeline(transaction=False)
     for jid in ids:
         pipe.hmget(Keys.job(jid), "status", "allow_failure")
     statuses = {}
@@ -116,7 +116,7 @@ def finish_flow(rt: "Runtime", flow_id: str) -> None:
             allowed.append(name)
     outcome = graph.flow_outcome(statuses, allowed)
     at = now()
-    pipe = store.r.pipeline(transaction=False)
+    pipe = store.home(flow_id).pipeline(transaction=False)
     store.set_flow(flow_id, pipe, status=outcome, finished_at=at)
     store.publish(flow_id, {"type": "flow", "flow_id": flow_id,
                             "status": getattr(outcome, "value", str(outcome)), "at": at}, pipe)

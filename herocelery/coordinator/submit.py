@@ -1,13 +1,12 @@
 """Submitting, cancelling and retrying flows: the coordinator's decisions about a whole flow."""
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from .. import graph
 from ..contexts import Caller, Registry, check_flow
 from ..errors import FlowError
-from ..keys import Keys
+from ..keys import Keys, record_id
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
 from .progress import dispatch
 
@@ -15,14 +14,15 @@ if TYPE_CHECKING:
     from ..celeryapp import Runtime
 
 
-def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local"
+def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home: int
                   ) -> tuple[FlowRecord, list[Job]]:
-    """Validate a flow and turn it into records; pure apart from fresh ids and the clock."""
+    """Validate a flow and turn it into records whose ids name `home`, the database of the
+    flow's context; pure apart from fresh ids and the clock."""
     s = rt.settings
     graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
                    max_script_bytes=s.max_script_bytes)
-    flow_id = uuid.uuid4().hex
-    ids = {name: uuid.uuid4().hex for name in spec.jobs}
+    flow_id = record_id(home)
+    ids = {name: record_id(home) for name in spec.jobs}
     children = graph.dependents(spec)
     created = now()
     jobs = []
@@ -68,8 +68,8 @@ def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
         caller = registry.authenticate(api_key or rt.settings.api_key)
     elif isinstance(caller, str):  # a caller known by name (re-checked like the supervisor does)
         caller = registry.caller(caller)
-    check_flow(registry, caller, spec)
-    flow, jobs = build_records(rt, spec, caller.name)
+    ctx = check_flow(registry, caller, spec)
+    flow, jobs = build_records(rt, spec, caller.name, home=ctx.db)
     known = set(rt.settings.nodes) | set(rt.store.nodes())
     for job in jobs:
         if job.node not in known:
@@ -97,7 +97,9 @@ def cancel(rt: "Runtime", flow_id: str) -> list[str]:
 
 
 def _task_ids(rt: "Runtime", job_ids: list[str]) -> list[str]:
-    pipe = rt.store.r.pipeline(transaction=False)
+    if not job_ids:
+        return []
+    pipe = rt.store.home(job_ids[0]).pipeline(transaction=False)
     for jid in job_ids:
         pipe.hget(Keys.job(jid), "task_id")
     return [t for t in pipe.execute() if t]
@@ -120,7 +122,7 @@ def retry(rt: "Runtime", flow_id: str) -> list[str]:
     if not again:
         raise FlowError(f"flow {flow_id}: nothing to retry, every job finished")
     rerun = set(again)
-    pipe = store.r.pipeline(transaction=True)
+    pipe = store.home(flow_id).pipeline(transaction=True)
     ready = []
     for name in again:
         job = jobs[name]

@@ -14,7 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import canvas
-from ..errors import HeroCeleryError, JobTimeout, NotFound, ScriptError
+from ..errors import HeroCeleryError, JobTimeout, NotFound, PermissionDenied, ScriptError
 from ..keys import Keys
 from ..models import TERMINAL_JOB, Job, JobStatus, now
 from . import get_runner
@@ -22,6 +22,7 @@ from .base import JobContext
 
 if TYPE_CHECKING:
     from ..celeryapp import Runtime
+    from ..contexts import Context
 
 
 class Keeper:
@@ -42,7 +43,7 @@ class Keeper:
             return self._cancelled
         self._next_check = now_m + 0.2
         store = self.rt.store
-        pipe = store.r.pipeline(transaction=False)
+        pipe = store.home(self.job.id).pipeline(transaction=False)
         pipe.hget(Keys.job(self.job.id), "status")
         pipe.hget(Keys.flow(self.job.flow_id), "status")
         job_status, flow_status = pipe.execute()
@@ -78,7 +79,7 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> None:
     """Claim and execute one job; a duplicate delivery stands down or comes back later."""
     store, s = rt.store, rt.settings
     if not flow_id:
-        flow_id = str(store.r.hget(Keys.job(job_id), "flow_id") or "")
+        flow_id = str(store.home(job_id).hget(Keys.job(job_id), "flow_id") or "")
     token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     worker = f"{socket.gethostname()}:{os.getpid()}"
     verdict, payload = store.claim_job(job_id, flow_id, token, s.lease_s, worker)
@@ -151,26 +152,31 @@ CONTEXT_CACHE_S = 2.0
 SCOPED_ENV_RUNNERS = frozenset({"python", "shell"})
 
 
-def context_db_url(rt: "Runtime", job: Job) -> tuple[str, bool]:
-    """The only database a job may use: its context's, opened with the context's access key
-    (never the admin secret); and whether that key is enforced (the server has an access
-    model). NotFound when the context no longer exists."""
-    from ..contexts import Registry, scoped_url
-    s = rt.settings
-    cache = rt.context_urls
-    hit = cache.get(job.context_id)
+def job_context(rt: "Runtime", job: Job) -> "Context":
+    """The job's context (database, access key, signing policy), cached briefly: a context's
+    database and key change only when it is re-created, and admission re-checks the caller's
+    rights on every job anyway. NotFound when the context no longer exists."""
+    from ..contexts import Registry
+    hit = rt.contexts.get(job.context_id)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    ctx = Registry(rt.store.r, s).context(job.context_id)
-    found = scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
-    # a context's database and key change only when it is re-created: remember them briefly
-    # (admission re-checks the caller's rights on every job anyway)
-    cache[job.context_id] = (time.monotonic() + CONTEXT_CACHE_S, found)
-    return found
+    ctx = Registry(rt.store.r, rt.settings).context(job.context_id)
+    rt.contexts[job.context_id] = (time.monotonic() + CONTEXT_CACHE_S, ctx)
+    return ctx
+
+
+def context_db_url(rt: "Runtime", ctx: "Context") -> tuple[str, bool]:
+    """The only database a job may use: its context's, opened with the context's access key
+    (never the admin secret); and whether that key is enforced (the server has an access
+    model)."""
+    from ..contexts import scoped_url
+    s = rt.settings
+    return scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
 
 
 def _execute(rt: "Runtime", job: Job, token: str) -> bool:
     """Run the job and record its outcome; True when the lease went with the settle."""
+    from ..contexts import check_signatures
     store, s = rt.store, rt.settings
     attempt = job.attempts
     started = job.started_at or now()
@@ -179,11 +185,15 @@ def _execute(rt: "Runtime", job: Job, token: str) -> bool:
     inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids)))) \
         if job.after_ids else {}
     try:
-        db_url, protected = context_db_url(rt, job)
+        context = job_context(rt, job)
+        signatories, why = check_signatures(context, job)
+        if why is not None:  # the record changed after admission
+            raise PermissionDenied(why)
     except HeroCeleryError as exc:  # the context was deleted after admission
         rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
                                                           "message": str(exc)}})
         return False
+    db_url, protected = context_db_url(rt, context)
     runner_env = job.env
     if job.runner in SCOPED_ENV_RUNNERS:
         runner_env = {**job.env, "HERO_DB_URL": db_url, "HERO_CONTEXT_ID": job.context_id}
@@ -192,7 +202,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> bool:
         script=job.script, args=job.args, env=runner_env, inputs=inputs,
         caller_id=job.caller_id, context_id=job.context_id, node=job.node,
         timeout_s=job.timeout_s, db_url=db_url, log=logs.add,
-        signatories=tuple(job.signatories), fresh_interpreter=protected,
+        signatories=tuple(signatories), fresh_interpreter=protected,
         cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
         output_bytes=s.max_log_bytes, env_allow=s.env_allow)
     status, fields = JobStatus.finished, {}

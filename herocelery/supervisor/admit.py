@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Collection
 from .. import canvas
 from ..contexts import JobCheck, Registry
 from ..errors import NotFound
-from ..keys import Keys
+from ..keys import Keys, home_of
 from ..models import Job, JobStatus
 from .registry import chunk_size, live_capacity
 
@@ -45,6 +45,13 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     makes that harmless. Returns the number of jobs handed over.
     """
     store = rt.store
+    by_home: dict[int | None, list[str]] = {}
+    for jid in job_ids:
+        by_home.setdefault(home_of(jid), []).append(jid)
+    if len(by_home) > 1:  # a hand-made message mixing contexts: each home on its own
+        return sum(admit_batch(rt, ids) for ids in by_home.values())
+    if not job_ids:
+        return 0
     try:
         jobs = store.jobs(job_ids)
     except NotFound:
@@ -57,7 +64,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     admitted: dict[tuple[str, str, str], list[Job]] = {}
     refused: list[tuple[Job, str]] = []
     check = JobCheck(Registry(store.r, rt.settings))
-    pipe = store.r.pipeline(transaction=False)
+    pipe = store.home(job_ids[0]).pipeline(transaction=False)
     for job in jobs:
         if job.node not in live:
             live[job.node] = live_capacity(store, job.node, rt.settings.heartbeat_s)
@@ -107,7 +114,7 @@ def job_task_id(job: Job) -> str:
 
 
 def _flow_status(rt: "Runtime", flow_id: str) -> str | None:
-    value = rt.store.r.hget(Keys.flow(flow_id), "status")
+    value = rt.store.home(flow_id).hget(Keys.flow(flow_id), "status")
     return str(value) if value is not None else None
 
 

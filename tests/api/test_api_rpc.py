@@ -92,6 +92,13 @@ def test_unknown_ids_and_methods(api):
     with pytest.raises(ApiError) as e:
         hc.flow_status("nope")
     assert e.value.code == -32001 and "nope" in str(e.value)
+    for ghost in ("77-" + "0" * 32, "4-" + "0" * 32):  # no context's database / no record
+        with pytest.raises(ApiError) as e:
+            hc.flow_status(ghost)
+        assert e.value.code == -32001 and ghost in str(e.value)
+    with pytest.raises(ApiError) as e:
+        hc.call("job.logs", {"job_id": "77-x"})
+    assert e.value.code == -32001 and "77-x" in str(e.value)
     with pytest.raises(ApiError) as e:
         hc.call("flow.explode")
     assert e.value.code == -32601 and "flow.explode" in str(e.value)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from herocelery.contexts import Role, Scope, SigningKey, scoped_url
+from herocelery.contexts import Registry, Role, Scope, SigningKey, scoped_url
 from herocelery.errors import PermissionDenied
 from herocelery.flow import Flow, FlowHandle
 from herocelery.keys import Keys
@@ -63,16 +63,36 @@ def test_a_user_runs_flows_in_their_own_context(secure_cluster, secure_settings,
     h.close()
 
 
+def test_flow_and_job_records_live_in_the_contexts_database(secure_cluster, secure_settings,
+                                                            team) -> None:
+    f = Flow("homed", context=team.a.name)
+    f.job("one", script="result = 1")
+    f.job("two", after="one", script="result = 2")
+    h = run(f, secure_settings, team.alice)
+    assert h.status() is FlowStatus.finished, h.jobs()
+    ids = [h.id, *h.record().jobs.values()]
+    assert all(i.startswith(f"{team.a.db}-") for i in ids)  # ids name their home
+    a_db = context_client(secure_settings, team.a)
+    assert a_db.hget(Keys.flow(h.id), "status") == "finished"
+    assert all(a_db.exists(Keys.job(j)) for j in h.record().jobs.values())
+    assert a_db.zscore(Keys.flows(), h.id) is not None
+    store = redis.Redis.from_url(secure_settings.store_url(), decode_responses=True)
+    assert not store.exists(Keys.flow(h.id), *(Keys.job(j) for j in ids[1:]))
+    assert context_client(secure_settings, team.b).keys("hero:*") == []
+    h.close()
+
+
 @pytest.mark.parametrize("who", ["bob", "rita"])
 def test_the_coordinator_refuses_callers_who_may_not_execute_there(secure_settings, team,
                                                                    registry, who) -> None:
     key = {"bob": team.bob, "rita": team.rita}[who]
-    before = registry.r.zcard(Keys.flows())
+    a_db = context_client(secure_settings, team.a)
+    before = a_db.zcard(Keys.flows())
     f = Flow("theirs", context=team.a.name)
     f.job("x", script="result = 1")
     with pytest.raises(PermissionDenied, match="may not execute jobs in context"):
         f.submit(secure_settings, api_key=key)
-    assert registry.r.zcard(Keys.flows()) == before  # nothing stored
+    assert a_db.zcard(Keys.flows()) == before  # nothing stored
 
 
 def test_unknown_keys_contexts_and_missing_keys_are_refused(secure_settings, team) -> None:
@@ -96,7 +116,8 @@ def hand_made_flow(secure_settings, spec, caller: str, tamper=None) -> str:
     app = make_app(secure_settings)
     rt = app.runtime
     try:
-        flow, jobs = build_records(rt, spec, caller)
+        home = Registry(rt.store.r, secure_settings).context(spec.context).db
+        flow, jobs = build_records(rt, spec, caller, home=home)
         if tamper:
             tamper(jobs)
         rt.store.create_flow(flow, jobs)
@@ -189,6 +210,37 @@ def test_a_job_changed_after_signing_is_refused_by_the_supervisor(secure_cluster
     assert job.status is JobStatus.error and job.error["type"] == "PermissionDenied"
     assert "does not match" in job.error["message"]
     assert job.result is None
+
+
+def test_a_job_changed_after_admission_is_refused_by_the_runner(secure_cluster, secure_settings,
+                                                              team, signed) -> None:
+    """Records live in the context's database, which the context's own jobs can write: the
+    runner checks signatures again on the record it claims, and takes the signatories from its
+    own check, not from the record."""
+    from herocelery import canvas
+    from herocelery.celeryapp import make_app
+    from herocelery.coordinator import build_records
+    ctx, key = signed
+    f = Flow("changed-late", context=ctx.name)
+    f.job("x", script="result = 'honest'")
+    f.sign(key)
+    app = make_app(secure_settings)
+    rt = app.runtime
+    try:
+        flow, jobs = build_records(rt, f.spec(), team.alice_name, home=ctx.db)
+        job = jobs[0]
+        # as if admitted, then rewritten by another job of the context before its runner ran
+        job.status, job.signatories = JobStatus.dispatched, [key.public_hex]
+        job.script = "result = 'evil'"
+        rt.store.create_flow(flow, jobs)
+        canvas.send([canvas.runner_call(app, job.id, job.node, job.runner, flow.id, job.name)])
+    finally:
+        rt.close()
+        app.close()
+    done = only_job(secure_settings, flow.id)
+    assert done.status is JobStatus.error and done.error["type"] == "PermissionDenied"
+    assert "does not match" in done.error["message"]
+    assert done.result is None
 
 
 def test_a_forged_signature_is_refused_at_submit(secure_settings, team, signed) -> None:
