@@ -240,13 +240,20 @@ class Store:
         return [fid for _, fid in newest[:limit]]
 
     def flows(self, limit: int = 50) -> list[FlowRecord]:
-        out = []
-        for fid in self.flow_ids(limit):
-            try:
-                out.append(self.flow(fid))
-            except NotFound:  # its context was deleted meanwhile
-                continue
-        return out
+        """The newest flows of every context, newest first (one round trip per context)."""
+        ids = self.flow_ids(limit)
+        by_home: dict[int | None, list[str]] = {}
+        for fid in ids:
+            by_home.setdefault(home_of(fid), []).append(fid)
+        found: dict[str, FlowRecord] = {}
+        for group in by_home.values():
+            pipe = self.home(group[0]).pipeline(transaction=False)
+            for fid in group:
+                pipe.hgetall(Keys.flow(fid))
+            for fid, raw in zip(group, pipe.execute()):
+                if raw:  # else its context was deleted meanwhile
+                    found[fid] = FlowRecord.from_hash(raw)
+        return [found[fid] for fid in ids if fid in found]
 
     # ---- jobs -------------------------------------------------------------------------
     def job(self, job_id: str) -> Job:
