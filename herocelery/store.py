@@ -265,33 +265,30 @@ class Store:
     def jobs(self, job_ids: Iterable[str]) -> list[Job]:
         """Jobs of one home (one flow's, typically), read in one round trip."""
         ids = list(job_ids)
+        out = []
+        for jid, raw in zip(ids, self._per_job(ids, "HGETALL")):
+            if not raw:
+                raise NotFound(f"no job with id {jid!r}")
+            out.append(Job.from_hash(raw))
+        return out
+
+    def _per_job(self, ids: list[str], command: str, *args: str) -> list[Any]:
+        """One command on each job's record, all in one home, in one round trip."""
         if not ids:
             return []
         pipe = self.home(ids[0]).pipeline(transaction=False)
         for jid in ids:
             _same_home(ids[0], jid)
-            pipe.hgetall(Keys.job(jid))
-        out = []
-        for jid, raw in zip(ids, pipe.execute()):
-            if not raw:
-                raise NotFound(f"no job with id {jid!r}")
-            out.append(Job.from_hash(raw))
-        return out
+            pipe.execute_command(command, Keys.job(jid), *args)
+        return pipe.execute()
 
     def flow_jobs(self, flow: FlowRecord) -> dict[str, Job]:
         return {job.name: job for job in self.jobs(flow.jobs.values())}
 
     def results(self, job_ids: Iterable[str]) -> list[tuple[str | None, Any]]:
         """(status, result) of each job (jobs of one home)."""
-        ids = list(job_ids)
-        if not ids:
-            return []
-        pipe = self.home(ids[0]).pipeline(transaction=False)
-        for jid in ids:
-            _same_home(ids[0], jid)
-            pipe.hmget(Keys.job(jid), "status", "result")
         out = []
-        for status, result in pipe.execute():
+        for status, result in self._per_job(list(job_ids), "HMGET", "status", "result"):
             out.append((status, json.loads(result) if result else None))
         return out
 
