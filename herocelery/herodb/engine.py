@@ -17,7 +17,7 @@ from .commands.base import Command
 from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOWN_COMMAND,
                      WRONG_ARITY)
 from .keyspace import Database, Keyspace
-from .protocol import NULL_ARRAY, Push, ReplyError, encode
+from .protocol import INT_REPLIES, NULL_ARRAY, SMALL_INTS, Push, ReplyError, encode
 
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
@@ -171,6 +171,69 @@ class Engine:
         if self.ready:
             self.serve_ready()
         return reply
+
+    def execute_batch(self, c: ConnState, cmds: list[list[bytes]], out: list[bytes]) -> Any:
+        """Run a read's requests in order, appending each reply's RESP bytes to ``out``.
+
+        Stops after QUIT, or at a request that blocks: its Block is returned (None otherwise)
+        and it adds nothing to ``out``, so ``cmds[len(out) + 1:]`` are the requests not run.
+        Same semantics as ``execute`` per request; this is its loop with the plain case (no
+        MULTI, no subscriptions, no access model) inlined, the path of nearly every request.
+        """
+        table = self.table
+        append = out.append
+        log = self.log
+        ints = INT_REPLIES
+        plain = self.access is None
+        ran = 0
+        try:
+            for argv in cmds:
+                cmd = table.get(argv[0])
+                if cmd is None or not plain or c.multi is not None or c.channels or c.patterns:
+                    reply = self.execute(c, argv)  # counts itself
+                    if type(reply) is Block:
+                        return reply
+                else:
+                    n = len(argv)
+                    arity = cmd.arity
+                    if (arity > 0 and n != arity) or n < -arity:
+                        reply = ReplyError(WRONG_ARITY.format(cmd.name.lower()))
+                    else:
+                        ran += 1
+                        try:
+                            reply = cmd.handler(c, argv)
+                        except CommandError as exc:
+                            c.effects = None
+                            reply = ReplyError(exc.text)
+                        else:
+                            if cmd.is_write:
+                                store = c.store
+                                if c.effects is not None or store.watched or store.blocked:
+                                    self.after_write(c, cmd, argv)
+                                else:  # after_write's common case
+                                    if log is not None:
+                                        log.append(c.db, argv)
+                                        self.appended += 1
+                                    self.dirty += 1
+                            if type(reply) is Block:
+                                reply = self.block(c, reply)
+                                if self.ready:
+                                    self.serve_ready()
+                                return reply
+                            if self.ready:
+                                self.serve_ready()
+                t = type(reply)
+                if t is bytes:
+                    append(b"$%d\r\n%b\r\n" % (len(reply), reply))
+                elif t is int and 0 <= reply < SMALL_INTS:
+                    append(ints[reply])
+                else:
+                    append(encode(reply, c.proto))
+                if c.quit:
+                    break
+        finally:
+            self.stat_commands += ran
+        return None
 
     def _refuse(self, c: ConnState, text: str) -> ReplyError:
         if c.multi is not None:

@@ -46,6 +46,7 @@ FSYNC_POLICIES = ("always", "everysec", "no")
 _U32 = struct.Struct("<I")
 _REC = struct.Struct("<HI")
 _PLAIN_HEAD = struct.Struct("<II")
+_SMALL_LENGTHS = tuple(_U32.pack(n) for n in range(256))  # most arguments are short
 
 WRONG_KEY = "wrong encryption key for {path}"
 NEEDS_KEY = "{path} is encrypted: give the encryption key to open it"
@@ -69,10 +70,12 @@ def encode_records(records: Iterable[tuple[int, list[bytes]]]) -> bytes:
     """Records as one payload (pure; the inverse of `decode_records`)."""
     parts: list[bytes] = []
     add = parts.append
+    small, u32, rec = _SMALL_LENGTHS, _U32.pack, _REC.pack
     for db, argv in records:
-        add(_REC.pack(db, len(argv)))
+        add(rec(db, len(argv)))
         for arg in argv:
-            add(_U32.pack(len(arg)))
+            n = len(arg)
+            add(small[n] if n < 256 else u32(n))
             add(arg)
     return b"".join(parts)
 

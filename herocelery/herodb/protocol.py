@@ -35,8 +35,12 @@ except ImportError:  # pragma: no cover - hiredis is a dependency; the careful l
 
 MAX_INLINE_BYTES = 64 * 1024
 FAST_MAX_BYTES = 256 * 1024  # reads up to this size may take the hiredis path
-# a count or length of 7+ digits anywhere (even inside a value): let the careful loop decide
-_RISKY = re.compile(rb"[*$]-?[0-9]{7,}")
+# hiredis allocates a list as soon as it reads an array header: a count of 7+ digits anywhere
+# (even inside a value) goes to the careful loop instead. Bulk lengths need no look: a
+# complete request in FAST_MAX_BYTES cannot pass the limits hiredis is used under (see
+# Parser.fast), and an incomplete one is re-read by the careful loop. (A literal first
+# character keeps this search ~7x cheaper than a character class.)
+_RISKY = re.compile(rb"\*-?[0-9]{7}")
 
 ERR_MBULK_LEN = "Protocol error: invalid multibulk length"
 ERR_BULK_LEN = "Protocol error: invalid bulk length"
@@ -79,7 +83,7 @@ class Parser:
     complete request that preceded it (``commands`` keeps them).
     """
 
-    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk", "reader")
+    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk", "reader", "fast")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024) -> None:
         self.buf = b""
@@ -89,6 +93,10 @@ class Parser:
         self.max_bulk = max_bulk
         self.max_multibulk = max_multibulk
         self.reader = hiredis.Reader() if hiredis is not None else None
+        # hiredis checks no limit: use it only where no complete request in FAST_MAX_BYTES
+        # could exceed them (an argument needs 6+ bytes on the wire)
+        self.fast = self.reader is not None and max_bulk >= FAST_MAX_BYTES \
+            and max_multibulk >= FAST_MAX_BYTES // 6
 
     def feed(self, data: bytes, out: list[list[bytes]]) -> None:
         """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
@@ -99,22 +107,12 @@ class Parser:
                 return  # a big argument still arriving: do not re-scan (no quadratic copying)
             data = b"".join(self.parts)
             self.parts, self.size, self.need = [], 0, 0
-        if not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES \
-                and self.reader is not None:
+        if self.fast and not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES:
             if data.count(b"*") == 1:
                 # one '*': at most one request and no nesting; only its own count needs a look
-                if data.find(b"\r\n") < 8:
-                    reader = self.reader
-                    reader.feed(data)
-                    try:
-                        argv = reader.gets()
-                        if type(argv) is list and argv and not reader.has_data():
-                            b"".join(argv)  # TypeError unless every argument is a bulk string
-                            out.append(argv)
-                            return
-                    except Exception:
-                        pass
-                    self.reader = hiredis.Reader()
+                # (cheaper than the regular expression for the unpipelined case)
+                if data.find(b"\r\n") < 8 and self._hiredis(data, out):
+                    return
             elif not _RISKY.search(data) and self._hiredis(data, out):
                 return
         buf = self.buf + data if self.buf else data
@@ -196,18 +194,25 @@ class Parser:
     def _hiredis(self, data: bytes, out: list[list[bytes]]) -> bool:
         """Parse ``data`` with hiredis when it is whole requests of bulk strings only; False
         (nothing added to ``out``) sends it through the careful loop instead. The limits hold
-        because _RISKY already refused every 7-digit count or length."""
+        because every 7-digit count was refused before and `fast` holds."""
         reader = self.reader
-        got: list[list[bytes]] = []
         try:
             reader.feed(data)
+            argv = reader.gets()
+            if type(argv) is not list or not argv:
+                raise ValueError
+            b"".join(argv)  # TypeError unless every argument is a bulk string
+            if not reader.has_data():  # one request, all of it read: the unpipelined case
+                out.append(argv)
+                return True
+            got = [argv]
             while True:
                 argv = reader.gets()
                 if argv is False:
                     break
                 if type(argv) is not list or not argv:
                     raise ValueError
-                b"".join(argv)  # TypeError unless every argument is a bulk string
+                b"".join(argv)
                 got.append(argv)
             reader.feed(b"*0\r\n")  # a sentinel: [] back means no request was left half-read
             if reader.gets() != []:
@@ -363,17 +368,23 @@ class Raw(bytes):
     """Reply bytes already encoded (several frames for one request, e.g. SUBSCRIBE a b)."""
 
 
+SMALL_INTS = 1024
+INT_REPLIES = tuple(b":%d\r\n" % i for i in range(SMALL_INTS))  # :0 .. :1023, encoded once
+
+
 def encode(value: Any, proto: int = 2) -> bytes:
     """The RESP bytes of one reply value (see the module table)."""
     t = type(value)
-    if t is Raw:
-        return bytes(value)
     if t is bytes:
         return b"$%d\r\n%b\r\n" % (len(value), value)
     if t is str:
         return _SIMPLE.get(value) or b"+" + value.encode() + _CRLF
     if t is int:
-        return b":%d\r\n" % value
+        return INT_REPLIES[value] if 0 <= value < SMALL_INTS else b":%d\r\n" % value
+    if value is None:
+        return b"_\r\n" if proto == 3 else b"$-1\r\n"
+    if t is Raw:
+        return bytes(value)
     parts: list[bytes] = []
     _encode_into(value, proto, parts)
     return b"".join(parts)

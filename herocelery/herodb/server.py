@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import Block, Engine
+from .engine import Engine
 from .errors import ConfigError, MAX_CLIENTS
 from .protocol import Parser, ProtocolError, encode
 
@@ -144,16 +144,8 @@ class Connection(asyncio.Protocol):
         c = self.c
         engine = self.engine
         out: list[bytes] = []
-        blocked = False
         appended = engine.appended
-        for argv in cmds:
-            reply = engine.execute(c, argv)
-            if type(reply) is Block:
-                blocked = True
-                break
-            out.append(encode(reply, c.proto))
-            if c.quit:
-                break
+        blocked = engine.execute_batch(c, cmds, out) is not None
         if blocked:
             # (part B) reading goes on while blocked, so a client that disconnects is dropped
             # from the wait queue instead of being handed (and losing) the next message
@@ -274,8 +266,9 @@ class HeroDB:
         held, self._held = self._held, []
         for conn, out in held:
             conn.holding = False
-            if conn.c is not None and not conn.c.closing:
-                conn.transport.write(b"".join(out))
+            c = conn.c
+            if c is not None and not c.closing:
+                conn.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     async def start(self) -> None:
         """Replay the log, then listen. Raises ConfigError if the address is unusable."""

@@ -90,6 +90,8 @@ _INT_RE = re.compile(rb"-?(0|[1-9][0-9]*)\Z")
 
 def to_int(raw: bytes, error: str = NOT_INTEGER) -> int:
     """A Redis integer argument (strict: no spaces, no '+', no leading zeros)."""
+    if raw.isdigit() and len(raw) < 19 and (raw[0] != 48 or len(raw) == 1):
+        return int(raw)  # the common case, plainly valid: 0..10**18-1 without a leading zero
     if len(raw) > 20 or not _INT_RE.match(raw) or raw == b"-0":
         raise CommandError(error)
     value = int(raw)

@@ -17,7 +17,10 @@ MAX_STRING = 512 * 1024 * 1024
 
 @command("GET", 2, "read fast", keys=(1, 1, 1))
 def get(c: Any, argv: list[bytes]) -> Any:
-    value = c.store.get(argv[1])
+    store = c.store
+    value = store.data.get(argv[1])
+    if value is not None and store.expires:
+        value = store.get(argv[1])  # lazy expiry
     if value is None or type(value) is bytes:
         return value
     raise CommandError(WRONGTYPE)
@@ -201,7 +204,9 @@ def msetnx(c: Any, argv: list[bytes]) -> Any:
 
 def _incr(c: Any, key: bytes, delta: int) -> int:
     store = c.store
-    value = store.get(key)
+    value = store.data.get(key)
+    if value is not None and store.expires:
+        value = store.get(key)  # lazy expiry
     if value is None:
         current = 0
     elif type(value) is not bytes:
