@@ -252,23 +252,36 @@ class Engine:
             self.after_write(c, cmd, argv)
         return reply
 
-    def call_from_script(self, c: ConnState, argv: list[bytes]) -> Any:
+    def call_from_script(self, c: ConnState, argv: list[bytes], read_only: bool = False) -> Any:
         """redis.call/pcall: same checks as a client request, never queues nor blocks."""
         if not argv:
             return ReplyError("ERR Please specify at least one argument for this redis lib call")
-        cmd = self.lookup(argv[0])
+        cmd = self.table.get(argv[0])
         if cmd is None:
-            return ReplyError("ERR Unknown Redis command called from script")
+            cmd = self.table.get(argv[0].upper())
+            if cmd is None:
+                return ReplyError("ERR Unknown Redis command called from script")
+        flags = cmd.flags
+        if "noscript" in flags or "blocking" in flags:
+            return ReplyError(NOT_ALLOWED_IN_SCRIPT)
+        if read_only and cmd.is_write:
+            return ReplyError("ERR Write commands are not allowed from read-only scripts.")
         n = len(argv)
         if (cmd.arity > 0 and n != cmd.arity) or n < -cmd.arity:
             return ReplyError("ERR Wrong number of args calling Redis command from script")
-        if "noscript" in cmd.flags:
-            return ReplyError(NOT_ALLOWED_IN_SCRIPT)
         if self.access is not None:
-            err = self.access.check(c, cmd.name, cmd.flags, c.db)
+            err = self.access.check(c, cmd.name, flags, c.db)
             if err:
                 return ReplyError(err)
-        return self.run(c, cmd, argv)
+        self.stat_commands += 1
+        try:
+            reply = cmd.handler(c, argv)
+        except CommandError as exc:
+            c.effects = None
+            return ReplyError(exc.text)
+        if cmd.is_write:
+            self.after_write(c, cmd, argv)
+        return reply
 
     def after_write(self, c: ConnState, cmd: Command, argv: list[bytes]) -> None:
         store = c.store

@@ -199,6 +199,31 @@ def test_scripts_see_and_return_floats_as_redis_does(run):
     ])
 
 
+def test_script_errors_name_their_line_and_pcall_sees_the_error_text(run):
+    incr = "ERR value is not an integer or out of range"
+    run([
+        ("SET str v", "OK"),
+        # a tail call `return redis.call(...)` still knows its line
+        ("EVAL 'return redis.call(\"INCR\", KEYS[1])' 1 str",
+         E(f"{incr} script: f793247de6e1e3c553cd42d39c812df499e679e4, on @user_script:1.")),
+        ("EVAL 'local x = 1\n\nlocal y = redis.call(\"INCR\", KEYS[1])\nreturn y' 1 str",
+         E(f"{incr} script: 5468e41b458145f7348f71c79864bc53ae1c7137, on @user_script:3.")),
+        ("EVAL 'local ok, e = pcall(redis.call, \"INCR\", KEYS[1])\n"
+         "return {tostring(ok), type(e), tostring(e)}' 1 str", [b"false", b"string", incr.encode()]),
+        ("EVAL 'local ok, e = pcall(redis.call, \"INCR\", KEYS[1])\nerror(e)' 1 str",
+         E(f"ERR user_script:2: {incr} script: bbb6536db7e1ce4fd84cfcb573007004be06790d, "
+           "on @user_script:2.")),
+        ("EVAL 'local ok, e = xpcall(function() return redis.call(\"INCR\", KEYS[1]) end, "
+         "function(e) return type(e) .. \":\" .. e.err end)\nreturn e' 1 str",
+         f"table:{incr}".encode()),
+        ("EVAL 'return redis.pcall(\"INCR\", KEYS[1])' 1 str", E(incr)),
+        ("EVAL 'return redis.pcall(\"INCR\", KEYS[1]).err' 1 str", incr.encode()),
+        ("EVAL '\n\nerror(\"boom\")' 0",
+         E("ERR user_script:3: boom script: 7f4663f28bec5d84812fd898884efe02757474ce, "
+           "on @user_script:3.")),
+    ])
+
+
 def test_client_setinfo_as_redis_7_2_answers(run, server, r):
     version = r.info("server")["redis_version"]
     if server.kind == "redis-server" and tuple(map(int, version.split(".")[:2])) < (7, 2):

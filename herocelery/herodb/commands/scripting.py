@@ -21,19 +21,30 @@ COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
 PRELUDE = r"""
-local py_call, py_sha1, py_json_encode, py_json_decode, py_bitop = ...
+local py_call, py_pcall, py_error_value, py_sha1, py_json_encode, py_json_decode, py_bitop = ...
 local error, type, pairs, rawget, rawset, setmetatable, debug = error, type, pairs, rawget, rawset, setmetatable, debug
+local select, raw_pcall, raw_xpcall = select, pcall, xpcall
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
-function redis.call(...)
-  local ok, r = py_call(...)
-  if not ok then error(r, 0) end
-  return r
+-- redis.call is the Python callable itself: no Lua frame in between (cheaper, and a tail call
+-- `return redis.call(...)` keeps the script's frame, so an error knows its line). Its errors
+-- are Python exceptions; as in Redis 7.0, pcall hands scripts their text and an xpcall
+-- handler gets {err = text}.
+redis.call = py_call
+redis.pcall = py_pcall
+local function caught(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'userdata' then e = py_error_value(e, false) end
+  return ok, e
 end
-function redis.pcall(...)
-  local ok, r = py_call(...)
-  return r
+function pcall(f, ...) return caught(raw_pcall(f, ...)) end
+function xpcall(f, handler)
+  return raw_xpcall(f, function(e)
+    if type(e) == 'userdata' then e = py_error_value(e, true) end
+    return handler(e)
+  end)
 end
 function redis.error_reply(msg)
   if type(msg) ~= 'string' then error('wrong number or type of arguments') end
@@ -83,28 +94,30 @@ end
 local clock = os.clock
 os = {clock = clock}
 io, package, require, module = nil, nil, nil, nil
-local last_line, deadline, ticks = 0, 0, 0
--- one line hook does both jobs: remember the script's current line (a tail call such as
--- `return redis.call(...)` hides it from the traceback) and stop a script past its time
--- (every loop iteration jumps back, so loops reach it)
-local function on_line(event, line)
-  ticks = ticks + 1
-  if ticks % 1000 == 0 and clock() > deadline then
+local deadline, line, huge = 0, 0, math.huge
+-- a count hook stops a script past its time (every loop iteration executes instructions, so
+-- loops reach it); far cheaper than a line hook
+local function on_count()
+  if clock() > deadline then
     error({err = 'ERR Script killed: it ran longer than the script time limit'}, 0)
   end
-  if debug.getinfo(2, 'S').source == '@user_script' then last_line = line end
 end
-function __herodb_run(f, limit)
-  local line = 0
-  last_line = 0
+local function on_error(e)
+  line = where()
+  return e
+end
+function __herodb_run(f, limit, nkeys, ...)
+  local all, keys, argv = {...}, {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, select('#', ...) do argv[i - nkeys] = all[i] end
+  rawset(_G, 'KEYS', keys)
+  rawset(_G, 'ARGV', argv)
+  line = 0
   deadline = clock() + limit
-  debug.sethook(on_line, 'l')
-  local ok, res = xpcall(f, function(e)
-    line = where()
-    if line == 0 then line = last_line end
-    return e
-  end)
+  debug.sethook(on_count, '', 10000)
+  local ok, res = raw_xpcall(f, on_error)
   debug.sethook()
+  deadline = huge
   return ok, res, line
 end
 local protected = {}
@@ -120,6 +133,14 @@ setmetatable(_G, {
 """
 
 
+class CallError(Exception):
+    """redis.call's failure inside a script, raised into it as a Lua error."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 class Lua:
     """One Lua interpreter for the server; compiled scripts are kept by sha1."""
 
@@ -129,13 +150,40 @@ class Lua:
         self.rt = lua51.LuaRuntime(unpack_returned_tuples=True, encoding=None,
                                    register_eval=False, register_builtins=False)
         self.functions: dict[str, Any] = {}
+        self.by_sha: dict[bytes, tuple[str, Any]] = {}  # EVALSHA's argument as sent -> script
         self.client: Any = None
+        self.read_only = False
+        self._limit: tuple[str, float] = ("", 5.0)
+        self._table = self.rt.table_from
         loader = self.rt.eval("function(src) return loadstring(src) end")
         setup = loader(PRELUDE.encode())
-        setup(self._call, self._sha1, self._json_encode, self._json_decode, _bitop)
+        # plain functions, not bound methods: lupa calls those several microseconds faster
+        command, to_lua, err = self._command, self.to_lua, self._err
+
+        def call(*args: Any) -> Any:
+            """redis.call: the reply, or a CallError raised into the script."""
+            reply = command(args)
+            if type(reply) is ReplyError:
+                raise CallError(reply.text)
+            return reply if type(reply) is bytes or type(reply) is int else to_lua(reply)
+
+        def pcall(*args: Any) -> Any:
+            """redis.pcall: the reply, or Redis' ``{err = text}`` table."""
+            reply = command(args)
+            if type(reply) is ReplyError:
+                return err(reply.text)
+            return reply if type(reply) is bytes or type(reply) is int else to_lua(reply)
+
+        def json_encode(value: Any) -> bytes:
+            if type(value) is bytes:  # cjson.encode(id) and the like
+                return json.dumps(value.decode(errors="replace")).encode()
+            return json.dumps(_lua_to_python(value), separators=(",", ":")).encode()
+
+        error_value, json_decode = self._error_value, self._json_decode
+        setup(call, pcall, lambda e, as_table: error_value(e, as_table), _sha1, json_encode,
+              lambda text: json_decode(text), _bitop)
         self.run_fn = self.rt.globals()[b"__herodb_run"]
         self.compile_fn = self.rt.globals()[b"__herodb_compile"]
-        self.set_args = self.rt.eval("function(k, a) rawset(_G, 'KEYS', k) rawset(_G, 'ARGV', a) end")
 
     # ---- script lifecycle --------------------------------------------------------------------
     def compile(self, sha: str, body: bytes) -> Any:
@@ -146,20 +194,22 @@ class Lua:
                 text = (err or b"").decode(errors="replace")
                 raise CommandError(f"ERR Error compiling script (new function): {text}")
             fn = self.functions[sha] = compiled
+            self.by_sha[sha.encode()] = (sha, fn)
         return fn
 
-    def run(self, c: Any, sha: str, fn: Any, keys: list[bytes], args: list[bytes]) -> Any:
-        table = self.rt.table_from
-        self.set_args(table(keys), table(args))
-        previous, self.client = self.client, c
+    def run(self, c: Any, sha: str, fn: Any, argv: list[bytes], nkeys: int,
+            read_only: bool = False) -> Any:
+        """Run a compiled script; ``argv[3:]`` are its keys (``nkeys`` of them), then ARGV."""
+        previous = self.client, self.read_only
+        self.client, self.read_only = c, read_only
         db, store = c.db, c.store
         c.in_script = True
         try:
-            ok, result, line = self.run_fn(fn, self.time_limit_s())
+            ok, result, line = self.run_fn(fn, self.time_limit_s(), nkeys, *argv[3:])
         finally:
             c.in_script = False
             c.db, c.store = db, store
-            self.client = previous
+            self.client, self.read_only = previous
         if ok:
             return to_reply(result)
         return ReplyError(_error_text(result) + f" script: {sha}, on @user_script:{line}.")
@@ -167,44 +217,42 @@ class Lua:
     def time_limit_s(self) -> float:
         """CONFIG lua-time-limit (ms; default 5000): a script running longer is stopped, so a
         runaway loop cannot stop the server."""
-        try:
-            return max(0.001, int(self.engine.settings.get("lua-time-limit", "5000")) / 1000)
-        except ValueError:
-            return 5.0
+        raw = self.engine.settings.get("lua-time-limit", "5000")
+        if raw != self._limit[0]:
+            try:
+                value = max(0.001, int(raw) / 1000)
+            except ValueError:
+                value = 5.0
+            self._limit = (raw, value)
+        return self._limit[1]
 
     # ---- called from Lua ---------------------------------------------------------------------
-    def _call(self, *args: Any) -> tuple[bool, Any]:
-        argv: list[bytes] = []
-        for a in args:
-            if isinstance(a, bytes):
-                argv.append(a)
-            elif isinstance(a, bool) or not isinstance(a, (int, float)):
-                return False, self._err("ERR Lua redis lib command arguments must be strings or integers")
-            else:
-                argv.append(format_double(float(a)).encode() if isinstance(a, float)
-                            else str(a).encode())
-        c = self.client
-        if argv:
-            cmd = self.engine.lookup(argv[0])
-            if cmd is not None and ("blocking" in cmd.flags or "noscript" in cmd.flags):
-                return False, self._err(NOT_ALLOWED_IN_SCRIPT)
-            if cmd is not None and getattr(c, "read_only_script", False) and cmd.is_write:
-                return False, self._err("ERR Write commands are not allowed from read-only scripts.")
-        reply = self.engine.call_from_script(c, argv)
-        if type(reply) is ReplyError:
-            return False, self._err(reply.text)
-        return True, self.to_lua(reply)
+    def _command(self, args: tuple[Any, ...]) -> Any:
+        """Run one command for the script; a ReplyError when refused or failed."""
+        try:
+            b"".join(args)  # every argument a string: the usual case, nothing to convert
+            argv = list(args)
+        except TypeError:
+            argv = []
+            for a in args:
+                if isinstance(a, bytes):
+                    argv.append(a)
+                elif isinstance(a, bool) or not isinstance(a, (int, float)):
+                    return ReplyError("ERR Lua redis lib command arguments must be strings or integers")
+                else:
+                    argv.append(format_double(float(a)).encode() if isinstance(a, float)
+                                else str(a).encode())
+        return self.engine.call_from_script(self.client, argv, self.read_only)
+
+    def _error_value(self, error: Any, as_table: bool) -> Any:
+        """A redis.call error caught by the script: its text for pcall, ``{err = text}`` for
+        an xpcall handler (what Redis 7.0 hands over)."""
+        if isinstance(error, CallError):
+            return self._err(error.text) if as_table else error.text.encode()
+        return error
 
     def _err(self, text: str) -> Any:
-        return self.rt.table_from({b"err": text.encode()})
-
-    @staticmethod
-    def _sha1(data: Any) -> bytes:
-        raw = data if isinstance(data, bytes) else str(data).encode()
-        return hashlib.sha1(raw).hexdigest().encode()
-
-    def _json_encode(self, value: Any) -> bytes:
-        return json.dumps(_lua_to_python(value), separators=(",", ":")).encode()
+        return self._table({b"err": text.encode()})
 
     def _json_decode(self, text: bytes) -> Any:
         try:
@@ -215,9 +263,9 @@ class Lua:
 
     def _py_to_lua(self, data: Any) -> Any:
         if isinstance(data, dict):
-            return self.rt.table_from({k.encode(): self._py_to_lua(v) for k, v in data.items()})
+            return self._table({k.encode(): self._py_to_lua(v) for k, v in data.items()})
         if isinstance(data, list):
-            return self.rt.table_from([self._py_to_lua(v) for v in data])
+            return self._table([self._py_to_lua(v) for v in data])
         if isinstance(data, str):
             return data.encode()
         return data
@@ -228,20 +276,29 @@ class Lua:
         if t is bytes or t is int:
             return reply
         if t is str:
-            return self.rt.table_from({b"ok": reply.encode()})
+            return self._table({b"ok": reply.encode()})
         if reply is None or reply is NULL_ARRAY:
             return False
         if t is bool:
             return int(reply)
         if t is float:
             return format_double(reply).encode()
+        if t is list or t is tuple:
+            if all(type(x) is bytes for x in reply):
+                return self._table(reply)
+            return self._table([self.to_lua(x) for x in reply])
         if t is dict:
-            return self.rt.table_from([self.to_lua(x) for kv in reply.items() for x in kv])
-        if t in (list, tuple, set, frozenset):
-            return self.rt.table_from([self.to_lua(x) for x in reply])
+            return self._table([self.to_lua(x) for kv in reply.items() for x in kv])
+        if t is set or t is frozenset:
+            return self._table([self.to_lua(x) for x in reply])
         if t is ReplyError:
             return self._err(reply.text)
         return bytes(reply) if isinstance(reply, (bytes, bytearray)) else reply
+
+
+def _sha1(data: Any) -> bytes:
+    raw = data if isinstance(data, bytes) else str(data).encode()
+    return hashlib.sha1(raw).hexdigest().encode()
 
 
 def _bitop(op: int, a: float, b: float) -> Any:
@@ -266,6 +323,8 @@ def _bitop(op: int, a: float, b: float) -> Any:
 
 
 def _error_text(err: Any) -> str:
+    if isinstance(err, CallError):
+        return err.text
     if isinstance(err, bytes):
         return "ERR " + err.decode(errors="replace")
     if hasattr(err, "values"):  # a Lua table: {err=...}
@@ -325,32 +384,32 @@ def _lua(c: Any) -> Lua:
     return engine.lua  # type: ignore[no-any-return]
 
 
-def _keys_args(argv: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+def _numkeys(argv: list[bytes]) -> int:
     numkeys = to_int(argv[2])
     if numkeys < 0:
         raise CommandError(NUMKEYS_NEGATIVE)
     if numkeys > len(argv) - 3:
         raise CommandError(NUMKEYS_BIG)
-    return argv[3:3 + numkeys], argv[3 + numkeys:]
+    return numkeys
 
 
 def _eval(c: Any, argv: list[bytes], by_sha: bool, read_only: bool) -> Any:
-    keys, args = _keys_args(argv)
+    nkeys = _numkeys(argv)
     lua = _lua(c)
     if by_sha:
-        sha = argv[1].decode(errors="replace").lower()
-        fn = lua.functions.get(sha)
-        if fn is None:
-            raise CommandError(NOSCRIPT)
+        found = lua.by_sha.get(argv[1])
+        if found is None:
+            sha = argv[1].decode(errors="replace").lower()
+            fn = lua.functions.get(sha)
+            if fn is None:
+                raise CommandError(NOSCRIPT)
+        else:
+            sha, fn = found
     else:
         sha = hashlib.sha1(argv[1]).hexdigest()
         fn = lua.compile(sha, argv[1])
         c.engine.scripts[sha] = argv[1]
-    c.read_only_script = read_only
-    try:
-        return lua.run(c, sha, fn, keys, args)
-    finally:
-        c.read_only_script = False
+    return lua.run(c, sha, fn, argv, nkeys, read_only)
 
 
 def _script_keys(argv: list[bytes]) -> list[bytes]:

@@ -34,7 +34,8 @@ def with_scores(c: Any, pairs: list[tuple[float, bytes]]) -> list[Any]:
 def zadd(c: Any, argv: list[bytes]) -> Any:
     flags: set[bytes] = set()
     i = 2
-    while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
+    while i < len(argv) and not argv[i][:1].isdigit() and \
+            argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
         flags.add(argv[i].upper())
         i += 1
     rest = argv[i:]
