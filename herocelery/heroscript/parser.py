@@ -2,8 +2,9 @@
 
 Guarantees: `parse` returns actions in file order with 1-based line/column of the head and
 of every param; the only exception it raises is `HeroScriptError`, whatever the input.
-The scan is line oriented (one regex match per token), so big playbooks parse at several
-MB/s with memory a small multiple of the input.
+The scan is line oriented (one regex match per token). When the optional C accelerator
+(`_speedups.c`, see `_accel.py`) is built it scans the common lines and hands every other
+line (and every error) to this module's `_Parser.line`, so both give the same results.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 from typing import Iterator
 
 from ..errors import HeroScriptError
+from ._accel import Scan, scanner
 from .model import KINDS, Action, Item, Text
 
 OPENERS = frozenset({"'", '"', "'''", '"""'})
@@ -115,6 +117,7 @@ class _Parser:
         self.norm = ""   # the normalised text the actions point into
         # open multi-line value: (action, key, quote, lines, line, col, source line)
         self.block: tuple[Action, str, str, list[str], int, int, str] | None = None
+        self.html_start: tuple[int, str] | None = None   # open '<!--': (line, source line)
 
     # -- text around actions -------------------------------------------------------------
     def _other(self, line: str, lineno: int) -> None:
@@ -295,79 +298,91 @@ class _Parser:
             lines.append(line.rstrip("\r\n"))
 
     # -- driver --------------------------------------------------------------------------
-    def run(self, text: str) -> list[Item]:
+    def line(self, raw: str, lineno: int) -> None:
+        """One line of the scan. The accelerator's C scan hands every line it does not
+        handle itself here, with the state (cur, pending, text, count, block, html_start)
+        in these attributes, so unusual lines and errors take exactly this path."""
+        if self.block is not None:
+            self.block_line(raw)
+            return
+        if self.html_start is not None:
+            end = raw.find("-->")
+            body = raw if end < 0 else raw[:end]
+            if body.strip():
+                self.pending.append(body.strip())
+            if end >= 0:
+                self.html_start = None
+            return
+        s = raw.lstrip(" ")
+        if not s:
+            if self.text is not None and self.cur is None:
+                self.text.lines.append("")
+            return
+        ind = len(raw) - len(s) - self.base
+        cur = self.cur
+        if cur is not None and ind > 0:
+            if ind == 1:
+                raise _err(E_ONE_SPACE, self.source, lineno, self.base + 2, raw)
+            if s.startswith("//"):
+                cur.comments.append(s[2:].strip())
+            else:
+                self.params(cur, raw, lineno, len(raw) - len(s))
+            return
+        c = s[0]
+        if c == "!" and not s.startswith("!["):
+            self.head(s, len(raw) - len(s) + 1, lineno, raw)
+        elif c == "/" and s.startswith("//"):
+            self.cur = None
+            self.pending.append(s[2:].strip())
+        elif c == "<" and s.startswith("<!--"):
+            self.cur = None
+            end = s.find("-->", 4)
+            body = s[4:] if end < 0 else s[4:end]
+            if body.strip():
+                self.pending.append(body.strip())
+            if end < 0:
+                self.html_start = (lineno, raw)
+        else:
+            self._other(raw, lineno)
+
+    def run(self, text: str, scan: Scan | None) -> list[Item]:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\t" in text:
             text = text.replace("\t", "    ")
         self.norm = text
-        base = 0
         if FIRST_AT_COL0.search(text) is None:
-            base = min((len(m.group(1)) for m in INDENTS.finditer(text)), default=0)
-        self.base = base
-        html_start: tuple[int, str] | None = None
-        lineno = 0
-        for raw in iter_lines(text):
-            lineno += 1
-            if self.block is not None:
-                self.block_line(raw)
-                continue
-            if html_start is not None:
-                end = raw.find("-->")
-                body = raw if end < 0 else raw[:end]
-                if body.strip():
-                    self.pending.append(body.strip())
-                if end >= 0:
-                    html_start = None
-                continue
-            s = raw.lstrip(" ")
-            if not s:
-                if self.text is not None and self.cur is None:
-                    self.text.lines.append("")
-                continue
-            ind = len(raw) - len(s) - base
-            cur = self.cur
-            if cur is not None and ind > 0:
-                if ind == 1:
-                    raise _err(E_ONE_SPACE, self.source, lineno, base + 2, raw)
-                if s.startswith("//"):
-                    cur.comments.append(s[2:].strip())
-                else:
-                    self.params(cur, raw, lineno, len(raw) - len(s))
-                continue
-            c = s[0]
-            if c == "!" and not s.startswith("!["):
-                self.head(s, len(raw) - len(s) + 1, lineno, raw)
-            elif c == "/" and s.startswith("//"):
-                self.cur = None
-                self.pending.append(s[2:].strip())
-            elif c == "<" and s.startswith("<!--"):
-                self.cur = None
-                end = s.find("-->", 4)
-                body = s[4:] if end < 0 else s[4:end]
-                if body.strip():
-                    self.pending.append(body.strip())
-                if end < 0:
-                    html_start = (lineno, raw)
-            else:
-                self._other(raw, lineno)
+            self.base = min((len(m.group(1)) for m in INDENTS.finditer(text)), default=0)
+        lines = scan(self, text) if scan is not None else None   # None: not for C
+        if lines is None:
+            lines = 0
+            step = self.line
+            for raw in iter_lines(text):
+                lines += 1
+                step(raw, lines)
+        return self._finish(lines)
+
+    def _finish(self, lines: int) -> list[Item]:
         if self.block is not None:
             act, key, q, _, bl, bc, bline = self.block
             raise _err(E_BLOCK.format(key=key, q=q), self.source, bl, bc, bline)
-        if html_start is not None:
-            raise _err(E_HTML, self.source, html_start[0],
-                       len(html_start[1]) - len(html_start[1].lstrip()) + 1, html_start[1])
+        if self.html_start is not None:
+            hl, hraw = self.html_start
+            raise _err(E_HTML, self.source, hl, len(hraw) - len(hraw.lstrip()) + 1, hraw)
         if self.pending and self.keep_text:
-            self.items.append(Text(["// " + c if c else "//" for c in self.pending], lineno))
+            self.items.append(Text(["// " + c if c else "//" for c in self.pending], lines))
         return self.items
 
 
 def parse_items(text: str, source: str = "<text>", *, keep_ids: bool = False,
                 keep_text: bool = True,
-                warnings: list[tuple[int, int, str]] | None = None) -> list[Item]:
-    """Actions and the text around them, in file order (for formatting)."""
+                warnings: list[tuple[int, int, str]] | None = None,
+                pure: bool = False) -> list[Item]:
+    """Actions and the text around them, in file order (for formatting). `pure` uses the
+    Python scan even when the C accelerator is built (the reference; same results)."""
     try:
-        return _Parser(source, keep_ids, keep_text, warnings).run(text)
+        return _Parser(source, keep_ids, keep_text, warnings).run(
+            text, None if pure else scanner())
     except HeroScriptError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -377,7 +392,9 @@ def parse_items(text: str, source: str = "<text>", *, keep_ids: bool = False,
 
 
 def parse(text: str, source: str = "<text>", *, keep_ids: bool = False,
-          warnings: list[tuple[int, int, str]] | None = None) -> list[Action]:
+          warnings: list[tuple[int, int, str]] | None = None,
+          pure: bool = False) -> list[Action]:
     """The actions of `text` in file order, ids 1..N; raises only HeroScriptError."""
-    items = parse_items(text, source, keep_ids=keep_ids, keep_text=False, warnings=warnings)
+    items = parse_items(text, source, keep_ids=keep_ids, keep_text=False, warnings=warnings,
+                        pure=pure)
     return [i for i in items if isinstance(i, Action)]

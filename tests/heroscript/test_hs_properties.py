@@ -95,7 +95,8 @@ def _parse_exact(text: str) -> list[tuple[object, ...]]:
     original = p._Parser.params
     p._Parser.params = exact  # type: ignore[method-assign]
     try:
-        return [(a.params, a.args, a.param_comments, a.param_pos) for a in parse(text)]
+        return [(a.params, a.args, a.param_comments, a.param_pos)
+                for a in parse(text, pure=True)]
     finally:
         p._Parser.params = original  # type: ignore[method-assign]
 
@@ -103,9 +104,11 @@ def _parse_exact(text: str) -> list[tuple[object, ...]]:
 @settings(SETTINGS, max_examples=500)
 @given(st.lists(st.sampled_from(PARAM_TOKENS), max_size=14).map("".join))
 def test_the_fast_token_path_agrees_with_the_exact_path(line: str) -> None:
+    # the Python parser's two tokenizers; test_hs_accel checks the C scan against it
     text = f"!!a.b {line}\n    {line}\n"
     try:
-        fast = [(a.params, a.args, a.param_comments, a.param_pos) for a in parse(text)]
+        fast = [(a.params, a.args, a.param_comments, a.param_pos)
+                for a in parse(text, pure=True)]
     except HeroScriptError as exc:
         fast_err: HeroScriptError | None = exc
     else:
