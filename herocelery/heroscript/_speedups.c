@@ -196,7 +196,7 @@ static PyObject *block_tuple(Scan *st) {
     for (Py_ssize_t i = 0; i < st->b_n; i++)
         if (append_new(lines, sub(st, st->b_lines[i].s, st->b_lines[i].e)) < 0) goto fail;
     src = st->b_src;
-    return Py_BuildValue("(OOOOllO)", st->b_act, st->b_key, st->b_q, lines, st->b_line,
+    return Py_BuildValue("(OOONllO)", st->b_act, st->b_key, st->b_q, lines, st->b_line,
                          st->b_col, src);
 fail:
     Py_DECREF(lines);
