@@ -136,7 +136,7 @@ static int set_cur(Scan *st, PyObject *act) {   /* act: borrowed, not None */
 static int take_block(Scan *st, PyObject *block) {
     /* (action, key, quote, lines, line, col, source line), opened by _Parser.params_exact */
     if (!PyTuple_Check(block) || PyTuple_GET_SIZE(block) != 7 ||
-        PyList_Size(PyTuple_GET_ITEM(block, 3)) != 0) {
+        PyTuple_GET_ITEM(block, 0) != st->cur || PyList_Size(PyTuple_GET_ITEM(block, 3)) != 0) {
         PyErr_SetString(PyExc_TypeError, "unexpected block state");
         return -1;
     }
@@ -729,21 +729,10 @@ static int block_line(Scan *st, Py_ssize_t ls, Py_ssize_t le) {
     value = PyUnicode_Join(S_newline, lines);
     Py_DECREF(lines);
     if (value == NULL) return -1;
-    /* _set(act, key, value, line, col) on the block's action */
-    int r;
-    if (st->b_act == st->cur) {
-        r = set_param(st, st->b_key, value, st->b_line, st->b_col);
-        if (r == 0) r = flush_pos(st);
-    } else {   /* cannot happen: a block ends before any other line is read */
-        PyObject *n = PyLong_FromLong(st->b_line), *c = PyLong_FromLong(st->b_col), *x = NULL;
-        if (n && c)
-            x = PyObject_CallMethodObjArgs(st->parser, S_set, st->b_act, st->b_key, value, n,
-                                           c, NULL);
-        Py_XDECREF(n);
-        Py_XDECREF(c);
-        r = x ? 0 : -1;
-        Py_XDECREF(x);
-    }
+    /* _set(act, key, value, line, col): the block's action is cur (a block ends before
+     * any other line is read) */
+    int r = set_param(st, st->b_key, value, st->b_line, st->b_col);
+    if (r == 0) r = flush_pos(st);
     Py_DECREF(value);
     close_block(st);
     return r;
