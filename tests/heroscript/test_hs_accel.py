@@ -99,7 +99,7 @@ EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("text", EXAMPLES)
+@pytest.mark.parametrize("text", EXAMPLES, ids=lambda text: repr(text[:24]))
 def test_examples_parse_the_same_through_both_paths(text: str) -> None:
     assert_same(text)
     assert_same(text, keep_ids=True)
