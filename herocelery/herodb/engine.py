@@ -17,7 +17,8 @@ from .commands.base import Command
 from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOWN_COMMAND,
                      WRONG_ARITY)
 from .keyspace import Database, Keyspace
-from .protocol import INT_REPLIES, NULL_ARRAY, SMALL_INTS, Push, ReplyError, encode
+from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push, ReplyError,
+                       encode)
 
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
@@ -227,6 +228,8 @@ class Engine:
                     append(b"$%d\r\n%b\r\n" % (len(reply), reply))
                 elif t is int and 0 <= reply < SMALL_INTS:
                     append(ints[reply])
+                elif t is str and reply in SIMPLE_REPLIES:
+                    append(SIMPLE_REPLIES[reply])
                 else:
                     append(encode(reply, c.proto))
                 if c.quit:

@@ -191,7 +191,7 @@ class AppendLog:
     """
 
     def __init__(self, path: Path, fsync: str = "everysec", key: bytes | str | None = None, *,
-                 rewrite_growth: float = 2.0, rewrite_min_bytes: int = 4 << 20,
+                 rewrite_growth: float = 2.0, rewrite_min_bytes: int = 64 << 20,
                  records_per_frame: int = 512) -> None:
         if fsync not in FSYNC_POLICIES:
             raise LogError(BAD_POLICY.format(policy=fsync))

@@ -361,7 +361,8 @@ _WIDE = Context(prec=400, rounding=ROUND_HALF_EVEN, traps=[])  # every double fi
 
 OK = "OK"
 _CRLF = b"\r\n"
-_SIMPLE = {"OK": b"+OK\r\n", "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}
+SIMPLE_REPLIES = {"OK": b"+OK\r\n", "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}
+_SIMPLE = SIMPLE_REPLIES
 
 
 class Raw(bytes):

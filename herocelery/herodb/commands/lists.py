@@ -82,7 +82,9 @@ def _pop(c: Any, argv: list[bytes], left: bool) -> Any:
         if count < 0:
             raise CommandError(MUST_BE_POSITIVE)
     store = c.store
-    items = _list(store, argv[1])
+    items = store.data.get(argv[1])
+    if items is None or store.expires or type(items) is not deque:
+        items = _list(store, argv[1])  # lazy expiry, WRONGTYPE
     if items is None:
         c.effects = []
         return None if count is None else NULL_ARRAY
