@@ -19,7 +19,7 @@ from .model import KINDS, Action
 FIELDS = ("kind", "actor", "name", "params", "args", "comments", "param_comments", "file",
           "line", "column", "pos", "text", "id", "priority", "done", "result")
 
-Scan = Callable[[Any, str], "int | None"]   # (parser, normalised text) -> lines, or None
+Scan = Callable[[Any, str], int | None]   # (parser, normalised text) -> lines, or None
 
 
 @cache

@@ -353,7 +353,7 @@ class _Parser:
         self.norm = text
         if FIRST_AT_COL0.search(text) is None:
             self.base = min((len(m.group(1)) for m in INDENTS.finditer(text)), default=0)
-        lines = scan(self, text) if scan is not None else None   # None: not for C
+        lines = scan(self, text) if scan is not None else None   # None: C declined the text
         if lines is None:
             lines = 0
             step = self.line
