@@ -69,3 +69,17 @@ def test_every_imported_distribution_is_a_runtime_dependency() -> None:
         if not owners & closure:
             missing.append(f"{module} ({', '.join(sorted(owners))}) imported in {where}")
     assert not missing, "not installed by `pip install .`: " + "; ".join(missing)
+
+
+def test_the_heroscript_accelerator_is_an_optional_extension() -> None:
+    """setup.py builds the C accelerator, but a machine without a compiler still installs
+    (the pure-Python parser gives the same results)."""
+    calls = [node for node in ast.walk(ast.parse((ROOT / "setup.py").read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Extension"]
+    assert calls, "setup.py declares no extension"
+    for call in calls:
+        options = {kw.arg: kw.value for kw in call.keywords}
+        optional = options.get("optional")
+        assert isinstance(optional, ast.Constant) and optional.value is True
+        sources = ast.literal_eval(call.args[1])
+        assert sources and all((ROOT / source).is_file() for source in sources)
