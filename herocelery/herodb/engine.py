@@ -226,8 +226,8 @@ class Engine:
                 t = type(reply)
                 if t is bytes:
                     append(b"$%d\r\n%b\r\n" % (len(reply), reply))
-                elif t is int and 0 <= reply < SMALL_INTS:
-                    append(ints[reply])
+                elif t is int:
+                    append(ints[reply] if 0 <= reply < SMALL_INTS else b":%d\r\n" % reply)
                 elif t is str and reply in SIMPLE_REPLIES:
                     append(SIMPLE_REPLIES[reply])
                 else:
