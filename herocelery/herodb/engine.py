@@ -179,18 +179,21 @@ class Engine:
         Stops after QUIT, or at a request that blocks: its Block is returned (None otherwise)
         and it adds nothing to ``out``, so ``cmds[len(out) + 1:]`` are the requests not run.
         Same semantics as ``execute`` per request; this is its loop with the plain case (no
-        MULTI, no subscriptions, no access model) inlined, the path of nearly every request.
+        MULTI, no subscriptions, no access model or an admin connection) inlined, the path of
+        nearly every request.
         """
         table = self.table
         append = out.append
         log = self.log
         ints = INT_REPLIES
-        plain = self.access is None
+        access = self.access
         ran = 0
         try:
             for argv in cmds:
                 cmd = table.get(argv[0])
-                if cmd is None or not plain or c.multi is not None or c.channels or c.patterns:
+                # an admin connection passes every access check (access.py), so it stays plain
+                if cmd is None or (access is not None and not c.admin) or c.multi is not None \
+                        or c.channels or c.patterns:
                     reply = self.execute(c, argv)  # counts itself
                     if type(reply) is Block:
                         return reply
