@@ -103,12 +103,13 @@ def context_show(ctx: click.Context, name: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def context_delete(ctx: click.Context, name: str, yes: bool) -> None:
-    """Delete context NAME and ALL its data."""
+    """Delete context NAME and ALL its data, its flows' and jobs' records included."""
     with _registry(ctx) as (registry, caller):
         c = registry.context(name)
         _require(caller, Action.delete_context, c)
         if not yes:
-            click.confirm(f"delete context {name!r} and all data in database {c.db}?",
+            click.confirm(f"delete context {name!r} and all data in database {c.db} (its "
+                          "flows and jobs included)?",
                           abort=True)
         registry.delete_context(name)
     click.echo(f"deleted context {name}")
