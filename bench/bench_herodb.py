@@ -5,8 +5,11 @@
    server CPU time per operation from /proc/<pid>/stat (utime+stime before and after).
 2. Memory: RSS growth for 1M small string keys and for a 1M-element list.
 
+With --pure, a third server runs alongside: HeroDB with HEROCELERY_PURE_PYTHON=1 (the Python
+request loop instead of the C one, _fastpath.c), so before/after come from the same run.
+
 Usage: python bench/bench_herodb.py [--requests 100000] [--repeats 3] [--keys 1000000]
-       [--out bench/results/herodb.md]
+       [--pure] [--out bench/results/herodb.md]
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 @contextmanager
 def server(kind: str, persist: bool) -> Iterator[tuple[int, int]]:
-    """(port, pid) of a fresh server of ``kind`` ("herodb" or "redis-server")."""
+    """(port, pid) of a fresh server of ``kind`` ("herodb", "herodb-py" or "redis-server")."""
     port = free_port()
     d = tempfile.mkdtemp(prefix=f"bench-{kind}-")
     if kind == "redis-server":
@@ -47,7 +50,11 @@ def server(kind: str, persist: bool) -> Iterator[tuple[int, int]]:
         cmd = [sys.executable, "-m", "herocelery.herodb", "serve", "--port", str(port)]
         if persist:
             cmd += ["--dir", d, "--appendfsync", "everysec"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ)
+    env.pop("HEROCELERY_PURE_PYTHON", None)
+    if kind == "herodb-py":
+        env["HEROCELERY_PURE_PYTHON"] = "1"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_port(port)
         yield port, proc.pid
@@ -121,12 +128,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--keys", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "herodb.md")
+    ap.add_argument("--pure", action="store_true",
+                    help="also run HeroDB with HEROCELERY_PURE_PYTHON=1 (the Python loop)")
     args = ap.parse_args()
+    kinds = ("redis-server", "herodb-py", "herodb") if args.pure else ("redis-server", "herodb")
 
     table: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
     for rep in range(args.repeats):
         for pipeline in (1, 16):
-            for kind in ("redis-server", "herodb"):  # alternate so load drifts hit both
+            for kind in kinds:  # alternate so load drifts hit all
                 with server(kind, persist=True) as (port, pid):
                     for test, value in run_benchmark(port, pid, args.requests, pipeline).items():
                         table.setdefault((kind, pipeline, test), []).append(value)
@@ -141,19 +151,22 @@ def main() -> None:
         f"- redis-benchmark -t {TESTS} -n {args.requests} -c 50; both servers appendonly with "
         f"appendfsync everysec; median of {args.repeats} repeats; CPU = server utime+stime per request",
         "",
-        "| test | -P | redis rps | herodb rps | ratio | redis CPU µs/op | herodb CPU µs/op | CPU ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| test | -P | redis rps | herodb rps | ratio | redis CPU µs/op | herodb CPU µs/op | CPU ratio |"
+        + (" herodb-py rps | py ratio | herodb-py CPU µs/op |" if args.pure else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if args.pure else ""),
     ]
     for pipeline in (1, 16):
         for test in TESTS.split(","):
-            rr = table[("redis-server", pipeline, test)]
-            hh = table[("herodb", pipeline, test)]
-            r_rps = statistics.median(x[0] for x in rr)
-            h_rps = statistics.median(x[0] for x in hh)
-            r_cpu = statistics.median(x[1] for x in rr)
-            h_cpu = statistics.median(x[1] for x in hh)
-            lines.append(f"| {test} | {pipeline} | {r_rps:,.0f} | {h_rps:,.0f} | {h_rps / r_rps:.2f} "
-                         f"| {r_cpu:.1f} | {h_cpu:.1f} | {h_cpu / max(r_cpu, 1e-9):.1f}× |")
+            med = {kind: (statistics.median(x[0] for x in table[(kind, pipeline, test)]),
+                          statistics.median(x[1] for x in table[(kind, pipeline, test)]))
+                   for kind in kinds}
+            (r_rps, r_cpu), (h_rps, h_cpu) = med["redis-server"], med["herodb"]
+            line = (f"| {test} | {pipeline} | {r_rps:,.0f} | {h_rps:,.0f} | {h_rps / r_rps:.2f} "
+                    f"| {r_cpu:.1f} | {h_cpu:.1f} | {h_cpu / max(r_cpu, 1e-9):.1f}× |")
+            if args.pure:
+                p_rps, p_cpu = med["herodb-py"]
+                line += f" {p_rps:,.0f} | {p_rps / r_rps:.2f} | {p_cpu:.1f} |"
+            lines.append(line)
     if args.keys:
         r_str, r_list = memory("redis-server", args.keys)
         h_str, h_list = memory("herodb", args.keys)

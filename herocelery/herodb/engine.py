@@ -12,6 +12,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Iterable
 
+from . import fastpath
 from .client import ConnState
 from .commands.base import Command
 from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOWN_COMMAND,
@@ -104,6 +105,8 @@ class Engine:
         self.schedule: Callable[[float, Callable[[], None]], Any] | None = None
         self.rewrite_requested = False
         self.on_shutdown: Callable[[], None] | None = None
+        # the C request loop (fastpath.py), or None: execute_batch's Python loop runs
+        self.native: Any = fastpath.runner(self.table)
 
     # ---- connections -----------------------------------------------------------------------
     def new_client(self, addr: str = "", laddr: str = "", send: Any = None,
@@ -180,8 +183,10 @@ class Engine:
         and it adds nothing to ``out``, so ``cmds[len(out) + 1:]`` are the requests not run.
         Same semantics as ``execute`` per request; this is its loop with the plain case (no
         MULTI, no subscriptions, no access model or an admin connection) inlined, the path of
-        nearly every request.
+        nearly every request. With the C loop (``fastpath.py``) built, that runs instead.
         """
+        if self.native is not None:
+            return self.native(self, c, cmds, out)
         table = self.table
         append = out.append
         log = self.log

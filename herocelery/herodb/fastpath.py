@@ -1,0 +1,60 @@
+"""The optional C request loop (`_fastpath.c`) behind one function; never required.
+
+`runner(table)` gives a callable with `Engine.execute_batch`'s signature that runs a read's
+requests in C, or None when the extension is not built (no compiler at install time) or when
+`HEROCELERY_PURE_PYTHON=1` (read when an Engine is made); then the Python loop runs. The C loop
+runs the plain happy path of the hottest commands itself (see `NATIVE`) and hands every other
+request to `Engine.execute`, so replies, errors and the log are those of the Python path.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Any, Callable
+
+from .commands import hashes, keys, lists, strings
+from .commands.base import Command
+from .protocol import INT_REPLIES, SIMPLE_REPLIES, encode
+
+# command -> (op number in _fastpath.c, the Python handler it stands for)
+NATIVE: dict[str, tuple[int, Callable[..., Any]]] = {
+    "GET": (1, strings.get), "SET": (2, strings.set_), "INCR": (3, strings.incr),
+    "DECR": (4, strings.decr), "INCRBY": (5, strings.incrby), "DECRBY": (6, strings.decrby),
+    "LPUSH": (7, lists.lpush), "RPUSH": (8, lists.rpush), "LPOP": (9, lists.lpop),
+    "RPOP": (10, lists.rpop), "HGET": (11, hashes.hget), "HSET": (12, hashes.hset),
+    "EXISTS": (13, keys.exists), "DEL": (14, keys.del_),
+}
+
+Batch = Callable[[Any, Any, list[list[bytes]], list[bytes]], Any]
+
+
+def pure_forced() -> bool:
+    return os.environ.get("HEROCELERY_PURE_PYTHON", "") not in ("", "0")
+
+
+def runner(table: dict[bytes, Command]) -> Batch | None:
+    """The C batch loop for a command table, or None (then the Python loop runs)."""
+    if pure_forced():
+        return None
+    try:
+        from . import _fastpath  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    from .engine import Block
+    try:
+        from .persist import AppendLog
+        log_type: Any = AppendLog
+    except ImportError:
+        log_type = None
+    natives: dict[bytes, int] = {}
+    for name, (op, handler) in NATIVE.items():
+        for spelling in (name.encode(), name.lower().encode()):
+            cmd = table.get(spelling)
+            if cmd is not None and cmd.handler is handler:  # a replaced command stays in Python
+                natives[spelling] = op
+    ctx = (natives, deque, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES)
+    native = _fastpath.run
+
+    def run(engine: Any, c: Any, cmds: list[list[bytes]], out: list[bytes]) -> Any:
+        return native(engine, c, cmds, out, ctx)
+    return run

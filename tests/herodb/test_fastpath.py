@@ -1,0 +1,213 @@
+"""The C request loop (_fastpath.c) gives exactly the Python loop's replies, keyspace, log
+records and counters, and it is what the engine uses when it is built (CI builds it with
+`pip install -e '.[dev]'`)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from herocelery.herodb import fastpath
+from herocelery.herodb.engine import Block, Engine
+from herocelery.herodb.persist import AppendLog
+
+PURE_FORCED = fastpath.pure_forced()
+needs_c = pytest.mark.skipif(PURE_FORCED, reason="HEROCELERY_PURE_PYTHON forces the Python loop")
+
+
+class ListLog:
+    """A log that only records what it is handed (not an AppendLog: the C loop calls append)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[int, list[bytes]]] = []
+
+    def append(self, db: int, argv: list[bytes]) -> None:
+        self.records.append((db, list(argv)))
+
+
+def engines(log_kind: str, tmp: Path | None = None) -> tuple[Engine, Engine]:
+    """(C loop, Python loop) engines with the same kind of log."""
+    pair = []
+    for name in ("c", "py"):
+        log: Any = None
+        if log_kind == "list":
+            log = ListLog()
+        elif log_kind == "aof":
+            assert tmp is not None
+            log = AppendLog(tmp / f"{name}-{os.getpid()}.aof", "no")
+        engine = Engine(log=log)
+        if name == "py":
+            engine.native = None
+        pair.append(engine)
+    return pair[0], pair[1]
+
+
+def records(engine: Engine) -> list[tuple[int, list[bytes]]]:
+    log = engine.log
+    if log is None:
+        return []
+    if isinstance(log, ListLog):
+        return log.records
+    return [(db, list(argv)) for db, argv in log._batch]
+
+
+def timeless(argv: list[bytes]) -> list[bytes]:
+    """A log record with its absolute expiry time left out (the engines run a moment apart)."""
+    argv = list(argv)
+    for i, arg in enumerate(argv[:-1]):
+        if arg == b"PXAT" or (i == 0 and arg == b"PEXPIREAT"):
+            argv[i + 1 + (arg == b"PEXPIREAT")] = b"<when>"
+    return argv
+
+
+def state(engine: Engine) -> Any:
+    """Keyspace (keys with a TTL, not its time), log records and counters."""
+    return ([(db.index, db.data, sorted(db.expires)) for db in engine.keyspace.dbs if db.data],
+            [(db, timeless(argv)) for db, argv in records(engine)],
+            engine.dirty, engine.appended, engine.stat_commands)
+
+
+def run_both(fast: Engine, slow: Engine, batches: list[tuple[int, list[list[bytes]]]]
+             ) -> list[Any]:
+    """Feed the same reads of two clients to both engines; the replies of each."""
+    seen = []
+    clients = [(fast.new_client(), slow.new_client()) for _ in range(2)]
+    for who, batch in batches:
+        fc, sc = clients[who]
+        if fc.waiter is not None or sc.waiter is not None:
+            continue  # a blocked client is not read (server.py keeps its requests pending)
+        replies = []
+        for engine, c in ((fast, fc), (slow, sc)):
+            out: list[bytes] = []
+            cmds = [list(argv) for argv in batch]
+            result = engine.execute_batch(c, cmds, out)
+            replies.append((out, type(result) is Block, c.db, c.proto, c.multi is not None))
+        assert replies[0] == replies[1], batch
+        seen.append(replies[0])
+    assert state(fast) == state(slow)
+    return seen
+
+
+# -- the accelerator is in use ------------------------------------------------------------
+
+@needs_c
+def test_the_c_loop_is_built_and_the_engine_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from herocelery.herodb import _fastpath  # noqa: F401  (fails: extension not built)
+    engine = Engine()
+    assert engine.native is not None
+    calls: list[list[bytes]] = []
+    execute = engine.execute
+
+    def counted(c: Any, argv: list[bytes]) -> Any:
+        calls.append(argv)
+        return execute(c, argv)
+    monkeypatch.setattr(engine, "execute", counted)
+    c = engine.new_client()
+    out: list[bytes] = []
+    engine.execute_batch(c, [[b"SET", b"k", b"1"], [b"INCR", b"k"], [b"GET", b"k"],
+                             [b"LPUSH", b"q", b"a"], [b"RPOP", b"q"], [b"PING"]], out)
+    assert out == [b"+OK\r\n", b":2\r\n", b"$1\r\n2\r\n", b":1\r\n", b"$1\r\na\r\n",
+                   b"+PONG\r\n"]
+    assert calls == [[b"PING"]]  # only PING went through the Python path
+    assert engine.stat_commands == 6 and engine.dirty == 4
+
+
+def test_pure_python_can_be_forced_by_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEROCELERY_PURE_PYTHON", "1")
+    assert Engine().native is None
+
+
+def test_a_replaced_command_stays_in_python() -> None:
+    table = Engine().table
+    table = dict(table)
+    get = table[b"GET"]
+    table[b"GET"] = type(get)(get.name, get.arity, get.flags, lambda c, argv: b"replaced")
+    run = fastpath.runner(table)
+    if run is None:
+        pytest.skip("the C loop is not in use")
+    engine = Engine()
+    engine.table = table
+    out: list[bytes] = []
+    run(engine, engine.new_client(), [[b"GET", b"x"], [b"get", b"x"]], out)
+    assert out == [b"$8\r\nreplaced\r\n", b"$-1\r\n"]
+
+
+# -- same results -------------------------------------------------------------------------
+
+EXAMPLES = [
+    [[b"SET", b"a", b"1"], [b"INCRBY", b"a", b"-5"], [b"DECRBY", b"a", b"3"], [b"GET", b"a"]],
+    [[b"SET", b"a", b"9223372036854775806"], [b"INCR", b"a"], [b"INCR", b"a"]],
+    [[b"SET", b"a", b"007"], [b"INCR", b"a"], [b"SET", b"a", b"-0"], [b"DECR", b"a"]],
+    [[b"INCRBY", b"a", b"01"], [b"INCRBY", b"a", b" 1"], [b"DECRBY", b"a", b"-9223372036854775808"]],
+    [[b"LPUSH", b"a", b"x"], [b"GET", b"a"], [b"INCR", b"a"], [b"HGET", b"a", b"f"],
+     [b"HSET", b"a", b"f", b"v"], [b"SET", b"a", b"v", b"NX"], [b"LPOP", b"a", b"2"]],
+    [[b"HSET", b"h", b"f", b"1", b"g"], [b"HSET", b"h", b"f", b"1", b"f", b"2"],
+     [b"HGET", b"h", b"f"], [b"RPUSH", b"h", b"x"], [b"RPOP", b"h"]],
+    [[b"SET", b"a", b"1", b"EX", b"100"], [b"GET", b"a"], [b"INCR", b"a"], [b"SET", b"a", b"2"],
+     [b"EXISTS", b"a", b"b"], [b"DEL", b"a", b"a"], [b"DEL", b"a"]],
+    [[b"get"], [b"GeT", b"a"], [b"set", b"a", b"b"], [b"get", b"a", b"b"], [b"rpop", b"a", b"b", b"c"]],
+    [[b"MULTI"], [b"SET", b"a", b"1"], [b"INCR", b"a"], [b"EXEC"], [b"GET", b"a"]],
+    [[b"HELLO", b"3"], [b"GET", b"nope"], [b"HGET", b"nope", b"f"], [b"RPOP", b"nope"],
+     [b"HELLO", b"2"], [b"GET", b"nope"]],
+    [[b"SELECT", b"2"], [b"SET", b"a", b"x"], [b"LPUSH", b"l", b"1", b"2", b"3"], [b"RPOP", b"l"],
+     [b"LPOP", b"l"], [b"LPOP", b"l"], [b"EXISTS", b"l"], [b"SELECT", b"0"], [b"GET", b"a"]],
+    [[b"SUBSCRIBE", b"ch"], [b"GET", b"a"], [b"PING"], [b"UNSUBSCRIBE"], [b"GET", b"a"]],
+    [[b"SET", b"a", b"1"], [b"QUIT"], [b"SET", b"a", b"2"]],
+]
+
+
+@pytest.mark.parametrize("log_kind", ["none", "list", "aof"])
+@pytest.mark.parametrize("batch", EXAMPLES)
+def test_examples_give_the_same_replies_and_keyspace(batch: list[list[bytes]], log_kind: str,
+                                                     tmp_path: Path) -> None:
+    fast, slow = engines(log_kind, tmp_path)
+    run_both(fast, slow, [(0, batch)])
+    fast, slow = engines(log_kind, tmp_path)
+    run_both(fast, slow, [(0, [argv]) for argv in batch])  # one request per read
+
+
+def test_watch_and_a_blocked_client_see_writes_of_the_c_loop() -> None:
+    fast, slow = engines("list")
+    replies = run_both(fast, slow, [
+        (1, [[b"WATCH", b"a"]]), (0, [[b"SET", b"a", b"1"], [b"INCR", b"a"]]),
+        (1, [[b"MULTI"], [b"GET", b"a"], [b"EXEC"]]),
+        (1, [[b"BLPOP", b"q", b"0"]]), (0, [[b"GET", b"a"], [b"RPUSH", b"q", b"x", b"y"],
+                                            [b"RPOP", b"q"], [b"RPOP", b"q"]]),
+    ])
+    assert replies[2][0][-1] == b"*-1\r\n"  # the WATCH saw the C loop's SET
+    assert replies[-1][0][-2:] == [b"$1\r\ny\r\n", b"$-1\r\n"]  # BLPOP took x first
+
+
+KEY = st.sampled_from([b"a", b"b", b"c"])
+VAL = st.sampled_from([b"", b"x", b"0", b"1", b"-3", b"10", b"007", b"-0", b"2.5",
+                       b"9223372036854775807", b"-9223372036854775808", b"999999999999999999"])
+NAME = st.sampled_from([b"GET", b"get", b"SET", b"INCR", b"incr", b"DECR", b"INCRBY", b"DECRBY",
+                        b"LPUSH", b"RPUSH", b"LPOP", b"RPOP", b"rpop", b"HGET", b"HSET",
+                        b"EXISTS", b"DEL", b"LRANGE", b"TYPE", b"APPEND", b"Get"])
+REQUEST = st.one_of(
+    st.tuples(NAME, st.lists(st.one_of(KEY, VAL), min_size=0, max_size=4)).map(
+        lambda t: [t[0], *t[1]]),
+    st.tuples(NAME, KEY).map(list),
+    st.tuples(NAME, KEY, VAL).map(list),
+    st.tuples(st.just(b"HSET"), KEY, VAL, VAL).map(list),
+    st.tuples(st.just(b"PEXPIRE"), KEY, st.sampled_from([b"100000", b"0"])).map(list),
+    st.tuples(st.just(b"PERSIST"), KEY).map(list),
+    st.tuples(st.just(b"SET"), KEY, VAL, st.sampled_from([b"NX", b"XX", b"GET"])).map(list),
+    st.sampled_from([[b"MULTI"], [b"EXEC"], [b"DISCARD"], [b"WATCH", b"a"], [b"UNWATCH"],
+                     [b"SELECT", b"1"], [b"SELECT", b"0"], [b"HELLO", b"3"], [b"HELLO", b"2"],
+                     [b"PING"], [b"NOSUCH", b"a"], [b"FLUSHDB"]]),
+)
+BATCHES = st.lists(st.tuples(st.integers(0, 1), st.lists(REQUEST, min_size=1, max_size=6)),
+                   min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(BATCHES, st.sampled_from(["none", "list"]))
+def test_random_reads_give_the_same_replies_and_keyspace(
+        batches: list[tuple[int, list[list[bytes]]]], log_kind: str) -> None:
+    fast, slow = engines(log_kind)
+    run_both(fast, slow, batches)
