@@ -1,6 +1,6 @@
 /* HeroDB's optional C request loop: Engine.execute_batch with native hot commands.
  *
- * run(engine, c, cmds, out, ctx) runs the parsed requests of one read in order and appends
+ * run(ctx, engine, c, cmds, out) runs the parsed requests of one read in order and appends
  * each reply's RESP bytes to `out`, like Engine.execute_batch (whose Python loop stays the
  * reference and the fallback).  While the connection is in the plain state (no MULTI, no
  * subscription, admin or no access model, no WATCHer or blocked client on its database, no
@@ -46,6 +46,7 @@ typedef struct {
     PyObject *sink_call;        /* owned: log.append, or NULL */
     int proto3;
     long ran, writes;
+    PyObject *edict, *cdict;    /* owned: instance dicts of the engine and the connection */
 } State;
 
 static void state_clear(State *st)
@@ -58,10 +59,41 @@ static void state_clear(State *st)
     st->plain = 0;
 }
 
-/* truthiness of getattr(obj, name); -1 on error */
-static int attr_true(PyObject *obj, PyObject *name)
+/* getattr(obj, name) (new reference), read from the instance dict `d` when it is there:
+ * Engine and ConnState keep these names as plain instance attributes, and a dict lookup
+ * costs a third of a generic getattr; anything else takes the generic way. */
+static PyObject *get(PyObject *d, PyObject *obj, PyObject *name)
 {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    if (d != NULL) {
+        PyObject *v = PyDict_GetItemWithError(d, name);
+        if (v != NULL) {
+            Py_INCREF(v);
+            return v;
+        }
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    return PyObject_GetAttr(obj, name);
+}
+
+/* the instance dict of obj (new reference) or NULL when it has none */
+static PyObject *instance_dict(PyObject *obj)
+{
+    if (Py_TYPE(obj)->tp_dictoffset == 0)
+        return NULL;
+    PyObject *d = PyObject_GenericGetDict(obj, NULL);
+    if (d == NULL || !PyDict_CheckExact(d)) {
+        PyErr_Clear();
+        Py_XDECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* truthiness of getattr(obj, name); -1 on error */
+static int attr_true(PyObject *d, PyObject *obj, PyObject *name)
+{
+    PyObject *v = get(d, obj, name);
     if (v == NULL)
         return -1;
     int r = PyObject_IsTrue(v);
@@ -69,9 +101,9 @@ static int attr_true(PyObject *obj, PyObject *name)
     return r;
 }
 
-static int attr_is_none(PyObject *obj, PyObject *name)
+static int attr_is_none(PyObject *d, PyObject *obj, PyObject *name)
 {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    PyObject *v = get(d, obj, name);
     if (v == NULL)
         return -1;
     int r = (v == Py_None);
@@ -82,25 +114,26 @@ static int attr_is_none(PyObject *obj, PyObject *name)
 /* Load the connection's state; st->plain = 1 when native ops may run. 0 ok, -1 error. */
 static int state_load(State *st, PyObject *engine, PyObject *c)
 {
+    PyObject *ed = st->edict, *cd = st->cdict;
     int r;
     PyObject *store = NULL, *v = NULL;
     state_clear(st);
-    if ((r = attr_is_none(engine, s_access)) < 0) return -1;
+    if ((r = attr_is_none(ed, engine, s_access)) < 0) return -1;
     if (!r) {
-        if ((r = attr_true(c, s_admin)) < 0) return -1;
+        if ((r = attr_true(cd, c, s_admin)) < 0) return -1;
         if (!r) return 0;
     }
-    if ((r = attr_is_none(c, s_multi)) < 0) return -1;
+    if ((r = attr_is_none(cd, c, s_multi)) < 0) return -1;
     if (!r) return 0;
-    if ((r = attr_true(c, s_channels)) < 0) return -1;
+    if ((r = attr_true(cd, c, s_channels)) < 0) return -1;
     if (r) return 0;
-    if ((r = attr_true(c, s_patterns)) < 0) return -1;
+    if ((r = attr_true(cd, c, s_patterns)) < 0) return -1;
     if (r) return 0;
-    if ((r = attr_is_none(c, s_effects)) < 0) return -1;
+    if ((r = attr_is_none(cd, c, s_effects)) < 0) return -1;
     if (!r) return 0;
-    if ((r = attr_true(engine, s_ready)) < 0) return -1;
+    if ((r = attr_true(ed, engine, s_ready)) < 0) return -1;
     if (r) return 0;
-    v = PyObject_GetAttr(c, s_proto);
+    v = get(cd, c, s_proto);
     if (v == NULL) return -1;
     if (!PyLong_CheckExact(v)) { Py_DECREF(v); return 0; }
     long proto = PyLong_AsLong(v);
@@ -108,10 +141,10 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
     if (proto == -1 && PyErr_Occurred()) return -1;
     if (proto != 2 && proto != 3) return 0;
     st->proto3 = proto == 3;
-    store = PyObject_GetAttr(c, s_store);
+    store = get(cd, c, s_store);
     if (store == NULL) return -1;
-    if ((r = attr_true(store, s_watched)) != 0) goto out_store;
-    if ((r = attr_true(store, s_blocked)) != 0) goto out_store;
+    if ((r = attr_true(NULL, store, s_watched)) != 0) goto out_store;
+    if ((r = attr_true(NULL, store, s_blocked)) != 0) goto out_store;
     st->data = PyObject_GetAttr(store, s_data);
     if (st->data == NULL) { r = -1; goto out_store; }
     st->expires = PyObject_GetAttr(store, s_expires);
@@ -122,9 +155,9 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
         state_clear(st);
         return 0;
     }
-    st->db = PyObject_GetAttr(c, s_db);
+    st->db = get(cd, c, s_db);
     if (st->db == NULL) { state_clear(st); return -1; }
-    PyObject *log = PyObject_GetAttr(engine, s_log);
+    PyObject *log = get(ed, engine, s_log);
     if (log == NULL) { state_clear(st); return -1; }
     if (log != Py_None) {
         if ((PyObject *)Py_TYPE(log) == st->log_type) {
@@ -424,11 +457,11 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
 }
 
 /* add a local count to an engine attribute */
-static int bump(PyObject *engine, PyObject *name, long n)
+static int bump(State *st, PyObject *engine, PyObject *name, long n)
 {
     if (n == 0)
         return 0;
-    PyObject *v = PyObject_GetAttr(engine, name);
+    PyObject *v = get(st->edict, engine, name);
     if (v == NULL)
         return -1;
     PyObject *d = PyLong_FromLong(n);
@@ -438,7 +471,8 @@ static int bump(PyObject *engine, PyObject *name, long n)
     Py_DECREF(d);
     if (s == NULL)
         return -1;
-    int r = PyObject_SetAttr(engine, name, s);
+    int r = st->edict != NULL && PyDict_Contains(st->edict, name) == 1 ?
+        PyDict_SetItem(st->edict, name, s) : PyObject_SetAttr(engine, name, s);
     Py_DECREF(s);
     return r;
 }
@@ -448,23 +482,22 @@ static int flush_writes(State *st, PyObject *engine)
 {
     long w = st->writes;
     st->writes = 0;
-    if (bump(engine, s_dirty, w) < 0)
+    if (bump(st, engine, s_dirty, w) < 0)
         return -1;
     if (st->sink_list != NULL || st->sink_call != NULL)
-        return bump(engine, s_appended, w);
+        return bump(st, engine, s_appended, w);
     return 0;
 }
 
-static PyObject *run(PyObject *self, PyObject *args)
+static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *engine, *c, *cmds, *out, *ctx;
-    if (!PyArg_ParseTuple(args, "OOO!O!O!:run", &engine, &c, &PyList_Type, &cmds, &PyList_Type,
-                          &out, &PyTuple_Type, &ctx))
-        return NULL;
-    if (PyTuple_GET_SIZE(ctx) != 7) {
-        PyErr_SetString(PyExc_ValueError, "run: ctx must have 7 items");
+    (void)self;
+    if (nargs != 5 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 7 ||
+            !PyList_CheckExact(args[3]) || !PyList_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "run(ctx: tuple of 7, engine, c, cmds: list, out: list)");
         return NULL;
     }
+    PyObject *ctx = args[0], *engine = args[1], *c = args[2], *cmds = args[3], *out = args[4];
     State st;
     memset(&st, 0, sizeof st);
     st.natives = PyTuple_GET_ITEM(ctx, 0);
@@ -474,8 +507,12 @@ static PyObject *run(PyObject *self, PyObject *args)
     st.log_type = PyTuple_GET_ITEM(ctx, 4);
     st.ok = PyTuple_GET_ITEM(ctx, 5);
     st.ints = PyTuple_GET_ITEM(ctx, 6);
+    st.edict = instance_dict(engine);
+    st.cdict = instance_dict(c);
     if (!PyDict_CheckExact(st.natives) || !PyTuple_CheckExact(st.ints)) {
         PyErr_SetString(PyExc_TypeError, "run: bad ctx");
+        Py_XDECREF(st.edict);
+        Py_XDECREF(st.cdict);
         return NULL;
     }
     PyObject *result = NULL;
@@ -511,13 +548,13 @@ static PyObject *run(PyObject *self, PyObject *args)
                 result = reply;
                 goto finish;
             }
-            PyObject *proto = PyObject_GetAttr(c, s_proto);
+            PyObject *proto = get(st.cdict, c, s_proto);
             if (proto == NULL) { Py_DECREF(reply); goto fail; }
             PyObject *b = PyObject_CallFunctionObjArgs(st.encode, reply, proto, NULL);
             Py_DECREF(proto);
             Py_DECREF(reply);
             if (put(out, b) < 0) goto fail;
-            int q = attr_true(c, s_quit);
+            int q = attr_true(st.cdict, c, s_quit);
             if (q < 0) goto fail;
             if (q) break;
             continue;
@@ -527,10 +564,12 @@ static PyObject *run(PyObject *self, PyObject *args)
     Py_INCREF(Py_None);
     result = Py_None;
 finish:
-    if (flush_writes(&st, engine) < 0 || bump(engine, s_stat_commands, st.ran) < 0) {
+    if (flush_writes(&st, engine) < 0 || bump(&st, engine, s_stat_commands, st.ran) < 0) {
         Py_CLEAR(result);
     }
     state_clear(&st);
+    Py_XDECREF(st.edict);
+    Py_XDECREF(st.cdict);
     return result;
 fail:
     {
@@ -538,18 +577,96 @@ fail:
         PyObject *et, *ev, *tb;
         PyErr_Fetch(&et, &ev, &tb);
         flush_writes(&st, engine);
-        bump(engine, s_stat_commands, st.ran);
+        bump(&st, engine, s_stat_commands, st.ran);
         PyErr_Clear();
         PyErr_Restore(et, ev, tb);
     }
     state_clear(&st);
+    Py_XDECREF(st.edict);
+    Py_XDECREF(st.cdict);
+    return NULL;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------ */
+/* a decimal count without sign or leading zero (1..9 digits) ending at "\r\n"; -1 otherwise */
+static long long count_at(const char *p, const char *end, const char **next)
+{
+    long long v = 0;
+    const char *q = p;
+    while (q < end && *q >= '0' && *q <= '9' && q - p < 10) {
+        v = v * 10 + (*q - '0');
+        q++;
+    }
+    if (q == p || q - p > 9 || (*p == '0' && q - p > 1) || q + 1 >= end || q[0] != '\r' ||
+            q[1] != '\n')
+        return -1;
+    *next = q + 2;
+    return v;
+}
+
+/* split(data, out, max_bulk, max_multibulk) -> bool: when `data` is whole requests in the
+ * regular form (*N then N bulk strings, every count plain, within the limits, N >= 1), append
+ * each request's argv list to `out` and return True; otherwise return False and leave `out`
+ * as it was (the Python parser then reads `data`, errors and partial requests included). */
+static PyObject *split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyBytes_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "split(data: bytes, out: list, max_bulk, max_multibulk)");
+        return NULL;
+    }
+    long long max_bulk = PyLong_AsLongLong(args[2]), max_multi = PyLong_AsLongLong(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *out = args[1];
+    Py_ssize_t before = PyList_GET_SIZE(out);
+    const char *p = PyBytes_AS_STRING(args[0]);
+    const char *end = p + PyBytes_GET_SIZE(args[0]);
+    if (p == end)
+        Py_RETURN_FALSE;
+    while (p < end) {
+        if (*p != '*')
+            goto no;
+        long long n = count_at(p + 1, end, &p);
+        if (n < 1 || n > max_multi || n > (end - p) / 4)   /* "$0\r\n" at least per argument */
+            goto no;
+        PyObject *argv = PyList_New((Py_ssize_t)n);
+        if (argv == NULL)
+            goto fail;
+        for (long long i = 0; i < n; i++) {
+            if (p >= end || *p != '$') { Py_DECREF(argv); goto no; }
+            long long size = count_at(p + 1, end, &p);
+            if (size < 0 || size > max_bulk || size + 2 > end - p || p[size] != '\r' ||
+                    p[size + 1] != '\n') {
+                Py_DECREF(argv);
+                goto no;
+            }
+            PyObject *arg = PyBytes_FromStringAndSize(p, (Py_ssize_t)size);
+            if (arg == NULL) { Py_DECREF(argv); goto fail; }
+            PyList_SET_ITEM(argv, (Py_ssize_t)i, arg);
+            p += size + 2;
+        }
+        int r = PyList_Append(out, argv);
+        Py_DECREF(argv);
+        if (r < 0)
+            goto fail;
+    }
+    Py_RETURN_TRUE;
+no:
+    if (PyList_SetSlice(out, before, PyList_GET_SIZE(out), NULL) < 0)
+        return NULL;
+    Py_RETURN_FALSE;
+fail:
+    PyList_SetSlice(out, before, PyList_GET_SIZE(out), NULL);
     return NULL;
 }
 
 static PyMethodDef methods[] = {
-    {"run", run, METH_VARARGS,
-     "run(engine, c, cmds, out, ctx) -> None | Block: Engine.execute_batch with native hot "
+    {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL,
+     "run(ctx, engine, c, cmds, out) -> None | Block: Engine.execute_batch with native hot "
      "commands."},
+    {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
+     "split(data, out, max_bulk, max_multibulk) -> bool: whole regular requests into out."},
     {NULL, NULL, 0, NULL}
 };
 

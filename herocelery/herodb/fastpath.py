@@ -5,11 +5,14 @@ requests in C, or None when the extension is not built (no compiler at install t
 `HEROCELERY_PURE_PYTHON=1` (read when an Engine is made); then the Python loop runs. The C loop
 runs the plain happy path of the hottest commands itself (see `NATIVE`) and hands every other
 request to `Engine.execute`, so replies, errors and the log are those of the Python path.
+`splitter()` gives the C request splitter for `protocol.Parser`: whole requests in the regular
+form (`*N` then N bulk strings) within the limits, anything else is left to the Python parser.
 """
 from __future__ import annotations
 
 import os
 from collections import deque
+from functools import partial
 from typing import Any, Callable
 
 from .commands import hashes, keys, lists, strings
@@ -32,13 +35,29 @@ def pure_forced() -> bool:
     return os.environ.get("HEROCELERY_PURE_PYTHON", "") not in ("", "0")
 
 
-def runner(table: dict[bytes, Command]) -> Batch | None:
-    """The C batch loop for a command table, or None (then the Python loop runs)."""
+Split = Callable[[bytes, list[list[bytes]], int, int], bool]
+
+
+def _module() -> Any:
     if pure_forced():
         return None
     try:
         from . import _fastpath  # type: ignore[attr-defined]
     except ImportError:
+        return None
+    return _fastpath
+
+
+def splitter() -> Split | None:
+    """The C request splitter, or None (then the Python parser does it all)."""
+    module = _module()
+    return None if module is None else module.split  # type: ignore[no-any-return]
+
+
+def runner(table: dict[bytes, Command]) -> Batch | None:
+    """The C batch loop for a command table, or None (then the Python loop runs)."""
+    _fastpath = _module()
+    if _fastpath is None:
         return None
     from .engine import Block
     try:
@@ -53,8 +72,4 @@ def runner(table: dict[bytes, Command]) -> Batch | None:
             if cmd is not None and cmd.handler is handler:  # a replaced command stays in Python
                 natives[spelling] = op
     ctx = (natives, deque, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES)
-    native = _fastpath.run
-
-    def run(engine: Any, c: Any, cmds: list[list[bytes]], out: list[bytes]) -> Any:
-        return native(engine, c, cmds, out, ctx)
-    return run
+    return partial(_fastpath.run, ctx)  # (engine, c, cmds, out), without a Python frame

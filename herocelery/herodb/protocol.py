@@ -26,7 +26,7 @@ import math
 import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 try:
     import hiredis
@@ -83,9 +83,12 @@ class Parser:
     complete request that preceded it (``commands`` keeps them).
     """
 
-    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk", "reader", "fast")
+    __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk", "reader", "fast",
+                 "split")
 
-    def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024) -> None:
+    def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024,
+                 split: Callable[[bytes, list[list[bytes]], int, int], bool] | None = None
+                 ) -> None:
         self.buf = b""
         self.parts: list[bytes] = []  # chunks waiting until `need` bytes are there
         self.size = 0
@@ -97,9 +100,15 @@ class Parser:
         # could exceed them (an argument needs 6+ bytes on the wire)
         self.fast = self.reader is not None and max_bulk >= FAST_MAX_BYTES \
             and max_multibulk >= FAST_MAX_BYTES // 6
+        # the C splitter (fastpath.py): whole regular requests within the limits, else False
+        self.split = split
 
     def feed(self, data: bytes, out: list[list[bytes]]) -> None:
         """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
+        split = self.split
+        if split is not None and not self.need and not self.buf and \
+                split(data, out, self.max_bulk, self.max_multibulk):
+            return
         if self.need:
             self.parts.append(data)
             self.size += len(data)

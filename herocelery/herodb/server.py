@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import fastpath
 from .engine import Block, Engine
 from .errors import ConfigError, MAX_CLIENTS
 from .protocol import Parser, ProtocolError, encode
@@ -111,7 +112,7 @@ class Connection(asyncio.Protocol):
         engine.clients[c.id] = c
         self.c = c
         cfg = self.server.config
-        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk)
+        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk, fastpath.splitter())
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             try:

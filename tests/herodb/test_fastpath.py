@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from herocelery.herodb import fastpath
 from herocelery.herodb.engine import Block, Engine
 from herocelery.herodb.persist import AppendLog
+from herocelery.herodb.protocol import Parser, ProtocolError
 
 PURE_FORCED = fastpath.pure_forced()
 needs_c = pytest.mark.skipif(PURE_FORCED, reason="HEROCELERY_PURE_PYTHON forces the Python loop")
@@ -119,6 +120,7 @@ def test_pure_python_can_be_forced_by_the_environment(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEROCELERY_PURE_PYTHON", "1")
     assert Engine().native is None
+    assert fastpath.splitter() is None
 
 
 def test_a_replaced_command_stays_in_python() -> None:
@@ -211,3 +213,59 @@ def test_random_reads_give_the_same_replies_and_keyspace(
         batches: list[tuple[int, list[list[bytes]]]], log_kind: str) -> None:
     fast, slow = engines(log_kind)
     run_both(fast, slow, batches)
+
+
+# -- the C request splitter ---------------------------------------------------------------
+
+def parse_all(chunks: list[bytes], split: Any, max_bulk: int, max_multibulk: int) -> Any:
+    """Every request the parser gives for the chunks, and the error that stopped it."""
+    parser = Parser(max_bulk, max_multibulk, split)
+    got: list[list[bytes]] = []
+    for chunk in chunks:
+        out: list[list[bytes]] = []
+        try:
+            parser.feed(chunk, out)
+        except ProtocolError as exc:
+            return got + out, str(exc)
+        got += out
+    return got, None
+
+
+def resp(argv: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv)
+
+
+@needs_c
+def test_the_parser_uses_the_c_splitter_on_regular_requests() -> None:
+    split = fastpath.splitter()
+    assert split is not None
+    out: list[list[bytes]] = []
+    assert split(resp([b"SET", b"k", b""]) + resp([b"PING"]), out, 100, 10)
+    assert out == [[b"SET", b"k", b""], [b"PING"]]
+    for irregular in (b"PING\r\n", b"*0\r\n", b"*1\r\n$4\r\nPIN", b"*01\r\n$4\r\nPING\r\n",
+                      b"*1\r\n$+4\r\nPING\r\n", b"*1\r\n$101\r\n" + b"x" * 101 + b"\r\n",
+                      b"*11\r\n" + b"$1\r\nx\r\n" * 11, b"*1\r\n$4\r\nPINGxx", b""):
+        out = [[b"before"]]
+        assert not split(irregular, out, 100, 10), irregular
+        assert out == [[b"before"]]
+
+
+ARG = st.sampled_from([b"", b"x", b"GET", b"a\r\nb", b"*1\r\n", b"$3", b"0" * 40])
+STREAM = st.lists(st.lists(ARG, min_size=1, max_size=4).map(resp), min_size=1, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(STREAM, st.integers(0, 400), st.sampled_from([b"", b"x", b"\r\n", b"*", b"$", b"-1"]),
+       st.integers(1, 7), st.sampled_from([(512, 1024), (8, 3)]))
+def test_random_streams_parse_the_same_with_and_without_the_c_splitter(
+        requests: list[bytes], cut: int, noise: bytes, pieces: int,
+        limits: tuple[int, int]) -> None:
+    split = fastpath.splitter()
+    if split is None:
+        pytest.skip("the C splitter is not in use")
+    data = b"".join(requests)
+    cut = min(cut, len(data))
+    data = data[:cut] + noise + data[cut:]
+    step = max(1, len(data) // pieces)
+    chunks = [data[i:i + step] for i in range(0, len(data), step)]
+    assert parse_all(chunks, split, *limits) == parse_all(chunks, None, *limits)
