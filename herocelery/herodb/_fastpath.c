@@ -661,12 +661,81 @@ fail:
     return NULL;
 }
 
+/* ---- log records -------------------------------------------------------------------------- */
+static void put_u32(char *p, size_t v)
+{
+    p[0] = (char)(v & 0xff);
+    p[1] = (char)((v >> 8) & 0xff);
+    p[2] = (char)((v >> 16) & 0xff);
+    p[3] = (char)((v >> 24) & 0xff);
+}
+
+/* encode_records(records: list) -> bytes | None: persist.encode_records' payload (little-endian
+ * u16 db, u32 argc, then u32 length + bytes per argument) when every record is a
+ * (db in 0..65535, list or tuple of bytes) pair; None otherwise (the Python encoder decides). */
+static PyObject *encode_records(PyObject *self, PyObject *records)
+{
+    (void)self;
+    if (!PyList_CheckExact(records))
+        Py_RETURN_NONE;
+    Py_ssize_t nrec = PyList_GET_SIZE(records);
+    size_t total = 0;
+    for (Py_ssize_t i = 0; i < nrec; i++) {
+        PyObject *rec = PyList_GET_ITEM(records, i);
+        if (!PyTuple_CheckExact(rec) || PyTuple_GET_SIZE(rec) != 2)
+            Py_RETURN_NONE;
+        PyObject *db = PyTuple_GET_ITEM(rec, 0), *argv = PyTuple_GET_ITEM(rec, 1);
+        if (!PyLong_CheckExact(db) || !(PyList_CheckExact(argv) || PyTuple_CheckExact(argv)))
+            Py_RETURN_NONE;
+        int overflow = 0;
+        long d = PyLong_AsLongAndOverflow(db, &overflow);
+        if (overflow || d < 0 || d > 0xffff)
+            Py_RETURN_NONE;
+        Py_ssize_t argc = PySequence_Fast_GET_SIZE(argv);
+        if ((size_t)argc > 0xffffffffu)
+            Py_RETURN_NONE;
+        total += 6;
+        PyObject **items = PySequence_Fast_ITEMS(argv);
+        for (Py_ssize_t j = 0; j < argc; j++) {
+            if (!PyBytes_CheckExact(items[j]) || (size_t)PyBytes_GET_SIZE(items[j]) > 0xffffffffu)
+                Py_RETURN_NONE;
+            total += 4 + (size_t)PyBytes_GET_SIZE(items[j]);
+        }
+    }
+    if (total > (size_t)PY_SSIZE_T_MAX)
+        Py_RETURN_NONE;
+    PyObject *payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (payload == NULL)
+        return NULL;
+    char *p = PyBytes_AS_STRING(payload);
+    for (Py_ssize_t i = 0; i < nrec; i++) {
+        PyObject *rec = PyList_GET_ITEM(records, i);
+        long d = PyLong_AsLong(PyTuple_GET_ITEM(rec, 0));
+        PyObject *argv = PyTuple_GET_ITEM(rec, 1);
+        Py_ssize_t argc = PySequence_Fast_GET_SIZE(argv);
+        PyObject **items = PySequence_Fast_ITEMS(argv);
+        p[0] = (char)(d & 0xff);
+        p[1] = (char)((d >> 8) & 0xff);
+        put_u32(p + 2, (size_t)argc);
+        p += 6;
+        for (Py_ssize_t j = 0; j < argc; j++) {
+            Py_ssize_t n = PyBytes_GET_SIZE(items[j]);
+            put_u32(p, (size_t)n);
+            memcpy(p + 4, PyBytes_AS_STRING(items[j]), (size_t)n);
+            p += 4 + n;
+        }
+    }
+    return payload;
+}
+
 static PyMethodDef methods[] = {
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL,
      "run(ctx, engine, c, cmds, out) -> None | Block: Engine.execute_batch with native hot "
      "commands."},
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
      "split(data, out, max_bulk, max_multibulk) -> bool: whole regular requests into out."},
+    {"encode_records", encode_records, METH_O,
+     "encode_records(records) -> bytes | None: persist.encode_records' payload, or None."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -7,6 +7,7 @@ runs the plain happy path of the hottest commands itself (see `NATIVE`) and hand
 request to `Engine.execute`, so replies, errors and the log are those of the Python path.
 `splitter()` gives the C request splitter for `protocol.Parser`: whole requests in the regular
 form (`*N` then N bulk strings) within the limits, anything else is left to the Python parser.
+`records_encoder()` gives the C encoder of the log's records for `persist.AppendLog`.
 """
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ def splitter() -> Split | None:
     """The C request splitter, or None (then the Python parser does it all)."""
     module = _module()
     return None if module is None else module.split  # type: ignore[no-any-return]
+
+
+def records_encoder() -> Callable[[list[tuple[int, list[bytes]]]], bytes | None] | None:
+    """The C log record encoder (persist.encode_records' bytes, or None when a record is not
+    plain), or None when the C module is not in use."""
+    module = _module()
+    return None if module is None else module.encode_records  # type: ignore[no-any-return]
 
 
 def runner(table: dict[bytes, Command]) -> Batch | None:

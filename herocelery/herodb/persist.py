@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from . import fastpath
 from .errors import HeroDBError
 
 log = logging.getLogger("herocelery.herodb.persist")
@@ -203,6 +204,7 @@ class AppendLog:
         passphrase = key.encode() if isinstance(key, str) else key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._batch: list[tuple[int, list[bytes]]] = []
+        self._encode_native = fastpath.records_encoder()  # None: encode_records alone
         self._fd: int | None = None
         self._index = 0                    # number of the next frame (AEAD associated data)
         self._size = 0
@@ -292,7 +294,10 @@ class AppendLog:
         if not self._batch:
             return
         fd = self._ensure_open()
-        payload = encode_records(self._batch)
+        encode_native = self._encode_native
+        payload = encode_native(self._batch) if encode_native is not None else None
+        if payload is None:
+            payload = encode_records(self._batch)
         self._batch.clear()
         frame = self._codec.frame(payload, self._index)
         self._index += 1

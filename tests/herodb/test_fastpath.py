@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from herocelery.herodb import fastpath
 from herocelery.herodb.engine import Block, Engine
-from herocelery.herodb.persist import AppendLog
+from herocelery.herodb.persist import AppendLog, decode_records, encode_records
 from herocelery.herodb.protocol import Parser, ProtocolError
 
 PURE_FORCED = fastpath.pure_forced()
@@ -269,3 +269,38 @@ def test_random_streams_parse_the_same_with_and_without_the_c_splitter(
     step = max(1, len(data) // pieces)
     chunks = [data[i:i + step] for i in range(0, len(data), step)]
     assert parse_all(chunks, split, *limits) == parse_all(chunks, None, *limits)
+
+
+# -- the C log record encoder -------------------------------------------------------------
+
+RECORD = st.tuples(st.integers(0, 15), st.lists(st.binary(max_size=300), min_size=1, max_size=5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(RECORD, max_size=20), st.booleans())
+def test_log_records_encode_the_same_in_c_and_python(
+        records: list[tuple[int, list[bytes]]], as_tuples: bool) -> None:
+    encode = fastpath.records_encoder()
+    if encode is None:
+        pytest.skip("the C encoder is not in use")
+    if as_tuples:
+        records = [(db, tuple(argv)) for db, argv in records]  # type: ignore[misc]
+    assert encode(records) == encode_records(records)
+    assert list(decode_records(encode(records) or b"")) == [(db, list(a)) for db, a in records]
+
+
+@needs_c
+def test_the_c_encoder_leaves_irregular_records_to_python(tmp_path: Path) -> None:
+    encode = fastpath.records_encoder()
+    assert encode is not None
+    for odd in ([(70000, [b"x"])], [(0, [b"x", "text"])], [(0, b"x")], [[0, [b"x"]]],
+                [(True, [b"x"])]):
+        assert encode(odd) is None, odd
+    log = AppendLog(tmp_path / "a.aof", "no")
+    assert log._encode_native is encode
+    log.append(0, [b"SET", b"k", b"v"])
+    log.append(2, [b"RPUSH", b"q", b"x" * 1000])
+    log.flush()
+    log.close()
+    assert list(AppendLog(tmp_path / "a.aof", "no").load()) == [
+        (0, [b"SET", b"k", b"v"]), (2, [b"RPUSH", b"q", b"x" * 1000])]
