@@ -743,7 +743,8 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fastpath", "HeroDB's optional C request loop.", -1, methods
 };
 
-#define INTERN(var, text) do { if (!((var) = PyUnicode_InternFromString(text))) return NULL; } while (0)
+#define INTERN(var, text) \
+    do { if (!((var) = PyUnicode_InternFromString(text))) return NULL; } while (0)
 
 PyMODINIT_FUNC PyInit__fastpath(void)
 {

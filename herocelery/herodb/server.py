@@ -146,8 +146,10 @@ class Connection(asyncio.Protocol):
         engine = self.engine
         out: list[bytes] = []
         appended = engine.appended
-        if len(cmds) == 1 and engine.native is None:
-            # unpipelined: execute alone is cheaper than the Python batch loop's setup
+        native = engine.native
+        if native is not None:  # the C loop (fastpath.py): execute_batch without its frame
+            blocked = native(engine, c, cmds, out) is not None
+        elif len(cmds) == 1:  # unpipelined: execute alone is cheaper than the batch loop's setup
             reply = engine.execute(c, cmds[0])
             blocked = type(reply) is Block
             if not blocked:
