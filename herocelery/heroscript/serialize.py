@@ -92,7 +92,18 @@ def serialize(items: Iterable[Item]) -> str:
                 parts.append("\n".join(lines))
         else:
             parts.append(serialize_action(item))
-    return "\n\n".join(parts) + "\n" if parts else ""
+    if not parts:
+        return ""
+    text = "\n\n".join(parts) + "\n"
+    # text whose every line is indented (its column-0 neighbour was a dropped comment) would
+    # be dedented when read again: write it dedented, so formatting is idempotent
+    base = min((len(m.group(1)) for m in _INDENTS.finditer(text)), default=0)
+    if base:
+        text = "\n".join(line[base:] for line in text.split("\n"))
+    return text
+
+
+_INDENTS = re.compile(r"^([ ]*)\S", re.M)   # as the parser measures the common indentation
 
 
 def action_hash(action: Action) -> str:

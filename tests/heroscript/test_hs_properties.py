@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from herocelery.errors import HeroScriptError
@@ -67,6 +67,7 @@ TOKENS = ["!!", "!", "!!!!!", "a.b", "x.y.z", "key", ":", "'", '"', "'''", '"""'
 
 @settings(SETTINGS, max_examples=600)
 @given(st.one_of(st.text(), st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)))
+@example("<!---->\n  a.b")  # text indented under a dropped comment: fmt must stay idempotent
 def test_any_text_only_ever_raises_heroscript_error(text: str) -> None:
     try:
         items = parse_items(text, "r.hero")
