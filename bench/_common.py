@@ -36,12 +36,15 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A real redis-server; yields its URL (no database)."""
+def redis_server(appendfsync: str | None = None) -> Iterator[str]:
+    """A real redis-server; yields its URL (no database). `appendfsync`: persist with an
+    append-only log and that fsync policy (as HeroDB does); None: no persistence."""
     port = free_port()
     d = tempfile.mkdtemp(prefix="bench-redis-")
+    aof = ["--appendonly", "no"] if appendfsync is None else \
+        ["--appendonly", "yes", "--appendfsync", appendfsync]
     proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
-                             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--bind", "127.0.0.1", "--save", "", *aof,
                              "--dir", d], stdout=subprocess.DEVNULL)
     try:
         wait_port(port)

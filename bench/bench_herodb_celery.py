@@ -59,11 +59,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tasks", type=int, default=2000)
+    ap.add_argument("--redis-aof", action="store_true",
+                    help="redis-server persists too (appendfsync everysec, like HeroDB)")
     args = ap.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; redis-server "
+          + ("appendonly, everysec" if args.redis_aof else "without persistence")
+          + "; HeroDB appendfsync everysec")
     ratios: dict[str, list[float]] = {"tasks": [], "chain": [], "chord": []}
     for r in range(args.repeat):
-        with redis_server() as url:
+        with redis_server("everysec" if args.redis_aof else None) as url:
             red = measure(url, args.tasks, 200, 200)
         with herodb_server() as url:
             hero = measure(url, args.tasks, 200, 200)
