@@ -267,11 +267,9 @@ class Engine:
         """redis.call/pcall: same checks as a client request, never queues nor blocks."""
         if not argv:
             return ReplyError("ERR Please specify at least one argument for this redis lib call")
-        cmd = self.table.get(argv[0])
+        cmd = self.lookup(argv[0])
         if cmd is None:
-            cmd = self.table.get(argv[0].upper())
-            if cmd is None:
-                return ReplyError("ERR Unknown Redis command called from script")
+            return ReplyError("ERR Unknown Redis command called from script")
         flags = cmd.flags
         if "noscript" in flags or "blocking" in flags:
             return ReplyError(NOT_ALLOWED_IN_SCRIPT)
@@ -284,15 +282,7 @@ class Engine:
             err = self.access.check(c, cmd.name, flags, c.db)
             if err:
                 return ReplyError(err)
-        self.stat_commands += 1
-        try:
-            reply = cmd.handler(c, argv)
-        except CommandError as exc:
-            c.effects = None
-            return ReplyError(exc.text)
-        if cmd.is_write:
-            self.after_write(c, cmd, argv)
-        return reply
+        return self.run(c, cmd, argv)
 
     def after_write(self, c: ConnState, cmd: Command, argv: list[bytes]) -> None:
         store = c.store
