@@ -235,7 +235,7 @@ class Store:
         for db in self.homes():
             rows = self.database(db).zrevrange(Keys.flows(), 0, max(0, limit - 1),
                                                withscores=True)
-            newest += [(score, _text(fid)) for fid, score in rows]
+            newest += [(score, fid) for fid, score in rows]
         newest.sort(reverse=True)
         return [fid for _, fid in newest[:limit]]
 
@@ -409,12 +409,8 @@ class Store:
         out: dict[str, int] = {}
         for db in self.homes():
             for k, v in self.database(db).hgetall(Keys.metrics()).items():
-                out[_text(k)] = out.get(_text(k), 0) + int(v)
+                out[k] = out.get(k, 0) + int(v)
         return out
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _same_home(anchor: str, record_id: str) -> None:
