@@ -361,7 +361,10 @@ class Engine:
             queue = store.blocked.get(key)
             while queue:
                 w = queue[0]
-                result = w.serve(store, key)
+                try:
+                    result = w.serve(store, key)
+                except CommandError:  # the key holds another type now: still blocked (Redis 7)
+                    result = None
                 if result is None:
                     break
                 reply, effects = result

@@ -76,6 +76,18 @@ def test_a_push_from_another_client_wakes_the_blocked_one(wires):
     assert waiting.call("PING") == "PONG"              # the connection goes on normally
 
 
+def test_a_blocked_pop_waits_on_while_its_key_holds_another_type(wires):
+    waiting, writer = wires(), wires()
+    waiting.send("BLPOP", "k", "5")
+    wait_blocked(writer, 1)
+    assert writer.call("HSET", "k", "f", "v") == 1      # a hash: not served, not an error
+    assert writer.call("ZADD", "k2", "1", "m") == 1
+    assert blocked(writer) == 1
+    assert writer.call("DEL", "k") == 1
+    assert writer.call("RPUSH", "k", "x") == 1
+    assert waiting.read() == [b"k", b"x"]
+
+
 def test_blocked_clients_are_served_first_come_first_served(wires):
     first, second, third, pusher = wires(), wires(), wires(), wires()
     for i, w in enumerate((first, second, third)):
