@@ -17,17 +17,22 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <limits.h>
+#include <time.h>
 
 enum {
     OP_GET = 1, OP_SET, OP_INCR, OP_DECR, OP_INCRBY, OP_DECRBY, OP_LPUSH, OP_RPUSH,
-    OP_LPOP, OP_RPOP, OP_HGET, OP_HSET, OP_EXISTS, OP_DEL
+    OP_LPOP, OP_RPOP, OP_HGET, OP_HSET, OP_EXISTS, OP_DEL, OP_SETEX, OP_ZADD, OP_ZREM,
+    OP_HDEL, OP_PUBLISH, OP_MULTI
 };
 
 /* interned attribute names */
 static PyObject *s_access, *s_admin, *s_multi, *s_channels, *s_patterns, *s_proto, *s_effects,
     *s_store, *s_watched, *s_blocked, *s_ready, *s_data, *s_expires, *s_db, *s_log, *s_batch,
     *s_append, *s_appendleft, *s_popleft, *s_pop, *s_execute, *s_quit, *s_dirty, *s_appended,
-    *s_stat_commands;
+    *s_stat_commands, *s_heap, *s_scores, *s_add, *s_remove, *s_publish, *s_watching,
+    *s_watch_dirty, *s_in_exec, *s_name, *s_arity, *s_run, *s_serve_ready, *s_exec_name, *s_hello_name;
+static PyObject *b_set, *b_pxat;   /* b"SET", b"PXAT" */
 
 typedef struct {
     /* from ctx */
@@ -38,9 +43,16 @@ typedef struct {
     PyObject *log_type;     /* persist.AppendLog or None */
     PyObject *ok;           /* b"+OK\r\n" */
     PyObject *ints;         /* tuple of b":%d\r\n" for 0..len-1 */
+    PyObject *table;        /* engine.table: bytes name -> Command */
+    PyObject *multi_control;/* frozenset of the command names MULTI does not queue */
+    PyObject *zset_type;    /* keyspace.ZSet */
+    PyObject *heappush;     /* heapq.heappush */
+    PyObject *queued;       /* b"+QUEUED\r\n" */
+    PyObject *engine, *c;   /* borrowed: this call's engine and connection */
     /* connection state, valid while `plain` holds (borrowed or owned as noted) */
     int plain;
     PyObject *data, *expires;   /* owned */
+    PyObject *watched, *blocked, *heap;  /* owned: the Database's dicts and expiry heap */
     PyObject *db;               /* owned: c.db */
     PyObject *sink_list;        /* owned: the log's batch list, or NULL */
     PyObject *sink_call;        /* owned: log.append, or NULL */
@@ -53,6 +65,9 @@ static void state_clear(State *st)
 {
     Py_CLEAR(st->data);
     Py_CLEAR(st->expires);
+    Py_CLEAR(st->watched);
+    Py_CLEAR(st->blocked);
+    Py_CLEAR(st->heap);
     Py_CLEAR(st->db);
     Py_CLEAR(st->sink_list);
     Py_CLEAR(st->sink_call);
@@ -143,15 +158,21 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
     st->proto3 = proto == 3;
     store = get(cd, c, s_store);
     if (store == NULL) return -1;
-    if ((r = attr_true(NULL, store, s_watched)) != 0) goto out_store;
-    if ((r = attr_true(NULL, store, s_blocked)) != 0) goto out_store;
     st->data = PyObject_GetAttr(store, s_data);
     if (st->data == NULL) { r = -1; goto out_store; }
     st->expires = PyObject_GetAttr(store, s_expires);
     if (st->expires == NULL) { r = -1; goto out_store; }
+    st->watched = PyObject_GetAttr(store, s_watched);
+    if (st->watched == NULL) { r = -1; goto out_store; }
+    st->blocked = PyObject_GetAttr(store, s_blocked);
+    if (st->blocked == NULL) { r = -1; goto out_store; }
+    st->heap = PyObject_GetAttr(store, s_heap);
+    if (st->heap == NULL) { r = -1; goto out_store; }
     Py_DECREF(store);
     store = NULL;
-    if (!PyDict_CheckExact(st->data) || !PyDict_CheckExact(st->expires)) {
+    if (!PyDict_CheckExact(st->data) || !PyDict_CheckExact(st->expires) ||
+            !PyDict_CheckExact(st->watched) || !PyDict_CheckExact(st->blocked) ||
+            !PyList_CheckExact(st->heap)) {
         state_clear(st);
         return 0;
     }
@@ -233,7 +254,49 @@ static int has_ttl(State *st, PyObject *key)
     return PyDict_Contains(st->expires, key);
 }
 
-/* a write done: counted and logged as after_write's common case */
+/* keyspace.now_ms(): int(time.time() * 1000), computed as Python computes it */
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (long long)(((double)ns / 1e9) * 1000.0);
+}
+
+/* For a read: 0 when the key has no TTL or one still to come (the value is live), 1 when the
+ * time has come (hand over: Python expires the key lazily), -1 error. */
+static int read_ttl(State *st, PyObject *key)
+{
+    if (PyDict_GET_SIZE(st->expires) == 0)
+        return 0;
+    PyObject *when = PyDict_GetItemWithError(st->expires, key);
+    if (when == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyLong_CheckExact(when))
+        return 1;
+    int overflow = 0;
+    long long w = PyLong_AsLongLongAndOverflow(when, &overflow);
+    if (overflow || (w == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 1;
+    }
+    return w <= now_ms() ? 1 : 0;
+}
+
+/* 1 when a write to `key` needs after_write's hooks (a WATCHer or a blocked client on it):
+ * the op hands over; 0 otherwise; -1 error */
+static int hooked(State *st, PyObject *key)
+{
+    int r;
+    if (PyDict_GET_SIZE(st->watched) && (r = PyDict_Contains(st->watched, key)) != 0)
+        return r;
+    if (PyDict_GET_SIZE(st->blocked) && (r = PyDict_Contains(st->blocked, key)) != 0)
+        return r;
+    return 0;
+}
+
+/* a write done: counted and logged as after_write's common case (`argv` or the effect that
+ * stands for it) */
 static int wrote(State *st, PyObject *argv)
 {
     st->writes++;
@@ -282,6 +345,38 @@ static int plain_int(PyObject *raw, long long *out)
     return 1;
 }
 
+/* A score in the plain decimal form -?[0-9]+(.[0-9]+)? (what Celery and kombu send), shorter
+ * than 300 bytes; parsed as float() parses it. 1 parsed, 0 not plain. */
+static int plain_decimal(PyObject *raw, double *out)
+{
+    if (!PyBytes_CheckExact(raw))
+        return 0;
+    const char *p = PyBytes_AS_STRING(raw);
+    Py_ssize_t n = PyBytes_GET_SIZE(raw), i = 0, digits = 0;
+    if (n == 0 || n >= 300)
+        return 0;
+    if (p[0] == '-')
+        i = 1;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        digits++;
+    if (digits == 0)
+        return 0;
+    if (i < n) {
+        if (p[i] != '.' || i + 1 == n)
+            return 0;
+        for (i++; i < n; i++)
+            if (p[i] < '0' || p[i] > '9')
+                return 0;
+    }
+    double v = PyOS_string_to_double(p, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
 #define ARG(i) PyList_GET_ITEM(argv, (i))
 
 /* One native request: 1 done (reply appended), 0 hand over (nothing changed), -1 error. */
@@ -289,7 +384,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
 {
     Py_ssize_t argc = PyList_GET_SIZE(argv);
     PyObject *key, *v;
-    int t;
+    int t = 0;   /* stays 0 when a shape test ends a condition before t is set */
     if (argc < 2)
         return 0;
     key = ARG(1);
@@ -297,7 +392,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
         return 0;
     switch (op) {
     case OP_GET:
-        if (argc != 2 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if (argc != 2 || (t = read_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -308,6 +403,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
 
     case OP_SET:
         if (argc != 3 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
         if (!PyBytes_CheckExact(ARG(2))) return 0;
         if (PyDict_SetItem(st->data, key, ARG(2)) < 0) return -1;
         if (wrote(st, argv) < 0) return -1;
@@ -324,6 +420,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
             if (op == OP_DECRBY) delta = -delta;
         }
         if ((t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -343,6 +440,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
 
     case OP_LPUSH: case OP_RPUSH: {
         if (argc < 3 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         PyObject *items;
         if (v == NULL) {
@@ -369,6 +467,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
 
     case OP_LPOP: case OP_RPOP: {
         if (argc != 2 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -396,7 +495,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
     }
 
     case OP_HGET: {
-        if (argc != 3 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if (argc != 3 || (t = read_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -414,6 +513,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
 
     case OP_HSET: {
         if (argc < 4 || argc % 2 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         PyObject *h;
         if (v == NULL) {
@@ -440,7 +540,9 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
     case OP_EXISTS: case OP_DEL: {
         for (Py_ssize_t i = 1; i < argc; i++) {
             if (!PyBytes_CheckExact(ARG(i))) return 0;
-            if ((t = has_ttl(st, ARG(i))) != 0) return t < 0 ? -1 : 0;
+            t = op == OP_DEL ? has_ttl(st, ARG(i)) : read_ttl(st, ARG(i));
+            if (t == 0 && op == OP_DEL) t = hooked(st, ARG(i));
+            if (t != 0) return t < 0 ? -1 : 0;
         }
         long long n = 0;
         for (Py_ssize_t i = 1; i < argc; i++) {
@@ -450,6 +552,135 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
             n += t;
         }
         if (op == OP_DEL && n > 0 && wrote(st, argv) < 0) return -1;
+        return put_int(st, out, n) < 0 ? -1 : 1;
+    }
+
+    case OP_SETEX: {
+        long long amount;
+        if (argc != 4 || !PyBytes_CheckExact(ARG(3)) || !plain_int(ARG(2), &amount)) return 0;
+        if (amount <= 0 || amount > 1000000000000LL) return 0;  /* else Python's checks */
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        long long when = now_ms() + amount * 1000;
+        PyObject *w = PyLong_FromLongLong(when);
+        if (w == NULL) return -1;
+        PyObject *pair = PyTuple_Pack(2, w, key);
+        PyObject *text = PyBytes_FromFormat("%lld", when);
+        PyObject *effect = PyList_New(5);
+        if (pair == NULL || text == NULL || effect == NULL) goto setex_fail;
+        /* store.set + store.set_expire, as setex does */
+        if (PyDict_SetItem(st->data, key, ARG(3)) < 0 || PyDict_SetItem(st->expires, key, w) < 0)
+            goto setex_fail;
+        PyObject *r = PyObject_CallFunctionObjArgs(st->heappush, st->heap, pair, NULL);
+        if (r == NULL) goto setex_fail;
+        Py_DECREF(r);
+        Py_INCREF(b_set); PyList_SET_ITEM(effect, 0, b_set);
+        Py_INCREF(key); PyList_SET_ITEM(effect, 1, key);
+        Py_INCREF(ARG(3)); PyList_SET_ITEM(effect, 2, ARG(3));
+        Py_INCREF(b_pxat); PyList_SET_ITEM(effect, 3, b_pxat);
+        PyList_SET_ITEM(effect, 4, text);
+        text = NULL;
+        t = wrote(st, effect);
+        Py_DECREF(effect);
+        Py_DECREF(pair);
+        Py_DECREF(w);
+        if (t < 0) return -1;
+        Py_INCREF(st->ok);
+        return put(out, st->ok) < 0 ? -1 : 1;
+    setex_fail:
+        Py_XDECREF(effect);
+        Py_XDECREF(text);
+        Py_XDECREF(pair);
+        Py_DECREF(w);
+        return -1;
+    }
+
+    case OP_ZADD: {
+        /* ZADD key score member, score in the plain decimal form */
+        double score;
+        if (argc != 4 || !PyBytes_CheckExact(ARG(3)) || !plain_decimal(ARG(2), &score)) return 0;
+        if ((t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        v = PyDict_GetItemWithError(st->data, key);
+        PyObject *z, *member = ARG(3);
+        int is_new = 1;
+        if (v == NULL) {
+            if (PyErr_Occurred()) return -1;
+            z = PyObject_CallNoArgs(st->zset_type);
+            if (z == NULL) return -1;
+            if (PyDict_SetItem(st->data, key, z) < 0) { Py_DECREF(z); return -1; }
+        } else {
+            if ((PyObject *)Py_TYPE(v) != st->zset_type) return 0;
+            PyObject *scores = PyObject_GetAttr(v, s_scores);
+            if (scores == NULL) return -1;
+            if (!PyDict_CheckExact(scores)) { Py_DECREF(scores); return 0; }
+            PyObject *old = PyDict_GetItemWithError(scores, member);
+            if (old == NULL && PyErr_Occurred()) { Py_DECREF(scores); return -1; }
+            if (old != NULL) {
+                if (!PyFloat_CheckExact(old)) { Py_DECREF(scores); return 0; }
+                is_new = 0;
+                if (PyFloat_AS_DOUBLE(old) == score) {   /* unchanged: no effect */
+                    Py_DECREF(scores);
+                    return put_int(st, out, 0) < 0 ? -1 : 1;
+                }
+            }
+            Py_DECREF(scores);
+            z = v;
+            Py_INCREF(z);
+        }
+        PyObject *f = PyFloat_FromDouble(score);
+        if (f == NULL) { Py_DECREF(z); return -1; }
+        PyObject *r = PyObject_CallMethodObjArgs(z, s_add, member, f, NULL);
+        Py_DECREF(f);
+        Py_DECREF(z);
+        if (r == NULL) return -1;
+        Py_DECREF(r);
+        if (wrote(st, argv) < 0) return -1;
+        return put_int(st, out, is_new) < 0 ? -1 : 1;
+    }
+
+    case OP_ZREM: case OP_HDEL: {
+        if (argc < 3) return 0;
+        for (Py_ssize_t i = 2; i < argc; i++)
+            if (!PyBytes_CheckExact(ARG(i))) return 0;
+        if ((t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        v = PyDict_GetItemWithError(st->data, key);
+        if (v == NULL) {
+            if (PyErr_Occurred()) return -1;
+            return put_int(st, out, 0) < 0 ? -1 : 1;   /* no effect */
+        }
+        if (op == OP_ZREM ? (PyObject *)Py_TYPE(v) != st->zset_type : !PyDict_CheckExact(v))
+            return 0;
+        PyObject *items = v;
+        Py_INCREF(items);
+        long long n = 0;
+        for (Py_ssize_t i = 2; i < argc; i++) {
+            if (op == OP_HDEL) {
+                t = PyDict_Contains(items, ARG(i));
+                if (t > 0 && PyDict_DelItem(items, ARG(i)) < 0) t = -1;
+            } else {
+                PyObject *r = PyObject_CallMethodOneArg(items, s_remove, ARG(i));
+                t = r == NULL ? -1 : PyObject_IsTrue(r);
+                Py_XDECREF(r);
+            }
+            if (t < 0) { Py_DECREF(items); return -1; }
+            n += t;
+        }
+        Py_ssize_t left = PyObject_Size(items);
+        Py_DECREF(items);
+        if (left < 0) return -1;
+        if (left == 0 && PyDict_DelItem(st->data, key) < 0) return -1;  /* drop_if_empty */
+        if (n > 0 && wrote(st, argv) < 0) return -1;
+        return put_int(st, out, n) < 0 ? -1 : 1;
+    }
+
+    case OP_PUBLISH: {
+        if (argc != 3 || !PyBytes_CheckExact(ARG(2))) return 0;
+        PyObject *r = PyObject_CallMethodObjArgs(st->engine, s_publish, key, ARG(2), NULL);
+        if (r == NULL) return -1;
+        long long n = PyLong_AsLongLong(r);
+        Py_DECREF(r);
+        if (n == -1 && PyErr_Occurred()) return -1;
         return put_int(st, out, n) < 0 ? -1 : 1;
     }
     }
@@ -489,12 +720,167 @@ static int flush_writes(State *st, PyObject *engine)
     return 0;
 }
 
+/* the Python path for one request inside a transaction: engine.run(c, cmd, argv) (exec_'s
+ * loop), its reply encoded into `parts`. 0 ok, -1 error. */
+static int run_queued(State *st, PyObject *cmd, PyObject *argv, PyObject *parts)
+{
+    if (flush_writes(st, st->engine) < 0)
+        return -1;
+    PyObject *reply = PyObject_CallMethodObjArgs(st->engine, s_run, st->c, cmd, argv, NULL);
+    if (reply == NULL)
+        return -1;
+    PyObject *proto = get(st->cdict, st->c, s_proto);
+    if (proto == NULL) { Py_DECREF(reply); return -1; }
+    PyObject *b = PyObject_CallFunctionObjArgs(st->encode, reply, proto, NULL);
+    Py_DECREF(proto);
+    Py_DECREF(reply);
+    return put(parts, b);
+}
+
+/* MULTI, queued requests and EXEC all in this read, for a connection in the plain state that
+ * WATCHes nothing: run as execute() would run them one by one -- +OK, +QUEUED per request,
+ * then EXEC's array -- without queueing them first. Every request must be one MULTI would
+ * queue (a known command, right arity; none of MULTI_CONTROL) and EXEC must come without
+ * arguments; otherwise, or with no EXEC in this read, 0: hand over (nothing changed). 1 done,
+ * *last = the EXEC's index; -1 error. Counts as execute does: MULTI, EXEC and each request. */
+static int transaction(State *st, PyObject *cmds, Py_ssize_t first, Py_ssize_t *last,
+                       PyObject *out)
+{
+    PyObject *c = st->c, *engine = st->engine;
+    Py_ssize_t n = PyList_GET_SIZE(cmds), j;
+    int r;
+    if (PyList_GET_SIZE(PyList_GET_ITEM(cmds, first)) != 1)
+        return 0;
+    if ((r = attr_true(st->cdict, c, s_watching)) != 0) return r < 0 ? -1 : 0;
+    if ((r = attr_true(st->cdict, c, s_watch_dirty)) != 0) return r < 0 ? -1 : 0;
+    for (j = first + 1; j < n; j++) {
+        PyObject *argv = PyList_GET_ITEM(cmds, j);
+        if (!PyList_CheckExact(argv) || PyList_GET_SIZE(argv) < 1)
+            return 0;
+        PyObject *name = PyList_GET_ITEM(argv, 0);
+        if (!PyBytes_CheckExact(name))
+            return 0;
+        PyObject *cmd = PyDict_GetItemWithError(st->table, name);   /* borrowed */
+        if (cmd == NULL)
+            return PyErr_Occurred() ? -1 : 0;    /* unknown or mixed case: Python's message */
+        PyObject *cname = PyObject_GetAttr(cmd, s_name);
+        if (cname == NULL) return -1;
+        r = PySet_Contains(st->multi_control, cname);
+        int is_exec = r > 0 && PyUnicode_Compare(cname, s_exec_name) == 0;
+        /* HELLO changes the protocol EXEC's array is encoded in (after all of them ran) */
+        int is_hello = PyUnicode_Compare(cname, s_hello_name) == 0;
+        Py_DECREF(cname);
+        if (r < 0 || PyErr_Occurred()) return -1;
+        if (is_hello) return 0;
+        if (r > 0) {
+            if (is_exec && PyList_GET_SIZE(argv) == 1)
+                break;
+            return 0;
+        }
+        PyObject *ar = PyObject_GetAttr(cmd, s_arity);
+        if (ar == NULL) return -1;
+        long arity = PyLong_AsLong(ar);
+        Py_DECREF(ar);
+        if (arity == -1 && PyErr_Occurred()) return -1;
+        Py_ssize_t argc = PyList_GET_SIZE(argv);
+        if ((arity > 0 && argc != arity) || argc < -arity)
+            return 0;
+    }
+    if (j == n)
+        return 0;
+    /* MULTI's +OK and a +QUEUED per request, as execute() answers them */
+    Py_INCREF(st->ok);
+    if (put(out, st->ok) < 0) return -1;
+    for (Py_ssize_t k = first + 1; k < j; k++) {
+        Py_INCREF(st->queued);
+        if (put(out, st->queued) < 0) return -1;
+    }
+    PyObject *parts = PyList_New(0);
+    if (parts == NULL) return -1;
+    if (PyObject_SetAttr(c, s_in_exec, Py_True) < 0) { Py_DECREF(parts); return -1; }
+    int loaded = 1, failed = 0;
+    for (Py_ssize_t k = first + 1; k < j && !failed; k++) {
+        PyObject *argv = PyList_GET_ITEM(cmds, k);
+        PyObject *name = PyList_GET_ITEM(argv, 0);
+        if (!loaded) {
+            if (state_load(st, engine, c) < 0) { failed = 1; break; }
+            loaded = 1;
+        }
+        int done = 0;
+        if (st->plain && PyList_GET_SIZE(argv) >= 2) {
+            PyObject *opv = PyDict_GetItemWithError(st->natives, name);
+            if (opv == NULL && PyErr_Occurred()) { failed = 1; break; }
+            if (opv != NULL) {
+                int op = (int)PyLong_AsLong(opv);
+                if (op != OP_MULTI) {
+                    done = native(st, op, argv, parts);
+                    if (done < 0) { failed = 1; break; }
+                    if (done) st->ran++;
+                }
+            }
+        }
+        if (!done) {
+            PyObject *cmd = PyDict_GetItemWithError(st->table, name);
+            if (cmd == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_RuntimeError, "command table changed");
+                failed = 1;
+                break;
+            }
+            Py_INCREF(cmd);
+            Py_INCREF(argv);
+            if (run_queued(st, cmd, argv, parts) < 0) failed = 1;
+            Py_DECREF(argv);
+            Py_DECREF(cmd);
+            loaded = 0;
+        }
+    }
+    {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (PyObject_SetAttr(c, s_in_exec, Py_False) < 0) {
+            if (failed) PyErr_Clear(); else failed = 1;
+        }
+        if (et != NULL) PyErr_Restore(et, ev, tb);
+    }
+    if (!loaded && !failed && state_load(st, engine, c) < 0)
+        failed = 1;
+    st->ran += 2;   /* MULTI and EXEC */
+    if (failed) { Py_DECREF(parts); return -1; }
+    /* EXEC's array: *n then each reply */
+    char head[32];
+    int h = snprintf(head, sizeof head, "*%zd\r\n", PyList_GET_SIZE(parts));
+    PyObject *hb = PyBytes_FromStringAndSize(head, h);
+    if (hb == NULL || PyList_Insert(parts, 0, hb) < 0) { Py_XDECREF(hb); Py_DECREF(parts); return -1; }
+    Py_DECREF(hb);
+    PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
+    if (empty == NULL) { Py_DECREF(parts); return -1; }
+    PyObject *reply = _PyBytes_Join(empty, parts);
+    Py_DECREF(empty);
+    Py_DECREF(parts);
+    if (put(out, reply) < 0) return -1;
+    *last = j;
+    /* as execute() does after EXEC: blocked clients whose keys got data are served */
+    PyObject *ready = get(st->edict, engine, s_ready);
+    if (ready == NULL) return -1;
+    r = PyObject_IsTrue(ready);
+    Py_DECREF(ready);
+    if (r < 0) return -1;
+    if (r) {
+        if (flush_writes(st, engine) < 0) return -1;
+        PyObject *x = PyObject_CallMethodNoArgs(engine, s_serve_ready);
+        if (x == NULL) return -1;
+        Py_DECREF(x);
+    }
+    return 1;
+}
+
 static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 5 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 7 ||
+    if (nargs != 5 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 12 ||
             !PyList_CheckExact(args[3]) || !PyList_CheckExact(args[4])) {
-        PyErr_SetString(PyExc_TypeError, "run(ctx: tuple of 7, engine, c, cmds: list, out: list)");
+        PyErr_SetString(PyExc_TypeError, "run(ctx: tuple of 12, engine, c, cmds: list, out: list)");
         return NULL;
     }
     PyObject *ctx = args[0], *engine = args[1], *c = args[2], *cmds = args[3], *out = args[4];
@@ -507,9 +893,17 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     st.log_type = PyTuple_GET_ITEM(ctx, 4);
     st.ok = PyTuple_GET_ITEM(ctx, 5);
     st.ints = PyTuple_GET_ITEM(ctx, 6);
+    st.table = PyTuple_GET_ITEM(ctx, 7);
+    st.multi_control = PyTuple_GET_ITEM(ctx, 8);
+    st.zset_type = PyTuple_GET_ITEM(ctx, 9);
+    st.heappush = PyTuple_GET_ITEM(ctx, 10);
+    st.queued = PyTuple_GET_ITEM(ctx, 11);
+    st.engine = engine;
+    st.c = c;
     st.edict = instance_dict(engine);
     st.cdict = instance_dict(c);
-    if (!PyDict_CheckExact(st.natives) || !PyTuple_CheckExact(st.ints)) {
+    if (!PyDict_CheckExact(st.natives) || !PyTuple_CheckExact(st.ints) ||
+            !PyDict_CheckExact(st.table) || !PyAnySet_Check(st.multi_control)) {
         PyErr_SetString(PyExc_TypeError, "run: bad ctx");
         Py_XDECREF(st.edict);
         Py_XDECREF(st.cdict);
@@ -526,15 +920,28 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             if (state_load(&st, engine, c) < 0) { Py_DECREF(argv); goto fail; }
             loaded = 1;
         }
-        if (st.plain && PyList_CheckExact(argv) && PyList_GET_SIZE(argv) >= 2) {
+        if (st.plain && PyList_CheckExact(argv) && PyList_GET_SIZE(argv) >= 1) {
             PyObject *name = PyList_GET_ITEM(argv, 0);
             PyObject *opv = PyBytes_CheckExact(name) ?
                 PyDict_GetItemWithError(st.natives, name) : NULL;
             if (opv == NULL && PyErr_Occurred()) { Py_DECREF(argv); goto fail; }
             if (opv != NULL) {
-                done = native(&st, (int)PyLong_AsLong(opv), argv, out);
-                if (done < 0) { Py_DECREF(argv); goto fail; }
-                if (done) st.ran++;
+                int op = (int)PyLong_AsLong(opv);
+                if (op == OP_MULTI) {
+                    Py_ssize_t last = i;
+                    done = transaction(&st, cmds, i, &last, out);
+                    if (done < 0) { Py_DECREF(argv); goto fail; }
+                    if (done) {
+                        Py_DECREF(argv);
+                        i = last;
+                        loaded = 0;   /* Python code ran (serve_ready, handlers) */
+                        continue;
+                    }
+                } else {
+                    done = native(&st, op, argv, out);
+                    if (done < 0) { Py_DECREF(argv); goto fail; }
+                    if (done) st.ran++;
+                }
             }
         }
         if (!done) {
@@ -608,22 +1015,14 @@ static long long count_at(const char *p, const char *end, const char **next)
  * regular form (*N then N bulk strings, every count plain, within the limits, N >= 1), append
  * each request's argv list to `out` and return True; otherwise return False and leave `out`
  * as it was (the Python parser then reads `data`, errors and partial requests included). */
-static PyObject *split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* split's work: 1 split, 0 not regular (out unchanged), -1 error */
+static int split_into(PyObject *data, PyObject *out, long long max_bulk, long long max_multi)
 {
-    (void)self;
-    if (nargs != 4 || !PyBytes_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "split(data: bytes, out: list, max_bulk, max_multibulk)");
-        return NULL;
-    }
-    long long max_bulk = PyLong_AsLongLong(args[2]), max_multi = PyLong_AsLongLong(args[3]);
-    if (PyErr_Occurred())
-        return NULL;
-    PyObject *out = args[1];
     Py_ssize_t before = PyList_GET_SIZE(out);
-    const char *p = PyBytes_AS_STRING(args[0]);
-    const char *end = p + PyBytes_GET_SIZE(args[0]);
+    const char *p = PyBytes_AS_STRING(data);
+    const char *end = p + PyBytes_GET_SIZE(data);
     if (p == end)
-        Py_RETURN_FALSE;
+        return 0;
     while (p < end) {
         if (*p != '*')
             goto no;
@@ -651,14 +1050,35 @@ static PyObject *split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (r < 0)
             goto fail;
     }
-    Py_RETURN_TRUE;
+    return 1;
 no:
     if (PyList_SetSlice(out, before, PyList_GET_SIZE(out), NULL) < 0)
-        return NULL;
-    Py_RETURN_FALSE;
+        return -1;
+    return 0;
 fail:
-    PyList_SetSlice(out, before, PyList_GET_SIZE(out), NULL);
-    return NULL;
+    {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        PyList_SetSlice(out, before, PyList_GET_SIZE(out), NULL);
+        PyErr_Restore(et, ev, tb);
+    }
+    return -1;
+}
+
+static PyObject *split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyBytes_CheckExact(args[0]) || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "split(data: bytes, out: list, max_bulk, max_multibulk)");
+        return NULL;
+    }
+    long long max_bulk = PyLong_AsLongLong(args[2]), max_multi = PyLong_AsLongLong(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    int r = split_into(args[0], args[1], max_bulk, max_multi);
+    if (r < 0)
+        return NULL;
+    return PyBool_FromLong(r);
 }
 
 /* ---- log records -------------------------------------------------------------------------- */
@@ -728,10 +1148,169 @@ static PyObject *encode_records(PyObject *self, PyObject *records)
     return payload;
 }
 
+/* ---- the read callback ---------------------------------------------------------------------- */
+static PyObject *s_c, *s_pending, *s_failure, *s_parser, *s_need, *s_buf, *s_max_bulk,
+    *s_max_multibulk, *s_engine, *s_transport, *s_server, *s_held, *s_release_scheduled,
+    *s_call_soon, *s_release_held, *s_holding, *s_write, *s_waiter, *s_closing, *s_finish,
+    *s_slow, *s_split;
+
+/* read(ctx, conn, data): server.Connection.data_received for its common case -- a connection
+ * with nothing pending, not blocked, whose read is whole regular requests -- with no Python
+ * frame: split (as the parser would), run (as process() would), then either write the replies
+ * (a read that logged nothing while no earlier reply is held) or hold them for the loop turn's
+ * log write, exactly as Connection.process does.  A blocked request, QUIT, an empty reply list
+ * go to conn.finish(cmds, out, blocked, appended); anything else to conn.data_received_py. */
+static PyObject *conn_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyBytes_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "read(ctx, conn, data: bytes)");
+        return NULL;
+    }
+    PyObject *ctx = args[0], *conn = args[1], *data = args[2];
+    PyObject *cd = NULL, *c = NULL, *ccd = NULL, *parser = NULL, *engine = NULL, *v = NULL;
+    PyObject *cmds = NULL, *out = NULL, *appended0 = NULL, *result = NULL, *ret = NULL;
+    PyObject *server = NULL, *sd = NULL;
+    int r;
+    cd = instance_dict(conn);
+    if (cd == NULL) goto slow;
+    c = get(cd, conn, s_c);
+    if (c == NULL) goto error;
+    if (c == Py_None) goto slow;
+    ccd = instance_dict(c);
+    if ((r = attr_true(ccd, c, s_closing)) != 0) { if (r < 0) goto error; goto slow; }
+    if ((r = attr_is_none(ccd, c, s_waiter)) != 1) { if (r < 0) goto error; goto slow; }
+    if ((r = attr_true(cd, conn, s_pending)) != 0) { if (r < 0) goto error; goto slow; }
+    if ((r = attr_is_none(cd, conn, s_failure)) != 1) { if (r < 0) goto error; goto slow; }
+    parser = get(cd, conn, s_parser);
+    if (parser == NULL) goto error;
+    if ((r = attr_true(NULL, parser, s_need)) != 0) { if (r < 0) goto error; goto slow; }
+    if ((r = attr_true(NULL, parser, s_buf)) != 0) { if (r < 0) goto error; goto slow; }
+    if ((r = attr_is_none(NULL, parser, s_split)) != 0) { if (r < 0) goto error; goto slow; }
+    long long max_bulk, max_multi;
+    if ((v = PyObject_GetAttr(parser, s_max_bulk)) == NULL) goto error;
+    max_bulk = PyLong_AsLongLong(v);
+    Py_CLEAR(v);
+    if ((v = PyObject_GetAttr(parser, s_max_multibulk)) == NULL) goto error;
+    max_multi = PyLong_AsLongLong(v);
+    Py_CLEAR(v);
+    if (PyErr_Occurred()) goto error;
+    if ((cmds = PyList_New(0)) == NULL) goto error;
+    if ((r = split_into(data, cmds, max_bulk, max_multi)) != 1) {
+        if (r < 0) goto error;
+        goto slow;
+    }
+    if ((engine = get(cd, conn, s_engine)) == NULL) goto error;
+    PyObject *edict = instance_dict(engine);
+    appended0 = get(edict, engine, s_appended);
+    if (appended0 == NULL) { Py_XDECREF(edict); goto error; }
+    if ((out = PyList_New(0)) == NULL) { Py_XDECREF(edict); goto error; }
+    {
+        PyObject *a[5] = {ctx, engine, c, cmds, out};
+        result = run(NULL, a, 5);
+    }
+    if (result == NULL) { Py_XDECREF(edict); goto error; }
+    int blocked = result != Py_None;
+    if (!blocked && PyList_GET_SIZE(out) > 0) {
+        if ((r = attr_true(ccd, c, s_quit)) < 0) { Py_XDECREF(edict); goto error; }
+        blocked = r;   /* QUIT: finish() closes after the write */
+    }
+    if (blocked || PyList_GET_SIZE(out) == 0) {
+        Py_XDECREF(edict);
+        ret = PyObject_CallMethodObjArgs(conn, s_finish, cmds, out,
+                                         result != Py_None ? Py_True : Py_False, appended0, NULL);
+        goto done;
+    }
+    v = get(edict, engine, s_appended);
+    Py_XDECREF(edict);
+    if (v == NULL) goto error;
+    int same = PyObject_RichCompareBool(v, appended0, Py_EQ);
+    Py_CLEAR(v);
+    if (same < 0) goto error;
+    if ((server = get(cd, conn, s_server)) == NULL) goto error;
+    sd = instance_dict(server);
+    PyObject *held = get(sd, server, s_held);
+    if (held == NULL) goto error;
+    if (!PyList_CheckExact(held)) {
+        Py_DECREF(held);
+        ret = PyObject_CallMethodObjArgs(conn, s_finish, cmds, out, Py_False, appended0, NULL);
+        goto done;
+    }
+    if (same && PyList_GET_SIZE(held) == 0) {
+        /* nothing to order it behind and nothing for the log: out now */
+        Py_DECREF(held);
+        PyObject *payload;
+        if (PyList_GET_SIZE(out) == 1) {
+            payload = PyList_GET_ITEM(out, 0);
+            Py_INCREF(payload);
+        } else {
+            PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
+            if (empty == NULL) goto error;
+            payload = _PyBytes_Join(empty, out);
+            Py_DECREF(empty);
+            if (payload == NULL) goto error;
+        }
+        PyObject *transport = get(cd, conn, s_transport);
+        if (transport == NULL) { Py_DECREF(payload); goto error; }
+        ret = PyObject_CallMethodOneArg(transport, s_write, payload);
+        Py_DECREF(transport);
+        Py_DECREF(payload);
+        goto done;
+    }
+    /* HeroDB.hold(conn, out): after the loop turn's one log write */
+    {
+        PyObject *pair = PyTuple_Pack(2, conn, out);
+        r = pair == NULL ? -1 : PyList_Append(held, pair);
+        Py_XDECREF(pair);
+        Py_DECREF(held);
+        if (r < 0 || PyObject_SetAttr(conn, s_holding, Py_True) < 0) goto error;
+        if ((r = attr_true(sd, server, s_release_scheduled)) < 0) goto error;
+        if (!r) {
+            if (PyObject_SetAttr(server, s_release_scheduled, Py_True) < 0) goto error;
+            PyObject *release = PyObject_GetAttr(server, s_release_held);
+            if (release == NULL) goto error;
+            PyObject *call_soon = get(sd, server, s_call_soon);
+            if (call_soon == NULL) { Py_DECREF(release); goto error; }
+            ret = PyObject_CallOneArg(call_soon, release);
+            Py_DECREF(call_soon);
+            Py_DECREF(release);
+            goto done;
+        }
+        Py_INCREF(Py_None);
+        ret = Py_None;
+        goto done;
+    }
+slow:
+    ret = PyObject_CallMethodOneArg(conn, s_slow, data);
+    goto done;
+error:
+    ret = NULL;
+done:
+    Py_XDECREF(cd);
+    Py_XDECREF(c);
+    Py_XDECREF(ccd);
+    Py_XDECREF(parser);
+    Py_XDECREF(engine);
+    Py_XDECREF(cmds);
+    Py_XDECREF(out);
+    Py_XDECREF(appended0);
+    Py_XDECREF(result);
+    Py_XDECREF(server);
+    Py_XDECREF(sd);
+    if (ret != NULL && ret != Py_None) {
+        Py_DECREF(ret);
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL,
      "run(ctx, engine, c, cmds, out) -> None | Block: Engine.execute_batch with native hot "
      "commands."},
+    {"read", (PyCFunction)(void (*)(void))conn_read, METH_FASTCALL,
+     "read(ctx, conn, data) -> None: server.Connection.data_received's common case."},
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
      "split(data, out, max_bulk, max_multibulk) -> bool: whole regular requests into out."},
     {"encode_records", encode_records, METH_O,
@@ -756,6 +1335,22 @@ PyMODINIT_FUNC PyInit__fastpath(void)
     INTERN(s_batch, "_batch"); INTERN(s_append, "append"); INTERN(s_appendleft, "appendleft");
     INTERN(s_popleft, "popleft"); INTERN(s_pop, "pop"); INTERN(s_execute, "execute");
     INTERN(s_quit, "quit"); INTERN(s_dirty, "dirty"); INTERN(s_appended, "appended");
-    INTERN(s_stat_commands, "stat_commands");
+    INTERN(s_stat_commands, "stat_commands"); INTERN(s_heap, "heap"); INTERN(s_scores, "scores");
+    INTERN(s_add, "add"); INTERN(s_remove, "remove"); INTERN(s_publish, "publish");
+    INTERN(s_watching, "watching"); INTERN(s_watch_dirty, "watch_dirty");
+    INTERN(s_in_exec, "in_exec"); INTERN(s_name, "name"); INTERN(s_arity, "arity");
+    INTERN(s_run, "run"); INTERN(s_serve_ready, "serve_ready"); INTERN(s_exec_name, "EXEC");
+    INTERN(s_hello_name, "HELLO");
+    INTERN(s_c, "c"); INTERN(s_pending, "pending"); INTERN(s_failure, "failure");
+    INTERN(s_parser, "parser"); INTERN(s_need, "need"); INTERN(s_buf, "buf");
+    INTERN(s_max_bulk, "max_bulk"); INTERN(s_max_multibulk, "max_multibulk");
+    INTERN(s_engine, "engine"); INTERN(s_transport, "transport"); INTERN(s_server, "server");
+    INTERN(s_held, "_held"); INTERN(s_release_scheduled, "_release_scheduled");
+    INTERN(s_call_soon, "call_soon"); INTERN(s_release_held, "release_held");
+    INTERN(s_holding, "holding"); INTERN(s_write, "write"); INTERN(s_waiter, "waiter");
+    INTERN(s_closing, "closing"); INTERN(s_finish, "finish");
+    INTERN(s_slow, "data_received_py"); INTERN(s_split, "split");
+    if (!(b_set = PyBytes_FromString("SET")) || !(b_pxat = PyBytes_FromString("PXAT")))
+        return NULL;
     return PyModule_Create(&module);
 }

@@ -11,12 +11,13 @@ form (`*N` then N bulk strings) within the limits, anything else is left to the 
 """
 from __future__ import annotations
 
+import heapq
 import os
 from collections import deque
 from functools import partial
 from typing import Any, Callable
 
-from .commands import hashes, keys, lists, strings
+from .commands import hashes, keys, lists, pubsub, strings, transactions, zsets
 from .commands.base import Command
 from .protocol import INT_REPLIES, SIMPLE_REPLIES, encode
 
@@ -26,7 +27,11 @@ NATIVE: dict[str, tuple[int, Callable[..., Any]]] = {
     "DECR": (4, strings.decr), "INCRBY": (5, strings.incrby), "DECRBY": (6, strings.decrby),
     "LPUSH": (7, lists.lpush), "RPUSH": (8, lists.rpush), "LPOP": (9, lists.lpop),
     "RPOP": (10, lists.rpop), "HGET": (11, hashes.hget), "HSET": (12, hashes.hset),
-    "EXISTS": (13, keys.exists), "DEL": (14, keys.del_),
+    "EXISTS": (13, keys.exists), "DEL": (14, keys.del_), "SETEX": (15, strings.setex),
+    "ZADD": (16, zsets.zadd), "ZREM": (17, zsets.zrem), "HDEL": (18, hashes.hdel),
+    "PUBLISH": (19, pubsub.publish),
+    # MULTI ... EXEC in one read runs without queueing (when EXEC is the stock one too)
+    "MULTI": (20, transactions.multi),
 }
 
 Batch = Callable[[Any, Any, list[list[bytes]], list[bytes]], Any]
@@ -62,6 +67,17 @@ def records_encoder() -> Callable[[list[tuple[int, list[bytes]]]], bytes | None]
     return None if module is None else module.encode_records  # type: ignore[no-any-return]
 
 
+def reader(native: Any) -> Callable[..., None] | None:
+    """The C read callback for server.Connection (`read(ctx, conn, data)` with this engine's
+    ctx bound), or None when `native` is not the C loop of `runner` (then Python reads)."""
+    if not isinstance(native, partial) or not native.args:
+        return None
+    _fastpath = _module()
+    if _fastpath is None or native.func is not _fastpath.run:
+        return None
+    return partial(_fastpath.read, native.args[0])
+
+
 def runner(table: dict[bytes, Command]) -> Batch | None:
     """The C batch loop for a command table, or None (then the Python loop runs)."""
     _fastpath = _module()
@@ -73,11 +89,17 @@ def runner(table: dict[bytes, Command]) -> Batch | None:
         log_type: Any = AppendLog
     except ImportError:
         log_type = None
+    from .engine import MULTI_CONTROL
+    from .keyspace import ZSet
     natives: dict[bytes, int] = {}
+    exec_cmd = table.get(b"EXEC")
     for name, (op, handler) in NATIVE.items():
+        if name == "MULTI" and (exec_cmd is None or exec_cmd.handler is not transactions.exec_):
+            continue
         for spelling in (name.encode(), name.lower().encode()):
             cmd = table.get(spelling)
             if cmd is not None and cmd.handler is handler:  # a replaced command stays in Python
                 natives[spelling] = op
-    ctx = (natives, deque, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES)
+    ctx = (natives, deque, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES, table,
+           MULTI_CONTROL, ZSet, heapq.heappush, SIMPLE_REPLIES["QUEUED"])
     return partial(_fastpath.run, ctx)  # (engine, c, cmds, out), without a Python frame

@@ -4,6 +4,7 @@ records and counters, and it is what the engine uses when it is built (CI builds
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from herocelery.herodb import fastpath
 from herocelery.herodb.engine import Block, Engine
+from herocelery.herodb.keyspace import ZSet
 from herocelery.herodb.persist import AppendLog, decode_records, encode_records
 from herocelery.herodb.protocol import Parser, ProtocolError
 
@@ -64,9 +66,16 @@ def timeless(argv: list[bytes]) -> list[bytes]:
     return argv
 
 
+def comparable(value: Any) -> Any:
+    if isinstance(value, ZSet):  # no __eq__: its scores and its order
+        return ("zset", value.scores, list(value.order))
+    return value
+
+
 def state(engine: Engine) -> Any:
     """Keyspace (keys with a TTL, not its time), log records and counters."""
-    return ([(db.index, db.data, sorted(db.expires)) for db in engine.keyspace.dbs if db.data],
+    return ([(db.index, {k: comparable(v) for k, v in db.data.items()}, sorted(db.expires))
+             for db in engine.keyspace.dbs if db.data],
             [(db, timeless(argv)) for db, argv in records(engine)],
             engine.dirty, engine.appended, engine.stat_commands)
 
@@ -161,6 +170,25 @@ EXAMPLES = [
      [b"LPOP", b"l"], [b"LPOP", b"l"], [b"EXISTS", b"l"], [b"SELECT", b"0"], [b"GET", b"a"]],
     [[b"SUBSCRIBE", b"ch"], [b"GET", b"a"], [b"PING"], [b"UNSUBSCRIBE"], [b"GET", b"a"]],
     [[b"SET", b"a", b"1"], [b"QUIT"], [b"SET", b"a", b"2"]],
+    # kombu's delivery bookkeeping and Celery's result, as they send them
+    [[b"MULTI"], [b"ZADD", b"unacked_index", b"1764211111.123", b"tag"],
+     [b"HSET", b"unacked", b"tag", b"message"], [b"EXEC"],
+     [b"MULTI"], [b"ZREM", b"unacked_index", b"tag"], [b"HDEL", b"unacked", b"tag"], [b"EXEC"],
+     [b"EXISTS", b"unacked", b"unacked_index"]],
+    [[b"MULTI"], [b"SETEX", b"celery-task-meta-1", b"86400", b"{}"],
+     [b"PUBLISH", b"celery-task-meta-1", b"{}"], [b"EXEC"], [b"GET", b"celery-task-meta-1"]],
+    [[b"MULTI"], [b"SET", b"a", b"1"], [b"NOSUCH"], [b"EXEC"], [b"GET", b"a"]],
+    [[b"MULTI"], [b"GET", b"a", b"b"], [b"EXEC"], [b"MULTI"], [b"MULTI"], [b"EXEC"]],
+    [[b"MULTI"], [b"SET", b"a", b"1"], [b"EXEC", b"x"], [b"EXEC"], [b"Exec"]],
+    [[b"MULTI"], [b"SET", b"a", b"", b"XX"], [b"HELLO", b"3"], [b"EXEC"]],  # found by hypothesis
+    [[b"MULTI"], [b"SET", b"a", b"1"], [b"SELECT", b"1"], [b"GET", b"a"], [b"EXEC"], [b"GET", b"a"]],
+    [[b"MULTI"], [b"LPUSH", b"a", b"x"], [b"INCR", b"a"], [b"BLPOP", b"a", b"0"], [b"EXEC"]],
+    [[b"MULTI"], [b"ZADD", b"z", b"1", b"m"], [b"ZADD", b"z", b"1", b"m"],
+     [b"ZADD", b"z", b"2", b"m"], [b"ZREM", b"z", b"m", b"n"], [b"ZREM", b"z", b"m"], [b"EXEC"],
+     [b"EXISTS", b"z"]],
+    [[b"SETEX", b"a", b"100", b"v"], [b"GET", b"a"], [b"HSET", b"h", b"f", b"v"],
+     [b"PEXPIRE", b"h", b"100000"], [b"HGET", b"h", b"f"], [b"EXISTS", b"a", b"h"],
+     [b"SETEX", b"a", b"0", b"v"], [b"SETEX", b"a", b"9223372036854775807", b"v"]],
 ]
 
 
@@ -186,12 +214,54 @@ def test_watch_and_a_blocked_client_see_writes_of_the_c_loop() -> None:
     assert replies[-1][0][-2:] == [b"$1\r\ny\r\n", b"$-1\r\n"]  # BLPOP took x first
 
 
+def test_a_transaction_in_the_c_loop_wakes_a_blocked_client_and_dirties_a_watcher() -> None:
+    fast, slow = engines("list")
+    replies = run_both(fast, slow, [
+        (1, [[b"BRPOP", b"q", b"0"]]),
+        (0, [[b"WATCH", b"h"]]),
+        (0, [[b"UNWATCH"], [b"MULTI"], [b"LPUSH", b"q", b"m"], [b"HSET", b"h", b"f", b"1"],
+             [b"EXEC"], [b"LLEN", b"q"]]),
+    ])
+    assert replies[-1][0][-2:] == [b"*2\r\n:1\r\n:1\r\n", b":0\r\n"]  # BRPOP took m
+
+
+@needs_c
+def test_kombu_and_celery_transactions_stay_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine()
+    calls: list[list[bytes]] = []
+    for name in ("execute", "run"):
+        original = getattr(engine, name)
+
+        def counted(*args: Any, _original: Any = original) -> Any:
+            calls.append(args[-1])
+            return _original(*args)
+        monkeypatch.setattr(engine, name, counted)
+    c = engine.new_client()
+    c.proto = 3
+    out: list[bytes] = []
+    engine.execute_batch(c, [[b"MULTI"], [b"ZADD", b"unacked_index", b"1764211111.5", b"t"],
+                             [b"HSET", b"unacked", b"t", b"msg"], [b"EXEC"],
+                             [b"MULTI"], [b"SETEX", b"meta", b"86400", b"r"],
+                             [b"PUBLISH", b"meta", b"r"], [b"EXEC"], [b"GET", b"meta"],
+                             [b"MULTI"], [b"ZREM", b"unacked_index", b"t"],
+                             [b"HDEL", b"unacked", b"t"], [b"EXEC"]], out)
+    assert calls == []
+    assert out[3] == b"*2\r\n:1\r\n:1\r\n" and out[7] == b"*2\r\n+OK\r\n:0\r\n"
+    assert out[8] == b"$1\r\nr\r\n" and out[12] == b"*2\r\n:1\r\n:1\r\n"
+    assert 0 < engine.keyspace.dbs[0].ttl_ms(b"meta") <= 86400_000
+    assert engine.stat_commands == 13 and engine.dirty == 5  # 3 MULTI, 3 EXEC, 6 queued, GET
+
+
 KEY = st.sampled_from([b"a", b"b", b"c"])
 VAL = st.sampled_from([b"", b"x", b"0", b"1", b"-3", b"10", b"007", b"-0", b"2.5",
                        b"9223372036854775807", b"-9223372036854775808", b"999999999999999999"])
 NAME = st.sampled_from([b"GET", b"get", b"SET", b"INCR", b"incr", b"DECR", b"INCRBY", b"DECRBY",
                         b"LPUSH", b"RPUSH", b"LPOP", b"RPOP", b"rpop", b"HGET", b"HSET",
-                        b"EXISTS", b"DEL", b"LRANGE", b"TYPE", b"APPEND", b"Get"])
+                        b"EXISTS", b"DEL", b"LRANGE", b"TYPE", b"APPEND", b"Get", b"SETEX",
+                        b"ZADD", b"zadd", b"ZREM", b"HDEL", b"hdel", b"PUBLISH"])
+SCORE = st.sampled_from([b"1", b"1.5", b"-2.25", b"1764211111.123", b"01", b"1.", b".5", b"inf",
+                         b"nan", b"NX", b"1e3", b"-0", b"0", b"2.50"])
+TTL = st.sampled_from([b"100", b"0", b"-1", b"1000000000001", b"01", b"x", b"86400"])
 REQUEST = st.one_of(
     st.tuples(NAME, st.lists(st.one_of(KEY, VAL), min_size=0, max_size=4)).map(
         lambda t: [t[0], *t[1]]),
@@ -201,12 +271,24 @@ REQUEST = st.one_of(
     st.tuples(st.just(b"PEXPIRE"), KEY, st.sampled_from([b"100000", b"0"])).map(list),
     st.tuples(st.just(b"PERSIST"), KEY).map(list),
     st.tuples(st.just(b"SET"), KEY, VAL, st.sampled_from([b"NX", b"XX", b"GET"])).map(list),
+    st.tuples(st.just(b"SETEX"), KEY, TTL, VAL).map(list),
+    st.tuples(st.sampled_from([b"ZADD", b"zadd"]), KEY, SCORE, VAL).map(list),
+    st.tuples(st.just(b"ZADD"), KEY, SCORE, VAL, SCORE, VAL).map(list),
+    st.tuples(st.sampled_from([b"ZREM", b"HDEL"]), KEY, VAL, VAL).map(list),
+    st.tuples(st.just(b"PUBLISH"), KEY, VAL).map(list),
+    st.tuples(st.sampled_from([b"SUBSCRIBE", b"BLPOP"]), KEY).map(
+        lambda t: [t[0], t[1]] if t[0] == b"SUBSCRIBE" else [t[0], t[1], b"0"]),
+    st.tuples(st.just(b"ZSCORE"), KEY, VAL).map(list),
+    st.tuples(st.just(b"HGETALL"), KEY).map(list),
     st.sampled_from([[b"MULTI"], [b"EXEC"], [b"DISCARD"], [b"WATCH", b"a"], [b"UNWATCH"],
                      [b"SELECT", b"1"], [b"SELECT", b"0"], [b"HELLO", b"3"], [b"HELLO", b"2"],
                      [b"PING"], [b"NOSUCH", b"a"], [b"FLUSHDB"]]),
 )
-BATCHES = st.lists(st.tuples(st.integers(0, 1), st.lists(REQUEST, min_size=1, max_size=6)),
-                   min_size=1, max_size=12)
+# a whole MULTI ... EXEC in one read: the C loop runs it without queueing
+TRANSACTION = st.lists(REQUEST, max_size=5).map(lambda rs: [[b"MULTI"], *rs, [b"EXEC"]])
+READ = st.one_of(st.lists(REQUEST, min_size=1, max_size=6), TRANSACTION,
+                 st.tuples(st.lists(REQUEST, max_size=2), TRANSACTION).map(lambda t: t[0] + t[1]))
+BATCHES = st.lists(st.tuples(st.integers(0, 1), READ), min_size=1, max_size=12)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -306,3 +388,113 @@ def test_the_c_encoder_leaves_irregular_records_to_python(tmp_path: Path) -> Non
     log.close()
     assert list(AppendLog(tmp_path / "a.aof", "no").load()) == [
         (0, [b"SET", b"k", b"v"]), (2, [b"RPUSH", b"q", b"x" * 1000])]
+
+
+# -- the C read callback --------------------------------------------------------------------
+
+class Transport:
+    """Records what the connection writes (the real-socket suites run the same callback over
+    TCP; this one lets a test see each write and the order of held replies)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.closed = True
+
+    abort = close
+
+
+def connections(tmp: Path, native: bool) -> Any:
+    from herocelery.herodb.server import Connection, HeroDB, ServerConfig
+    server = HeroDB(ServerConfig(port=0, dir=None))
+    if not native:
+        server.engine.native = None
+    held: list[Any] = []
+    server.call_soon = lambda fn, *args: held.append((fn, args))  # the loop turn, by hand
+
+    def turn() -> None:
+        while held:
+            fn, args = held.pop(0)
+            fn(*args)
+
+    def connect() -> tuple[Any, Transport]:
+        conn = Connection(server)
+        t = Transport()
+        conn.connection_made(t)
+        return conn, t
+    return server, connect, turn
+
+
+READS = [
+    [resp([b"PING"])],
+    [resp([b"SET", b"k", b"v"]) + resp([b"GET", b"k"])],
+    [resp([b"GET", b"k"])[:7], resp([b"GET", b"k"])[7:]],                # cut: the Python parser
+    [b"PING\r\n"],                                                         # inline
+    [resp([b"MULTI"]) + resp([b"INCR", b"n"]) + resp([b"EXEC"])],
+    [resp([b"BLPOP", b"q", b"0"]), resp([b"GET", b"k"])],                  # blocked: pending
+    [resp([b"SUBSCRIBE", b"ch"]), resp([b"PING"])],
+    [resp([b"SET", b"k", b"w"]) + resp([b"QUIT"]) + resp([b"GET", b"k"])],
+    [b"*1\r\n$4\r\nPING\r\n*x\r\n"],                                       # protocol error
+]
+
+
+@needs_c
+@pytest.mark.parametrize("reads", READS)
+def test_the_c_read_callback_writes_what_the_python_one_writes(reads: list[bytes],
+                                                               tmp_path: Path) -> None:
+    results = []
+    for native in (True, False):
+        server, connect, turn = connections(tmp_path, native)
+        conn, t = connect()
+        other, t2 = connect()
+        if native:
+            assert isinstance(conn.data_received, partial)
+        else:
+            assert "data_received" not in vars(conn)
+        for data in reads:
+            conn.data_received(data)
+            turn()
+        other.data_received(resp([b"RPUSH", b"q", b"x"]) + resp([b"PUBLISH", b"ch", b"m"]))
+        turn()
+        results.append((t.writes, t.closed, t2.writes, conn.failure is not None))
+    assert results[0] == results[1]
+
+
+@needs_c
+def test_a_write_is_held_for_the_log_and_a_later_read_goes_behind_it(tmp_path: Path) -> None:
+    server, connect, turn = connections(tmp_path, True)
+    writer, tw = connect()
+    reader, tr = connect()
+    flushed: list[int] = []
+
+    class Log(ListLog):
+        def flush(self, sync: bool = True) -> None:
+            flushed.append(len(self.records))
+
+        def sync(self) -> None:
+            pass
+    server.engine.log = Log()
+    writer.data_received(resp([b"SET", b"k", b"v"]))
+    reader.data_received(resp([b"GET", b"k"]))    # held too: behind the unlogged write
+    assert tw.writes == [] and tr.writes == [] and server._release_scheduled
+    turn()
+    assert flushed == [1] and tw.writes == [b"+OK\r\n"] and tr.writes == [b"$1\r\nv\r\n"]
+    reader.data_received(resp([b"GET", b"k"]))    # nothing held, nothing logged: at once
+    assert tr.writes[-1] == b"$1\r\nv\r\n" and not server._release_scheduled
