@@ -23,7 +23,7 @@
 enum {
     OP_GET = 1, OP_SET, OP_INCR, OP_DECR, OP_INCRBY, OP_DECRBY, OP_LPUSH, OP_RPUSH,
     OP_LPOP, OP_RPOP, OP_HGET, OP_HSET, OP_EXISTS, OP_DEL, OP_SETEX, OP_ZADD, OP_ZREM,
-    OP_HDEL, OP_PUBLISH, OP_MULTI
+    OP_HDEL, OP_PUBLISH, OP_MULTI, OP_SUBSCRIBE, OP_UNSUBSCRIBE, OP_BLPOP, OP_BRPOP
 };
 
 /* interned attribute names */
@@ -140,10 +140,6 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
     }
     if ((r = attr_is_none(cd, c, s_multi)) < 0) return -1;
     if (!r) return 0;
-    if ((r = attr_true(cd, c, s_channels)) < 0) return -1;
-    if (r) return 0;
-    if ((r = attr_true(cd, c, s_patterns)) < 0) return -1;
-    if (r) return 0;
     if ((r = attr_is_none(cd, c, s_effects)) < 0) return -1;
     if (!r) return 0;
     if ((r = attr_true(ed, engine, s_ready)) < 0) return -1;
@@ -156,6 +152,12 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
     if (proto == -1 && PyErr_Occurred()) return -1;
     if (proto != 2 && proto != 3) return 0;
     st->proto3 = proto == 3;
+    if (!st->proto3) {   /* a RESP2 subscriber may only (un)subscribe and ping: execute() says so */
+        if ((r = attr_true(cd, c, s_channels)) < 0) return -1;
+        if (r) return 0;
+        if ((r = attr_true(cd, c, s_patterns)) < 0) return -1;
+        if (r) return 0;
+    }
     store = get(cd, c, s_store);
     if (store == NULL) return -1;
     st->data = PyObject_GetAttr(store, s_data);
@@ -682,6 +684,130 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
         Py_DECREF(r);
         if (n == -1 && PyErr_Occurred()) return -1;
         return put_int(st, out, n) < 0 ? -1 : 1;
+    }
+
+    case OP_SUBSCRIBE: case OP_UNSUBSCRIBE: {
+        /* engine.subscribe / engine.unsubscribe for each channel, then the confirmations */
+        for (Py_ssize_t i = 1; i < argc; i++)
+            if (!PyBytes_CheckExact(ARG(i))) return 0;
+        PyObject *registry = get(st->edict, st->engine, s_channels);
+        PyObject *mine = get(st->cdict, st->c, s_channels);
+        PyObject *pats = get(st->cdict, st->c, s_patterns);
+        PyObject *frames = PyList_New(0);
+        int ok = registry && mine && pats && frames && PyDict_CheckExact(registry) &&
+            PySet_CheckExact(mine) && PyAnySet_Check(pats);
+        if (!ok) {
+            Py_XDECREF(registry); Py_XDECREF(mine); Py_XDECREF(pats); Py_XDECREF(frames);
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        int subscribe = op == OP_SUBSCRIBE;
+        t = 0;
+        for (Py_ssize_t i = 1; i < argc && t >= 0; i++) {
+            PyObject *name = ARG(i);
+            PyObject *subs = PyDict_GetItemWithError(registry, name);   /* borrowed */
+            if (subs == NULL && PyErr_Occurred()) { t = -1; break; }
+            if (subscribe) {
+                if (subs == NULL) {
+                    PyObject *fresh = PySet_New(NULL);
+                    if (fresh == NULL || PyDict_SetItem(registry, name, fresh) < 0) {
+                        Py_XDECREF(fresh); t = -1; break;
+                    }
+                    subs = fresh;
+                    Py_DECREF(fresh);   /* the registry holds it */
+                }
+                if (PySet_Add(subs, st->c) < 0 || PySet_Add(mine, name) < 0) { t = -1; break; }
+            } else {
+                int had = PySet_Contains(mine, name);
+                if (had < 0 || (had && PySet_Discard(mine, name) < 0)) { t = -1; break; }
+                if (had && subs != NULL) {
+                    if (!PyAnySet_Check(subs) || PySet_Discard(subs, st->c) < 0) { t = -1; break; }
+                    if (PySet_GET_SIZE(subs) == 0 && PyDict_DelItem(registry, name) < 0) {
+                        t = -1; break;
+                    }
+                }
+            }
+            Py_ssize_t count = PySet_GET_SIZE(mine) + PySet_GET_SIZE(pats);
+            const char *kind = subscribe ? "subscribe" : "unsubscribe";
+            PyObject *f = PyBytes_FromFormat("%c3\r\n$%d\r\n%s\r\n$%zd\r\n", st->proto3 ? '>' : '*',
+                                             (int)strlen(kind), kind, PyBytes_GET_SIZE(name));
+            if (f == NULL) { t = -1; break; }
+            PyBytes_Concat(&f, name);
+            if (f == NULL) { t = -1; break; }
+            PyObject *tail = PyBytes_FromFormat("\r\n:%zd\r\n", count);
+            if (tail == NULL) { Py_DECREF(f); t = -1; break; }
+            PyBytes_ConcatAndDel(&f, tail);
+            if (f == NULL || PyList_Append(frames, f) < 0) { Py_XDECREF(f); t = -1; break; }
+            Py_DECREF(f);
+        }
+        PyObject *reply = NULL;
+        if (t >= 0) {
+            PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
+            reply = empty == NULL ? NULL : _PyBytes_Join(empty, frames);
+            Py_XDECREF(empty);
+        }
+        Py_DECREF(registry); Py_DECREF(mine); Py_DECREF(pats); Py_DECREF(frames);
+        if (reply == NULL) return -1;
+        if (subscribe && !st->proto3)
+            st->plain = 0;   /* a RESP2 subscriber now: execute() takes its next requests */
+        return put(out, reply) < 0 ? -1 : 1;
+    }
+
+    case OP_BLPOP: case OP_BRPOP: {
+        /* the served-at-once case: a plain timeout and a non-empty list among the keys; an
+         * empty result (the client would block) or anything odd goes to Python first */
+        double timeout;
+        if (argc < 3 || !plain_decimal(ARG(argc - 1), &timeout) || timeout < 0) return 0;
+        PyObject *found = NULL;
+        for (Py_ssize_t i = 1; i < argc - 1; i++) {
+            PyObject *k = ARG(i);
+            if (!PyBytes_CheckExact(k)) return 0;
+            if ((t = has_ttl(st, k)) != 0) return t < 0 ? -1 : 0;
+            v = PyDict_GetItemWithError(st->data, k);
+            if (v == NULL) {
+                if (PyErr_Occurred()) return -1;
+                continue;
+            }
+            if ((PyObject *)Py_TYPE(v) != st->deque_type) return 0;   /* WRONGTYPE: Python's */
+            Py_ssize_t len = PyObject_Size(v);
+            if (len < 0) return -1;
+            if (len == 0) return 0;
+            if ((t = hooked(st, k)) != 0) return t < 0 ? -1 : 0;
+            found = k;
+            break;
+        }
+        if (found == NULL) return 0;
+        PyObject *items = PyDict_GetItemWithError(st->data, found);
+        Py_INCREF(items);
+        Py_ssize_t len = PyObject_Size(items);
+        PyObject *value = PyObject_CallMethodNoArgs(items, op == OP_BLPOP ? s_popleft : s_pop);
+        if (value == NULL) { Py_DECREF(items); return -1; }
+        t = len == 1 ? PyDict_DelItem(st->data, found) : 0;
+        Py_DECREF(items);
+        if (t < 0 || !PyBytes_CheckExact(value)) {
+            Py_DECREF(value);
+            if (t >= 0) PyErr_SetString(PyExc_TypeError, "a list element that is not bytes");
+            return -1;
+        }
+        /* logged as its non-blocking effect, as _bpop does */
+        PyObject *effect = PyList_New(2);
+        if (effect == NULL) { Py_DECREF(value); return -1; }
+        PyObject *name = PyBytes_FromString(op == OP_BLPOP ? "LPOP" : "RPOP");
+        if (name == NULL) { Py_DECREF(effect); Py_DECREF(value); return -1; }
+        PyList_SET_ITEM(effect, 0, name);
+        Py_INCREF(found);
+        PyList_SET_ITEM(effect, 1, found);
+        t = wrote(st, effect);
+        Py_DECREF(effect);
+        if (t < 0) { Py_DECREF(value); return -1; }
+        Py_ssize_t kn = PyBytes_GET_SIZE(found), vn = PyBytes_GET_SIZE(value);
+        PyObject *b = PyBytes_FromFormat("*2\r\n$%zd\r\n", kn);
+        if (b != NULL) PyBytes_Concat(&b, found);
+        if (b != NULL) PyBytes_ConcatAndDel(&b, PyBytes_FromFormat("\r\n$%zd\r\n", vn));
+        if (b != NULL) PyBytes_Concat(&b, value);
+        if (b != NULL) PyBytes_ConcatAndDel(&b, PyBytes_FromStringAndSize("\r\n", 2));
+        Py_DECREF(value);
+        if (b == NULL) return -1;
+        return put(out, b) < 0 ? -1 : 1;
     }
     }
     return 0;

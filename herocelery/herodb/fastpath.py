@@ -17,7 +17,7 @@ from collections import deque
 from functools import partial
 from typing import Any, Callable
 
-from .commands import hashes, keys, lists, pubsub, strings, transactions, zsets
+from .commands import blocking, hashes, keys, lists, pubsub, strings, transactions, zsets
 from .commands.base import Command
 from .protocol import INT_REPLIES, SIMPLE_REPLIES, encode
 
@@ -32,6 +32,8 @@ NATIVE: dict[str, tuple[int, Callable[..., Any]]] = {
     "PUBLISH": (19, pubsub.publish),
     # MULTI ... EXEC in one read runs without queueing (when EXEC is the stock one too)
     "MULTI": (20, transactions.multi),
+    "SUBSCRIBE": (21, pubsub.subscribe), "UNSUBSCRIBE": (22, pubsub.unsubscribe),
+    "BLPOP": (23, blocking.blpop), "BRPOP": (24, blocking.brpop),  # when served at once
 }
 
 Batch = Callable[[Any, Any, list[list[bytes]], list[bytes]], Any]

@@ -181,6 +181,11 @@ EXAMPLES = [
     [[b"MULTI"], [b"GET", b"a", b"b"], [b"EXEC"], [b"MULTI"], [b"MULTI"], [b"EXEC"]],
     [[b"MULTI"], [b"SET", b"a", b"1"], [b"EXEC", b"x"], [b"EXEC"], [b"Exec"]],
     [[b"MULTI"], [b"SET", b"a", b"", b"XX"], [b"HELLO", b"3"], [b"EXEC"]],  # found by hypothesis
+    [[b"HELLO", b"3"], [b"SUBSCRIBE", b"a", b"b"], [b"GET", b"a"], [b"UNSUBSCRIBE", b"b", b"c"],
+     [b"SUBSCRIBE", b"a"], [b"UNSUBSCRIBE"], [b"PING"]],
+    [[b"SUBSCRIBE", b"a"], [b"GET", b"a"], [b"UNSUBSCRIBE", b"a"], [b"GET", b"a"]],
+    [[b"RPUSH", b"a", b"1", b"2"], [b"BRPOP", b"b", b"a", b"0"], [b"BLPOP", b"a", b"1.5"],
+     [b"BRPOP", b"a", b"0"], [b"SET", b"s", b"v"], [b"BLPOP", b"s", b"a", b"0"]],
     [[b"MULTI"], [b"SET", b"a", b"1"], [b"SELECT", b"1"], [b"GET", b"a"], [b"EXEC"], [b"GET", b"a"]],
     [[b"MULTI"], [b"LPUSH", b"a", b"x"], [b"INCR", b"a"], [b"BLPOP", b"a", b"0"], [b"EXEC"]],
     [[b"MULTI"], [b"ZADD", b"z", b"1", b"m"], [b"ZADD", b"z", b"1", b"m"],
@@ -250,6 +255,16 @@ def test_kombu_and_celery_transactions_stay_in_c(monkeypatch: pytest.MonkeyPatch
     assert out[8] == b"$1\r\nr\r\n" and out[12] == b"*2\r\n:1\r\n:1\r\n"
     assert 0 < engine.keyspace.dbs[0].ttl_ms(b"meta") <= 86400_000
     assert engine.stat_commands == 13 and engine.dirty == 5  # 3 MULTI, 3 EXEC, 6 queued, GET
+    # the result consumer's (RESP3) subscriptions and a worker's BRPOP that finds a message
+    out.clear()
+    engine.execute_batch(c, [[b"SUBSCRIBE", b"meta"], [b"LPUSH", b"celery", b"m"],
+                             [b"BRPOP", b"celery", b"celery\x06\x163", b"1"],
+                             [b"UNSUBSCRIBE", b"meta"]], out)
+    assert calls == []
+    assert out == [b">3\r\n$9\r\nsubscribe\r\n$4\r\nmeta\r\n:1\r\n", b":1\r\n",
+                   b"*2\r\n$6\r\ncelery\r\n$1\r\nm\r\n",
+                   b">3\r\n$11\r\nunsubscribe\r\n$4\r\nmeta\r\n:0\r\n"]
+    assert records(engine) == [] and engine.channels == {}
 
 
 KEY = st.sampled_from([b"a", b"b", b"c"])
@@ -278,6 +293,9 @@ REQUEST = st.one_of(
     st.tuples(st.just(b"PUBLISH"), KEY, VAL).map(list),
     st.tuples(st.sampled_from([b"SUBSCRIBE", b"BLPOP"]), KEY).map(
         lambda t: [t[0], t[1]] if t[0] == b"SUBSCRIBE" else [t[0], t[1], b"0"]),
+    st.tuples(st.sampled_from([b"BRPOP", b"BLPOP", b"brpop"]), KEY, KEY,
+              st.sampled_from([b"0", b"1", b"0.5", b"-1", b"x", b"-0", b" 1"])).map(list),
+    st.tuples(st.sampled_from([b"UNSUBSCRIBE", b"SUBSCRIBE"]), KEY, KEY).map(list),
     st.tuples(st.just(b"ZSCORE"), KEY, VAL).map(list),
     st.tuples(st.just(b"HGETALL"), KEY).map(list),
     st.sampled_from([[b"MULTI"], [b"EXEC"], [b"DISCARD"], [b"WATCH", b"a"], [b"UNWATCH"],
