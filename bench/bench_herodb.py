@@ -183,7 +183,13 @@ def main() -> None:
         ]
     text = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    # the newest run replaces the top block; the dated sections written below it stay
+    history = ""
+    if args.out.exists():
+        old = args.out.read_text()
+        at = old.find("\n## ")
+        history = old[at:] if at >= 0 else ""
+    args.out.write_text(text + history)
     print(text)
 
 

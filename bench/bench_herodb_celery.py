@@ -1,9 +1,10 @@
 """Celery on HeroDB against Celery on redis-server, as broker and result backend.
 
 2,000 no-op tasks (results collected), then a chain of 200, then a chord of 200, with one
-worker of 2 processes; tasks/s for each, ratio HeroDB / redis-server, median of repeats.
+worker of 2 processes; tasks/s for each, ratio HeroDB / redis-server, median of repeats (the
+two servers take turns going first, ABBA, so drift on a shared machine falls on both).
 
-    python bench/bench_herodb_celery.py [--repeat 3]
+    python bench/bench_herodb_celery.py [--repeat 6] [--redis-aof]
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def measure(url: str, n: int, chain_len: int, chord_len: int) -> dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=6)
     ap.add_argument("--tasks", type=int, default=2000)
     ap.add_argument("--redis-aof", action="store_true",
                     help="redis-server persists too (appendfsync everysec, like HeroDB)")
@@ -67,10 +68,16 @@ def main() -> None:
           + "; HeroDB appendfsync everysec")
     ratios: dict[str, list[float]] = {"tasks": [], "chain": [], "chord": []}
     for r in range(args.repeat):
-        with redis_server("everysec" if args.redis_aof else None) as url:
-            red = measure(url, args.tasks, 200, 200)
-        with herodb_server() as url:
-            hero = measure(url, args.tasks, 200, 200)
+        # ABBA order: the machine is shared, and a slow minute should not always fall on the
+        # same server
+        order = ["redis", "hero"] if r % 2 == 0 else ["hero", "redis"]
+        got: dict[str, dict[str, float]] = {}
+        for which in order:
+            server = redis_server("everysec" if args.redis_aof else None) if which == "redis" \
+                else herodb_server()
+            with server as url:
+                got[which] = measure(url, args.tasks, 200, 200)
+        red, hero = got["redis"], got["hero"]
         for k in ratios:
             ratios[k].append(hero[k] / red[k])
         print(f"run {r + 1}: " + "; ".join(

@@ -1,15 +1,26 @@
-/* HeroDB's optional C request loop: Engine.execute_batch with native hot commands.
+/* HeroDB's optional C request loop: Connection.data_received and Engine.execute_batch with
+ * native hot commands.
+ *
+ * read(ctx, conn, data) is server.Connection's read callback for the common read -- nothing
+ * pending, not blocked, whole regular requests -- with no Python frame: split (as the parser
+ * would), run, then write the replies or hold them for the loop turn's log write, as
+ * Connection.process does; every other read goes to conn.data_received_py, and a read whose
+ * requests blocked, quit or answered nothing to conn.finish.
  *
  * run(ctx, engine, c, cmds, out) runs the parsed requests of one read in order and appends
  * each reply's RESP bytes to `out`, like Engine.execute_batch (whose Python loop stays the
- * reference and the fallback).  While the connection is in the plain state (no MULTI, no
- * subscription, admin or no access model, no WATCHer or blocked client on its database, no
- * pending write effects, nothing ready to serve) the happy path of GET, SET key value,
- * INCR/DECR/INCRBY/DECRBY, LPUSH/RPUSH, LPOP/RPOP key, HGET, HSET, EXISTS and DEL runs here on
- * the Database's dicts and deques.  Anything else -- another command, another argument shape,
- * a key with a TTL, a wrong type, an integer that is not plainly valid -- is handed, unchanged,
- * to engine.execute(c, argv), so errors and edge cases are the Python path's own.  A native
- * op decides to hand over before it changes anything.
+ * reference and the fallback).  While the connection is in the plain state (no MULTI, not a
+ * RESP2 subscriber, admin or no access model, no pending write effects, nothing ready to
+ * serve) the happy path of GET, SET key value, SETEX, INCR/DECR/INCRBY/DECRBY, LPUSH/RPUSH,
+ * LPOP/RPOP key, BLPOP/BRPOP served at once, HGET, HSET, HDEL, EXISTS, DEL, ZADD key score
+ * member, ZREM, PUBLISH and SUBSCRIBE/UNSUBSCRIBE of channels runs here on the Database's
+ * dicts, deques and ZSets; a MULTI whose queued requests and EXEC are all in the same read
+ * runs them without queueing (natively where it can, else through engine.run as EXEC does).
+ * Anything else -- another command, another argument shape, a write to a key with a TTL or
+ * one a WATCHer or blocked client waits on, a read of an expired key, a wrong type, a number
+ * that is not plainly valid -- is handed, unchanged, to engine.execute(c, argv), so errors and
+ * edge cases are the Python path's own.  A native op decides to hand over before it changes
+ * anything.
  *
  * Returns None, or the Block a request returned (nothing is appended for it), as
  * execute_batch does.
