@@ -1218,6 +1218,72 @@ static PyObject *split(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(r);
 }
 
+/* A count being read at p: 1 whole (value, *next set), 0 cut short by the end of the data
+ * (digits so far, possibly a '\r'), -1 not a plain count. */
+static int count_state(const char *p, const char *end, long long *value, const char **next)
+{
+    long long v = count_at(p, end, next);
+    if (v >= 0) {
+        *value = v;
+        return 1;
+    }
+    const char *q = p;
+    while (q < end && *q >= '0' && *q <= '9' && q - p < 10)
+        q++;
+    if (q - p > 9 || (q - p > 1 && *p == '0'))
+        return -1;
+    if (q == end || (q + 1 == end && *q == '\r'))
+        return 0;
+    return -1;
+}
+
+/* pending(data, max_bulk, max_multibulk) -> (offset, need) | None: when `data` is whole
+ * regular requests (maybe none) followed by one regular request cut short by the end of the
+ * read (a big argument arriving in several reads), `offset` is where that request starts and
+ * `need` > len(data) - offset the bytes it must have before it can be whole (at least: ask
+ * again then); None otherwise (the parser reads it the careful way). Lets the parser gather a
+ * big request's pieces without re-scanning them. */
+static PyObject *pending(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3 || !PyBytes_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "pending(data: bytes, max_bulk, max_multibulk)");
+        return NULL;
+    }
+    long long max_bulk = PyLong_AsLongLong(args[1]), max_multi = PyLong_AsLongLong(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    const char *start = PyBytes_AS_STRING(args[0]), *p = start;
+    const char *end = start + PyBytes_GET_SIZE(args[0]);
+    while (p < end) {
+        const char *req = p, *q;
+        long long n, size, need = 0;
+        if (*p != '*')
+            Py_RETURN_NONE;
+        int r = count_state(p + 1, end, &n, &q);
+        if (r == 0)
+            need = (end - req) + 1;
+        else if (r < 0 || n < 1 || n > max_multi)
+            Py_RETURN_NONE;
+        else {
+            p = q;
+            for (long long i = 0; i < n; i++) {
+                if (p >= end) { need = (p - req) + 4; break; }        /* "$0\r\n" at least */
+                if (*p != '$') Py_RETURN_NONE;
+                r = count_state(p + 1, end, &size, &q);
+                if (r == 0) { need = (end - req) + 1; break; }
+                if (r < 0 || size > max_bulk) Py_RETURN_NONE;
+                if (size + 2 > end - q) { need = (q - req) + size + 2; break; }
+                if (q[size] != '\r' || q[size + 1] != '\n') Py_RETURN_NONE;
+                p = q + size + 2;
+            }
+        }
+        if (need > 0)
+            return Py_BuildValue("(nL)", (Py_ssize_t)(req - start), need);
+    }
+    Py_RETURN_NONE;   /* whole requests: split's case, not this one's */
+}
+
 /* ---- log records -------------------------------------------------------------------------- */
 static void put_u32(char *p, size_t v)
 {
@@ -1448,6 +1514,8 @@ static PyMethodDef methods[] = {
      "commands."},
     {"read", (PyCFunction)(void (*)(void))conn_read, METH_FASTCALL,
      "read(ctx, conn, data) -> None: server.Connection.data_received's common case."},
+    {"pending", (PyCFunction)(void (*)(void))pending, METH_FASTCALL,
+     "pending(data, max_bulk, max_multibulk) -> (offset, need) | None: a cut-short request."},
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
      "split(data, out, max_bulk, max_multibulk) -> bool: whole regular requests into out."},
     {"encode_records", encode_records, METH_O,

@@ -62,6 +62,13 @@ def splitter() -> Split | None:
     return None if module is None else module.split  # type: ignore[no-any-return]
 
 
+def gatherer() -> Callable[[bytes, int, int], Any] | None:
+    """The C `pending` of the splitter (where a cut-short regular request starts and the bytes
+    it still needs), or None."""
+    module = _module()
+    return None if module is None else module.pending  # type: ignore[no-any-return]
+
+
 def records_encoder() -> Callable[[list[tuple[int, list[bytes]]]], bytes | None] | None:
     """The C log record encoder (persist.encode_records' bytes, or None when a record is not
     plain), or None when the C module is not in use."""

@@ -84,11 +84,11 @@ class Parser:
     """
 
     __slots__ = ("buf", "parts", "size", "need", "max_bulk", "max_multibulk", "reader", "fast",
-                 "split")
+                 "split", "wants")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024,
-                 split: Callable[[bytes, list[list[bytes]], int, int], bool] | None = None
-                 ) -> None:
+                 split: Callable[[bytes, list[list[bytes]], int, int], bool] | None = None,
+                 pending: Callable[[bytes, int, int], Any] | None = None) -> None:
         self.buf = b""
         self.parts: list[bytes] = []  # chunks waiting until `need` bytes are there
         self.size = 0
@@ -102,13 +102,17 @@ class Parser:
             and max_multibulk >= FAST_MAX_BYTES // 6
         # the C splitter (fastpath.py): whole regular requests within the limits, else False
         self.split = split
+        # and its partner: how many bytes a cut-short regular request still needs
+        self.wants = pending if split is not None else None
 
     def feed(self, data: bytes, out: list[list[bytes]]) -> None:
         """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
         split = self.split
-        if split is not None and not self.need and not self.buf and \
-                split(data, out, self.max_bulk, self.max_multibulk):
-            return
+        if split is not None and not self.need and not self.buf:
+            if split(data, out, self.max_bulk, self.max_multibulk):
+                return
+            if self._gather(data, out):
+                return
         if self.need:
             self.parts.append(data)
             self.size += len(data)
@@ -116,6 +120,11 @@ class Parser:
                 return  # a big argument still arriving: do not re-scan (no quadratic copying)
             data = b"".join(self.parts)
             self.parts, self.size, self.need = [], 0, 0
+            if split is not None and not self.buf:
+                if split(data, out, self.max_bulk, self.max_multibulk):
+                    return
+                if self._gather(data, out):
+                    return
         if self.fast and not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES:
             if data.count(b"*") == 1:
                 # one '*': at most one request and no nesting; only its own count needs a look
@@ -199,6 +208,24 @@ class Parser:
             if self.need:
                 self.parts, self.size = [self.buf], len(self.buf)
                 self.buf = b""
+
+    def _gather(self, data: bytes, out: list[list[bytes]]) -> bool:
+        """With the C splitter: when ``data`` is whole requests and then one regular request
+        cut short (a big argument arriving in pieces), take the whole ones and keep the rest,
+        waiting for the bytes it still needs without re-scanning (True); False: nothing taken,
+        the careful loop reads it."""
+        if self.wants is None:
+            return False
+        got = self.wants(data, self.max_bulk, self.max_multibulk)
+        if got is None:
+            return False
+        offset, want = got
+        if offset:
+            if not self.split(data[:offset], out, self.max_bulk, self.max_multibulk):
+                return False
+            data = data[offset:]
+        self.parts, self.size, self.need = [data], len(data), want
+        return True
 
     def _hiredis(self, data: bytes, out: list[list[bytes]]) -> bool:
         """Parse ``data`` with hiredis when it is whole requests of bulk strings only; False

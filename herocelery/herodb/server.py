@@ -119,7 +119,8 @@ class Connection(asyncio.Protocol):
         engine.clients[c.id] = c
         self.c = c
         cfg = self.server.config
-        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk, fastpath.splitter())
+        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk, fastpath.splitter(),
+                             fastpath.gatherer())
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             try:

@@ -321,7 +321,7 @@ def test_random_reads_give_the_same_replies_and_keyspace(
 
 def parse_all(chunks: list[bytes], split: Any, max_bulk: int, max_multibulk: int) -> Any:
     """Every request the parser gives for the chunks, and the error that stopped it."""
-    parser = Parser(max_bulk, max_multibulk, split)
+    parser = Parser(max_bulk, max_multibulk, split, fastpath.gatherer() if split else None)
     got: list[list[bytes]] = []
     for chunk in chunks:
         out: list[list[bytes]] = []
@@ -371,6 +371,38 @@ def test_random_streams_parse_the_same_with_and_without_the_c_splitter(
     step = max(1, len(data) // pieces)
     chunks = [data[i:i + step] for i in range(0, len(data), step)]
     assert parse_all(chunks, split, *limits) == parse_all(chunks, None, *limits)
+
+
+@needs_c
+@pytest.mark.parametrize("cut", [1, 5, 9, 30, 40, 1000, 40_000])
+def test_a_big_request_cut_into_pieces_is_gathered_without_rescanning(cut: int) -> None:
+    big = b"x" * 60_000
+    data = resp([b"MULTI"]) + resp([b"HSET", b"h", b"f", big]) + resp([b"EXEC"])
+    parser = Parser(1 << 20, 1024, fastpath.splitter(), fastpath.gatherer())
+    out: list[list[bytes]] = []
+    parser.feed(data[:cut], out)
+    taken = len(out)
+    assert parser.need > parser.size  # waiting for the rest of one request
+    for i in range(cut, len(data), 7_000):
+        parser.feed(data[i:i + 7_000], out)
+    assert out == [[b"MULTI"], [b"HSET", b"h", b"f", big], [b"EXEC"]]
+    assert taken == (1 if cut >= len(resp([b"MULTI"])) else 0)  # whole ones go at once
+    assert parser.need == 0 and parser.size == 0 and parser.buf == b""
+
+
+def test_pending_names_where_a_cut_short_request_starts_and_what_it_needs() -> None:
+    pending = fastpath.gatherer()
+    if pending is None:
+        pytest.skip("the C splitter is not in use")
+    whole = resp([b"PING"])
+    big = resp([b"SET", b"k", b"v" * 100])
+    assert pending(whole, 512, 16) is None                     # whole: split's case
+    assert pending(whole + big[:30], 512, 16) == (len(whole), len(big))  # inside the value
+    assert pending(big[:20], 512, 16) == (0, 24)   # before its header: a lower bound ("$0\r\n")
+    assert pending(big[:3], 512, 16) == (0, 4)                # "*3\r" then at least a byte
+    assert pending(big[:30], 50, 16) is None                   # over max_bulk: the careful loop
+    assert pending(b"PING\r\n", 512, 16) is None               # inline
+    assert pending(b"*1\r\n+x", 512, 16) is None                # irregular
 
 
 # -- the C log record encoder -------------------------------------------------------------
