@@ -1508,6 +1508,57 @@ done:
     return ret;
 }
 
+/* send_held(held): the end of HeroDB.release_held -- for each (conn, out) held for the loop
+ * turn's log write: conn.holding = False, and when its client is still there and not
+ * closing, conn.transport.write(the replies joined). */
+static PyObject *send_held(PyObject *self, PyObject *held)
+{
+    (void)self;
+    if (!PyList_CheckExact(held)) {
+        PyErr_SetString(PyExc_TypeError, "send_held(held: list)");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(held); i++) {
+        PyObject *pair = PyList_GET_ITEM(held, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+                !PyList_CheckExact(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "send_held: (conn, out: list) pairs");
+            return NULL;
+        }
+        PyObject *conn = PyTuple_GET_ITEM(pair, 0), *out = PyTuple_GET_ITEM(pair, 1);
+        Py_INCREF(pair);
+        PyObject *cd = instance_dict(conn), *c = NULL, *payload = NULL, *t = NULL, *r = NULL;
+        int ok = 0, closing;
+        if (PyObject_SetAttr(conn, s_holding, Py_False) < 0) goto next;
+        if ((c = get(cd, conn, s_c)) == NULL) goto next;
+        if (c == Py_None) { ok = 1; goto next; }
+        if ((closing = attr_true(NULL, c, s_closing)) != 0) { ok = closing > 0; goto next; }
+        if (PyList_GET_SIZE(out) == 1) {
+            payload = PyList_GET_ITEM(out, 0);
+            Py_INCREF(payload);
+        } else {
+            PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
+            if (empty == NULL) goto next;
+            payload = _PyBytes_Join(empty, out);
+            Py_DECREF(empty);
+            if (payload == NULL) goto next;
+        }
+        if ((t = get(cd, conn, s_transport)) == NULL) goto next;
+        r = PyObject_CallMethodOneArg(t, s_write, payload);
+        ok = r != NULL;
+    next:
+        Py_XDECREF(r);
+        Py_XDECREF(t);
+        Py_XDECREF(payload);
+        Py_XDECREF(c);
+        Py_XDECREF(cd);
+        Py_DECREF(pair);
+        if (!ok)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL,
      "run(ctx, engine, c, cmds, out) -> None | Block: Engine.execute_batch with native hot "
@@ -1516,6 +1567,8 @@ static PyMethodDef methods[] = {
      "read(ctx, conn, data) -> None: server.Connection.data_received's common case."},
     {"pending", (PyCFunction)(void (*)(void))pending, METH_FASTCALL,
      "pending(data, max_bulk, max_multibulk) -> (offset, need) | None: a cut-short request."},
+    {"send_held", send_held, METH_O,
+     "send_held(held) -> None: the replies HeroDB.release_held sends, in order."},
     {"split", (PyCFunction)(void (*)(void))split, METH_FASTCALL,
      "split(data, out, max_bulk, max_multibulk) -> bool: whole regular requests into out."},
     {"encode_records", encode_records, METH_O,

@@ -69,6 +69,12 @@ def gatherer() -> Callable[[bytes, int, int], Any] | None:
     return None if module is None else module.pending  # type: ignore[no-any-return]
 
 
+def held_sender() -> Callable[[list[Any]], None] | None:
+    """The C loop that sends the replies HeroDB.release_held held, or None."""
+    module = _module()
+    return None if module is None else module.send_held  # type: ignore[no-any-return]
+
+
 def records_encoder() -> Callable[[list[tuple[int, list[bytes]]]], bytes | None] | None:
     """The C log record encoder (persist.encode_records' bytes, or None when a record is not
     plain), or None when the C module is not in use."""

@@ -279,6 +279,7 @@ class HeroDB:
         # the running loop's call_soon, set by start() (asyncio.get_running_loop() costs a
         # getpid() per call, and hold() runs once per read)
         self.call_soon: Any = None
+        self._send_held = fastpath.held_sender()
 
     # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
     def hold(self, conn: "Connection", out: list[bytes]) -> None:
@@ -300,6 +301,10 @@ class HeroDB:
             the_log.flush(sync=False)
             the_log.sync()
         held, self._held = self._held, []
+        send = self._send_held if self.engine.native is not None else None
+        if send is not None:  # the same loop in C (fastpath.py)
+            send(held)
+            return
         for conn, out in held:
             conn.holding = False
             c = conn.c

@@ -548,3 +548,9 @@ def test_a_write_is_held_for_the_log_and_a_later_read_goes_behind_it(tmp_path: P
     assert flushed == [1] and tw.writes == [b"+OK\r\n"] and tr.writes == [b"$1\r\nv\r\n"]
     reader.data_received(resp([b"GET", b"k"]))    # nothing held, nothing logged: at once
     assert tr.writes[-1] == b"$1\r\nv\r\n" and not server._release_scheduled
+    writer.data_received(resp([b"SET", b"k", b"w"]) + resp([b"INCR", b"n"]))
+    reader.data_received(resp([b"SET", b"j", b"x"]))
+    reader.c.closing = True                          # gone before the loop turn ends
+    turn()
+    assert tw.writes[-1] == b"+OK\r\n:1\r\n" and tr.writes[-1] == b"$1\r\nv\r\n"
+    assert not writer.holding and not reader.holding and server._held == []
