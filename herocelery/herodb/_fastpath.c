@@ -224,6 +224,22 @@ static int put(PyObject *out, PyObject *reply)   /* steals reply */
     return r;
 }
 
+/* b"".join(parts) (new reference); one part is returned as it is */
+static PyObject *joined(PyObject *parts)
+{
+    if (PyList_GET_SIZE(parts) == 1) {
+        PyObject *only = PyList_GET_ITEM(parts, 0);
+        Py_INCREF(only);
+        return only;
+    }
+    PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
+    if (empty == NULL)
+        return NULL;
+    PyObject *r = _PyBytes_Join(empty, parts);
+    Py_DECREF(empty);
+    return r;
+}
+
 static int put_bulk(PyObject *out, PyObject *value)
 {
     char head[32];
@@ -751,11 +767,8 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
             Py_DECREF(f);
         }
         PyObject *reply = NULL;
-        if (t >= 0) {
-            PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
-            reply = empty == NULL ? NULL : _PyBytes_Join(empty, frames);
-            Py_XDECREF(empty);
-        }
+        if (t >= 0)
+            reply = joined(frames);
         Py_DECREF(registry); Py_DECREF(mine); Py_DECREF(pats); Py_DECREF(frames);
         if (reply == NULL) return -1;
         if (subscribe && !st->proto3)
@@ -990,10 +1003,7 @@ static int transaction(State *st, PyObject *cmds, Py_ssize_t first, Py_ssize_t *
     PyObject *hb = PyBytes_FromStringAndSize(head, h);
     if (hb == NULL || PyList_Insert(parts, 0, hb) < 0) { Py_XDECREF(hb); Py_DECREF(parts); return -1; }
     Py_DECREF(hb);
-    PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
-    if (empty == NULL) { Py_DECREF(parts); return -1; }
-    PyObject *reply = _PyBytes_Join(empty, parts);
-    Py_DECREF(empty);
+    PyObject *reply = joined(parts);
     Py_DECREF(parts);
     if (put(out, reply) < 0) return -1;
     *last = j;
@@ -1442,17 +1452,8 @@ static PyObject *conn_read(PyObject *self, PyObject *const *args, Py_ssize_t nar
     if (same && PyList_GET_SIZE(held) == 0) {
         /* nothing to order it behind and nothing for the log: out now */
         Py_DECREF(held);
-        PyObject *payload;
-        if (PyList_GET_SIZE(out) == 1) {
-            payload = PyList_GET_ITEM(out, 0);
-            Py_INCREF(payload);
-        } else {
-            PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
-            if (empty == NULL) goto error;
-            payload = _PyBytes_Join(empty, out);
-            Py_DECREF(empty);
-            if (payload == NULL) goto error;
-        }
+        PyObject *payload = joined(out);
+        if (payload == NULL) goto error;
         PyObject *transport = get(cd, conn, s_transport);
         if (transport == NULL) { Py_DECREF(payload); goto error; }
         ret = PyObject_CallMethodOneArg(transport, s_write, payload);
@@ -1533,16 +1534,7 @@ static PyObject *send_held(PyObject *self, PyObject *held)
         if ((c = get(cd, conn, s_c)) == NULL) goto next;
         if (c == Py_None) { ok = 1; goto next; }
         if ((closing = attr_true(NULL, c, s_closing)) != 0) { ok = closing > 0; goto next; }
-        if (PyList_GET_SIZE(out) == 1) {
-            payload = PyList_GET_ITEM(out, 0);
-            Py_INCREF(payload);
-        } else {
-            PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
-            if (empty == NULL) goto next;
-            payload = _PyBytes_Join(empty, out);
-            Py_DECREF(empty);
-            if (payload == NULL) goto next;
-        }
+        if ((payload = joined(out)) == NULL) goto next;
         if ((t = get(cd, conn, s_transport)) == NULL) goto next;
         r = PyObject_CallMethodOneArg(t, s_write, payload);
         ok = r != NULL;
