@@ -274,6 +274,17 @@ static int put_int(State *st, PyObject *out, long long v)
     return put(out, PyBytes_FromStringAndSize(buf, h));
 }
 
+/* a reply from the Python path, encoded in the connection's protocol (steals reply) */
+static int put_encoded(State *st, PyObject *out, PyObject *reply)
+{
+    PyObject *proto = get(st->cdict, st->c, s_proto);
+    if (proto == NULL) { Py_DECREF(reply); return -1; }
+    PyObject *b = PyObject_CallFunctionObjArgs(st->encode, reply, proto, NULL);
+    Py_DECREF(proto);
+    Py_DECREF(reply);
+    return put(out, b);
+}
+
 /* ---- the keyspace ------------------------------------------------------------------------- */
 /* 1 when the key has a TTL (the op hands over: lazy expiry stays in Python), -1 error */
 static int has_ttl(State *st, PyObject *key)
@@ -322,6 +333,14 @@ static int hooked(State *st, PyObject *key)
     if (PyDict_GET_SIZE(st->blocked) && (r = PyDict_Contains(st->blocked, key)) != 0)
         return r;
     return 0;
+}
+
+/* 1 when a write to `key` takes the Python path: it has a TTL (lazy expiry stays in Python),
+ * or a WATCHer or blocked client waits on it (after_write's hooks); 0 native; -1 error */
+static int write_handed(State *st, PyObject *key)
+{
+    int t = has_ttl(st, key);
+    return t != 0 ? t : hooked(st, key);
 }
 
 /* a write done: counted and logged as after_write's common case (`argv` or the effect that
@@ -431,8 +450,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
         return put_bulk(out, v) < 0 ? -1 : 1;
 
     case OP_SET:
-        if (argc != 3 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if (argc != 3 || (t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         if (!PyBytes_CheckExact(ARG(2))) return 0;
         if (PyDict_SetItem(st->data, key, ARG(2)) < 0) return -1;
         if (wrote(st, argv) < 0) return -1;
@@ -448,8 +466,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
             if (argc != 3 || !plain_int(ARG(2), &delta)) return 0;
             if (op == OP_DECRBY) delta = -delta;
         }
-        if ((t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -468,8 +485,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
     }
 
     case OP_LPUSH: case OP_RPUSH: {
-        if (argc < 3 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if (argc < 3 || (t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         PyObject *items;
         if (v == NULL) {
@@ -495,8 +511,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
     }
 
     case OP_LPOP: case OP_RPOP: {
-        if (argc != 2 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if (argc != 2 || (t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -541,8 +556,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
     }
 
     case OP_HSET: {
-        if (argc < 4 || argc % 2 || (t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if (argc < 4 || argc % 2 || (t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         PyObject *h;
         if (v == NULL) {
@@ -569,8 +583,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
     case OP_EXISTS: case OP_DEL: {
         for (Py_ssize_t i = 1; i < argc; i++) {
             if (!PyBytes_CheckExact(ARG(i))) return 0;
-            t = op == OP_DEL ? has_ttl(st, ARG(i)) : read_ttl(st, ARG(i));
-            if (t == 0 && op == OP_DEL) t = hooked(st, ARG(i));
+            t = op == OP_DEL ? write_handed(st, ARG(i)) : read_ttl(st, ARG(i));
             if (t != 0) return t < 0 ? -1 : 0;
         }
         long long n = 0;
@@ -627,8 +640,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
         /* ZADD key score member, score in the plain decimal form */
         double score;
         if (argc != 4 || !PyBytes_CheckExact(ARG(3)) || !plain_decimal(ARG(2), &score)) return 0;
-        if ((t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         PyObject *z, *member = ARG(3);
         int is_new = 1;
@@ -671,8 +683,7 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
         if (argc < 3) return 0;
         for (Py_ssize_t i = 2; i < argc; i++)
             if (!PyBytes_CheckExact(ARG(i))) return 0;
-        if ((t = has_ttl(st, key)) != 0) return t < 0 ? -1 : 0;
-        if ((t = hooked(st, key)) != 0) return t < 0 ? -1 : 0;
+        if ((t = write_handed(st, key)) != 0) return t < 0 ? -1 : 0;
         v = PyDict_GetItemWithError(st->data, key);
         if (v == NULL) {
             if (PyErr_Occurred()) return -1;
@@ -877,14 +888,7 @@ static int run_queued(State *st, PyObject *cmd, PyObject *argv, PyObject *parts)
     if (flush_writes(st, st->engine) < 0)
         return -1;
     PyObject *reply = PyObject_CallMethodObjArgs(st->engine, s_run, st->c, cmd, argv, NULL);
-    if (reply == NULL)
-        return -1;
-    PyObject *proto = get(st->cdict, st->c, s_proto);
-    if (proto == NULL) { Py_DECREF(reply); return -1; }
-    PyObject *b = PyObject_CallFunctionObjArgs(st->encode, reply, proto, NULL);
-    Py_DECREF(proto);
-    Py_DECREF(reply);
-    return put(parts, b);
+    return reply == NULL ? -1 : put_encoded(st, parts, reply);
 }
 
 /* MULTI, queued requests and EXEC all in this read, for a connection in the plain state that
@@ -1102,12 +1106,7 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 result = reply;
                 goto finish;
             }
-            PyObject *proto = get(st.cdict, c, s_proto);
-            if (proto == NULL) { Py_DECREF(reply); goto fail; }
-            PyObject *b = PyObject_CallFunctionObjArgs(st.encode, reply, proto, NULL);
-            Py_DECREF(proto);
-            Py_DECREF(reply);
-            if (put(out, b) < 0) goto fail;
+            if (put_encoded(&st, out, reply) < 0) goto fail;
             int q = attr_true(st.cdict, c, s_quit);
             if (q < 0) goto fail;
             if (q) break;
