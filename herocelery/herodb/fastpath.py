@@ -5,9 +5,9 @@ requests in C, or None when the extension is not built (no compiler at install t
 `HEROCELERY_PURE_PYTHON=1` (read when an Engine is made); then the Python loop runs. The C loop
 runs the plain happy path of the hottest commands itself (see `NATIVE`) and hands every other
 request to `Engine.execute`, so replies, errors and the log are those of the Python path.
-`splitter()` gives the C request splitter for `protocol.Parser`: whole requests in the regular
-form (`*N` then N bulk strings) within the limits, anything else is left to the Python parser.
-`records_encoder()` gives the C encoder of the log's records for `persist.AppendLog`.
+`reader(native)` gives the C read callback for `server.Connection`. `function(name)` gives the
+C request splitter and gatherer for `protocol.Parser`, the sender of held replies and the log
+record encoder, each None when the module is not in use.
 """
 from __future__ import annotations
 
@@ -43,9 +43,6 @@ def pure_forced() -> bool:
     return os.environ.get("HEROCELERY_PURE_PYTHON", "") not in ("", "0")
 
 
-Split = Callable[[bytes, list[list[bytes]], int, int], bool]
-
-
 def _module() -> Any:
     if pure_forced():
         return None
@@ -56,30 +53,14 @@ def _module() -> Any:
     return _fastpath
 
 
-def splitter() -> Split | None:
-    """The C request splitter, or None (then the Python parser does it all)."""
+def function(name: str) -> Any:
+    """A function of the C module, or None when it is not in use (then Python does the work):
+    `split` (whole regular requests of a read, for protocol.Parser), `pending` (where a
+    cut-short regular request starts and the bytes it still needs), `send_held` (the replies
+    HeroDB.release_held sends), `encode_records` (persist.encode_records' bytes, or None when
+    a record is not plain)."""
     module = _module()
-    return None if module is None else module.split  # type: ignore[no-any-return]
-
-
-def gatherer() -> Callable[[bytes, int, int], Any] | None:
-    """The C `pending` of the splitter (where a cut-short regular request starts and the bytes
-    it still needs), or None."""
-    module = _module()
-    return None if module is None else module.pending  # type: ignore[no-any-return]
-
-
-def held_sender() -> Callable[[list[Any]], None] | None:
-    """The C loop that sends the replies HeroDB.release_held held, or None."""
-    module = _module()
-    return None if module is None else module.send_held  # type: ignore[no-any-return]
-
-
-def records_encoder() -> Callable[[list[tuple[int, list[bytes]]]], bytes | None] | None:
-    """The C log record encoder (persist.encode_records' bytes, or None when a record is not
-    plain), or None when the C module is not in use."""
-    module = _module()
-    return None if module is None else module.encode_records  # type: ignore[no-any-return]
+    return None if module is None else getattr(module, name)
 
 
 def reader(native: Any) -> Callable[..., None] | None:
@@ -98,14 +79,13 @@ def runner(table: dict[bytes, Command]) -> Batch | None:
     _fastpath = _module()
     if _fastpath is None:
         return None
-    from .engine import Block
+    from .engine import MULTI_CONTROL, Block
+    from .keyspace import ZSet
     try:
         from .persist import AppendLog
         log_type: Any = AppendLog
     except ImportError:
         log_type = None
-    from .engine import MULTI_CONTROL
-    from .keyspace import ZSet
     natives: dict[bytes, int] = {}
     exec_cmd = table.get(b"EXEC")
     for name, (op, handler) in NATIVE.items():

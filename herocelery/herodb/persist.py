@@ -204,7 +204,7 @@ class AppendLog:
         passphrase = key.encode() if isinstance(key, str) else key
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._batch: list[tuple[int, list[bytes]]] = []
-        self._encode_native = fastpath.records_encoder()  # None: encode_records alone
+        self._encode_native = fastpath.function("encode_records")  # None: encode_records alone
         self._fd: int | None = None
         self._index = 0                    # number of the next frame (AEAD associated data)
         self._size = 0

@@ -119,8 +119,8 @@ class Connection(asyncio.Protocol):
         engine.clients[c.id] = c
         self.c = c
         cfg = self.server.config
-        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk, fastpath.splitter(),
-                             fastpath.gatherer())
+        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk, fastpath.function("split"),
+                             fastpath.function("pending"))
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             try:
@@ -178,19 +178,17 @@ class Connection(asyncio.Protocol):
             # from the wait queue instead of being handed (and losing) the next message
             self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
         held = False
-        if out and not c.quit and self.failure is None and engine.appended == appended \
-                and not self.server._held:
-            # a read that wrote nothing while no earlier reply waits for the log (GET, a BRPOP
-            # served at once, SUBSCRIBE ...): nothing to order it behind, so it goes out now
-            # without a trip through the loop's ready queue
-            pass
-        elif out and not c.quit and self.failure is None:
+        answers = bool(out) and not c.quit and self.failure is None
+        if answers and (engine.appended != appended or self.server._held):
             # replies of every connection served in this loop turn go out together after ONE
             # log write (and, with appendfsync always, one fsync) in release_held: acknowledged
-            # = in the log, and fewer wake-ups, as Redis does in beforeSleep
+            # = in the log, and fewer wake-ups, as Redis does in beforeSleep. A read that wrote
+            # nothing while no earlier reply waits (GET, a BRPOP served at once, SUBSCRIBE ...)
+            # has nothing to order it behind: it goes out below, without a loop turn.
             self.server.hold(self, out)
             held = True
-        elif self.holding or (engine.log is not None and engine.appended != appended):
+        elif not answers and (self.holding or (engine.log is not None
+                                               and engine.appended != appended)):
             self.server.release_held()  # earlier replies (and the log) before this one
         if out and not held:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
@@ -279,7 +277,7 @@ class HeroDB:
         # the running loop's call_soon, set by start() (asyncio.get_running_loop() costs a
         # getpid() per call, and hold() runs once per read)
         self.call_soon: Any = None
-        self._send_held = fastpath.held_sender()
+        self._send_held = fastpath.function("send_held")
 
     # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
     def hold(self, conn: "Connection", out: list[bytes]) -> None:

@@ -129,7 +129,7 @@ def test_pure_python_can_be_forced_by_the_environment(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEROCELERY_PURE_PYTHON", "1")
     assert Engine().native is None
-    assert fastpath.splitter() is None
+    assert fastpath.function("split") is None
 
 
 def test_a_replaced_command_stays_in_python() -> None:
@@ -321,7 +321,7 @@ def test_random_reads_give_the_same_replies_and_keyspace(
 
 def parse_all(chunks: list[bytes], split: Any, max_bulk: int, max_multibulk: int) -> Any:
     """Every request the parser gives for the chunks, and the error that stopped it."""
-    parser = Parser(max_bulk, max_multibulk, split, fastpath.gatherer() if split else None)
+    parser = Parser(max_bulk, max_multibulk, split, fastpath.function("pending") if split else None)
     got: list[list[bytes]] = []
     for chunk in chunks:
         out: list[list[bytes]] = []
@@ -339,7 +339,7 @@ def resp(argv: list[bytes]) -> bytes:
 
 @needs_c
 def test_the_parser_uses_the_c_splitter_on_regular_requests() -> None:
-    split = fastpath.splitter()
+    split = fastpath.function("split")
     assert split is not None
     out: list[list[bytes]] = []
     assert split(resp([b"SET", b"k", b""]) + resp([b"PING"]), out, 100, 10)
@@ -362,7 +362,7 @@ STREAM = st.lists(st.lists(ARG, min_size=1, max_size=4).map(resp), min_size=1, m
 def test_random_streams_parse_the_same_with_and_without_the_c_splitter(
         requests: list[bytes], cut: int, noise: bytes, pieces: int,
         limits: tuple[int, int]) -> None:
-    split = fastpath.splitter()
+    split = fastpath.function("split")
     if split is None:
         pytest.skip("the C splitter is not in use")
     data = b"".join(requests)
@@ -378,7 +378,7 @@ def test_random_streams_parse_the_same_with_and_without_the_c_splitter(
 def test_a_big_request_cut_into_pieces_is_gathered_without_rescanning(cut: int) -> None:
     big = b"x" * 60_000
     data = resp([b"MULTI"]) + resp([b"HSET", b"h", b"f", big]) + resp([b"EXEC"])
-    parser = Parser(1 << 20, 1024, fastpath.splitter(), fastpath.gatherer())
+    parser = Parser(1 << 20, 1024, fastpath.function("split"), fastpath.function("pending"))
     out: list[list[bytes]] = []
     parser.feed(data[:cut], out)
     taken = len(out)
@@ -391,7 +391,7 @@ def test_a_big_request_cut_into_pieces_is_gathered_without_rescanning(cut: int) 
 
 
 def test_pending_names_where_a_cut_short_request_starts_and_what_it_needs() -> None:
-    pending = fastpath.gatherer()
+    pending = fastpath.function("pending")
     if pending is None:
         pytest.skip("the C splitter is not in use")
     whole = resp([b"PING"])
@@ -414,7 +414,7 @@ RECORD = st.tuples(st.integers(0, 15), st.lists(st.binary(max_size=300), min_siz
 @given(st.lists(RECORD, max_size=20), st.booleans())
 def test_log_records_encode_the_same_in_c_and_python(
         records: list[tuple[int, list[bytes]]], as_tuples: bool) -> None:
-    encode = fastpath.records_encoder()
+    encode = fastpath.function("encode_records")
     if encode is None:
         pytest.skip("the C encoder is not in use")
     if as_tuples:
@@ -425,7 +425,7 @@ def test_log_records_encode_the_same_in_c_and_python(
 
 @needs_c
 def test_the_c_encoder_leaves_irregular_records_to_python(tmp_path: Path) -> None:
-    encode = fastpath.records_encoder()
+    encode = fastpath.function("encode_records")
     assert encode is not None
     for odd in ([(70000, [b"x"])], [(0, [b"x", "text"])], [(0, b"x")], [[0, [b"x"]]],
                 [(True, [b"x"])]):
