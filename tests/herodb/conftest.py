@@ -46,6 +46,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    """A HeroDB and a redis-server side by side, for comparing replies: (HeroDB port, redis port)."""
+    d = tmp_path_factory.mktemp("pair")
+    hd = start_herodb(d / "data", "--appendfsync", "no", logs=d)
+    rs = start_redis_server()
+    yield hd.port, rs.port
+    hd.stop()
+    rs.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
 def protocol(request: pytest.FixtureRequest) -> int:
     return int(request.param)

@@ -8,15 +8,12 @@ test_compat_more) are left out; unordered replies are compared sorted.
 """
 from __future__ import annotations
 
-import shutil
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from compat import Err, Set, Wire
-from procs import start_herodb
-from support import start_redis_server
 
 KEYS = ["a", "b", "c"]
 KEY = st.sampled_from(KEYS)
@@ -140,17 +137,6 @@ def normalise(name: str, reply: Any) -> Any:
                 return sorted(zip(reply[::2], reply[1::2]))
             return sorted(reply, key=repr)
     return reply
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
-    d = tmp_path_factory.mktemp("differential")
-    hd = start_herodb(d / "data", "--appendfsync", "no", logs=d)
-    rs = start_redis_server()
-    yield hd.port, rs.port
-    hd.stop()
-    rs.stop()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])

@@ -2,26 +2,7 @@
 batch path (one loop per read) keeps each request's semantics, mode switches included."""
 from __future__ import annotations
 
-import shutil
 import socket
-from pathlib import Path
-from typing import Iterator
-
-import pytest
-
-from procs import start_herodb
-from support import start_redis_server
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
-    d: Path = tmp_path_factory.mktemp("pipelined")
-    hd = start_herodb(d / "data", "--appendfsync", "no", logs=d)
-    rs = start_redis_server()
-    yield hd.port, rs.port
-    hd.stop()
-    rs.stop()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def frame(*args: str) -> bytes:
