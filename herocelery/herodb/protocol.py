@@ -107,12 +107,6 @@ class Parser:
 
     def feed(self, data: bytes, out: list[list[bytes]]) -> None:
         """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
-        split = self.split
-        if split is not None and not self.need and not self.buf:
-            if split(data, out, self.max_bulk, self.max_multibulk):
-                return
-            if self._gather(data, out):
-                return
         if self.need:
             self.parts.append(data)
             self.size += len(data)
@@ -120,11 +114,10 @@ class Parser:
                 return  # a big argument still arriving: do not re-scan (no quadratic copying)
             data = b"".join(self.parts)
             self.parts, self.size, self.need = [], 0, 0
-            if split is not None and not self.buf:
-                if split(data, out, self.max_bulk, self.max_multibulk):
-                    return
-                if self._gather(data, out):
-                    return
+        split = self.split
+        if split is not None and not self.buf and (
+                split(data, out, self.max_bulk, self.max_multibulk) or self._gather(data, out)):
+            return
         if self.fast and not self.buf and data[:1] == b"*" and len(data) <= FAST_MAX_BYTES:
             if data.count(b"*") == 1:
                 # one '*': at most one request and no nesting; only its own count needs a look
