@@ -71,6 +71,18 @@ def test_timeout_and_operation_limits_from_the_command_line() -> None:
     assert r.returncode != 0 and "Too many operations" in r.stderr
 
 
+def test_eval_has_default_limits_that_name_their_flag() -> None:
+    # issue 12.10: with no flags, `loop {}` ends with a clear error instead of running forever
+    r = hc("rhai", "eval", "loop {}")
+    assert r.returncode != 0
+    assert "Too many operations" in r.stderr and "--max-operations" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    r = hc("rhai", "eval", "--max-operations", "0", "--timeout", "0.3", "loop {}")
+    assert r.returncode != 0 and "--timeout" in r.stderr
+    r = hc("rhai", "eval", "--max-operations", "-1", "1")
+    assert r.returncode == 2 and "--max-operations" in r.stderr
+
+
 def test_run_executes_a_file_for_its_effects(tmp_path: Path) -> None:
     f = tmp_path / "job.rhai"
     f.write_text('for i in 0..3 { print(`line ${i}`); }\n42\n')

@@ -35,6 +35,12 @@ jobs:
     script: |
       let x = INPUTS.numbers.values;
       x.no_such_method()
+  endless:
+    runner: rhai
+    after: [numbers]
+    allow_failure: true
+    timeout: 1
+    script: "let i = 0; loop {{ i += 1; }}"
 """
 
 
@@ -54,6 +60,9 @@ def test_a_rhai_job_uses_a_python_jobs_result_and_its_context_db(
                                "result": {"squares": [9, 16, 25], "total": 50}, "error": None}
     assert jobs["broken"]["status"] == "error"
     assert "Function not found: no_such_method (array)" in json.dumps(jobs["broken"]["error"])
+    # past its timeout a rhai job ends `timeout` (issue 12.10), not `error`
+    assert jobs["endless"]["status"] == "timeout", jobs["endless"]
+    assert "Script terminated" in json.dumps(jobs["endless"]["error"])
     assert "Traceback" not in proc.stderr
     context_db = redis.Redis.from_url(redis_server.url + f"/{Settings().context_db}",
                                       decode_responses=True)

@@ -102,6 +102,18 @@ def test_the_jobs_deadline_stops_an_endless_script(db_url: str) -> None:
     assert time.monotonic() - t0 < 5
 
 
+def test_a_script_past_the_jobs_deadline_raises_a_job_timeout(db_url: str) -> None:
+    # the runner task settles JobTimeout as `timeout`; a plain RhaiError would be `error`
+    from herocelery.errors import JobTimeout
+    with pytest.raises(JobTimeout) as info:
+        RUNNER.run(job("let i = 0; loop { i += 1; }", db_url, timeout_s=0.3))
+    assert isinstance(info.value, RhaiError)
+    assert "wall-clock timeout" in str(info.value)
+    with pytest.raises(RhaiError) as other:
+        RUNNER.run(job("loop { }", db_url, timeout_s=10.0, cancelled=lambda: True))
+    assert not isinstance(other.value, JobTimeout)
+
+
 def test_cancellation_stops_the_script(db_url: str) -> None:
     flag = {"stop": False}
     ctx = job("let i = 0; loop { i += 1; if i == 1000 { db_set(\"seen\", 1); } }", db_url,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import RhaiError
+from ...errors import JobTimeout, RhaiError
 
 Pos = tuple[int, int]
 
@@ -56,6 +56,10 @@ class RhaiThrow(RhaiRuntimeError):
 
 class RhaiLimitError(RhaiRuntimeError):
     """A limit was exceeded: operations, call depth, sizes or the wall-clock deadline."""
+
+
+class RhaiTimeout(RhaiLimitError, JobTimeout):
+    """The wall-clock deadline passed: a job settles `timeout` (JobTimeout), not `error`."""
 
 
 class FnNotFound(RhaiRuntimeError):

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import STACK_OVERFLOW, TIMEOUT, TOO_LARGE, TOO_MANY_OPS, RhaiLimitError
+from .errors import STACK_OVERFLOW, TIMEOUT, TOO_LARGE, TOO_MANY_OPS, RhaiLimitError, RhaiTimeout
 from .library import Library
 from .values import FnPtr
 
@@ -155,7 +155,7 @@ class Rt:
         if self.max_ops and self.ops > self.max_ops:
             raise RhaiLimitError(TOO_MANY_OPS)
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise RhaiLimitError(TIMEOUT)
+            raise RhaiTimeout(TIMEOUT)
         if self.cancelled is not None and self.cancelled():
             raise RhaiLimitError("Script terminated: cancelled")
         left = self.max_ops - self.ops if self.max_ops else WINDOW
