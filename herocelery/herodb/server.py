@@ -21,6 +21,7 @@ from typing import Any
 from . import fastpath
 from .engine import Block, Engine
 from .errors import ConfigError, MAX_CLIENTS
+from .lock import DirLock
 from .protocol import Parser, ProtocolError, encode
 
 log = logging.getLogger("herodb")
@@ -278,6 +279,7 @@ class HeroDB:
         # getpid() per call, and hold() runs once per read)
         self.call_soon: Any = None
         self._send_held = fastpath.function("send_held")
+        self._dir_lock: DirLock | None = None
 
     # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
     def hold(self, conn: "Connection", out: list[bytes]) -> None:
@@ -310,7 +312,22 @@ class HeroDB:
                 conn.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     async def start(self) -> None:
-        """Replay the log, then listen. Raises ConfigError if the address is unusable."""
+        """Lock the data directory, replay the log, then listen. Raises ConfigError if the
+        address is unusable, DirLocked if another HeroDB holds the directory."""
+        engine = self.engine
+        if engine.log is None and self.config.dir is not None:
+            # one server per data directory, locked before the log is opened (lock.py)
+            self._dir_lock = DirLock(Path(self.config.dir).expanduser())
+            self._dir_lock.acquire()
+        try:
+            await self._start()
+        except BaseException:
+            self._release_dir()
+            raise
+        if self._dir_lock is not None:
+            self._dir_lock.note_address(f"{self.config.host}:{self.port}")
+
+    async def _start(self) -> None:
         engine = self.engine
         if engine.log is None:
             engine.log = make_log(self.config)
@@ -417,3 +434,9 @@ class HeroDB:
         if the_log is not None:
             the_log.flush()
             the_log.close()
+        self._release_dir()
+
+    def _release_dir(self) -> None:
+        if self._dir_lock is not None:
+            self._dir_lock.release()
+            self._dir_lock = None
