@@ -9,12 +9,16 @@ carried inside messages, no result backend polling (DESIGN.md §10 lists why eac
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import uuid
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from celery import Celery
 from celery.canvas import Signature
 
 from .keys import runner_queue, supervisor_queue
+
+if TYPE_CHECKING:
+    from .models import Job
 
 ADMIT_TASK = "hero.admit"
 RUN_TASK = "hero.run"
@@ -45,6 +49,20 @@ def runner_batch(app: Celery, job_ids: Sequence[str], node: str, runner: str, fl
     return app.signature(RUN_TASK, args=(list(job_ids),), kwargs={"flow_id": flow_id},
                          queue=runner_queue(node, runner), immutable=True,
                          argsrepr=f"flow={flow_id} jobs={','.join(names)[:200]}")
+
+
+def job_task_id(job: "Job", generation: int | None = None) -> str:
+    """The Celery id of a job's runner task: the same for one dispatch of the job (a second
+    admission of the same batch sends the same id), a new one for every re-dispatch (the
+    generation only grows), so a cancel's revoked ids never match a later run. Pure."""
+    gen = job.generation if generation is None else generation
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{job.id}:{gen}"))
+
+
+def batch_task_id(jobs: Sequence["Job"]) -> str:
+    """The Celery id of a runner message carrying several jobs, from their ids and
+    generations. Pure."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, ",".join(f"{j.id}:{j.generation}" for j in jobs)))
 
 
 def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> None:

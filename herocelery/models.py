@@ -108,6 +108,9 @@ class Job(BaseModel):
     allow_failure: bool = False
     status: JobStatus = JobStatus.created
     attempts: int = 0
+    # dispatches of this job, ever: only grows (flow retry and re-dispatch add one), so every
+    # hand-over carries a fresh Celery task id, never one a cancel revoked
+    generation: int = 0
     pending: int = 0                                         # prerequisites not yet settled
     result: Any = None
     error: dict[str, Any] | None = None

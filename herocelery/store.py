@@ -23,9 +23,10 @@ from .models import FlowRecord, Job, now
 TERMINAL_LUA = "{finished=1, error=1, timeout=1, cancelled=1, skipped=1}"
 
 # KEYS: flow, job, release..., skip...
-# ARGV: n_release, now, n_fields, f1, v1, ..., lease key, lease token, n_effects,
+# ARGV: n_release, now, n_fields, f1, v1, ..., lease key, lease token, generation, n_effects,
 #       (argc, command...)...
-# The lease of the settling execution is released first, whatever happens; the effects
+# The lease of the settling execution is released first, whatever happens; a run of an older
+# generation (the job was retried or re-dispatched since) settles nothing; the effects
 # (metrics, live events) run only when this call really settles the job: one round trip.
 SETTLE_LUA = f"""
 local terminal = {TERMINAL_LUA}
@@ -39,6 +40,10 @@ if ARGV[p] ~= '' and redis.call('GET', ARGV[p]) == ARGV[p + 1] then
 end
 local st = redis.call('HGET', KEYS[2], 'status')
 if terminal[st] then return {{-1}} end
+if ARGV[p + 2] ~= '' and (redis.call('HGET', KEYS[2], 'generation') or '0') ~= ARGV[p + 2] then
+  return {{-1}}
+end
+p = p + 1
 for i = 0, nf - 1 do
   redis.call('HSET', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i])
 end
@@ -84,6 +89,13 @@ for i = 2, #KEYS do
 end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'remaining', 0, 'finished_at', ARGV[1])
 return out
+"""
+
+# KEYS: job   ARGV: generation, f1, v1, ...  -> 1 if written, 0 if the job moved on
+SET_IF_GENERATION_LUA = """
+if (redis.call('HGET', KEYS[1], 'generation') or '0') ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
 """
 
 RELEASE_LUA = """
@@ -167,6 +179,7 @@ class Store:
         self._renew = client.register_script(RENEW_LUA)
         self._steal = client.register_script(STEAL_LUA)
         self._claim = client.register_script(CLAIM_LUA)
+        self._set_if_generation = client.register_script(SET_IF_GENERATION_LUA)
 
     @classmethod
     def from_url(cls, url: str) -> "Store":
@@ -295,15 +308,27 @@ class Store:
     def set_job(self, job_id: str, pipe: Any = None, **fields: Any) -> None:
         (pipe or self.home(job_id)).hset(Keys.job(job_id), mapping=encode(fields))
 
+    def set_job_if(self, job_id: str, in_generation: int, **fields: Any) -> bool:
+        """Write fields only while the job is still in generation `in_generation` (nobody
+        retried or re-dispatched it meanwhile); True if written."""
+        flat: list[str] = []
+        for key, value in encode(fields).items():
+            flat += [key, value]
+        return bool(self._set_if_generation(keys=[Keys.job(job_id)], args=[in_generation, *flat],
+                                            client=self.home(job_id)))
+
     # ---- atomic transitions -------------------------------------------------------------
     def settle(self, flow_id: str, job_id: str, fields: Mapping[str, Any],
                release: list[str], skip: list[str], *, lease_token: str | None = None,
+               generation: int | None = None,
                effects: Iterable[Sequence[Any]] = ()) -> tuple[int, list[str]]:
         """Record a job's final state, release or skip its dependents, count the flow down,
         in one atomic script.
 
-        `lease_token`: the settling execution's lease, released in the same call. `effects`:
-        commands (metrics, PUBLISH of live events) run only if this call settles the job.
+        `lease_token`: the settling execution's lease, released in the same call.
+        `generation`: settle only if the job is still in this generation (a run that was
+        superseded by a retry or a re-dispatch records nothing). `effects`: commands
+        (metrics, PUBLISH of live events) run only if this call settles the job.
         Returns (jobs still not terminal in the flow, released job ids that are now ready);
         (-1, []) if the job was already terminal (a second delivery, or cancelled).
         """
@@ -320,7 +345,9 @@ class Store:
             tail += [len(command), *command]
             count += 1
         lease = [Keys.lease(job_id), lease_token] if lease_token else ["", ""]
-        args = [len(release), repr(time.time()), len(flat) // 2, *flat, *lease, count, *tail]
+        gen = "" if generation is None else str(generation)
+        args = [len(release), repr(time.time()), len(flat) // 2, *flat, *lease, gen, count,
+                *tail]
         out = self._settle(keys=keys, args=args, client=self.home(flow_id))
         remaining = int(out[0])
         if remaining < 0 and len(out) == 1:

@@ -202,6 +202,47 @@ def test_retry_from_failure_reruns_only_what_failed_and_its_dependents(cluster, 
     assert jobs["good"].attempts == 1 and jobs["good"].finished_at == good_before.finished_at
 
 
+def test_every_dispatch_of_a_job_gets_a_fresh_task_id():
+    from herocelery.canvas import batch_task_id, job_task_id
+    from herocelery.models import Job
+    job = Job(id="4-" + "a" * 32, flow_id="4-" + "b" * 32, name="j", node="node1",
+              runner="python", script="", timeout_s=1)
+    again = job.model_copy(update={"generation": 1, "attempts": 0})
+    assert job_task_id(job) == job_task_id(job.model_copy())   # one dispatch, one id
+    assert job_task_id(again) != job_task_id(job)               # a re-dispatch, a new one
+    assert batch_task_id([job, job]) != batch_task_id([again, job])
+
+
+def test_retry_after_cancel_runs_the_job_again(cluster, hero_settings):
+    """issue 12.2: the retried job used the task id its cancel had revoked, and stayed
+    `dispatched` forever."""
+    from herocelery.celeryapp import make_app
+    from herocelery.coordinator import cancel, retry
+    key = f"runs:{uuid.uuid4().hex}"
+    f = Flow("cancel-retry")
+    f.job("long", script=(f"import time\nn = ctx.db.incr({key!r})\n"
+                          "if n == 1:\n    time.sleep(60)\nresult = n"))
+    f.job("later", after="long", script="result = inputs['long'] + 1")
+    h = f.submit(hero_settings)
+    db = redis.Redis.from_url(hero_settings.broker_url.rsplit("/", 1)[0] + "/4")
+    wait_for(lambda: db.get(key) == b"1", 30, what="the long job to start")
+    store = Store.from_url(hero_settings.store_url())
+    job_id = h.record().jobs["long"]
+    first_task = store.home(job_id).hget(Keys.job(job_id), "task_id")
+    app = make_app(hero_settings)
+    try:
+        cancel(app.runtime, h.id)
+        assert h.wait(10) is FlowStatus.cancelled
+        assert retry(app.runtime, h.id) == ["long", "later"]
+    finally:
+        app.runtime.close()
+        app.close()
+    assert h.wait(30) is FlowStatus.finished, {n: (j.status, j.error) for n, j in h.jobs().items()}
+    assert h.results == {"long": 2, "later": 3}
+    assert store.home(job_id).hget(Keys.job(job_id), "task_id") != first_task
+    store.close()
+
+
 def test_a_runner_killed_mid_job_does_not_lose_the_job(cluster, hero_settings):
     key = f"runs:{uuid.uuid4().hex}"
     f = Flow("kill9")

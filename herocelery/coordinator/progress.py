@@ -36,10 +36,10 @@ def dispatch(rt: "Runtime", flow_id: str, ready: Iterable[tuple[str, str, str]])
 
 
 def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str, Any], *,
-              lease_token: str | None = None) -> bool:
+              lease_token: str | None = None, generation: int | None = None) -> bool:
     """Record the final state of a job and move its flow on. Returns True if this call settled
-    the job (False: it was already terminal). The settling execution's lease, metrics and live
-    events travel in the same atomic call."""
+    the job (False: it was already terminal, or, with `generation`, re-dispatched since). The
+    settling execution's lease, metrics and live events travel in the same atomic call."""
     store = rt.store
     failed = status in FAILED_JOB or status is JobStatus.cancelled
     if failed and not job.allow_failure:
@@ -49,7 +49,7 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
         release, skip = list(job.dependents), []
     record = {"status": status, "finished_at": now(), **fields}
     remaining, ready = store.settle(job.flow_id, job.id, record, release, skip,
-                                    lease_token=lease_token,
+                                    lease_token=lease_token, generation=generation,
                                     effects=_announcements(job, status, record, skip))
     if remaining < 0:
         return False

@@ -130,6 +130,7 @@ def retry(rt: "Runtime", flow_id: str) -> list[str]:
         pipe.hdel(Keys.job(job.id), "result", "error", "started_at", "finished_at", "task_id")
         store.set_job(job.id, pipe, status=JobStatus.waiting_for_prerequisites,
                       pending=pending, attempts=0, logs="")
+        pipe.hincrby(Keys.job(job.id), "generation", 1)  # a fresh task id: never a revoked one
         if pending == 0:
             ready.append((job.id, job.node, job.name))
     pipe.hdel(Keys.flow(flow_id), "finished_at")

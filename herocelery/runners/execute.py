@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 
 class Keeper:
-    """Renews a running job's lease and notices cancellation (rate-limited store reads)."""
+    """Renews a running job's lease and notices that the run must stop (rate-limited store
+    reads): the job or its flow was cancelled, or the job was superseded (retried or
+    re-dispatched since this run claimed it: its generation moved on)."""
 
     def __init__(self, rt: "Runtime", job: Job, token: str) -> None:
         self.rt, self.job, self.token = rt, job, token
@@ -34,28 +36,38 @@ class Keeper:
         self._next_renew = time.monotonic() + self.lease_s / 3
         self._next_check = time.monotonic() + 0.2
         self._cancelled = False
+        self._superseded = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def cancelled(self) -> bool:
         now_m = time.monotonic()
-        if self._cancelled or now_m < self._next_check:
-            return self._cancelled
+        if self.stopping or now_m < self._next_check:
+            return self.stopping
         self._next_check = now_m + 0.2
         store = self.rt.store
         pipe = store.home(self.job.id).pipeline(transaction=False)
-        pipe.hget(Keys.job(self.job.id), "status")
+        pipe.hmget(Keys.job(self.job.id), "status", "generation")
         pipe.hget(Keys.flow(self.job.flow_id), "status")
-        job_status, flow_status = pipe.execute()
+        (job_status, generation), flow_status = pipe.execute()
         self._cancelled = job_status == "cancelled" or flow_status == "cancelled"
+        self._superseded = int(generation or 0) != self.job.generation
         if now_m >= self._next_renew:
             self._next_renew = now_m + self.lease_s / 3
             store.renew(self.job.id, self.token, self.lease_s)
-        return self._cancelled
+        return self.stopping
+
+    @property
+    def stopping(self) -> bool:
+        return self._cancelled or self._superseded
 
     @property
     def was_cancelled(self) -> bool:
         return self._cancelled
+
+    @property
+    def was_superseded(self) -> bool:
+        return self._superseded and not self._cancelled
 
     def start_thread(self) -> None:
         """For runners that run in this process: watch from a thread."""
@@ -226,19 +238,27 @@ def _execute(rt: "Runtime", job: Job, token: str) -> bool:
         keeper.stop()
         ctx.close()
     fields["logs"] = logs.text()
+    if keeper.was_superseded:  # a newer run of this job owns the record now
+        return False
     if keeper.was_cancelled:
         rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]})
         return False
     fields["started_at"] = started  # unchanged; lets the settler measure the run time
     if status is not JobStatus.finished and attempt <= job.retries:
         delay = job.retry_backoff_s * (2 ** (attempt - 1))
-        store.set_job(job.id, status=JobStatus.dispatched, logs=fields["logs"],
-                      error={**fields["error"], "retrying_in_s": delay, "attempt": attempt})
+        generation = job.generation + 1     # the retry's own task id (cancel revokes it)
+        task_id = canvas.job_task_id(job, generation)
+        if not store.set_job_if(job.id, job.generation, status=JobStatus.dispatched,
+                                logs=fields["logs"], generation=generation, task_id=task_id,
+                                error={**fields["error"], "retrying_in_s": delay,
+                                       "attempt": attempt}):
+            return False  # superseded (retried or re-dispatched) while it ran
         sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
+        sig.set(task_id=task_id)
         canvas.send([sig], countdown=delay)
         return False
     # settling is a no-op if the job was cancelled meanwhile (its record is already terminal)
-    rt.job_ended(rt, job, status, fields, lease_token=token)
+    rt.job_ended(rt, job, status, fields, lease_token=token, generation=job.generation)
     return True
 
 

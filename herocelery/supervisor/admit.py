@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, Collection
 
 from .. import canvas
+from ..canvas import batch_task_id, job_task_id
 from ..contexts import JobCheck, Registry
 from ..errors import NotFound
 from ..keys import Keys, home_of
@@ -84,8 +84,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         size = chunk_size(len(group), live[node].get(runner, 1))
         for i in range(0, len(group), size):
             chunk = group[i:i + size]
-            task_id = job_task_id(chunk[0]) if size == 1 else \
-                str(uuid.uuid5(uuid.NAMESPACE_OID, ",".join(j.id for j in chunk)))
+            task_id = job_task_id(chunk[0]) if size == 1 else batch_task_id(chunk)
             sig = canvas.runner_batch(rt.app, [j.id for j in chunk], node, runner, flow_id,
                                       [j.name for j in chunk])
             sig.set(task_id=task_id)
@@ -105,12 +104,6 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
             rt.job_ended(rt, job, JobStatus.error,
                          {"error": {"type": "AdmissionError", "message": reason}})
     return sum(len(group) for group in admitted.values())
-
-
-def job_task_id(job: Job) -> str:
-    """The Celery id of a job's runner task: stable for one run of the job, so a second
-    admission of the same job sends the same id."""
-    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{job.id}:{job.attempts}:{job.created_at}"))
 
 
 def _flow_status(rt: "Runtime", flow_id: str) -> str | None:
