@@ -30,7 +30,7 @@ ALLOWED = {
     "herocelery.herodb": ["herocelery.herodb"],
     "herocelery.heroscript": ["herocelery.heroscript", "herocelery.errors"],
     "herocelery.runners.rhai": ["herocelery.runners.rhai", "herocelery.errors",
-                                "herocelery.runners.base"],
+                                "herocelery.runners.base", "herocelery.runners.memcap"],
 }
 
 

@@ -13,7 +13,9 @@ References in param values and positional args, resolved before the first action
 
 `{NAME}` (no dot) is a session variable set by `!!session.env_set`. The result is what the
 last `!!job.result` set, else the list of every action's result in run order. Cancellation
-and the job deadline are checked before every action.
+and the job deadline are checked before every action. The job runs in the worker's process,
+capped (memcap) to grow it by at most `min(job.memory_bytes, MEMORY_BYTES)`; past that it fails
+with a HeroScriptError naming the limit.
 """
 from __future__ import annotations
 
@@ -23,12 +25,13 @@ import re
 import time
 from typing import Any, Callable
 
-from ..errors import ConfigError, JobTimeout
+from ..errors import ConfigError, HeroScriptError, JobTimeout
 from ..heroscript.builtins import UNSET, JobState, builtin_registry
 from ..heroscript.handlers import Registry
 from ..heroscript.model import Action
 from ..heroscript.playbook import Playbook
 from .base import JobContext
+from .memcap import job_memory_cap
 
 REF = re.compile(r"\{(inputs|args|env|job)\.([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)\}")
 JOB_FIELDS = ("name", "id", "flow_id", "context_id", "caller_id", "node")
@@ -36,6 +39,8 @@ JOB_FIELDS = ("name", "id", "flow_id", "context_id", "caller_id", "node")
 # "module:function" entries called with the runner's registry to add actions of other
 # rooms (e.g. "herocelery.runners.osis:register_heroscript"); imported on first use.
 EXTENSIONS: tuple[str, ...] = ("herocelery.runners.osis:register_heroscript",)
+# how much one job may grow the shared worker process (the job's memory_bytes if lower)
+MEMORY_BYTES = 256 * 1024 * 1024
 
 
 def render(value: Any) -> str:
@@ -107,6 +112,15 @@ class HeroScriptRunner:
         return self._registry
 
     def run(self, job: JobContext) -> Any:
+        cap = min(job.memory_bytes, MEMORY_BYTES)
+        try:
+            with job_memory_cap(cap):
+                return self._run(job)
+        except MemoryError:
+            raise HeroScriptError(f"the job ran out of memory: it may use "
+                                  f"{cap // (1 << 20)} MB", file=f"job:{job.name}") from None
+
+    def _run(self, job: JobContext) -> Any:
         pb = Playbook.from_text(job.script, f"job:{job.name}", includes=False)
         resolve_refs(pb.actions, job)
         state = JobState(db=job.db, log=job.log)

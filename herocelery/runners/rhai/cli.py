@@ -48,13 +48,13 @@ def _evaluate(src: str, timeout: float, max_operations: int) -> object:
         return _engine(timeout, max_operations).evaluate(src, on_print=_err, on_debug=_err)
     except RhaiTimeout as e:
         raise RhaiTimeout(f"{e.message} after {timeout:g}s (raise it with --timeout S, "
-                          f"0 for none)", (e.line, e.column) if e.line else None) from None
+                          f"0 for none)", e.pos) from None
     except RhaiLimitError as e:
         if "Too many operations" not in e.message:
             raise
         raise RhaiLimitError(f"{e.message}: more than {max_operations} (raise the limit with "
                              f"--max-operations N, 0 for none)",
-                             (e.line, e.column) if e.line else None) from None
+                             e.pos) from None
 
 
 def _err(line: str) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .errors import (VAR_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiParseError,
-                     RhaiRuntimeError)
+from .errors import (OUT_OF_MEMORY, VAR_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiLimitError,
+                     RhaiParseError, RhaiRuntimeError)
 from .fastops import make_binary, slow_binary
 from .ops import contains, not_found, truthy, unary
 from .runtime import NO_THIS, Cell, Closure, CtlExc, Rt, ScriptFn
@@ -23,6 +23,8 @@ def native_error(name: str, exc: Exception, pos: Pos) -> RhaiBaseError:
         return exc.at(pos)
     if isinstance(exc, RecursionError):
         return RhaiRuntimeError("Stack overflow", pos)
+    if isinstance(exc, MemoryError):         # past the job's memory cap: not catchable
+        return RhaiLimitError(f"{OUT_OF_MEMORY} in function {name}", pos)
     return RhaiRuntimeError(f"Error in function {name}: {exc}", pos)
 
 

@@ -15,7 +15,7 @@ from . import stdlib  # noqa: F401  (fills STD)
 _ = stdlib
 from .compile_call import call_fnptr, invoke
 from .compiler import Compiler
-from .errors import RhaiBaseError, RhaiRuntimeError
+from .errors import OUT_OF_MEMORY, RhaiBaseError, RhaiLimitError, RhaiRuntimeError
 from .library import STD, Library
 from .parser import parse
 from .runtime import Limits, Rt, ScriptFn
@@ -63,6 +63,8 @@ def wrap_native(name: str, f: Callable[..., Any]) -> Callable[..., Any]:
             return from_json(f(*args))
         except RhaiBaseError:
             raise
+        except MemoryError:
+            raise RhaiLimitError(f"{OUT_OF_MEMORY} in function {name}") from None
         except Exception as e:
             raise RhaiRuntimeError(f"Error in function {name}: {e}") from None
     return call
@@ -158,6 +160,6 @@ class Engine:
         except RecursionError:
             raise RhaiRuntimeError("Stack overflow: script nests too deeply") from None
         except MemoryError:
-            raise RhaiRuntimeError("Out of memory") from None
+            raise RhaiLimitError(OUT_OF_MEMORY) from None
         except Exception as e:      # a bug in the interpreter: still never a raw exception
             raise RhaiRuntimeError(f"Internal error: {type(e).__name__}: {e}") from None

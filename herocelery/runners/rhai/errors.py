@@ -25,6 +25,13 @@ class RhaiBaseError(RhaiError):
             self.line, self.column = pos
         return self
 
+    @property
+    def pos(self) -> Pos | None:
+        """(line, column) when known."""
+        if self.line is None or self.column is None:
+            return None
+        return (self.line, self.column)
+
     def __str__(self) -> str:
         if self.line is None:
             return self.message
@@ -76,3 +83,4 @@ TIMEOUT = "Script terminated: wall-clock timeout exceeded"
 DIV_ZERO = "Division by zero: {} {} {}"
 OVERFLOW = "{} overflow: {} {} {}"
 TOO_LARGE = "{} exceeds maximum limit"
+OUT_OF_MEMORY = "Out of memory"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .errors import CONST_ASSIGN, RhaiBaseError, RhaiRuntimeError
+from .errors import CONST_ASSIGN, OUT_OF_MEMORY, RhaiBaseError, RhaiLimitError, RhaiRuntimeError
 from .ops import binary
 from .runtime import CtlExc, Rt
 from .values import clone, type_name
@@ -27,7 +27,7 @@ def slow_binary(rt: Rt, op: str, a: Any, b: Any, pos: tuple[int, int]) -> Any:
     except CtlExc:
         raise
     except MemoryError:
-        raise RhaiRuntimeError(f"Out of memory: {type_name(a)} {op} {type_name(b)}", pos) from None
+        raise RhaiLimitError(f"{OUT_OF_MEMORY}: {type_name(a)} {op} {type_name(b)}", pos) from None
     except (OverflowError, ValueError, TypeError) as e:
         raise RhaiRuntimeError(f"Arithmetic error: {type_name(a)} {op} {type_name(b)}: {e}",
                                pos) from None
