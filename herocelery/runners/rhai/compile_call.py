@@ -6,15 +6,20 @@ function pointer. Arguments are copied (arrays and maps are values); `this` is b
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .compile_expr import PLACES, E, ExprCompiler, native_error
-from .errors import FN_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiRuntimeError
+from .compile_expr import E, native_error
+from .errors import FN_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiParseError, RhaiRuntimeError
 from .ops import not_found
 from .runtime import NO_THIS, Cell, Closure, CtlExc, Rt, ScriptFn
 from .scope import FnScope
-from .syntax import Node
+from .syntax import PLACES, Call, Method, Node, Var
 from .values import FnPtr, to_debug, to_display, type_name
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+
+Special = Callable[[Call, FnScope], "E | None"]
 
 Pos = tuple[int, int]
 
@@ -78,33 +83,43 @@ def signature(name: str, args: list[Any]) -> str:
     return FN_NOT_FOUND.format(f"{name} ({', '.join(type_name(a) for a in args)})")
 
 
-class CallCompiler(ExprCompiler):
-    """Compiles `f(...)`, `m::f(...)` and `x.f(...)`."""
+class CallCompiler:
+    """Compiles `f(...)`, `m::f(...)` and `x.f(...)`; special forms by an explicit table."""
 
-    def place_setter(self, node: Node, sc: FnScope) -> Callable[[list[Any], Any], None]: ...
+    def __init__(self, c: "Compiler") -> None:
+        self.c = c
+        self.rt = c.rt
+        self.specials: dict[str, Special] = {
+            "Fn": self.special_fn, "is_def_var": self.special_is_def_var,
+            "is_def_fn": self.special_is_def_fn, "print": self.special_print,
+            "debug": self.special_debug, "eval": self.special_eval,
+            "call": self.special_call, "curry": self.special_curry,
+        }
 
-    def x_call(self, node: Node, sc: FnScope) -> E:
-        name, args, ns = node.a
+    def call(self, node: Call, sc: FnScope) -> E:
+        name, args, ns = node.name, node.args, node.ns
         pos, rt = node.pos, self.rt
         n = len(args)
         if ns is not None:
             return self.ns_call(node, sc)
-        sfn = self.script_fns.get((name, n))
+        if node.bang:
+            raise RhaiParseError("Function-call with '!' is not supported", pos)
+        sfn = self.c.script_fns.get((name, n))
         if sfn is None:
-            special = getattr(self, "special_" + name, None)
+            special = self.specials.get(name)
             if special is not None:
                 f = special(node, sc)
                 if f is not None:
-                    return f  # type: ignore[no-any-return]
+                    return f
         if sfn is not None:
             from .gen_flow import gen_script_call
-            return gen_script_call(self, sfn, args, sc, pos)
-        argfs = [self.value(a, sc) for a in args]
+            return gen_script_call(self.c, sfn, args, sc, pos)
+        argfs = [self.c.value(a, sc) for a in args]
         d = rt.lib.resolve(name, n)
         if d is not None:
             return self.native_call(name, d, argfs, pos)
         var = sc.lookup(name)
-        getter = self.expr(Node("var", pos, name), sc) if var is not None else None
+        getter = self.c.expr(Var(pos, name), sc) if var is not None else None
 
         def dynamic(fr: list[Any]) -> Any:
             vals = [f(fr) for f in argfs]
@@ -186,13 +201,14 @@ class CallCompiler(ExprCompiler):
                 raise native_error(name, e, pos) from None
         return call
 
-    def ns_call(self, node: Node, sc: FnScope) -> E:
-        name, args, ns = node.a
+    def ns_call(self, node: Call, sc: FnScope) -> E:
+        name, args, ns = node.name, node.args, node.ns
+        assert ns is not None
         pos, rt = node.pos, self.rt
-        argfs = [self.value(a, sc) for a in args]
+        argfs = [self.c.value(a, sc) for a in args]
         if ns == "global":
-            return self.x_call(Node("call", pos, name, args, None), sc)
-        mod = self.module_ref(ns, pos, sc)
+            return self.call(Call(pos, name, args, None), sc)
+        mod = self.c.exprs.module_ref(ns, pos, sc)
 
         def call(fr: list[Any]) -> Any:
             m = mod(fr)
@@ -205,15 +221,15 @@ class CallCompiler(ExprCompiler):
                 raise native_error(f"{ns}::{name}", e, pos) from None
         return call
 
-    def x_method(self, node: Node, sc: FnScope) -> E:
-        obj, name, args, safe = node.a
+    def method(self, node: Method, sc: FnScope) -> E:
+        obj, name, args, safe = node.obj, node.name, node.args, node.safe
         pos, rt = node.pos, self.rt
         n = len(args)
-        objf = self.expr(obj, sc)
-        argfs = [self.value(a, sc) for a in args]
-        setter = self.place_setter(obj, sc) if obj.kind in PLACES else None
-        sfn_this = self.script_fns.get((name, n))
-        sfn_plain = self.script_fns.get((name, n + 1))
+        objf = self.c.expr(obj, sc)
+        argfs = [self.c.value(a, sc) for a in args]
+        setter = self.c.place_setter(obj, sc) if isinstance(obj, PLACES) else None
+        sfn_this = self.c.script_fns.get((name, n))
+        sfn_plain = self.c.script_fns.get((name, n + 1))
         d = rt.lib.resolve(name, n + 1)
         mut = rt.lib.mutators.get((name, n + 1))
         fnptr_method = name in ("call", "curry", "bind")
@@ -302,10 +318,10 @@ class CallCompiler(ExprCompiler):
         return method
 
     # -- special forms -------------------------------------------------------------
-    def special_Fn(self, node: Node, sc: FnScope) -> E | None:
-        if len(node.a[1]) != 1:
+    def special_fn(self, node: Call, sc: FnScope) -> E | None:
+        if len(node.args) != 1:
             return None
-        f, pos = self.expr(node.a[1][0], sc), node.pos
+        f, pos = self.c.expr(node.args[0], sc), node.pos
 
         def mk(fr: list[Any]) -> FnPtr:
             name = f(fr)
@@ -316,17 +332,17 @@ class CallCompiler(ExprCompiler):
             return FnPtr(name)
         return mk
 
-    def special_is_def_var(self, node: Node, sc: FnScope) -> E | None:
-        if len(node.a[1]) != 1:
+    def special_is_def_var(self, node: Call, sc: FnScope) -> E | None:
+        if len(node.args) != 1:
             return None
         names = set(sc.visible())
         p = sc.parent
-        f = self.expr(node.a[1][0], sc)
+        f = self.c.expr(node.args[0], sc)
         return lambda fr: f(fr) in names or (p is not None and p.lookup(f(fr)) is not None)
 
-    def special_is_def_fn(self, node: Node, sc: FnScope) -> E | None:
+    def special_is_def_fn(self, node: Call, sc: FnScope) -> E | None:
         rt = self.rt
-        argfs = [self.expr(a, sc) for a in node.a[1]]
+        argfs = [self.c.expr(a, sc) for a in node.args]
         if len(argfs) == 2:
             return lambda fr: (argfs[0](fr), argfs[1](fr)) in rt.fns or \
                 rt.lib.has(argfs[0](fr), argfs[1](fr))
@@ -334,36 +350,36 @@ class CallCompiler(ExprCompiler):
             return lambda fr: any(k[0] == argfs[0](fr) for k in rt.fns)
         return None
 
-    def special_print(self, node: Node, sc: FnScope) -> E | None:
-        if len(node.a[1]) != 1:
+    def special_print(self, node: Call, sc: FnScope) -> E | None:
+        if len(node.args) != 1:
             return None
-        f, rt = self.expr(node.a[1][0], sc), self.rt
+        f, rt = self.c.expr(node.args[0], sc), self.rt
 
         def prt(fr: list[Any]) -> None:
             rt.on_print(to_display(f(fr)))
         return prt
 
-    def special_debug(self, node: Node, sc: FnScope) -> E | None:
-        if len(node.a[1]) != 1:
+    def special_debug(self, node: Call, sc: FnScope) -> E | None:
+        if len(node.args) != 1:
             return None
-        f, rt = self.expr(node.a[1][0], sc), self.rt
+        f, rt = self.c.expr(node.args[0], sc), self.rt
 
         def dbg(fr: list[Any]) -> None:
             rt.on_debug(to_debug(f(fr)))
         return dbg
 
-    def special_eval(self, node: Node, sc: FnScope) -> E | None:
+    def special_eval(self, node: Call, sc: FnScope) -> E | None:
         pos = node.pos
 
         def no(fr: list[Any]) -> None:
             raise RhaiRuntimeError("eval is not supported", pos)
         return no
 
-    def special_call(self, node: Node, sc: FnScope) -> E | None:
-        if not node.a[1]:
+    def special_call(self, node: Call, sc: FnScope) -> E | None:
+        if not node.args:
             return None
-        fpf = self.expr(node.a[1][0], sc)
-        argfs = [self.value(a, sc) for a in node.a[1][1:]]
+        fpf = self.c.expr(node.args[0], sc)
+        argfs = [self.c.value(a, sc) for a in node.args[1:]]
         rt, pos = self.rt, node.pos
 
         def call(fr: list[Any]) -> Any:
@@ -381,11 +397,11 @@ class CallCompiler(ExprCompiler):
                 raise native_error("call", e, pos) from None
         return call
 
-    def special_curry(self, node: Node, sc: FnScope) -> E | None:
-        if not node.a[1]:
+    def special_curry(self, node: Call, sc: FnScope) -> E | None:
+        if not node.args:
             return None
-        fpf = self.expr(node.a[1][0], sc)
-        argfs = [self.value(a, sc) for a in node.a[1][1:]]
+        fpf = self.c.expr(node.args[0], sc)
+        argfs = [self.c.value(a, sc) for a in node.args[1:]]
         pos = node.pos
 
         def curry(fr: list[Any]) -> Any:

@@ -1,20 +1,24 @@
 """Expressions -> Python closures `f(frame) -> value` (no tree walking at run time)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import (OUT_OF_MEMORY, VAR_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiLimitError,
                      RhaiParseError, RhaiRuntimeError)
 from .fastops import make_binary, slow_binary
 from .ops import contains, not_found, truthy, unary
-from .runtime import NO_THIS, Cell, Closure, CtlExc, Rt, ScriptFn
-from .scope import FnScope, Var
-from .syntax import Node
+from .runtime import NO_THIS, Cell, CtlExc, Rt
+from .runtime import Closure as ClosureFn
+from .scope import FnScope
+from .syntax import (PLACES, And, ArrayLit, Bin, Closure, Index, Lit, MapLit, Node, NsVar, Or,
+                     Prop, This, Tmpl, Unary, Var)
 from .values import Char, FnPtr, IRange, clone, to_display, type_name
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
 
 E = Callable[[list[Any]], Any]
 Pos = tuple[int, int]
-PLACES = ("var", "index", "prop", "this")
 
 
 def native_error(name: str, exc: Exception, pos: Pos) -> RhaiBaseError:
@@ -111,27 +115,28 @@ def index_set(rt: Rt, base: Any, idx: Any, v: Any) -> Any:
 
 
 class ExprCompiler:
-    """Compiles expression nodes; the statement compiler extends it."""
+    """Compiles expression nodes to closures; one table maps each node class to its method."""
 
-    rt: Rt
-    script_fns: dict[tuple[str, int], ScriptFn]
-
-    # the statement half provides these
-    def value_block(self, node: Node, sc: FnScope) -> E: ...
-    def closure_fn(self, node: Node, sc: FnScope) -> tuple[ScriptFn, list[Var]]: ...
+    def __init__(self, c: "Compiler") -> None:
+        self.c = c
+        self.rt = c.rt
+        self.table: dict[type, Callable[[Any, FnScope], E]] = {
+            Lit: self.lit, Var: self.var, This: self.this, NsVar: self.nsvar,
+            ArrayLit: self.array, MapLit: self.map, Tmpl: self.tmpl, Unary: self.unary,
+            Bin: self.bin, And: self.and_, Or: self.or_, Index: self.index, Prop: self.prop,
+            Closure: self.closure,
+        }
 
     def expr(self, node: Node, sc: FnScope) -> E:
-        method = getattr(self, "x_" + node.kind, None)
-        if method is None:
-            if node.kind in ("if", "switch", "while", "do", "for", "block"):
-                return self.value_block(node, sc)
-            raise RhaiParseError(f"Unexpected {node.kind}", node.pos)
-        return method(node, sc)  # type: ignore[no-any-return]
+        f = self.table.get(type(node))
+        if f is None:
+            raise RhaiParseError(f"Unexpected {type(node).__name__}", node.pos)
+        return f(node, sc)
 
     def value(self, node: Node, sc: FnScope) -> E:
         """An expression whose value is stored somewhere: arrays and maps are copied."""
-        f = self.expr(node, sc)
-        if node.kind not in PLACES:
+        f = self.c.expr(node, sc)
+        if not isinstance(node, PLACES):
             return f
 
         def copy(fr: list[Any]) -> Any:
@@ -142,21 +147,21 @@ class ExprCompiler:
 
     def shape(self, node: Node, sc: FnScope) -> tuple[str, Any]:
         """How a binary operand is fetched: a slot, a cell, a literal or a closure."""
-        if node.kind == "lit":
-            return ("lit", node.a[0])
-        if node.kind == "var":
-            v = sc.lookup(node.a[0])
+        if isinstance(node, Lit):
+            return ("lit", node.value)
+        if isinstance(node, Var):
+            v = sc.lookup(node.name)
             if v is not None and not v.module:
                 return ("box" if v.boxed else "var", v.slot)
-        return ("any", self.expr(node, sc))
+        return ("any", self.c.expr(node, sc))
 
     # -- leaves ----------------------------------------------------------------
-    def x_lit(self, node: Node, sc: FnScope) -> E:
-        v = node.a[0]
+    def lit(self, node: Lit, sc: FnScope) -> E:
+        v = node.value
         return lambda fr: v
 
-    def x_var(self, node: Node, sc: FnScope) -> E:
-        name = node.a[0]
+    def var(self, node: Var, sc: FnScope) -> E:
+        name = node.name
         v = sc.lookup(name)
         if v is None:
             pos = node.pos
@@ -169,7 +174,7 @@ class ExprCompiler:
             return lambda fr: fr[i].v
         return lambda fr: fr[i]
 
-    def x_this(self, node: Node, sc: FnScope) -> E:
+    def this(self, node: This, sc: FnScope) -> E:
         pos = node.pos
 
         def this(fr: list[Any]) -> Any:
@@ -179,8 +184,8 @@ class ExprCompiler:
             return v
         return this
 
-    def x_nsvar(self, node: Node, sc: FnScope) -> E:
-        ns, name = node.a
+    def nsvar(self, node: NsVar, sc: FnScope) -> E:
+        ns, name = node.ns, node.name
         pos, rt = node.pos, self.rt
         if ns == "global":
             def glob(fr: list[Any]) -> Any:
@@ -207,8 +212,8 @@ class ExprCompiler:
         i = v.slot
         return lambda fr: fr[i]
 
-    def x_array(self, node: Node, sc: FnScope) -> E:
-        items = [self.value(x, sc) for x in node.a[0]]
+    def array(self, node: ArrayLit, sc: FnScope) -> E:
+        items = [self.value(x, sc) for x in node.items]
         rt = self.rt
         pos = node.pos
         if not items:
@@ -224,8 +229,8 @@ class ExprCompiler:
             return a
         return arr
 
-    def x_map(self, node: Node, sc: FnScope) -> E:
-        items = [(k, self.value(x, sc)) for k, x in node.a[0]]
+    def map(self, node: MapLit, sc: FnScope) -> E:
+        items = [(k, self.value(x, sc)) for k, x in node.items]
         rt, pos = self.rt, node.pos
 
         def mp(fr: list[Any]) -> Any:
@@ -238,14 +243,13 @@ class ExprCompiler:
             return m
         return mp
 
-    def x_tmpl(self, node: Node, sc: FnScope) -> E:
+    def tmpl(self, node: Tmpl, sc: FnScope) -> E:
         parts: list[E] = []
-        for p in node.a[0]:
+        for p in node.parts:
             if isinstance(p, str):
-                parts.append(lambda fr, s=p: s)
+                parts.append(_const(p))
             else:
-                f = self.expr(p, sc)
-                parts.append(lambda fr, f=f: to_display(f(fr)))
+                parts.append(_shown(self.c.expr(p, sc)))
         rt, pos = self.rt, node.pos
 
         def tmpl(fr: list[Any]) -> str:
@@ -259,9 +263,9 @@ class ExprCompiler:
         return tmpl
 
     # -- operators ---------------------------------------------------------------
-    def x_unary(self, node: Node, sc: FnScope) -> E:
-        op, operand = node.a
-        f = self.expr(operand, sc)
+    def unary(self, node: Unary, sc: FnScope) -> E:
+        op = node.op
+        f = self.c.expr(node.operand, sc)
         pos = node.pos
         if op == "!":
             def neg(fr: list[Any]) -> Any:
@@ -280,18 +284,18 @@ class ExprCompiler:
                 raise e.at(pos)
         return un
 
-    def x_bin(self, node: Node, sc: FnScope) -> E:
-        op, left, right = node.a
+    def bin(self, node: Bin, sc: FnScope) -> E:
+        op, left, right = node.op, node.left, node.right
         pos = node.pos
         if op == "??":
-            lf, rf = self.expr(left, sc), self.expr(right, sc)
+            lf, rf = self.c.expr(left, sc), self.c.expr(right, sc)
 
             def coalesce(fr: list[Any]) -> Any:
                 v = lf(fr)
                 return rf(fr) if v is None else v
             return coalesce
         if op in ("in", "!in"):
-            lf, rf = self.expr(left, sc), self.expr(right, sc)
+            lf, rf = self.c.expr(left, sc), self.c.expr(right, sc)
             negate = op == "!in"
 
             def isin(fr: list[Any]) -> Any:
@@ -303,8 +307,8 @@ class ExprCompiler:
             return isin
         return make_binary(self.rt, op, self.shape(left, sc), self.shape(right, sc), pos)
 
-    def x_and(self, node: Node, sc: FnScope) -> E:
-        lf, rf = self.expr(node.a[0], sc), self.expr(node.a[1], sc)
+    def and_(self, node: And, sc: FnScope) -> E:
+        lf, rf = self.c.expr(node.left, sc), self.c.expr(node.right, sc)
         pos = node.pos
 
         def land(fr: list[Any]) -> Any:
@@ -319,8 +323,8 @@ class ExprCompiler:
             raise not_found("&&", a, b).at(pos)
         return land
 
-    def x_or(self, node: Node, sc: FnScope) -> E:
-        lf, rf = self.expr(node.a[0], sc), self.expr(node.a[1], sc)
+    def or_(self, node: Or, sc: FnScope) -> E:
+        lf, rf = self.c.expr(node.left, sc), self.c.expr(node.right, sc)
         pos = node.pos
 
         def lor(fr: list[Any]) -> Any:
@@ -336,9 +340,9 @@ class ExprCompiler:
         return lor
 
     # -- indexing and properties -------------------------------------------------
-    def x_index(self, node: Node, sc: FnScope) -> E:
-        obj, idx, safe = node.a
-        bf, xf = self.expr(obj, sc), self.expr(idx, sc)
+    def index(self, node: Index, sc: FnScope) -> E:
+        safe = node.safe
+        bf, xf = self.c.expr(node.obj, sc), self.c.expr(node.idx, sc)
         pos = node.pos
 
         def index(fr: list[Any]) -> Any:
@@ -357,9 +361,9 @@ class ExprCompiler:
                 raise e.at(pos)
         return index
 
-    def x_prop(self, node: Node, sc: FnScope) -> E:
-        obj, name, safe = node.a
-        bf = self.expr(obj, sc)
+    def prop(self, node: Prop, sc: FnScope) -> E:
+        name, safe = node.name, node.safe
+        bf = self.c.expr(node.obj, sc)
         pos, rt = node.pos, self.rt
 
         def prop(fr: list[Any]) -> Any:
@@ -372,14 +376,22 @@ class ExprCompiler:
         return prop
 
     # -- closures ----------------------------------------------------------------
-    def x_closure(self, node: Node, sc: FnScope) -> E:
-        sfn, outer = self.closure_fn(node, sc)
+    def closure(self, node: Closure, sc: FnScope) -> E:
+        sfn, outer = self.c.flow.closure_fn(node, sc)
         slots = [(v.slot) for v in outer]
         name = sfn.name
 
         def make(fr: list[Any]) -> FnPtr:
-            return FnPtr(name, (), Closure(sfn, [fr[s] for s in slots]))
+            return FnPtr(name, (), ClosureFn(sfn, [fr[s] for s in slots]))
         return make
+
+
+def _const(s: str) -> E:
+    return lambda fr: s
+
+
+def _shown(f: E) -> E:
+    return lambda fr: to_display(f(fr))
 
 
 def get_property(rt: Rt, b: Any, name: str, pos: Pos) -> Any:
@@ -399,9 +411,5 @@ def get_property(rt: Rt, b: Any, name: str, pos: Pos) -> Any:
         raise native_error(name, e, pos) from None
 
 
-def box(v: Any) -> Cell:
-    return Cell(v)
-
-
 __all__ = ["ExprCompiler", "E", "index_get", "index_set", "native_error", "truthy",
-           "slow_binary"]
+           "slow_binary", "Cell"]

@@ -6,26 +6,25 @@ function. Every loop iteration spends one operation of the budget.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .compile_call import CallCompiler
-from .compile_expr import PLACES, E, index_set
+from .compile_expr import E, index_set
 from .errors import (CONST_ASSIGN, RhaiBaseError, RhaiLimitError, RhaiParseError,
                      RhaiRuntimeError, RhaiThrow)
-from .gen_flow import gen_block
 from .fastops import const_error, make_compound_var, slow_binary
+from .gen_flow import gen_block
 from .runtime import BREAK, CONTINUE, NO_THIS, Brk, Cell, CtlExc, Ret
 from .scope import FnScope, Var
-from .syntax import Node
+from .syntax import (BLOCKISH, PLACES, Assign, Block, Break, Continue, Export, ExprStmt, If,
+                     Import, Index, Let, Node, Prop, Return, Switch, This, Throw, Try)
+from .syntax import Var as VarNode
 from .values import Char, IRange, clone, to_display, type_name
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
 
 S = Callable[[list[Any]], Any]
 Pos = tuple[int, int]
-BLOCKISH = ("if", "switch", "while", "do", "for", "block")
-
-
-def _nothing(fr: list[Any]) -> None:
-    return None
 
 
 def iterate(v: Any) -> Any:
@@ -46,34 +45,43 @@ def iterate(v: Any) -> Any:
     raise RhaiRuntimeError(f"For loop expects an iterable type, not {type_name(v)}")
 
 
-class StmtCompiler(CallCompiler):
-    """Compiles statements and blocks; `compile_script` is the entry point."""
+class StmtCompiler:
+    """Compiles statements and blocks; one table maps each statement class to its method."""
+
+    def __init__(self, c: "Compiler") -> None:
+        self.c = c
+        self.rt = c.rt
+        self.table: dict[type, Callable[[Any, FnScope], S]] = {
+            ExprStmt: self.s_expr, Let: self.s_let, Break: self.s_break,
+            Continue: self.s_continue, Return: self.s_return, Throw: self.s_throw,
+            Try: self.s_try, Import: self.s_import, Assign: self.s_assign,
+            Export: self.s_export,
+        }
 
     # -- blocks ------------------------------------------------------------------
-    def stmt_block(self, node: Node, sc: FnScope) -> S:
+    def stmt_block(self, node: Block, sc: FnScope) -> S:
         sc.push()
-        s = gen_block(self, node.a[0], sc, "stmt")
+        s = gen_block(self.c, node.stmts, sc, "stmt")
         sc.pop()
         return s
 
     def body_stmt(self, node: Node, sc: FnScope) -> S:
-        if node.kind == "block":
+        if isinstance(node, Block):
             return self.stmt_block(node, sc)
-        return self.stmt(Node("expr", node.pos, node), sc)
+        return self.stmt(ExprStmt(node.pos, node), sc)
 
     def value_block(self, node: Node, sc: FnScope) -> E:
         """A block-like node in expression position (its value is used)."""
-        k = node.kind
-        if k == "block":
+        if isinstance(node, Block):
             sc.push()
-            f = gen_block(self, node.a[0], sc, "value")
+            f = gen_block(self.c, node.stmts, sc, "value")
             sc.pop()
             return f
-        if k == "if":
-            return self.if_(node, sc, value=True)
-        if k == "switch":
-            return self.switch(node, sc, value=True)
-        core = self.loop_core(node, sc)
+        if isinstance(node, If):
+            return self.c.flow.if_(node, sc, value=True)
+        if isinstance(node, Switch):
+            return self.c.flow.switch(node, sc, value=True)
+        core = self.c.flow.loop_core(node, sc)
 
         def loop_value(fr: list[Any]) -> Any:
             r = core(fr)
@@ -82,39 +90,41 @@ class StmtCompiler(CallCompiler):
             return r
         return loop_value
 
-    def fn_body(self, node: Node, sc: FnScope) -> E:
+    def fn_body(self, node: Block, sc: FnScope) -> E:
         """A function body: its value, or the value of a `return` inside it."""
-        return gen_block(self, node.a[0], sc, "fn")
+        return gen_block(self.c, node.stmts, sc, "fn")
 
     # -- statements ----------------------------------------------------------------
     def stmt(self, node: Node, sc: FnScope) -> S:
-        k = node.kind
-        if k == "expr":
-            e = node.a[0]
-            if e.kind in BLOCKISH:
-                if e.kind == "block":
-                    return self.stmt_block(e, sc)
-                if e.kind == "if":
-                    return self.if_(e, sc, value=False)
-                if e.kind == "switch":
-                    return self.switch(e, sc, value=False)
-                core = self.loop_core(e, sc)
+        f = self.table.get(type(node))
+        if f is None:
+            raise RhaiParseError(f"Unexpected {type(node).__name__}", node.pos)
+        return f(node, sc)
 
-                def loop_stmt(fr: list[Any]) -> Any:
-                    r = core(fr)
-                    return r if type(r) is Ret else None
-                return loop_stmt
-            f = self.expr(e, sc)
+    def s_expr(self, node: ExprStmt, sc: FnScope) -> S:
+        e = node.expr
+        if isinstance(e, BLOCKISH):
+            if isinstance(e, Block):
+                return self.stmt_block(e, sc)
+            if isinstance(e, If):
+                return self.c.flow.if_(e, sc, value=False)
+            if isinstance(e, Switch):
+                return self.c.flow.switch(e, sc, value=False)
+            core = self.c.flow.loop_core(e, sc)
 
-            def ex(fr: list[Any]) -> None:
-                f(fr)
-            return ex
-        method = getattr(self, "s_" + k)
-        return method(node, sc)  # type: ignore[no-any-return]
+            def loop_stmt(fr: list[Any]) -> Any:
+                r = core(fr)
+                return r if type(r) is Ret else None
+            return loop_stmt
+        f = self.c.expr(e, sc)
 
-    def s_let(self, node: Node, sc: FnScope) -> S:
-        name, value, const = node.a
-        f = self.value(value, sc) if value is not None else (lambda fr: None)
+        def ex(fr: list[Any]) -> None:
+            f(fr)
+        return ex
+
+    def s_let(self, node: Let, sc: FnScope) -> S:
+        name, value, const = node.name, node.value, node.const
+        f = self.c.value(value, sc) if value is not None else _unit
         v = sc.declare(name, const)
         i = v.slot
         rt = self.rt
@@ -133,49 +143,49 @@ class StmtCompiler(CallCompiler):
             fr[i] = f(fr)
         return let
 
-    def s_break(self, node: Node, sc: FnScope) -> S:
+    def s_break(self, node: Break, sc: FnScope) -> S:
         if sc.loops == 0:
             raise RhaiParseError("Break statement should only be used inside a loop", node.pos)
-        if node.a[0] is None:
+        if node.value is None:
             return lambda fr: BREAK
-        f = self.value(node.a[0], sc)
+        f = self.c.value(node.value, sc)
         return lambda fr: Brk(f(fr))
 
-    def s_continue(self, node: Node, sc: FnScope) -> S:
+    def s_continue(self, node: Continue, sc: FnScope) -> S:
         if sc.loops == 0:
             raise RhaiParseError("Continue statement should only be used inside a loop", node.pos)
         return lambda fr: CONTINUE
 
-    def s_return(self, node: Node, sc: FnScope) -> S:
-        if node.a[0] is None:
+    def s_return(self, node: Return, sc: FnScope) -> S:
+        if node.value is None:
             return lambda fr: Ret(None)
-        f = self.value(node.a[0], sc)
+        f = self.c.value(node.value, sc)
         return lambda fr: Ret(f(fr))
 
-    def s_throw(self, node: Node, sc: FnScope) -> S:
+    def s_throw(self, node: Throw, sc: FnScope) -> S:
         pos = node.pos
-        if node.a[0] is None and sc.catch_slots:
+        if node.value is None and sc.catch_slots:
             slot = sc.catch_slots[-1]
 
             def rethrow(fr: list[Any]) -> None:
                 raise fr[slot]                 # `throw;` in a catch block: the original error
             return rethrow
-        f = self.value(node.a[0], sc) if node.a[0] is not None else (lambda fr: None)
+        f = self.c.value(node.value, sc) if node.value is not None else _unit
 
         def throw(fr: list[Any]) -> None:
             v = f(fr)
             raise RhaiThrow(v, to_display(v), pos)
         return throw
 
-    def s_try(self, node: Node, sc: FnScope) -> S:
-        return self.try_catch(node, sc, value=False)  # type: ignore[no-any-return]
+    def s_try(self, node: Try, sc: FnScope) -> S:
+        return self.try_catch(node, sc, value=False)
 
-    def x_tryx(self, node: Node, sc: FnScope) -> E:
+    def try_value(self, node: Try, sc: FnScope) -> E:
         """`try { } catch { }` whose value is used (last statement of a block)."""
-        return self.try_catch(node, sc, value=True)  # type: ignore[no-any-return]
+        return self.try_catch(node, sc, value=True)
 
-    def try_catch(self, node: Node, sc: FnScope, value: bool) -> Any:
-        body_node, var, catch_node = node.a
+    def try_catch(self, node: Try, sc: FnScope, value: bool) -> E:
+        body_node, var, catch_node = node.body, node.var, node.catch
         body = self.value_block(body_node, sc) if value else self.stmt_block(body_node, sc)
         sc.push()
         err_slot = sc.declare("$error").slot
@@ -189,6 +199,8 @@ class StmtCompiler(CallCompiler):
 
         def try_(fr: list[Any]) -> Any:
             depth = rt.depth
+            err: Any
+            exc: RhaiBaseError
             try:
                 return body(fr)
             except RhaiThrow as e:
@@ -206,9 +218,9 @@ class StmtCompiler(CallCompiler):
             return handler(fr)
         return try_
 
-    def s_import(self, node: Node, sc: FnScope) -> S:
-        pathf = self.expr(node.a[0], sc)
-        alias = node.a[1]
+    def s_import(self, node: Import, sc: FnScope) -> S:
+        pathf = self.c.expr(node.path, sc)
+        alias = node.alias
         rt, pos = self.rt, node.pos
         slot = sc.declare(alias, module=True).slot if alias else None
 
@@ -225,13 +237,13 @@ class StmtCompiler(CallCompiler):
         return imp
 
     # -- assignment -------------------------------------------------------------------
-    def s_assign(self, node: Node, sc: FnScope) -> S:
-        op, target, value = node.a
+    def s_assign(self, node: Assign, sc: FnScope) -> S:
+        op, target, value = node.op, node.target, node.value
         rt, pos = self.rt, node.pos
-        vf = self.value(value, sc)
+        vf = self.c.value(value, sc)
         binop = op[:-1]
-        if target.kind == "var":
-            var = sc.lookup(target.a[0])
+        if isinstance(target, VarNode):
+            var = sc.lookup(target.name)
             if var is not None and var.const:
                 return const_error(var.name, pos)
             if var is not None and not var.module:
@@ -247,7 +259,7 @@ class StmtCompiler(CallCompiler):
                     return set_var
                 if binop != "??":
                     return make_compound_var(rt, binop, i, vf, pos, var.boxed)
-        getter = self.expr(target, sc)
+        getter = self.c.expr(target, sc)
         setter = self.place_setter(target, sc)
         if op == "=":
             def assign(fr: list[Any]) -> None:
@@ -273,10 +285,10 @@ class StmtCompiler(CallCompiler):
         return compound
 
     def root_const(self, node: Node, sc: FnScope) -> Var | None:
-        while node.kind in ("index", "prop"):
-            node = node.a[0]
-        if node.kind == "var":
-            v = sc.lookup(node.a[0])
+        while isinstance(node, (Index, Prop)):
+            node = node.obj
+        if isinstance(node, VarNode):
+            v = sc.lookup(node.name)
             if v is not None and v.const:
                 return v
         return None
@@ -284,7 +296,6 @@ class StmtCompiler(CallCompiler):
     def place_setter(self, node: Node, sc: FnScope) -> Callable[[list[Any], Any], None]:
         """How to store into a place: a variable, `this`, `a[i]` or `a.b`."""
         pos, rt = node.pos, self.rt
-        k = node.kind
         const = self.root_const(node, sc)
         if const is not None:
             name = const.name
@@ -292,10 +303,10 @@ class StmtCompiler(CallCompiler):
             def no(fr: list[Any], v: Any) -> None:
                 raise RhaiRuntimeError(CONST_ASSIGN.format(name), pos)
             return no
-        if k == "var":
-            var = sc.lookup(node.a[0])
+        if isinstance(node, VarNode):
+            var = sc.lookup(node.name)
             if var is None or var.module:
-                vname = node.a[0]
+                vname = node.name
 
                 def missing(fr: list[Any], v: Any) -> None:
                     raise RhaiRuntimeError(f"Variable not found: {vname}", pos)
@@ -309,17 +320,19 @@ class StmtCompiler(CallCompiler):
             def set_var(fr: list[Any], v: Any) -> None:
                 fr[i] = v
             return set_var
-        if k == "this":
+        if isinstance(node, This):
             def set_this(fr: list[Any], v: Any) -> None:
                 if fr[0] is NO_THIS:
                     raise RhaiRuntimeError("'this' is not bound", pos)
                 fr[0] = v
             return set_this
-        obj = node.a[0]
-        objf = self.expr(obj, sc)
-        parent = self.place_setter(obj, sc) if obj.kind in PLACES else None
-        if k == "index":
-            idxf = self.expr(node.a[1], sc)
+        if not isinstance(node, (Index, Prop)):
+            raise RhaiParseError("Cannot assign to an expression", pos)
+        obj = node.obj
+        objf = self.c.expr(obj, sc)
+        parent = self.place_setter(obj, sc) if isinstance(obj, PLACES) else None
+        if isinstance(node, Index):
+            idxf = self.c.expr(node.idx, sc)
 
             def set_index(fr: list[Any], v: Any) -> None:
                 b = objf(fr)
@@ -337,7 +350,7 @@ class StmtCompiler(CallCompiler):
                 if nb is not b and parent is not None:
                     parent(fr, nb)
             return set_index
-        name = node.a[1]
+        name = node.name
 
         def set_prop(fr: list[Any], v: Any) -> None:
             b = objf(fr)
@@ -350,3 +363,10 @@ class StmtCompiler(CallCompiler):
                 except RhaiBaseError as e:
                     raise e.at(pos)
         return set_prop
+
+    def s_export(self, node: Export, sc: FnScope) -> S:
+        raise RhaiParseError("'export' is not supported", node.pos)
+
+
+def _unit(fr: list[Any]) -> None:
+    return None

@@ -1,14 +1,21 @@
-"""Control flow (if, switch, loops), closures and whole scripts -> one runnable Program."""
+"""The compiler: one object holding the parts that compile expressions, calls, statements
+and control flow (composition: each part reaches the others through the hub), and whole
+scripts -> one runnable Program.
+
+Control flow (if, switch, loops) and closures are compiled here, in `FlowCompiler`.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from .compile_expr import E
-from .compile_stmt import StmtCompiler, iterate
+from .compile_call import CallCompiler
+from .compile_expr import E, ExprCompiler
+from .compile_stmt import S, StmtCompiler, iterate
 from .errors import RhaiBaseError, RhaiParseError, RhaiRuntimeError
 from .runtime import Brk, Cell, Cont, CtlExc, Rt, ScriptFn
 from .scope import FnScope, Var, captured_names
-from .syntax import Node, Script
+from .syntax import (BLOCKISH, Bin, Block, Call, Closure, Do, ExprStmt, For, If, Lit, Method,
+                     Node, Script, Switch, Try, While)
 from .values import IRange, type_name
 
 Pos = tuple[int, int]
@@ -22,26 +29,110 @@ def case_key(v: Any) -> Any:
     return (type(v), v)
 
 
-class Compiler(StmtCompiler):
-    """Compiles one parsed script against one runtime."""
+class Compiler:
+    """Compiles one parsed script against one runtime: the hub of the four parts."""
 
     def __init__(self, rt: Rt) -> None:
         self.rt = rt
         self.script_fns: dict[tuple[str, int], ScriptFn] = {}
         self.anon = 0
+        self.exprs = ExprCompiler(self)
+        self.calls = CallCompiler(self)
+        self.stmts = StmtCompiler(self)
+        self.flow = FlowCompiler(self)
+        # expression classes compiled outside ExprCompiler
+        more: dict[type, Callable[[Any, FnScope], E]] = {
+            Call: self.calls.call, Method: self.calls.method, Try: self.stmts.try_value}
+        for k in BLOCKISH:
+            more[k] = self.stmts.value_block
+        self.exprs.table.update(more)
+
+    # -- the front door of the parts (what gen.py and the parts call) ----------------
+    def expr(self, node: Node, sc: FnScope) -> E:
+        return self.exprs.expr(node, sc)
+
+    def value(self, node: Node, sc: FnScope) -> E:
+        return self.exprs.value(node, sc)
+
+    def shape(self, node: Node, sc: FnScope) -> tuple[str, Any]:
+        return self.exprs.shape(node, sc)
+
+    def stmt(self, node: Node, sc: FnScope) -> S:
+        return self.stmts.stmt(node, sc)
+
+    def place_setter(self, node: Node, sc: FnScope) -> Callable[[list[Any], Any], None]:
+        return self.stmts.place_setter(node, sc)
+
+    def compile_script(self, script: Script, scope_names: list[str],
+                       register: bool = True) -> "Program":
+        """Compile a script; `register` makes its functions the evaluation's own (not for
+        modules, whose functions are reached only through their alias)."""
+        rt = self.rt
+        for fd in script.fns:
+            sfn = ScriptFn(fd.name, fd.params, fd.pos, fd.private)
+            self.script_fns[(fd.name, len(fd.params))] = sfn
+        if register:
+            rt.fns.update(self.script_fns)
+        for fd in script.fns:
+            sfn = self.script_fns[(fd.name, len(fd.params))]
+            fsc = _fn_scope(fd.body, fd.params)
+            sfn.boxed = _boxed_params(fsc, fd.params)
+        for fd in script.fns:
+            sfn = self.script_fns[(fd.name, len(fd.params))]
+            fsc = _fn_scope(fd.body, fd.params)
+            sfn.body = self.stmts.fn_body(fd.body, fsc)
+            sfn.finish(fsc.nslots)
+        top = FnScope(captured_names(script.stmts), top=True)
+        slots = [top.declare(n) for n in scope_names]
+        body = self.stmts.fn_body(Block((1, 1), script.stmts), top)
+        return Program(body, top.nslots, slots)
+
+
+def _fn_scope(body: Block, params: list[str]) -> FnScope:
+    fsc = FnScope(captured_names(body.stmts))
+    for p in params:
+        fsc.declare(p)
+    return fsc
+
+
+def _boxed_params(sc: FnScope, params: list[str]) -> tuple[int, ...]:
+    out = []
+    for p in params:
+        v = sc.lookup(p)
+        if v is not None and v.boxed:
+            out.append(v.slot)
+    return tuple(out)
+
+
+def _unit(fr: list[Any]) -> None:
+    return None
+
+
+class FlowCompiler:
+    """if / switch / loops / closures."""
+
+    def __init__(self, c: Compiler) -> None:
+        self.c = c
+        self.rt = c.rt
 
     # -- if / switch ---------------------------------------------------------------
-    def if_(self, node: Node, sc: FnScope, value: bool) -> Any:
-        cond, then, other = node.a
-        cf = self.expr(cond, sc)
+    def if_(self, node: If, sc: FnScope, value: bool) -> Any:
+        cond, then, other = node.cond, node.then, node.other
+        c = self.c
+        cf = c.expr(cond, sc)
         pos = node.pos
+        ef: Callable[[list[Any]], Any]
         if value:
-            tf = self.value_block(then, sc)
-            ef = self.value_block(other, sc) if other is not None else (lambda fr: None)
+            tf = c.stmts.value_block(then, sc)
+            ef = c.stmts.value_block(other, sc) if other is not None else _unit
         else:
-            tf = self.stmt_block(then, sc)
-            ef = (self.body_stmt(other, sc) if other.kind != "if" else self.if_(other, sc, False)) \
-                if other is not None else (lambda fr: None)
+            tf = c.stmts.stmt_block(then, sc)
+            if other is None:
+                ef = _unit
+            elif isinstance(other, If):
+                ef = self.if_(other, sc, False)
+            else:
+                ef = c.stmts.body_stmt(other, sc)
 
         def if_(fr: list[Any]) -> Any:
             c = cf(fr)
@@ -53,33 +144,34 @@ class Compiler(StmtCompiler):
         return if_
 
     def const_value(self, node: Node) -> Any:
-        if node.kind == "lit":
-            return node.a[0]
-        if node.kind == "bin" and node.a[0] in ("..", "..=") and \
-                all(x.kind == "lit" and type(x.a[0]) is int for x in node.a[1:]):
-            return IRange(node.a[1].a[0], node.a[2].a[0], node.a[0] == "..=")
+        if isinstance(node, Lit):
+            return node.value
+        if isinstance(node, Bin) and node.op in ("..", "..=") and \
+                isinstance(node.left, Lit) and isinstance(node.right, Lit) and \
+                type(node.left.value) is int and type(node.right.value) is int:
+            return IRange(node.left.value, node.right.value, node.op == "..=")
         raise RhaiParseError("Switch case value must be a constant", node.pos)
 
-    def switch(self, node: Node, sc: FnScope, value: bool) -> Any:
-        subject, cases, default = node.a
-        sf = self.expr(subject, sc)
+    def switch(self, node: Switch, sc: FnScope, value: bool) -> Any:
+        c = self.c
+        sf = c.expr(node.subject, sc)
 
         def body(n: Node) -> Any:
             if value:
-                return self.value_block(n, sc) if n.kind == "block" else self.expr(n, sc)
-            return self.body_stmt(n, sc)
+                return c.stmts.value_block(n, sc) if isinstance(n, Block) else c.expr(n, sc)
+            return c.stmts.body_stmt(n, sc)
         table: dict[Any, list[tuple[E | None, Any]]] = {}
         ranges: list[tuple[range, E | None, Any]] = []
-        for pats, cond, b in cases:
-            cf = self.expr(cond, sc) if cond is not None else None
-            bf = body(b)
-            for p in pats:
+        for case in node.cases:
+            cf = c.expr(case.cond, sc) if case.cond is not None else None
+            bf = body(case.body)
+            for p in case.pats:
                 v = self.const_value(p)
                 if type(v) is IRange:
                     ranges.append((v.py(), cf, bf))
                 else:
                     table.setdefault(case_key(v), []).append((cf, bf))
-        df = body(default) if default is not None else (lambda fr: None)
+        df = body(node.default) if node.default is not None else _unit
         pos = node.pos
 
         def switch(fr: list[Any]) -> Any:
@@ -113,20 +205,21 @@ class Compiler(StmtCompiler):
     # -- loops -------------------------------------------------------------------------
     def loop_core(self, node: Node, sc: FnScope) -> Callable[[list[Any]], Any]:
         """A loop: returns Ret (to propagate), a break value, or None."""
-        k = node.kind
         rt, pos = self.rt, node.pos
-        if k == "for":
+        if isinstance(node, For):
             return self.for_core(node, sc)
-        if k == "while":
-            cond, body_node = node.a
-            until = False
+        cond: Node | None
+        if isinstance(node, While):
+            cond, body_node, until = node.cond, node.body, False
+        elif isinstance(node, Do):
+            body_node, cond, until = node.body, node.cond, node.until
         else:
-            body_node, cond, until = node.a
-        cf = self.expr(cond, sc) if cond is not None else None
+            raise RhaiParseError(f"Unexpected {type(node).__name__}", pos)
+        cf = self.c.expr(cond, sc) if cond is not None else None
         sc.loops += 1
-        body = self.stmt_block(body_node, sc)
+        body = self.c.stmts.stmt_block(body_node, sc)
         sc.loops -= 1
-        check_first = k == "while"
+        check_first = isinstance(node, While)
 
         def loop(fr: list[Any]) -> Any:
             first = True
@@ -156,21 +249,23 @@ class Compiler(StmtCompiler):
                     return r
         return loop
 
-    def for_core(self, node: Node, sc: FnScope) -> Callable[[list[Any]], Any]:
-        var, counter, it_node, body_node = node.a
+    def for_core(self, node: For, sc: FnScope) -> Callable[[list[Any]], Any]:
+        var, counter, it_node, body_node = node.var, node.counter, node.iterable, node.body
         rt, pos = self.rt, node.pos
-        if it_node.kind == "bin" and it_node.a[0] in ("..", "..="):
-            lo, hi = self.expr(it_node.a[1], sc), self.expr(it_node.a[2], sc)
-            incl = 1 if it_node.a[0] == "..=" else 0
+        itf: Callable[[list[Any]], Any]
+        if isinstance(it_node, Bin) and it_node.op in ("..", "..="):
+            lo, hi = self.c.expr(it_node.left, sc), self.c.expr(it_node.right, sc)
+            incl = 1 if it_node.op == "..=" else 0
+            rop = it_node.op
 
             def itf(fr: list[Any]) -> Any:
                 a, b = lo(fr), hi(fr)
                 if type(a) is not int or type(b) is not int:
                     raise RhaiRuntimeError(
-                        f"Function not found: {it_node.a[0]} ({type_name(a)}, {type_name(b)})", pos)
+                        f"Function not found: {rop} ({type_name(a)}, {type_name(b)})", pos)
                 return range(a, b + incl)
         else:
-            f = self.expr(it_node, sc)
+            f = self.c.expr(it_node, sc)
 
             def itf(fr: list[Any]) -> Any:
                 try:
@@ -181,7 +276,7 @@ class Compiler(StmtCompiler):
         v = sc.declare(var)
         cv = sc.declare(counter) if counter else None
         sc.loops += 1
-        body = self.stmt_block(body_node, sc)
+        body = self.c.stmts.stmt_block(body_node, sc)
         sc.loops -= 1
         sc.pop()
         slot, boxed = v.slot, v.boxed
@@ -214,50 +309,21 @@ class Compiler(StmtCompiler):
             return None
         return loop
 
-    # -- functions and closures -------------------------------------------------------
-    def closure_fn(self, node: Node, sc: FnScope) -> tuple[ScriptFn, list[Var]]:
-        params, body = node.a
-        self.anon += 1
-        sfn = ScriptFn(f"anon$closure{self.anon}", params, node.pos)
+    # -- closures -------------------------------------------------------------------
+    def closure_fn(self, node: Closure, sc: FnScope) -> tuple[ScriptFn, list[Var]]:
+        params, body = node.params, node.body
+        c = self.c
+        c.anon += 1
+        sfn = ScriptFn(f"anon$closure{c.anon}", params, node.pos)
         inner = FnScope(captured_names([body]), parent=sc)
         for p in params:
             inner.declare(p)
-        sfn.boxed = tuple(inner.lookup(p).slot for p in params  # type: ignore[union-attr]
-                          if inner.lookup(p).boxed)  # type: ignore[union-attr]
-        blk = body if body.kind == "block" else Node("block", body.pos, [Node("expr", body.pos, body)])
-        sfn.body = self.fn_body(blk, inner)
+        sfn.boxed = _boxed_params(inner, params)
+        blk = body if isinstance(body, Block) else Block(body.pos, [ExprStmt(body.pos, body)])
+        sfn.body = c.stmts.fn_body(blk, inner)
         sfn.finish(inner.nslots)
         sfn.capture_slots = tuple(i.slot for _, i in inner.captures)
         return sfn, [o for o, _ in inner.captures]
-
-    def compile_script(self, script: Script, scope_names: list[str],
-                       register: bool = True) -> "Program":
-        """Compile a script; `register` makes its functions the evaluation's own (not for
-        modules, whose functions are reached only through their alias)."""
-        rt = self.rt
-        for fd in script.fns:
-            sfn = ScriptFn(fd.name, fd.params, fd.pos, fd.private)
-            self.script_fns[(fd.name, len(fd.params))] = sfn
-        if register:
-            rt.fns.update(self.script_fns)
-        for fd in script.fns:
-            sfn = self.script_fns[(fd.name, len(fd.params))]
-            fsc = FnScope(captured_names(fd.body.a[0]))
-            for p in fd.params:
-                fsc.declare(p)
-            sfn.boxed = tuple(fsc.lookup(p).slot for p in fd.params  # type: ignore[union-attr]
-                              if fsc.lookup(p).boxed)  # type: ignore[union-attr]
-        for fd in script.fns:
-            sfn = self.script_fns[(fd.name, len(fd.params))]
-            fsc = FnScope(captured_names(fd.body.a[0]))
-            for p in fd.params:
-                fsc.declare(p)
-            sfn.body = self.fn_body(fd.body, fsc)
-            sfn.finish(fsc.nslots)
-        top = FnScope(captured_names(script.stmts), top=True)
-        slots = [top.declare(n) for n in scope_names]
-        body = self.fn_body(Node("block", (1, 1), script.stmts), top)
-        return Program(body, top.nslots, slots)
 
 
 class Program:

@@ -8,13 +8,18 @@ that compare two simple operands are inlined into `if`/`while` the same way.
 from __future__ import annotations
 
 from time import monotonic
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
 from .compile_expr import get_property, index_get
 from .fastops import slow_binary
 from .runtime import Brk, Cont, CtlExc, Rt
+from .syntax import Bin, Call, Index, Lit, Node, Prop, This, Var
 from .values import clone, type_name
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+    from .scope import FnScope
 
 LO, HI = "-9223372036854775808", "9223372036854775807"
 COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=")
@@ -105,11 +110,11 @@ def binop_lines(g: Gen, op: str, a: tuple[str, bool], b: tuple[str, bool], targe
     return lines + [f"{ind}else:", f"{ind}    {target} = {slow}"]
 
 
-def cond_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
+def cond_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str) -> list[str]:
     """Lines setting `c` to the condition's value."""
-    if node.kind == "bin" and node.a[0] in COMPARE_OPS:
+    if isinstance(node, Bin) and node.op in COMPARE_OPS:
         if _is_simple_bin(node):
-            op, left, right = node.a
+            op, left, right = node.op, node.left, node.right
             a = g.operand(comp.shape(left, sc))
             b = g.operand(comp.shape(right, sc))
             return binop_lines(g, op, a, b, "c", node.pos, ind)
@@ -119,44 +124,47 @@ def cond_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
 
 
 ARITH = ("+", "-", "*", "/", "%", "&", "|", "^") + COMPARE_OPS
-SIMPLE = ("var", "lit")
+SIMPLE = (Var, Lit)
 
 
-def _is_simple_bin(node: Any) -> bool:
-    return node.kind == "bin" and node.a[0] in ARITH and \
-        node.a[1].kind in SIMPLE and node.a[2].kind in SIMPLE
+def _is_simple_bin(node: Node) -> bool:
+    return isinstance(node, Bin) and node.op in ARITH and \
+        isinstance(node.left, SIMPLE) and isinstance(node.right, SIMPLE)
 
 
-def expr_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> tuple[list[str], str]:
+def _int_lit(node: Node) -> bool:
+    return isinstance(node, Lit) and type(node.value) is int
+
+
+def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
+               ) -> tuple[list[str], str]:
     """(lines, Python expression) computing `node`: arithmetic and script-function calls are
     written out in place; anything else is one call of the node's closure."""
-    k = node.kind
-    if k == "lit" or (k == "var" and comp.shape(node, sc)[0] != "any"):
+    if isinstance(node, Lit) or (isinstance(node, Var) and comp.shape(node, sc)[0] != "any"):
         return [], g.operand(comp.shape(node, sc))[0]
-    if k == "bin" and node.a[0] in ARITH:
-        op, left, right = node.a
+    if isinstance(node, Bin) and node.op in ARITH:
+        op, left, right = node.op, node.left, node.right
         ll, le = expr_lines(comp, left, sc, g, ind)
         rl, re_ = expr_lines(comp, right, sc, g, ind)
-        if rl and left.kind == "var":          # keep left-to-right order
+        if rl and isinstance(left, Var):          # keep left-to-right order
             t = g.temp()
             ll, le = ll + [f"{ind}{t} = {le}"], t
         t = g.temp()
-        aint = left.kind == "lit" and type(left.a[0]) is int
-        bint = right.kind == "lit" and type(right.a[0]) is int
-        return ll + rl + binop_lines(g, op, (le, aint), (re_, bint), t, node.pos, ind), t
-    if k == "prop" and not node.a[2] and node.a[0].kind in PLACE_KINDS:
-        bl, be = expr_lines(comp, node.a[0], sc, g, ind)
+        return ll + rl + binop_lines(g, op, (le, _int_lit(left)), (re_, _int_lit(right)), t,
+                                     node.pos, ind), t
+    if isinstance(node, Prop) and not node.safe and isinstance(node.obj, PLACE_KINDS):
+        bl, be = expr_lines(comp, node.obj, sc, g, ind)
         o, t = g.temp(), g.temp()
         g.env["getprop"] = get_property
-        name, p = g.name(node.a[1], "k"), g.name(node.pos, "p")
+        name, p = g.name(node.name, "k"), g.name(node.pos, "p")
         return bl + [f"{ind}{o} = {be}", f"{ind}if type({o}) is dict:",
                      f"{ind}    {t} = {o}.get({name})", f"{ind}else:",
                      f"{ind}    {t} = getprop(rt, {o}, {name}, {p})"], t
-    if k == "index" and not node.a[2] and node.a[0].kind in PLACE_KINDS:
-        bl, be = expr_lines(comp, node.a[0], sc, g, ind)
+    if isinstance(node, Index) and not node.safe and isinstance(node.obj, PLACE_KINDS):
+        bl, be = expr_lines(comp, node.obj, sc, g, ind)
         o = g.temp()
         bl = bl + [f"{ind}{o} = {be}"]
-        kl, ke = expr_lines(comp, node.a[1], sc, g, ind)
+        kl, ke = expr_lines(comp, node.idx, sc, g, ind)
         t = g.temp()
         g.env["index_get"] = index_get
         p = g.name(node.pos, "p")
@@ -171,27 +179,27 @@ def expr_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> tuple[list[st
             f"{ind}        {t} = index_get({o}, k)",
             f"{ind}    except RhaiBaseError as e:",
             f"{ind}        raise e.at({p})"], t
-    if k == "call" and node.a[2] is None:
-        sfn = comp.script_fns.get((node.a[0], len(node.a[1])))
+    if isinstance(node, Call) and node.ns is None and not node.bang:
+        sfn = comp.script_fns.get((node.name, len(node.args)))
         if sfn is not None:
-            return call_lines(comp, sfn, node.a[1], sc, g, ind, node.pos)
+            return call_lines(comp, sfn, node.args, sc, g, ind, node.pos)
     t = g.temp()
     return [f"{ind}{t} = {g.name(comp.expr(node, sc), 'f')}(fr)"], t
 
 
-def call_lines(comp: Any, sfn: Any, args: list[Any], sc: Any, g: Gen, ind: str,
+def call_lines(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope", g: Gen, ind: str,
                pos: tuple[int, int]) -> tuple[list[str], str]:
     """A script-function call written out: arguments straight into the new frame."""
     lines: list[str] = []
     vals: list[str] = []
     for a in args:
-        if a.kind in ("var", "index", "prop", "this"):
+        if isinstance(a, (Var, Index, Prop, This)):
             t = g.temp()
             lines += value_into(comp, a, sc, g, t, ind)
             vals.append(t)
         else:
             al, ae = expr_lines(comp, a, sc, g, ind)
-            if al or a.kind != "lit":
+            if al or not isinstance(a, Lit):
                 t = g.temp()
                 lines += al + [f"{ind}{t} = {ae}"]
                 ae = t
@@ -211,35 +219,34 @@ def call_lines(comp: Any, sfn: Any, args: list[Any], sc: Any, g: Gen, ind: str,
     return lines, res
 
 
-PLACE_KINDS = ("var", "prop", "index")
+PLACE_KINDS = (Var, Prop, Index)
 
 
-def _inlinable(node: Any) -> bool:
+def _inlinable(node: Node) -> bool:
     """A chain of properties and indexes on a plain variable."""
-    while node.kind in ("prop", "index"):
-        if node.a[-1]:                 # `?.` / `?[`
+    while isinstance(node, (Prop, Index)):
+        if node.safe:                 # `?.` / `?[`
             return False
-        node = node.a[0]
-    return node.kind == "var"
+        node = node.obj
+    return isinstance(node, Var)
 
 
-def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
-               copy: bool = True) -> list[str]:
+def value_into(comp: "Compiler", node: Node | None, sc: "FnScope", g: Gen, target: str,
+               ind: str, copy: bool = True) -> list[str]:
     """Lines storing the value of `node` (copied if it is a place) into `target`."""
     if node is None:
         return [f"{ind}{target} = None"]
-    if node.kind == "lit":
-        return [f"{ind}{target} = {g.operand(('lit', node.a[0]))[0]}"]
-    if _is_simple_bin(node):
-        op, left, right = node.a
-        return binop_lines(g, op, g.operand(comp.shape(left, sc)),
-                           g.operand(comp.shape(right, sc)), target, node.pos, ind)
-    if (node.kind == "bin" and node.a[0] in ARITH) or (
-            node.kind == "call" and node.a[2] is None
-            and (node.a[0], len(node.a[1])) in comp.script_fns):
+    if isinstance(node, Lit):
+        return [f"{ind}{target} = {g.operand(('lit', node.value))[0]}"]
+    if isinstance(node, Bin) and _is_simple_bin(node):
+        return binop_lines(g, node.op, g.operand(comp.shape(node.left, sc)),
+                           g.operand(comp.shape(node.right, sc)), target, node.pos, ind)
+    if (isinstance(node, Bin) and node.op in ARITH) or (
+            isinstance(node, Call) and node.ns is None and not node.bang
+            and (node.name, len(node.args)) in comp.script_fns):
         lines, e = expr_lines(comp, node, sc, g, ind)
         return lines + [f"{ind}{target} = {e}"]
-    if node.kind == "var":
+    if isinstance(node, Var):
         shape = comp.shape(node, sc)
         if shape[0] != "any":
             e, _ = g.operand(shape)
@@ -247,7 +254,7 @@ def value_into(comp: Any, node: Any, sc: Any, g: Gen, target: str, ind: str,
                 return [f"{ind}{target} = {e}"]
             return [f"{ind}t = {e}", f"{ind}if type(t) is list or type(t) is dict:",
                     f"{ind}    t = clone(t)", f"{ind}{target} = t"]
-    if node.kind in ("index", "prop") and not node.a[-1] and _inlinable(node):
+    if isinstance(node, (Index, Prop)) and not node.safe and _inlinable(node):
         lines, e = expr_lines(comp, node, sc, g, ind)
         if copy:
             lines += [f"{ind}if type({e}) is list or type({e}) is dict:",

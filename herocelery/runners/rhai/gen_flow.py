@@ -6,13 +6,20 @@ loop, or returned (a Ret) out of the generated function.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
-from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, cond_lines, expr_lines,
-                  value_into)
-from .syntax import Node
+from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, cond_lines,
+                  expr_lines, value_into)
+from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Closure, Continue, Do,
+                     ExprStmt, For, If, Index, Let, Lit, Node, Return, Switch, Try, Var, While)
 from .values import type_name
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
+    from .scope import FnScope
+
+FLOW = (If, While, For, Do, Block)         # written out in place in statement position
 
 MAX_INLINE_LOOPS = 6       # loops written out in one generated function (2 blocks each)
 MAX_INDENT = 4 * 60        # indentation (in spaces) beyond which constructs become closures
@@ -21,20 +28,20 @@ MAX_INDENT = 4 * 60        # indentation (in spaces) beyond which constructs bec
 LOOP_CTL = ["if type(r) is Cont:", "    continue", "if type(r) is Brk:", "    break", "return r"]
 
 
-def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
+def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                on_ctl: list[str] | None = None) -> list[str]:
     """Lines for one statement; a control signal `r` is handled by `on_ctl` (default:
     returned from the generated function)."""
-    k = node.kind
     on_ctl = on_ctl or ["return r"]
-    if k == "expr" and node.a[0].kind in ("if", "while", "for", "do", "block"):
-        return flow_lines(comp, node.a[0], sc, g, ind, on_ctl)
-    if k in ("break", "continue") and on_ctl is LOOP_CTL and (k == "continue" or node.a[0] is None):
-        return [f"{ind}{k}"]
-    if k == "expr" and node.a[0].kind not in ("if", "switch", "while", "do", "for", "block"):
-        return [f"{ind}{g.name(comp.expr(node.a[0], sc), 'f')}(fr)"]
-    if k == "let" and not (sc.top and node.a[2]):
-        name, value, const = node.a
+    if isinstance(node, ExprStmt) and isinstance(node.expr, FLOW):
+        return flow_lines(comp, node.expr, sc, g, ind, on_ctl)
+    if on_ctl is LOOP_CTL and (isinstance(node, Continue) or
+                               (isinstance(node, Break) and node.value is None)):
+        return [f"{ind}{'continue' if isinstance(node, Continue) else 'break'}"]
+    if isinstance(node, ExprStmt) and not isinstance(node.expr, BLOCKISH):
+        return [f"{ind}{g.name(comp.expr(node.expr, sc), 'f')}(fr)"]
+    if isinstance(node, Let) and not (sc.top and node.const) and not node.export:
+        name, value, const = node.name, node.value, node.const
         lines = value_into(comp, value, sc, g, "x", ind)
         v = sc.declare(name, const)
         if v.boxed:
@@ -42,13 +49,13 @@ def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
                                        fromlist=["Cell"]).Cell
             return lines + [f"{ind}fr[{v.slot}] = Cell(x)"]
         return lines + [f"{ind}fr[{v.slot}] = x"]
-    if k == "assign":
-        op, target, value = node.a
-        var = sc.lookup(target.a[0]) if target.kind == "var" else None
+    if isinstance(node, Assign):
+        op, target, value = node.op, node.target, node.value
+        var = sc.lookup(target.name) if isinstance(target, Var) else None
         plain = var is not None and not var.boxed and not var.const and not var.module
-        if plain and op == "=":
+        if var is not None and plain and op == "=":
             return value_into(comp, value, sc, g, f"fr[{var.slot}]", ind)
-        if plain and op not in ("??=",) and op[:-1] in ARITH:
+        if var is not None and plain and op not in ("??=",) and op[:-1] in ARITH:
             bop = op[:-1]
             p = g.name(node.pos, "p")
             lines = value_into(comp, value, sc, g, "b", ind, copy=False)
@@ -69,19 +76,19 @@ def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
                 return lines
             return lines + binop_lines(g, bop, (f"fr[{i}]", False), ("b", False),
                                        f"fr[{i}]", node.pos, ind)[2:]
-        if op == "=" and target.kind == "index" and target.a[0].kind == "var":
-            base = sc.lookup(target.a[0].a[0])
+        if op == "=" and isinstance(target, Index) and isinstance(target.obj, Var):
+            base = sc.lookup(target.obj.name)
             if base is not None and not base.boxed and not base.const and not base.module:
                 from .compile_expr import bounds_error, index_set
                 p = g.name(node.pos, "p")
                 g.env["index_set"] = index_set
                 g.env["bounds"] = bounds_error
-                if value.kind == "lit":
-                    tv, lines = g.operand(("lit", value.a[0]))[0], []
+                if isinstance(value, Lit):
+                    tv, lines = g.operand(("lit", value.value))[0], []
                 else:
                     tv = g.temp()
                     lines = value_into(comp, value, sc, g, tv, ind)
-                kl, ke = expr_lines(comp, target.a[1], sc, g, ind)
+                kl, ke = expr_lines(comp, target.idx, sc, g, ind)
                 return lines + kl + [
                     f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}", f"{ind}v = {tv}",
                     f"{ind}try:",
@@ -104,7 +111,7 @@ def stmt_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str,
         [f"{ind}    {ln}" for ln in on_ctl]
 
 
-def block_lines(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str,
+def block_lines(comp: "Compiler", nodes: list[Node], sc: "FnScope", g: Gen, ind: str,
                 on_ctl: list[str]) -> list[str]:
     sc.push()
     lines: list[str] = []
@@ -114,14 +121,14 @@ def block_lines(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str,
     return lines or [f"{ind}pass"]
 
 
-def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str]) -> list[str]:
+def flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
+               on_ctl: list[str]) -> list[str]:
     """if / while / loop / do / for / block statements written out in place."""
-    k = node.kind
-    loop = k in ("while", "for", "do")
+    loop = isinstance(node, LOOPS)
     if (loop and g.loops >= MAX_INLINE_LOOPS) or len(ind) > MAX_INDENT:
         # CPython allows 20 nested blocks and 100 indentation levels per function: deeper
         # constructs become a call of their own closure (a fresh generated function)
-        s = comp.stmt(Node("expr", node.pos, node), sc)
+        s = comp.stmt(ExprStmt(node.pos, node), sc)
         return [f"{ind}r = {g.name(s, 's')}(fr)", f"{ind}if r is not None:"] + \
             [f"{ind}    {ln}" for ln in on_ctl]
     if loop:
@@ -133,22 +140,23 @@ def flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str
     return _flow_lines(comp, node, sc, g, ind, on_ctl)
 
 
-def _flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[str]) -> list[str]:
-    k = node.kind
-    if k == "block":
-        return block_lines(comp, node.a[0], sc, g, ind, on_ctl)
+def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
+                on_ctl: list[str]) -> list[str]:
+    if isinstance(node, Block):
+        return block_lines(comp, node.stmts, sc, g, ind, on_ctl)
     p = g.name(node.pos, "p")
-    if k == "if":
-        cond, then, other = node.a
-        lines = cond_lines(comp, cond, sc, g, ind)
-        lines += [f"{ind}if c is True:"] + block_lines(comp, then.a[0], sc, g, ind + "    ", on_ctl)
+    if isinstance(node, If):
+        other = node.other
+        lines = cond_lines(comp, node.cond, sc, g, ind)
+        lines += [f"{ind}if c is True:"] + block_lines(comp, node.then.stmts, sc, g,
+                                                       ind + "    ", on_ctl)
         lines += [f"{ind}elif c is False:"]
         if other is None:
             lines += [f"{ind}    pass"]
-        elif other.kind == "if":
+        elif isinstance(other, If):
             lines += flow_lines(comp, other, sc, g, ind + "    ", on_ctl)
         else:
-            lines += block_lines(comp, other.a[0], sc, g, ind + "    ", on_ctl)
+            lines += block_lines(comp, other.stmts, sc, g, ind + "    ", on_ctl)
         return lines + [f"{ind}else:", f"{ind}    raise cond_error(c, {p})"]
     inner = ind + "        "
     g.n += 1
@@ -162,13 +170,13 @@ def _flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[st
         [f"{ind}        {ln}" for ln in LOOP_CTL]
     sc.loops += 1
     try:
-        if k == "for":
-            var, counter, it_node, body = node.a
-            if it_node.kind == "bin" and it_node.a[0] in ("..", "..="):
+        if isinstance(node, For):
+            var, counter, it_node, body = node.var, node.counter, node.iterable, node.body
+            if isinstance(it_node, Bin) and it_node.op in ("..", "..="):
                 g.env["irange"] = _int_range
-                lo = g.operand(comp.shape(it_node.a[1], sc))[0]
-                hi = g.operand(comp.shape(it_node.a[2], sc))[0]
-                it = f"irange({lo}, {hi}, {1 if it_node.a[0] == '..=' else 0}, {p})"
+                lo = g.operand(comp.shape(it_node.left, sc))[0]
+                hi = g.operand(comp.shape(it_node.right, sc))[0]
+                it = f"irange({lo}, {hi}, {1 if it_node.op == '..=' else 0}, {p})"
             else:
                 g.env["iterate"] = _iterate
                 it = f"iterate({g.name(comp.expr(it_node, sc), 'f')}(fr), {p})"
@@ -182,16 +190,16 @@ def _flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[st
                     f"{ind}    fr[{v.slot}] = {'Cell(x)' if v.boxed else 'x'}"]
             if cv is not None:
                 head.append(f"{ind}    fr[{cv.slot}] = {'Cell(n)' if cv.boxed else 'n'}")
-            body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
+            body_l = block_lines(comp, body.stmts, sc, g, inner, LOOP_CTL)
             sc.pop()
             return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
-        if k == "while":
-            cond, body = node.a
+        if isinstance(node, While):
+            cond, body = node.cond, node.body
             head = [f"{ind}while True:"]
-            if cond is not None and cond.kind == "bin" and cond.a[0] in COMPARE_OPS \
-                    and cond.a[1].kind in ("var", "lit") and cond.a[2].kind in ("var", "lit"):
+            if isinstance(cond, Bin) and cond.op in COMPARE_OPS \
+                    and isinstance(cond.left, (Var, Lit)) and isinstance(cond.right, (Var, Lit)):
                 # `while i < n`: on two ints the comparison is the loop test itself
-                op, left, right = cond.a
+                op, left, right = cond.op, cond.left, cond.right
                 ae, _ = g.operand(comp.shape(left, sc))
                 be, _ = g.operand(comp.shape(right, sc))
                 q = g.name(cond.pos, "p")
@@ -207,10 +215,11 @@ def _flow_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str, on_ctl: list[st
                 head += cond_lines(comp, cond, sc, g, ind + "    ")
                 head += [f"{ind}    if c is not True:", f"{ind}        if c is False:",
                          f"{ind}            break", f"{ind}        raise cond_error(c, {p})"]
-            body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
+            body_l = block_lines(comp, body.stmts, sc, g, inner, LOOP_CTL)
             return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
-        body, cond, until = node.a                     # do { } while/until cond
-        body_l = block_lines(comp, body.a[0], sc, g, inner, LOOP_CTL)
+        assert isinstance(node, Do)                   # do { } while/until cond
+        body, cond, until = node.body, node.cond, node.until
+        body_l = block_lines(comp, body.stmts, sc, g, inner, LOOP_CTL)
         stop = "True" if until else "False"
         tail = cond_lines(comp, cond, sc, g, ind + "    ")
         tail += [f"{ind}    if c is {stop}:", f"{ind}        break",
@@ -237,42 +246,49 @@ def _iterate(v: Any, pos: tuple[int, int]) -> Any:
         raise e.at(pos)
 
 
-def has_return(nodes: list[Any]) -> bool:
-    return any(n.kind == "return" for top in nodes for n in top.walk()
-               if n.kind != "closure")
+def has_return(nodes: list[Node]) -> bool:
+    """Whether a `return` is below these nodes (closures have their own returns)."""
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Return):
+            return True
+        if not isinstance(n, Closure):
+            stack.extend(n.children())
+    return False
 
 
-def split_last(nodes: list[Any]) -> tuple[list[Any], Any]:
+def split_last(nodes: list[Node]) -> tuple[list[Node], Node | None]:
     """(statements, the expression giving the block's value or None)."""
-    if nodes and nodes[-1].kind == "expr":
-        return nodes[:-1], nodes[-1].a[0]
-    if nodes and nodes[-1].kind == "try":
-        from .syntax import Node
-        return nodes[:-1], Node("tryx", nodes[-1].pos, *nodes[-1].a)
+    if nodes and isinstance(nodes[-1], ExprStmt):
+        return nodes[:-1], nodes[-1].expr
+    if nodes and isinstance(nodes[-1], Try):
+        return nodes[:-1], nodes[-1]           # a try whose value is used
     return nodes, None
 
 
-def tail_lines(comp: Any, node: Any, sc: Any, g: Gen, ind: str) -> list[str]:
+def tail_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str) -> list[str]:
     """Lines that return the value of expression `node` (if/else written out in place)."""
-    if node.kind == "if" and len(ind) <= MAX_INDENT:
-        cond, then, other = node.a
+    if isinstance(node, If) and len(ind) <= MAX_INDENT:
+        other = node.other
         p = g.name(node.pos, "p")
-        lines = cond_lines(comp, cond, sc, g, ind)
-        lines += [f"{ind}if c is True:"] + block_tail(comp, then.a[0], sc, g, ind + "    ")
+        lines = cond_lines(comp, node.cond, sc, g, ind)
+        lines += [f"{ind}if c is True:"] + block_tail(comp, node.then.stmts, sc, g, ind + "    ")
         lines += [f"{ind}if c is False:"]
         if other is None:
             lines += [f"{ind}    return None"]
-        elif other.kind == "if":
+        elif isinstance(other, If):
             lines += tail_lines(comp, other, sc, g, ind + "    ")
         else:
-            lines += block_tail(comp, other.a[0], sc, g, ind + "    ")
+            lines += block_tail(comp, other.stmts, sc, g, ind + "    ")
         return lines + [f"{ind}raise cond_error(c, {p})"]
-    if node.kind == "block" and len(ind) <= MAX_INDENT:
-        return block_tail(comp, node.a[0], sc, g, ind)
+    if isinstance(node, Block) and len(ind) <= MAX_INDENT:
+        return block_tail(comp, node.stmts, sc, g, ind)
     return value_into(comp, node, sc, g, "v", ind, copy=False) + [f"{ind}return v"]
 
 
-def block_tail(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str) -> list[str]:
+def block_tail(comp: "Compiler", nodes: list[Node], sc: "FnScope", g: Gen, ind: str
+               ) -> list[str]:
     sc.push()
     lines: list[str] = []
     body, last = split_last(nodes)
@@ -283,7 +299,8 @@ def block_tail(comp: Any, nodes: list[Any], sc: Any, g: Gen, ind: str) -> list[s
     return lines
 
 
-def gen_block(comp: Any, nodes: list[Any], sc: Any, mode: str) -> Callable[[list[Any]], Any]:
+def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str
+              ) -> Callable[[list[Any]], Any]:
     """One function for a statement list. mode: "stmt" (returns a control signal or None),
     "value" (returns the last expression's value), "fn" (also turns `return` into a value)."""
     g = Gen(comp.rt)
@@ -296,11 +313,11 @@ def gen_block(comp: Any, nodes: list[Any], sc: Any, mode: str) -> Callable[[list
             return lambda fr: None
         lines.append("    return None")
     else:
-        if len(nodes) == 1 and nodes[0].kind == "expr" and nodes[0].a[0].kind not in (
-                "if", "block", "while", "for", "do"):
-            f = comp.expr(nodes[0].a[0], sc)
+        first = nodes[0] if len(nodes) == 1 else None
+        if isinstance(first, ExprStmt) and not isinstance(first.expr, FLOW):
+            f = comp.expr(first.expr, sc)
             if mode == "value" or not has_return(nodes):
-                return f  # type: ignore[no-any-return]
+                return f
         body, last = split_last(nodes)
         lines = []
         for n in body:
@@ -319,7 +336,7 @@ def gen_block(comp: Any, nodes: list[Any], sc: Any, mode: str) -> Callable[[list
     return g.build(["def f(fr):"] + lines)
 
 
-def gen_script_call(comp: Any, sfn: Any, args: list[Any], sc: Any,
+def gen_script_call(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope",
                     pos: tuple[int, int]) -> Callable[[list[Any]], Any]:
     """A call site of a script function: arguments written straight into the new frame."""
     g = Gen(comp.rt)

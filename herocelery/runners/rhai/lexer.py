@@ -1,15 +1,33 @@
 """Rhai source text -> tokens, each with its (line, position); never evaluates anything.
 
-A token is a tuple `(kind, value, line, col)`; kinds: `int`, `float`, `str`, `char`, `tmpl`
+A token is a `Token(kind, value, line, col)`; kinds: `int`, `float`, `str`, `char`, `tmpl`
 (a back-tick string: a list of str parts and token lists), `id`, `op`, `eof`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import RhaiParseError
 
-Token = tuple[str, Any, int, int]
+
+class Token(NamedTuple):
+    """One token: its kind, its value and where it starts."""
+
+    kind: str
+    value: Any
+    line: int
+    col: int
+
+    @property
+    def pos(self) -> tuple[int, int]:
+        return (self.line, self.col)
+
+    def is_op(self, value: str) -> bool:
+        return self.kind == "op" and self.value == value
+
+    def is_kw(self, value: str) -> bool:
+        return self.kind == "id" and self.value == value
+
 
 # longest first so that `**=` wins over `**` and `*`
 OPERATORS = sorted("""
@@ -85,7 +103,7 @@ class Lexer:
             if self.i >= n:
                 if until_brace:
                     raise self.error("Unterminated string interpolation: expecting '}'")
-                out.append(("eof", None, line, col))
+                out.append(Token("eof", None, line, col))
                 return out
             c = src[self.i]
             if until_brace:
@@ -94,7 +112,7 @@ class Lexer:
                 elif c == "}":
                     if depth == 0:
                         self.advance()
-                        out.append(("eof", None, line, col))
+                        out.append(Token("eof", None, line, col))
                         return out
                     depth -= 1
             if c.isdigit():
@@ -105,23 +123,23 @@ class Lexer:
                     j += 1
                 word = src[self.i:j]
                 self.advance(j - self.i)
-                out.append(("id", word, line, col))
+                out.append(Token("id", word, line, col))
             elif c == '"':
-                out.append(("str", self.string('"', line, col), line, col))
+                out.append(Token("str", self.string('"', line, col), line, col))
             elif c == "`":
-                out.append(("tmpl", self.template(line, col), line, col))
+                out.append(Token("tmpl", self.template(line, col), line, col))
             elif c == "'":
                 s = self.string("'", line, col)
                 if len(s) != 1:
                     raise self.error("Invalid character literal: '" + s + "'", line, col)
-                out.append(("char", s, line, col))
+                out.append(Token("char", s, line, col))
             else:
                 for op in OPERATORS:
                     if src.startswith(op, self.i) and not (
                             op == "!in" and src[self.i + 3:self.i + 4] in _IDCHARS
                             and self.i + 3 < n):
                         self.advance(len(op))
-                        out.append(("op", op, line, col))
+                        out.append(Token("op", op, line, col))
                         break
                 else:
                     if c in "@~$`?":
@@ -145,7 +163,7 @@ class Lexer:
                 raise self.error(f"Invalid number: {text}", line, col)
             if value > 0x7FFFFFFFFFFFFFFF:     # Rhai reads hex bit patterns as i64
                 value -= 1 << 64
-            return ("int", value, line, col)
+            return Token("int", value, line, col)
         j = i
         while j < n and (src[j].isdigit() or src[j] == "_"):
             j += 1
@@ -170,11 +188,11 @@ class Lexer:
         self.advance(j - i)
         clean = text.replace("_", "")
         if is_float:
-            return ("float", float(clean), line, col)
+            return Token("float", float(clean), line, col)
         value = int(clean)
         if value > 0x7FFFFFFFFFFFFFFF:
             raise self.error(f"Integer overflow: {text}", line, col)
-        return ("int", value, line, col)
+        return Token("int", value, line, col)
 
     def escape(self) -> str:
         src = self.src

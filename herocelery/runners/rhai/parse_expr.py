@@ -2,11 +2,16 @@
 closures, if/switch/loops in expression position. Depth-limited (never a RecursionError)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import RhaiParseError
 from .lexer import Token
-from .syntax import Node
+from .syntax import (And, ArrayLit, Bin, Block, Call, Closure, Do, ExprStmt, For, If, Index,
+                     Lit, MapLit, Method, Node, NsVar, Or, Prop, Switch, SwitchCase, This, Tmpl,
+                     Unary, Var, While)
+from .values import Char
+
+if TYPE_CHECKING:
+    from .parser import Parser, TokenStream
 
 # binary operators: precedence, right-associative?
 BINARY: dict[str, tuple[int, bool]] = {
@@ -31,297 +36,300 @@ RESERVED = {"var", "static", "shared", "goto", "exit", "match", "case", "public"
 
 
 class ExprParser:
-    """The expression half of `Parser` (it provides the token helpers and `block`)."""
+    """Parses expressions from a TokenStream; blocks and statements inside them go back to
+    the statement parser."""
 
-    toks: list[Token]
-    i: int
-    depth: int
-    max_depth: int
-    in_fn: bool
-
-    def peek(self, k: int = 0) -> Token: ...
-    def next(self) -> Token: ...
-    def is_op(self, value: str, k: int = 0) -> bool: ...
-    def is_kw(self, value: str, k: int = 0) -> bool: ...
-    def error(self, msg: str, tok: Token | None = None) -> RhaiParseError: ...
-    def expect(self, value: str, why: str) -> Token: ...
-    def ident(self, what: str) -> tuple[str, Token]: ...
-    def enter(self) -> None: ...
-    def block(self) -> Node: ...
-    def statement(self) -> Node: ...
+    def __init__(self, ts: "TokenStream", stmts: "Parser") -> None:
+        self.ts = ts
+        self.stmts = stmts
 
     # -- expressions ----------------------------------------------------------
     def expr(self, min_prec: int = 0) -> Node:
-        self.enter()
+        ts = self.ts
+        ts.enter()
         left = self.unary()
         while True:
-            t = self.peek()
-            if t[0] == "op" or (t[0] == "id" and t[1] == "in"):
-                info = BINARY.get(t[1])
-            else:
-                info = None
+            t = ts.peek()
+            info = BINARY.get(t.value) if t.kind == "op" or t.is_kw("in") else None
             if info is None or info[0] < min_prec or (info[0] == min_prec and not info[1]):
                 break
-            self.next()
+            ts.next()
             prec, right_assoc = info
             right = self.expr(prec if right_assoc else prec + 1)
-            pos = (t[2], t[3])
-            if t[1] == "&&":
-                left = Node("and", pos, left, right)
-            elif t[1] == "||":
-                left = Node("or", pos, left, right)
+            if t.value == "&&":
+                left = And(t.pos, left, right)
+            elif t.value == "||":
+                left = Or(t.pos, left, right)
             else:
-                left = Node("bin", pos, t[1], left, right)
-        self.depth -= 1
+                left = Bin(t.pos, t.value, left, right)
+        ts.leave()
         return left
 
     def unary(self) -> Node:
-        t = self.peek()
-        if t[0] == "op" and t[1] in ("-", "+", "!"):
-            self.next()
-            self.enter()
+        ts = self.ts
+        t = ts.peek()
+        if t.kind == "op" and t.value in ("-", "+", "!"):
+            ts.next()
+            ts.enter()
             operand = self.unary()
-            self.depth -= 1
-            if t[1] == "-" and operand.kind == "lit" and type(operand.a[0]) in (int, float):
-                v = -operand.a[0]
-                return Node("lit", (t[2], t[3]), v)
-            return Node("unary", (t[2], t[3]), t[1], operand)
+            ts.leave()
+            if t.value == "-" and isinstance(operand, Lit) and type(operand.value) in (int, float):
+                return Lit(t.pos, -operand.value)
+            return Unary(t.pos, t.value, operand)
         return self.postfix(self.primary())
 
     def args(self, closer: str = ")") -> list[Node]:
+        ts = self.ts
         out: list[Node] = []
-        while not self.is_op(closer):
+        while not ts.is_op(closer):
             out.append(self.expr())
-            if not self.is_op(closer):
-                self.expect(",", "to separate the arguments")
-        self.next()
+            if not ts.is_op(closer):
+                ts.expect(",", "to separate the arguments")
+        ts.next()
         return out
 
     def postfix(self, e: Node) -> Node:
+        ts = self.ts
         while True:
-            t = self.peek()
-            if t[0] != "op":
+            t = ts.peek()
+            if t.kind != "op":
                 return e
-            pos = (t[2], t[3])
-            if t[1] in (".", "?."):
-                self.next()
-                safe = t[1] == "?."
-                nt = self.peek()
-                if nt[0] != "id":
-                    raise self.error("Expecting a property or method name after '.'")
-                self.next()
-                if self.is_op("("):
-                    self.next()
-                    e = Node("method", (nt[2], nt[3]), e, nt[1], self.args(), safe)
+            if t.value in (".", "?."):
+                ts.next()
+                safe = t.value == "?."
+                nt = ts.peek()
+                if nt.kind != "id":
+                    raise ts.error("Expecting a property or method name after '.'")
+                ts.next()
+                if ts.is_op("("):
+                    ts.next()
+                    e = Method(nt.pos, e, nt.value, self.args(), safe)
                 else:
-                    e = Node("prop", (nt[2], nt[3]), e, nt[1], safe)
-            elif t[1] in ("[", "?["):
-                self.next()
+                    e = Prop(nt.pos, e, nt.value, safe)
+            elif t.value in ("[", "?["):
+                ts.next()
                 idx = self.expr()
-                self.expect("]", "to close the index")
-                e = Node("index", pos, e, idx, t[1] == "?[")
+                ts.expect("]", "to close the index")
+                e = Index(t.pos, e, idx, t.value == "?[")
             else:
                 return e
 
+    def template(self, t: Token) -> Node:
+        from .parser import Parser
+        parts: list[Any] = []
+        for p in t.value:
+            if isinstance(p, str):
+                if p:
+                    parts.append(p)
+            else:
+                sub = Parser(p, self.ts.max_depth - self.ts.depth)
+                e = sub.expr()
+                if not sub.ts.at_eof():
+                    raise sub.ts.error("Expecting '}' to end the interpolation")
+                parts.append(e)
+        return Tmpl(t.pos, parts)
+
     def primary(self) -> Node:
-        t = self.next()
-        kind, v = t[0], t[1]
-        pos = (t[2], t[3])
+        ts = self.ts
+        t = ts.next()
+        kind, v, pos = t.kind, t.value, t.pos
         if kind in ("int", "float", "str"):
-            return Node("lit", pos, v)
+            return Lit(pos, v)
         if kind == "char":
-            from .values import Char
-            return Node("lit", pos, Char(v))
+            return Lit(pos, Char(v))
         if kind == "tmpl":
-            parts: list[Any] = []
-            for p in v:
-                if isinstance(p, str):
-                    if p:
-                        parts.append(p)
-                else:
-                    from .parser import Parser
-                    sub = Parser(p, self.max_depth - self.depth)
-                    e = sub.expr()
-                    if sub.peek()[0] != "eof":
-                        raise sub.error("Expecting '}' to end the interpolation")
-                    parts.append(e)
-            return Node("tmpl", pos, parts)
+            return self.template(t)
         if kind == "op":
             if v == "(":
-                if self.is_op(")"):
-                    self.next()
-                    return Node("lit", pos, None)
+                if ts.is_op(")"):
+                    ts.next()
+                    return Lit(pos, None)
                 e = self.expr()
-                self.expect(")", "to close the parenthesis")
+                ts.expect(")", "to close the parenthesis")
                 return e
             if v == "[":
-                self.enter()
+                ts.enter()
                 items = self.args("]")
-                self.depth -= 1
-                return Node("array", pos, items)
+                ts.leave()
+                return ArrayLit(pos, items)
             if v == "#{":
                 return self.map_literal(pos)
             if v in ("|", "||"):
                 return self.closure(t)
             if v == "{":
-                self.i -= 1
-                return self.block()
-            if v == "}" or v == ";" or v == ")":
-                raise self.error(f"Unexpected '{v}'", t)
-            raise self.error(f"Unexpected '{v}'", t)
+                ts.i -= 1
+                return self.stmts.block()
+            raise ts.error(f"Unexpected '{v}'", t)
         if kind == "eof":
-            raise self.error("Script is incomplete: expecting an expression", t)
-        # identifiers and keywords
+            raise ts.error("Script is incomplete: expecting an expression", t)
+        return self.word(t)
+
+    def word(self, t: Token) -> Node:
+        """Identifiers and keywords in expression position."""
+        ts = self.ts
+        v, pos = t.value, t.pos
         if v == "true" or v == "false":
-            return Node("lit", pos, v == "true")
+            return Lit(pos, v == "true")
         if v == "this":
-            return Node("this", pos)
+            return This(pos)
         if v == "if":
             return self.if_expr(pos)
         if v == "switch":
             return self.switch_expr(pos)
         if v == "while":
             cond = self.expr()
-            return Node("while", pos, cond, self.block())
+            return While(pos, cond, self.stmts.block())
         if v == "loop":
-            return Node("while", pos, None, self.block())
+            return While(pos, None, self.stmts.block())
         if v == "do":
-            body = self.block()
-            w = self.next()
-            if not (w[0] == "id" and w[1] in ("while", "until")):
-                raise self.error("Expecting 'while' or 'until' after the 'do' block", w)
-            return Node("do", pos, body, self.expr(), w[1] == "until")
+            body = self.stmts.block()
+            w = ts.next()
+            if not (w.kind == "id" and w.value in ("while", "until")):
+                raise ts.error("Expecting 'while' or 'until' after the 'do' block", w)
+            return Do(pos, body, self.expr(), w.value == "until")
         if v == "for":
             return self.for_expr(pos)
         if v in ("fn", "private"):
-            raise self.error("Functions can only be defined at global level", t)
-        if v == "global" and self.is_op("::"):
-            self.next()
-            name, _ = self.ident("a name after '::'")
-            return Node("nsvar", pos, v, name)
+            raise ts.error("Functions can only be defined at global level", t)
+        if v == "global" and ts.is_op("::"):
+            ts.next()
+            name, _ = ts.ident("a name after '::'")
+            return NsVar(pos, v, name)
         if v in KEYWORDS:
-            raise self.error(f"Unexpected '{v}'", t)
+            raise ts.error(f"Unexpected '{v}'", t)
         if v in RESERVED:
-            raise self.error(f"'{v}' is a reserved keyword", t)
-        if self.is_op("::"):
-            self.next()
-            name, nt = self.ident("a name after '::'")
-            if self.is_op("("):
-                self.next()
-                return Node("call", pos, name, self.args(), v)
-            return Node("nsvar", pos, v, name)
-        if self.is_op("("):
-            self.next()
-            self.enter()
+            raise ts.error(f"'{v}' is a reserved keyword", t)
+        if ts.is_op("::"):
+            ts.next()
+            name, _ = ts.ident("a name after '::'")
+            if ts.is_op("("):
+                ts.next()
+                return Call(pos, name, self.args(), v)
+            return NsVar(pos, v, name)
+        if ts.is_op("("):
+            ts.next()
+            ts.enter()
             args = self.args()
-            self.depth -= 1
-            return Node("call", pos, v, args, None)
-        if self.is_op("!") and self.is_op("(", 1):
-            raise self.error("Function-call with '!' is not supported")
-        return Node("var", pos, v)
+            ts.leave()
+            return Call(pos, v, args, None)
+        if ts.is_op("!") and ts.is_op("(", 1):
+            ts.next()
+            ts.next()
+            ts.enter()
+            args = self.args()
+            ts.leave()
+            return Call(pos, v, args, None, bang=True)
+        return Var(pos, v)
 
     def map_literal(self, pos: tuple[int, int]) -> Node:
-        self.enter()
+        ts = self.ts
+        ts.enter()
         items: list[tuple[str, Node]] = []
         seen: set[str] = set()
-        while not self.is_op("}"):
-            t = self.next()
-            if t[0] not in ("id", "str"):
-                raise self.error("Expecting a property name for the object map literal", t)
-            if t[1] in seen:
-                raise self.error(f"Duplicated property for object map literal: {t[1]}", t)
-            seen.add(t[1])
-            self.expect(":", "to separate the property name and its value")
-            items.append((t[1], self.expr()))
-            if not self.is_op("}"):
-                self.expect(",", "to separate the items of this object map literal")
-        self.next()
-        self.depth -= 1
-        return Node("map", pos, items)
+        while not ts.is_op("}"):
+            t = ts.next()
+            if t.kind not in ("id", "str"):
+                raise ts.error("Expecting a property name for the object map literal", t)
+            if t.value in seen:
+                raise ts.error(f"Duplicated property for object map literal: {t.value}", t)
+            seen.add(t.value)
+            ts.expect(":", "to separate the property name and its value")
+            items.append((t.value, self.expr()))
+            if not ts.is_op("}"):
+                ts.expect(",", "to separate the items of this object map literal")
+        ts.next()
+        ts.leave()
+        return MapLit(pos, items)
 
     def closure(self, t: Token) -> Node:
+        ts = self.ts
         params: list[str] = []
-        if t[1] == "|":
-            while not self.is_op("|"):
-                p, _ = self.ident("a closure parameter name")
+        if t.value == "|":
+            while not ts.is_op("|"):
+                p, _ = ts.ident("a closure parameter name")
                 params.append(p)
-                if not self.is_op("|"):
-                    self.expect(",", "to separate the closure parameters")
-            self.next()
-        self.enter()
-        was = self.in_fn
-        self.in_fn = True
-        body = self.expr() if not self.is_op("{") else self.block()
-        self.in_fn = was
-        self.depth -= 1
-        return Node("closure", (t[2], t[3]), params, body)
+                if not ts.is_op("|"):
+                    ts.expect(",", "to separate the closure parameters")
+            ts.next()
+        ts.enter()
+        was = self.stmts.in_fn
+        self.stmts.in_fn = True
+        body = self.expr() if not ts.is_op("{") else self.stmts.block()
+        self.stmts.in_fn = was
+        ts.leave()
+        return Closure(t.pos, params, body)
 
-    def if_expr(self, pos: tuple[int, int]) -> Node:
+    def if_expr(self, pos: tuple[int, int]) -> If:
+        ts = self.ts
         cond = self.expr()
-        then = self.block()
-        other = None
-        if self.is_kw("else"):
-            self.next()
-            if self.is_kw("if"):
-                t = self.next()
-                other = self.if_expr((t[2], t[3]))
+        then = self.stmts.block()
+        other: Block | If | None = None
+        if ts.is_kw("else"):
+            ts.next()
+            if ts.is_kw("if"):
+                other = self.if_expr(ts.next().pos)
             else:
-                other = self.block()
-        return Node("if", pos, cond, then, other)
+                other = self.stmts.block()
+        return If(pos, cond, then, other)
 
     def for_expr(self, pos: tuple[int, int]) -> Node:
+        ts = self.ts
         counter = None
-        if self.is_op("("):
-            self.next()
-            var, _ = self.ident("a loop variable name")
-            self.expect(",", "to separate the loop variable and the counter")
-            counter, _ = self.ident("a counter variable name")
-            self.expect(")", "to close the loop variables")
+        if ts.is_op("("):
+            ts.next()
+            var, _ = ts.ident("a loop variable name")
+            ts.expect(",", "to separate the loop variable and the counter")
+            counter, _ = ts.ident("a counter variable name")
+            ts.expect(")", "to close the loop variables")
         else:
-            var, _ = self.ident("a loop variable name")
-        if not self.is_kw("in"):
-            raise self.error("Expecting 'in' after the for loop variable")
-        self.next()
+            var, _ = ts.ident("a loop variable name")
+        if not ts.is_kw("in"):
+            raise ts.error("Expecting 'in' after the for loop variable")
+        ts.next()
         iterable = self.expr()
-        return Node("for", pos, var, counter, iterable, self.block())
+        return For(pos, var, counter, iterable, self.stmts.block())
 
     def switch_expr(self, pos: tuple[int, int]) -> Node:
+        ts = self.ts
         subject = self.expr()
-        self.expect("{", "to start the switch cases")
-        cases: list[tuple[list[Node], Node | None, Node]] = []
+        ts.expect("{", "to start the switch cases")
+        cases: list[SwitchCase] = []
         default: Node | None = None
-        while not self.is_op("}"):
-            t = self.peek()
+        while not ts.is_op("}"):
+            t = ts.peek()
             if default is not None:
-                raise self.error("Wildcard pattern must be the last case of a switch")
-            if t[0] == "id" and t[1] == "_":
-                self.next()
-                self.expect("=>", "after the switch case")
+                raise ts.error("Wildcard pattern must be the last case of a switch")
+            if t.is_kw("_"):
+                ts.next()
+                ts.expect("=>", "after the switch case")
                 default = self.case_body()
             else:
                 pats = [self.expr(31)]
-                while self.is_op("|"):
-                    self.next()
+                while ts.is_op("|"):
+                    ts.next()
                     pats.append(self.expr(31))
                 cond = None
-                if self.is_kw("if"):
-                    self.next()
+                if ts.is_kw("if"):
+                    ts.next()
                     cond = self.expr()
-                self.expect("=>", "after the switch case")
-                cases.append((pats, cond, self.case_body()))
-            if self.is_op(","):
-                self.next()
-            elif not self.is_op("}") and self.toks[self.i - 1][1] != "}":
-                raise self.error("Expecting ',' to separate the switch cases")
-        self.next()
-        return Node("switch", pos, subject, cases, default)
+                ts.expect("=>", "after the switch case")
+                cases.append(SwitchCase(pats, cond, self.case_body()))
+            if ts.is_op(","):
+                ts.next()
+            elif not ts.is_op("}") and ts.prev().value != "}":
+                raise ts.error("Expecting ',' to separate the switch cases")
+        ts.next()
+        return Switch(pos, subject, cases, default)
 
     def case_body(self) -> Node:
-        if self.is_op("{"):
-            return self.block()
-        t = self.peek()
-        if t[0] == "id" and t[1] in ("break", "continue", "return", "throw"):
-            s = self.statement()
-            return Node("block", s.pos, [s])
+        ts = self.ts
+        if ts.is_op("{"):
+            return self.stmts.block()
+        t = ts.peek()
+        if t.kind == "id" and t.value in ("break", "continue", "return", "throw"):
+            s = self.stmts.statement()
+            return Block(s.pos, [s])
         return self.expr()
 
+
+__all__ = ["ExprParser", "BINARY", "KEYWORDS", "RESERVED", "ExprStmt"]

@@ -1,71 +1,91 @@
-"""Tokens -> syntax tree with positions; errors name the problem and where it is."""
+"""Tokens -> syntax tree with positions; errors name the problem and where it is.
+
+`TokenStream` holds the position in the token list and the depth limit; `Parser` parses
+statements and functions and hands expressions to its `ExprParser` (parse_expr.py), which
+hands blocks back: two objects, one stream, no inheritance.
+"""
 from __future__ import annotations
 
-
-from .syntax import FnDef, Node, Script
 from .errors import RhaiParseError
 from .lexer import Lexer, Token
 from .parse_expr import KEYWORDS, RESERVED, ExprParser
+from .syntax import (BLOCKISH, PLACES, Assign, Block, Break, Continue, Export, ExprStmt,
+                     FnDef, Import, Let, Lit, Node, Return, Script, Throw, Try)
 
 ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^=", "??="}
-BLOCK_STMTS = {"if", "switch", "while", "loop", "do", "for", "block", "try"}
-PLACES = {"var", "index", "prop", "this"}
+NO_SEMI = BLOCKISH + (Try, Import)
 
 
-class Parser(ExprParser):
-    """Recursive descent over one token list; depth-limited so that it never overflows."""
+class TokenStream:
+    """A token list being read: look-ahead, expectations, the nesting depth limit."""
 
     def __init__(self, tokens: list[Token], max_depth: int = 64) -> None:
         self.toks = tokens
         self.i = 0
         self.depth = 0
         self.max_depth = max_depth
-        self.fns: list[FnDef] = []
-        self.in_fn = False
 
-    # -- helpers --------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
         return self.toks[min(self.i + k, len(self.toks) - 1)]
 
+    def prev(self) -> Token:
+        return self.toks[self.i - 1]
+
     def next(self) -> Token:
         t = self.toks[self.i]
-        if t[0] != "eof":
+        if t.kind != "eof":
             self.i += 1
         return t
 
     def is_op(self, value: str, k: int = 0) -> bool:
-        t = self.peek(k)
-        return t[0] == "op" and t[1] == value
+        return self.peek(k).is_op(value)
 
     def is_kw(self, value: str, k: int = 0) -> bool:
-        t = self.peek(k)
-        return t[0] == "id" and t[1] == value
+        return self.peek(k).is_kw(value)
+
+    def at_eof(self) -> bool:
+        return self.peek().kind == "eof"
 
     def error(self, msg: str, tok: Token | None = None) -> RhaiParseError:
         t = tok or self.peek()
-        if t[0] == "eof" and not msg.startswith(("Unexpected", "Script is incomplete")):
+        if t.kind == "eof" and not msg.startswith(("Unexpected", "Script is incomplete")):
             msg = f"Script is incomplete: {msg}"
-        return RhaiParseError(msg, (t[2], t[3]))
+        return RhaiParseError(msg, t.pos)
 
     def expect(self, value: str, why: str) -> Token:
-        t = self.peek()
-        if t[0] == "op" and t[1] == value:
+        if self.is_op(value):
             return self.next()
         raise self.error(f"Expecting '{value}' {why}")
 
     def ident(self, what: str) -> tuple[str, Token]:
         t = self.peek()
-        if t[0] != "id" or t[1] in KEYWORDS:
+        if t.kind != "id" or t.value in KEYWORDS:
             raise self.error(f"Expecting {what}")
-        if t[1] in RESERVED:
-            raise self.error(f"'{t[1]}' is a reserved keyword")
+        if t.value in RESERVED:
+            raise self.error(f"'{t.value}' is a reserved keyword")
         self.next()
-        return t[1], t
+        return t.value, t
 
     def enter(self) -> None:
         self.depth += 1
         if self.depth > self.max_depth:
             raise self.error("Expression exceeds maximum complexity")
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+
+class Parser:
+    """Recursive descent over one token list; depth-limited so that it never overflows."""
+
+    def __init__(self, tokens: list[Token], max_depth: int = 64) -> None:
+        self.ts = TokenStream(tokens, max_depth)
+        self.exprs = ExprParser(self.ts, self)
+        self.fns: list[FnDef] = []
+        self.in_fn = False
+
+    def expr(self) -> Node:
+        return self.exprs.expr()
 
     # -- statements -----------------------------------------------------------
     def script(self) -> Script:
@@ -73,138 +93,160 @@ class Parser(ExprParser):
         return Script(stmts, self.fns)
 
     def statements(self, top: bool = False) -> list[Node]:
+        ts = self.ts
         stmts: list[Node] = []
         while True:
-            t = self.peek()
-            if t[0] == "eof":
+            t = ts.peek()
+            if t.kind == "eof":
                 if not top:
-                    raise self.error("Expecting '}' to end this block")
+                    raise ts.error("Expecting '}' to end this block")
                 return stmts
-            if not top and t[0] == "op" and t[1] == "}":
+            if not top and t.is_op("}"):
                 return stmts
-            if t[0] == "op" and t[1] == ";":
-                self.next()
+            if t.is_op(";"):
+                ts.next()
                 continue
-            if t[0] == "id" and t[1] in ("fn", "private"):
+            if t.kind == "id" and t.value in ("fn", "private"):
                 if not top or self.in_fn:
-                    raise self.error("Functions can only be defined at global level")
+                    raise ts.error("Functions can only be defined at global level")
                 self.function()
                 continue
-            s = self.statement()
+            s = self.statement(top)
             stmts.append(s)
-            if self.is_op(";"):
-                self.next()
-            elif not (self.peek()[0] == "eof" or self.is_op("}") or self.needs_no_semi(s)):
-                raise self.error("Expecting ';' to terminate this statement")
+            if ts.is_op(";"):
+                ts.next()
+            elif not (ts.at_eof() or ts.is_op("}") or self.needs_no_semi(s)):
+                raise ts.error("Expecting ';' to terminate this statement")
 
     @staticmethod
     def needs_no_semi(s: Node) -> bool:
-        if s.kind in BLOCK_STMTS or s.kind == "import":
+        if isinstance(s, NO_SEMI):
             return True
-        return s.kind == "expr" and s.a[0].kind in BLOCK_STMTS
+        return isinstance(s, ExprStmt) and isinstance(s.expr, BLOCKISH)
 
     def function(self) -> None:
+        ts = self.ts
         private = False
-        if self.is_kw("private"):
-            self.next()
+        if ts.is_kw("private"):
+            ts.next()
             private = True
-        start = self.next()
-        if not (start[0] == "id" and start[1] == "fn"):
-            raise self.error("Expecting 'fn' after 'private'", start)
-        name, nt = self.ident("a function name")
-        self.expect("(", "to start the parameters list")
+        start = ts.next()
+        if not start.is_kw("fn"):
+            raise ts.error("Expecting 'fn' after 'private'", start)
+        name, nt = ts.ident("a function name")
+        ts.expect("(", "to start the parameters list")
         params: list[str] = []
-        while not self.is_op(")"):
-            p, pt = self.ident("a parameter name")
+        while not ts.is_op(")"):
+            p, pt = ts.ident("a parameter name")
             if p in params:
-                raise self.error(f"Duplicated parameter: {p}", pt)
+                raise ts.error(f"Duplicated parameter: {p}", pt)
             params.append(p)
-            if not self.is_op(")"):
-                self.expect(",", "to separate the parameters")
-        self.next()
-        if not self.is_op("{"):
-            raise self.error("Expecting '{' to start the function body")
+            if not ts.is_op(")"):
+                ts.expect(",", "to separate the parameters")
+        ts.next()
+        if not ts.is_op("{"):
+            raise ts.error("Expecting '{' to start the function body")
         for f in self.fns:
             if f.name == name and len(f.params) == len(params):
-                raise self.error(f"Function already exists: {name} ({len(params)} parameters)", nt)
+                raise ts.error(f"Function already exists: {name} ({len(params)} parameters)", nt)
         self.in_fn = True
         body = self.block()
         self.in_fn = False
-        self.fns.append(FnDef(name, params, body, (start[2], start[3]), private))
+        self.fns.append(FnDef(name, params, body, start.pos, private))
 
-    def statement(self) -> Node:
-        t = self.peek()
-        pos = (t[2], t[3])
-        if t[0] == "id":
-            w = t[1]
+    def statement(self, top: bool = False) -> Node:
+        ts = self.ts
+        t = ts.peek()
+        pos = t.pos
+        if t.kind == "id":
+            w = t.value
             if w in ("let", "const"):
-                self.next()
-                name, _ = self.ident("a variable name")
-                value = None
-                if self.is_op("="):
-                    self.next()
-                    value = self.expr()
-                elif w == "const":
-                    raise self.error("Expecting '=' to give the constant a value")
-                return Node("let", pos, name, value, w == "const")
+                ts.next()
+                return self.let(pos, w == "const", export=False)
             if w in ("break", "continue"):
-                self.next()
-                value = None
-                if w == "break" and not self.at_end():
-                    value = self.expr()
-                return Node(w, pos, value)
+                ts.next()
+                if w == "continue":
+                    return Continue(pos)
+                return Break(pos, None if self.at_end() else self.expr())
             if w in ("return", "throw"):
-                self.next()
+                ts.next()
                 value = None if self.at_end() else self.expr()
-                return Node(w, pos, value)
+                return Return(pos, value) if w == "return" else Throw(pos, value)
             if w == "try":
-                self.next()
+                ts.next()
                 body = self.block()
-                if not self.is_kw("catch"):
-                    raise self.error("Expecting 'catch' after the 'try' block")
-                self.next()
+                if not ts.is_kw("catch"):
+                    raise ts.error("Expecting 'catch' after the 'try' block")
+                ts.next()
                 var = None
-                if self.is_op("("):
-                    self.next()
-                    var, _ = self.ident("a variable name for the error")
-                    self.expect(")", "to close the catch variable")
-                return Node("try", pos, body, var, self.block())
+                if ts.is_op("("):
+                    ts.next()
+                    var, _ = ts.ident("a variable name for the error")
+                    ts.expect(")", "to close the catch variable")
+                return Try(pos, body, var, self.block())
             if w == "import":
-                self.next()
+                ts.next()
                 path = self.expr()
                 alias = None
-                if self.is_kw("as"):
-                    self.next()
-                    alias, _ = self.ident("a module alias")
-                return Node("import", pos, path, alias)
+                if ts.is_kw("as"):
+                    ts.next()
+                    alias, _ = ts.ident("a module alias")
+                return Import(pos, path, alias)
             if w == "export":
-                raise self.error("'export' is not supported")
-        if (t[0] == "id" and t[1] in ("if", "switch", "while", "loop", "do", "for")) or \
-                (t[0] == "op" and t[1] == "{"):
+                return self.export(pos, top)
+        if (t.kind == "id" and t.value in ("if", "switch", "while", "loop", "do", "for")) or \
+                t.is_op("{"):
             # a block-like statement ends at its closing brace: `for .. { }` then `[a, b]`
             # on the next line is a new statement, not an index
-            return Node("expr", pos, self.primary())
+            return ExprStmt(pos, self.exprs.primary())
         e = self.expr()
-        if self.peek()[0] == "op" and self.peek()[1] in ASSIGN_OPS:
-            op = self.next()[1]
-            if e.kind not in PLACES:
-                raise self.error("Cannot assign to an expression" if e.kind not in ("lit",)
-                                 else "Cannot assign to a constant value", self.toks[self.i - 1])
+        nt = ts.peek()
+        if nt.kind == "op" and nt.value in ASSIGN_OPS:
+            op = ts.next().value
+            if not isinstance(e, PLACES):
+                raise ts.error("Cannot assign to an expression" if not isinstance(e, Lit)
+                               else "Cannot assign to a constant value", ts.prev())
+            return Assign(pos, op, e, self.expr())
+        return ExprStmt(pos, e)
+
+    def let(self, pos: tuple[int, int], const: bool, export: bool) -> Let:
+        ts = self.ts
+        name, _ = ts.ident("a variable name")
+        value = None
+        if ts.is_op("="):
+            ts.next()
             value = self.expr()
-            return Node("assign", pos, op, e, value)
-        return Node("expr", pos, e)
+        elif const:
+            raise ts.error("Expecting '=' to give the constant a value")
+        return Let(pos, name, value, const, export)
+
+    def export(self, pos: tuple[int, int], top: bool) -> Node:
+        """`export let x = ..`, `export const X = ..`, `export x as y`."""
+        ts = self.ts
+        ts.next()
+        if not top or self.in_fn:
+            raise ts.error("Export statement can only appear at global level")
+        if ts.is_kw("let") or ts.is_kw("const"):
+            return self.let(pos, ts.next().value == "const", export=True)
+        name, _ = ts.ident("a variable name to export")
+        alias = name
+        if ts.is_kw("as"):
+            ts.next()
+            alias, _ = ts.ident("an alias for the exported variable")
+        return Export(pos, name, alias)
 
     def at_end(self) -> bool:
-        t = self.peek()
-        return t[0] == "eof" or (t[0] == "op" and t[1] in (";", "}", ","))
+        t = self.ts.peek()
+        return t.kind == "eof" or (t.kind == "op" and t.value in (";", "}", ","))
 
-    def block(self) -> Node:
-        t = self.expect("{", "to start a statement block")
-        self.enter()
+    def block(self) -> Block:
+        ts = self.ts
+        t = ts.expect("{", "to start a statement block")
+        ts.enter()
         stmts = self.statements()
-        self.expect("}", "to end this statement block")
-        self.depth -= 1
-        return Node("block", (t[2], t[3]), stmts)
+        ts.expect("}", "to end this statement block")
+        ts.leave()
+        return Block(t.pos, stmts)
 
 
 def parse(src: str, max_depth: int = 64) -> Script:

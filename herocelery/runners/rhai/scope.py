@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .syntax import Node
+from .syntax import Call, Closure, Node
+from .syntax import Var as VarNode
 
 
 @dataclass
@@ -70,10 +71,8 @@ def captured_names(nodes: Iterable[Node]) -> set[str]:
     names: set[str] = set()
     for n in nodes:
         for sub in n.walk():
-            if sub.kind == "closure":
+            if isinstance(sub, Closure):
                 for x in sub.walk():
-                    if x.kind == "var":
-                        names.add(x.a[0])
-                    elif x.kind == "call":       # `f(x)` may call a captured fn pointer
-                        names.add(x.a[0])
+                    if isinstance(x, (VarNode, Call)):   # `f(x)` may call a captured fn pointer
+                        names.add(x.name)
     return names

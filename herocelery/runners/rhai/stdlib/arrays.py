@@ -212,7 +212,8 @@ def drain(a: list[Any], start: int, n: int) -> list[Any]:
 @fn("drain", "array", "fn", rt=True)
 def drain_fn(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
     call = _caller(rt, f)
-    keep, out = [], []
+    keep: list[Any] = []
+    out: list[Any] = []
     for i, x in enumerate(a):
         (out if _bool(call(x, i), "drain") else keep).append(x)
     a[:] = keep
@@ -222,7 +223,8 @@ def drain_fn(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
 @fn("retain", "array", "fn", rt=True)
 def retain(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
     call = _caller(rt, f)
-    keep, out = [], []
+    keep: list[Any] = []
+    out: list[Any] = []
     for i, x in enumerate(a):
         (keep if _bool(call(x, i), "retain") else out).append(x)
     a[:] = keep
