@@ -20,7 +20,7 @@ SUBGROUPS: dict[str, str] = {
     "heroscript": "herocelery.heroscript.cli:group",
     "rhai": "herocelery.runners.rhai.cli:group",
     "run": "herocelery.commands:run_cmd",
-    "flow": "herocelery.commands:flow_group",
+    "flow": "herocelery.flow.cli:flow_group",
     "supervisor": "herocelery.commands:supervisor_group",
     "runner": "herocelery.commands:runner_group",
     "api": "herocelery.api.cli:group",

@@ -28,6 +28,14 @@ class NotFound(HeroCeleryError):
     """A flow, job, context or key that was asked for does not exist."""
 
 
+class NotRunning(HeroCeleryError):
+    """No installation runs where a command needs one (`herocelery up`, workers, the API)."""
+
+
+class AlreadyRunning(HeroCeleryError):
+    """Another `herocelery up` holds this data directory."""
+
+
 class StoreError(HeroCeleryError):
     """The job store (HeroDB or Redis) could not be reached or answered unexpectedly."""
 

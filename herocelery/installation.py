@@ -10,7 +10,6 @@ runners), then the HeroDBs.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -21,15 +20,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from .errors import ConfigError, HeroCeleryError, StoreError
+from .errors import AlreadyRunning, ConfigError, HeroCeleryError, StoreError
+from .local import (
+    UP_LOCK,
+    ensure_admin_key,
+    is_local_url,
+    read_up_state,
+    remove_up_state,
+    write_up_state,
+)
 from .settings import Settings
 
-LOCK_FILE = "up.lock"
-STATE_FILE = "up.json"
-
-
-class AlreadyRunning(HeroCeleryError):
-    """Another `herocelery up` holds this data directory."""
+LOCK_GRACE_S = 0.3           # `local.up_running` probes the lock for an instant
 
 
 @dataclass
@@ -102,17 +104,23 @@ class Installation:
 
     # ---- lock ---------------------------------------------------------------------------
     def acquire(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = open(self.data_dir / LOCK_FILE, "a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            info = read_state(self.data_dir) or {}
-            raise AlreadyRunning(
-                f"herocelery up is already running on {self.data_dir} (pid "
-                f"{info.get('pid', '?')}, API {info.get('api_url', '?')}); see `herocelery "
-                "status`, or stop it (Ctrl-C) before starting another") from None
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = open(self.data_dir / UP_LOCK, "a+")
+        deadline = time.monotonic() + LOCK_GRACE_S
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
+                lock.close()
+                info = read_up_state(self.data_dir) or {}
+                raise AlreadyRunning(
+                    f"herocelery up is already running on {self.data_dir} (pid "
+                    f"{info.get('pid', '?')}, API {info.get('api_url', '?')}); see `herocelery "
+                    "status`, or stop it (Ctrl-C) before starting another") from None
         self._lock = lock
 
     # ---- start ----------------------------------------------------------------------------
@@ -130,6 +138,11 @@ class Installation:
             self._record(Service("herodb-1", "node1", db1.url, db1.popen.pid,
                                  str(self.log_dir / "herodb.log")))
         self.settings = self.settings.with_(broker_url=broker)
+        if is_local_url(broker):
+            # the local admin key, made at the first start; the processes read it from the
+            # data directory themselves (never from their environment)
+            ensure_admin_key(self.settings)
+        self.write_state()          # commands find the broker while the rest starts
         node_db: dict[str, str | None] = {self.nodes[0]: None}
         pending: list[tuple[str, threading.Thread, list[Any]]] = []
         for node in self.nodes[1:]:
@@ -215,6 +228,7 @@ class Installation:
         returns the seconds since `start` began. ConfigError naming what is missing past the
         timeout."""
         import urllib.request
+
         from .store import Store
         t0 = self.started or time.monotonic()
         store = Store.from_url(self.settings.store_url())
@@ -224,6 +238,7 @@ class Installation:
                 if not missing:
                     try:
                         with urllib.request.urlopen(self.api_url + "/health", timeout=2):
+                            self.write_state(ready=True)
                             return time.monotonic() - t0
                     except OSError:
                         missing = ["api"]
@@ -253,14 +268,13 @@ class Installation:
                     out.append(f"{runner}@{node}")
         return out
 
-    def write_state(self) -> None:
-        state = {"pid": os.getpid(), "started_at": time.time(), "data_dir": str(self.data_dir),
-                 "broker_url": self.settings.broker_url, "store_url": self.settings.store_url(),
-                 "api_url": self.api_url, "flower_url": self.flower_url,
-                 "nodes": list(self.nodes), "services": [asdict(s) for s in self.services]}
-        tmp = self.data_dir / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(self.data_dir / STATE_FILE)
+    def write_state(self, ready: bool = False) -> None:
+        """`up.json` (mode 0600): where the broker, store and API are, what runs."""
+        write_up_state(self.data_dir, {
+            "pid": os.getpid(), "started_at": time.time(), "data_dir": str(self.data_dir),
+            "broker_url": self.settings.broker_url, "store_url": self.settings.store_url(),
+            "api_url": self.api_url, "flower_url": self.flower_url, "ready": ready,
+            "nodes": list(self.nodes), "services": [asdict(s) for s in self.services]})
 
     # ---- stop ---------------------------------------------------------------------------------
     def stop(self, timeout_s: float = 20.0) -> None:
@@ -290,32 +304,8 @@ class Installation:
         for db in reversed(self.herodbs):
             db.stop()
         self.herodbs.clear()
-        try:
-            (self.data_dir / STATE_FILE).unlink()
-        except FileNotFoundError:
-            pass
+        remove_up_state(self.data_dir)
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
-
-
-def read_state(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((data_dir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def is_running(data_dir: Path) -> bool:
-    """True while some `up` holds the data directory's lock."""
-    path = data_dir / LOCK_FILE
-    if not path.exists():
-        return False
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-        return False

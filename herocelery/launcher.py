@@ -137,6 +137,7 @@ def start_herodb(settings: Settings, timeout_s: float = 20.0) -> EmbeddedHeroDB:
     except ImportError:
         raise ConfigError("the embedded HeroDB is not available in this installation; "
                           "pass --broker redis://HOST:PORT") from None
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)   # keys, logs, data
     data = settings.data_dir / "herodb"
     data.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "logs" / "herodb.log"

@@ -268,6 +268,23 @@ class Store:
                     found[fid] = FlowRecord.from_hash(raw)
         return [found[fid] for fid in ids if fid in found]
 
+    def flow_ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
+        """Up to `limit` flow ids that start with `prefix` (`4-1a2b`), or whose hex part
+        does when `prefix` names no database (`1a2b`); for ids given as a unique prefix."""
+        head, dash, tail = prefix.partition("-")
+        if dash and head.isdigit():
+            homes = [int(head)] if int(head) in self.homes() else []
+            pattern = f"{head}-{_glob_escape(tail)}*"
+        else:
+            homes, pattern = self.homes(), f"*-{_glob_escape(prefix)}*"
+        out: list[str] = []
+        for db in homes:
+            for fid, _ in self.database(db).zscan_iter(Keys.flows(), match=pattern, count=1000):
+                out.append(fid)
+                if len(out) >= limit:
+                    return sorted(out)
+        return sorted(out)
+
     # ---- jobs -------------------------------------------------------------------------
     def job(self, job_id: str) -> Job:
         raw = self.home(job_id).hgetall(Keys.job(job_id))
@@ -418,6 +435,22 @@ class Store:
     def nodes(self) -> list[str]:
         return sorted(self.r.smembers(Keys.nodes()))
 
+    def live_workers(self, nodes: Iterable[str], heartbeat_s: float) -> dict[str, set[str]]:
+        """node -> the worker kinds (runner types, and `supervisor`) registered there with a
+        fresh heartbeat (younger than three intervals, as supervisor.registry.is_alive
+        judges); one round trip for all nodes."""
+        names = list(nodes)
+        pipe = self.r.pipeline(transaction=False)
+        for node in names:
+            pipe.hvals(Keys.runners(node))
+        at = time.time()
+        out: dict[str, set[str]] = {}
+        for node, values in zip(names, pipe.execute()):
+            entries = [json.loads(v) for v in values]
+            out[node] = {str(e.get("runner")) for e in entries
+                         if at - float(e.get("heartbeat", 0)) < 3 * heartbeat_s}
+        return out
+
     def publish(self, flow_id: str, event: Mapping[str, Any], pipe: Any = None) -> None:
         """Announce a status change on the flow's channel (fire and forget)."""
         (pipe or self.r).publish(Keys.events(flow_id), json.dumps(event))  # server-wide
@@ -438,6 +471,11 @@ class Store:
             for k, v in self.database(db).hgetall(Keys.metrics()).items():
                 out[k] = out.get(k, 0) + int(v)
         return out
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally inside a SCAN/ZSCAN MATCH pattern. Pure."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 def _same_home(anchor: str, record_id: str) -> None:

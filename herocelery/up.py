@@ -30,7 +30,8 @@ import click
 
 from .cli import settings_from
 from .errors import ConfigError, HeroCeleryError
-from .installation import Installation, flower_conf, is_running, read_state
+from .installation import Installation, flower_conf
+from .local import read_up_state
 from .upview import status_rows, status_table
 
 
@@ -88,7 +89,7 @@ def _say(console: Any, text: str) -> None:
 def _show(inst: Installation, console: Any, live: bool) -> None:
     from .store import Store
     store = Store.from_url(inst.settings.store_url())
-    state = read_state(inst.data_dir) or {}
+    state = read_up_state(inst.data_dir) or {}
     try:
         if not live:
             console.print(status_table(status_rows(state, store)))
@@ -111,19 +112,26 @@ def _show(inst: Installation, console: Any, live: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @click.pass_context
 def status_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Show what `herocelery up` runs (from another terminal)."""
+    """Show what runs: the processes of `herocelery up` (from another terminal), or the
+    nodes and runners registered on the configured broker."""
+    from .local import find
     from .store import Store
     settings = settings_from(ctx)
-    state = read_state(settings.data_dir)
-    if state is None or not is_running(settings.data_dir):
+    found = find(settings)
+    if found is None:
         raise HeroCeleryError(f"herocelery up is not running on {settings.data_dir}")
-    store = Store.from_url(state["store_url"])
+    state: dict[str, Any] = {}
+    if found.via == "up":
+        state = dict(read_up_state(settings.data_dir) or {})
+    store = Store.from_url(found.settings.store_url())
     try:
+        if found.via != "up":
+            state = {"services": [], "nodes": store.nodes()}
         rows = status_rows(state, store)
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps({"api_url": state["api_url"], "rows": rows}))
+        click.echo(json.dumps({"api_url": state.get("api_url", ""), "rows": rows}))
         return
     from rich.console import Console
     Console(highlight=False).print(status_table(rows))
@@ -137,15 +145,26 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def flower_cmd(ctx: click.Context, port: int, address: str, flower_args: tuple[str, ...]
                ) -> None:
-    """Run Flower on the configured broker with flower.conf (extra args go to Flower)."""
+    """Run Flower with flower.conf on the installation's broker (`herocelery up`'s, the
+    configured one, or the data directory's HeroDB); extra args go to Flower."""
+    import subprocess
+
     from .api.auth import is_loopback
-    settings = settings_from(ctx)
-    broker = settings.require_broker()
+    from .local import connect
     if not is_loopback(address) and not os.environ.get("FLOWER_BASIC_AUTH"):
         raise ConfigError(f"Flower on {address} needs FLOWER_BASIC_AUTH=user:password")
-    args = [sys.executable, "-m", "celery", "--broker", broker, "flower", f"--port={port}",
-            f"--address={address}"]
-    conf = flower_conf()
-    if conf is not None:
-        args.append(f"--conf={conf}")
-    os.execv(sys.executable, args + list(flower_args))
+    with connect(settings_from(ctx)) as found:
+        args = [sys.executable, "-m", "celery", "--broker", found.settings.require_broker(),
+                "flower", f"--port={port}", f"--address={address}"]
+        conf = flower_conf()
+        if conf is not None:
+            args.append(f"--conf={conf}")
+        args += list(flower_args)
+        if found.via != "embedded":
+            os.execv(sys.executable, args)
+        # the HeroDB started for us must outlive Flower: run it as a child
+        try:
+            code = subprocess.call(args)
+        except KeyboardInterrupt:
+            code = 130
+    sys.exit(code)

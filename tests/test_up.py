@@ -20,6 +20,7 @@ from herocelery.client import HeroClient
 from herocelery.supervisor.manage import available
 from support import env_without_herocelery, wait_for
 
+ROOT = Path(__file__).resolve().parents[1]
 HEROSCRIPT = """!!db.set key:'crossed' value:'{inputs.make}'
 !!job.result value:'{inputs.make}-node2'
 """
@@ -58,6 +59,11 @@ def up(tmp_path_factory):
         out.close()
 
 
+def local_client(state: dict, data: Path) -> HeroClient:
+    """A client of up's API with the local admin key `up` made at its first start."""
+    return HeroClient(state["api_url"], api_key=(data / "admin.key").read_text().strip())
+
+
 def test_up_reports_ready_with_both_nodes_and_their_runners(up):
     proc, env, state, data = up
     text = (data / "up.out").read_text()
@@ -65,7 +71,7 @@ def test_up_reports_ready_with_both_nodes_and_their_runners(up):
     names = {(s["name"], s["node"]) for s in state["services"]}
     assert {("herodb-1", "node1"), ("herodb-2", "node2"), ("supervisor", "node1"),
             ("supervisor", "node2"), ("api", "-"), ("flower", "-")} <= names
-    runners = HeroClient(state["api_url"]).runners()
+    runners = local_client(state, data).runners()
     managed1 = {r: s["state"] for r, s in runners["node1"]["managed"].items()}
     managed2 = {r: s["state"] for r, s in runners["node2"]["managed"].items()}
     assert managed1 == {"python": "running", "shell": "running"}
@@ -87,6 +93,33 @@ def test_status_from_another_terminal_shows_the_same(up):
     assert "runner heroscript" in table.stdout and "herodb-2" in table.stdout
 
 
+def test_up_state_and_the_local_admin_key_are_private(up):
+    proc, env, state, data = up
+    for name in ("up.json", "admin.key"):
+        assert (data / name).stat().st_mode & 0o777 == 0o600, name
+    assert state["ready"] is True and state["broker_url"].startswith("redis://127.0.0.1:")
+
+
+def test_commands_find_the_running_up_with_no_broker_and_no_key(up):
+    """Issue 12.4: nothing configured; every command goes through up's state file and the
+    local admin key."""
+    proc, env, state, data = up
+    assert "HEROCELERY_BROKER_URL" not in env and "HEROCELERY_API_KEY" not in env
+    out = cli(env, "flow", "submit", str(ROOT / "examples" / "etl.yaml"), "--wait", "--json")
+    assert out.returncode == 0, out.stderr
+    flow_id = json.loads(out.stdout)["flow_id"]
+    listed = cli(env, "flow", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert flow_id in {f["id"] for f in json.loads(listed.stdout)}
+    status = cli(env, "flow", "status", flow_id[:10], "--json")     # a unique prefix
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["jobs"]["double"]["result"] == [2, 4, 6]
+    created = cli(env, "context", "create", "alpha")
+    assert created.returncode == 0 and "context alpha" in created.stdout, created.stderr
+    keys = cli(env, "key", "list", "--json")
+    assert keys.returncode == 0 and "local-admin" in keys.stdout, keys.stderr
+
+
 def test_a_second_up_says_one_is_running(up):
     proc, env, state, data = up
     out = cli(env, "up", "--api-port", "0", timeout=30)
@@ -97,7 +130,7 @@ def test_a_second_up_says_one_is_running(up):
 
 def test_a_flow_crosses_both_nodes_and_node2_keeps_data_in_its_own_db(up):
     proc, env, state, data = up
-    hc = HeroClient(state["api_url"])
+    hc = local_client(state, data)
     jobs = {
         "make": {"runner": "python", "node": "node1", "script": "result = 'made'"},
         "hs": {"runner": "heroscript", "node": "node2", "after": ["make"],
@@ -141,7 +174,7 @@ def _find_key(url: str, key: str) -> str | None:
 
 def test_flower_sees_the_flows_tasks_with_flow_and_job(up):
     proc, env, state, data = up
-    hc = HeroClient(state["api_url"])
+    hc = local_client(state, data)
     fid = hc.submit({"name": "seen", "jobs": {"only": {"script": "result = 1"}}})["flow_id"]
     assert hc.wait(fid, 60) == "finished"
 

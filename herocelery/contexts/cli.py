@@ -1,7 +1,9 @@
 """`herocelery context ...` and `herocelery key ...`: contexts, roles and API keys.
 
-Every command authenticates with `--api-key` / HEROCELERY_API_KEY (an installation with no
-API keys yet is single-user: the local admin) and asks `may` before acting.
+Every command finds its installation through `herocelery.local` and authenticates with
+`--api-key` / HEROCELERY_API_KEY, else (on this machine) the local admin key of the data
+directory; an installation with no API keys at all is single-user (the local admin). Each
+asks `may` before acting.
 """
 from __future__ import annotations
 
@@ -21,14 +23,16 @@ from .registry import Registry
 
 @contextmanager
 def _registry(ctx: click.Context) -> Iterator[tuple[Registry, Caller]]:
+    from ..local import connect
     from ..store import Store
-    settings = settings_from(ctx)
-    store = Store.from_url(settings.store_url())
-    try:
-        registry = Registry(store.r, settings)
-        yield registry, registry.authenticate(settings.api_key)
-    finally:
-        store.close()
+    with connect(settings_from(ctx)) as found:
+        settings = found.settings
+        store = Store.from_url(settings.store_url())
+        try:
+            registry = Registry(store.r, settings)
+            yield registry, registry.authenticate(settings.api_key)
+        finally:
+            store.close()
 
 
 def _require(caller: Caller, action: Action, context: Context | None = None) -> None:
@@ -177,8 +181,23 @@ def key_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows))
         return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title="API keys")
+    for col in ("name", "scope", "key id", "created"):
+        table.add_column(col, no_wrap=col != "name")
     for r in rows:
-        click.echo(f"{r['name']}\t{r['scope']}\t{r['key_id']}")
+        table.add_row(r["name"], r["scope"], r["key_id"], _when(r.get("created_at", "")))
+    Console(highlight=False, soft_wrap=False).print(table)
+
+
+def _when(stamp: str) -> str:
+    """A stored creation time (seconds since the epoch, as text) in local time. Pure."""
+    import time
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(stamp)))
+    except (TypeError, ValueError, OverflowError):
+        return "-"
 
 
 @key_group.command("revoke")

@@ -64,11 +64,19 @@ class Flow:
 
     def submit(self, settings: Settings | None = None, *, api_key: str | None = None,
                sign_with: Any = None) -> "FlowHandle":
-        """Validate, store and start this flow on the configured broker, as the owner of
-        `api_key` (default: the `api_key` setting), optionally signing every job first."""
+        """Validate, store and start this flow, as the owner of `api_key` (default: the
+        `api_key` setting, else on this machine the local admin key), optionally signing
+        every job first. With no broker configured it goes to the `herocelery up` running
+        on the data directory (NotRunning when none runs)."""
+        from ..errors import NotRunning
+        from ..local import NOTHING_RUNS, find
         if sign_with is not None:
             self.sign(sign_with)
-        return submit_spec(self.spec(), settings or Settings.load(), api_key=api_key)
+        settings = settings or Settings.load()
+        found = find(settings)
+        if found is None:
+            raise NotRunning(NOTHING_RUNS.format(dir=settings.data_dir))
+        return submit_spec(self.spec(), found.settings, api_key=api_key)
 
 
 def submit_spec(spec: FlowSpec, settings: Settings, *, api_key: str | None = None

@@ -138,12 +138,15 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def import_target(target: str) -> FlowSpec:
-    """`package.module:attribute` naming a Flow, a FlowSpec, a mapping, or a callable
-    returning one of them."""
-    module_name, _, attr = target.partition(":")
+    """`package.module:attribute` or `path/to/module.py:attribute` naming a Flow, a
+    FlowSpec, a mapping, or a callable returning one of them. A module path works from any
+    directory: relative to the current one, inside its package when it has one."""
+    module_name, _, attr = target.rpartition(":")
     if not module_name or not attr:
         raise FlowError(f"{target}: expected a file or package.module:attribute")
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+    if module_name.endswith(".py") or "/" in module_name:
+        module_name = _module_of_file(target, Path(module_name).expanduser())
+    elif "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     try:
         module = importlib.import_module(module_name)
@@ -158,6 +161,27 @@ def import_target(target: str) -> FlowSpec:
             raise FlowError(f"{target}: module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     return coerce(obj, target)
+
+
+def _module_of_file(target: str, path: Path) -> str:
+    """The importable name of the module file `path`, with the directory above its
+    package (or its own directory) put first on sys.path, as pytest's `prepend` does."""
+    path = path.resolve()
+    if not path.is_file():
+        raise FlowError(f"{target}: no such module file {str(path)!r}")
+    if path.suffix != ".py" or not path.stem.isidentifier():
+        raise FlowError(f"{target}: {path.name!r} is not an importable Python module "
+                        "(name.py)")
+    parts = [] if path.stem == "__init__" else [path.stem]
+    root = path.parent
+    while (root / "__init__.py").exists() and root.name.isidentifier():
+        parts.insert(0, root.name)
+        root = root.parent
+    if not parts:
+        raise FlowError(f"{target}: a package's __init__.py outside any package")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return ".".join(parts)
 
 
 def coerce(obj: Any, source: str) -> FlowSpec:

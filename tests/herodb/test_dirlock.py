@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import redis
+from procs import launch_herodb, start_herodb
 
 from herocelery.herodb.lock import holder
-from procs import launch_herodb, start_herodb
 
 
 def test_a_second_herodb_on_the_same_directory_refuses_and_nothing_is_corrupted(tmp_path):
@@ -18,7 +18,10 @@ def test_a_second_herodb_on_the_same_directory_refuses_and_nothing_is_corrupted(
         r.set("before", "1")
         r.rpush("queue", *[f"m{i}" for i in range(100)])
         second = launch_herodb(data, "--appendfsync", "always", logs=tmp_path)
-        assert second.proc.wait(20) != 0
+        try:
+            assert second.proc.wait(20) != 0
+        finally:
+            second.stop()
         lines = [ln for ln in second.stderr().splitlines() if ln.strip()]
         assert len(lines) == 1, lines
         assert str(first.proc.pid) in lines[0] and "in use by another HeroDB" in lines[0]
