@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 ADMIT_TASK = "hero.admit"
 RUN_TASK = "hero.run"
-PING_TASK = "hero.ping"
 
 
 def admission(app: Celery, node: str, flow_id: str, job_ids: Sequence[str],
@@ -80,7 +79,3 @@ def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> 
         for sig in sigs:
             sig.apply_async(producer=producer, **options)
 
-
-def ping(app: Celery, node: str, runner: str) -> Signature:
-    """A real job through a runner's queue, answered by whichever worker consumes it."""
-    return app.signature(PING_TASK, queue=runner_queue(node, runner))

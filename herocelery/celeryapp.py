@@ -6,11 +6,13 @@ object; nothing here runs at import time.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from celery import Celery
 
-from .canvas import ADMIT_TASK, PING_TASK, RUN_TASK
+from .canvas import ADMIT_TASK, RUN_TASK
+from .errors import JobFailed
+from .models import FAILED_JOB, JobStatus
 from .settings import Settings
 from .store import Store
 
@@ -78,8 +80,9 @@ def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
 def _register_tasks(app: Celery, rt: Runtime) -> None:
     # shared=False: a task must reach only the runtime of the app it was registered on
     app.task(name=ADMIT_TASK, bind=True, ignore_result=True, shared=False)(admit_task)
-    app.task(name=RUN_TASK, bind=True, ignore_result=True, shared=False)(run_task)
-    app.task(name=PING_TASK, ignore_result=False, shared=False)(ping_task)
+    # throws: a job that failed is a FAILURE in Flower, without a traceback in the log
+    app.task(name=RUN_TASK, bind=True, ignore_result=True, shared=False,
+             throws=(JobFailed,))(run_task)
 
 
 def admit_task(self: Any, job_ids: list[str], flow_id: str = "") -> int:
@@ -89,16 +92,26 @@ def admit_task(self: Any, job_ids: list[str], flow_id: str = "") -> int:
 
 
 def run_task(self: Any, job_id: str | list[str], flow_id: str = "") -> None:
-    """Runner tier: execute one job, or several of one flow one after the other."""
+    """Runner tier: execute one job, or several of one flow one after the other. Ends in
+    JobFailed (task state FAILURE; the message is acked all the same) when a job it settled
+    ended error or timeout."""
     from .runners.execute import run_job, run_jobs
     if isinstance(job_id, list):
-        run_jobs(self.app.runtime, job_id, flow_id)
+        settled = run_jobs(self.app.runtime, job_id, flow_id)
     else:
-        run_job(self.app.runtime, self, job_id, flow_id)
+        status = run_job(self.app.runtime, self, job_id, flow_id)
+        settled = {job_id: status} if status is not None else {}
+    failed = failure(settled)
+    if failed:
+        raise JobFailed(failed)
 
 
-def ping_task() -> dict[str, Any]:
-    """Health check: answered by whichever worker consumes the queue it was sent to."""
-    import os
-    import socket
-    return {"pong": True, "pid": os.getpid(), "host": socket.gethostname()}
+def failure(settled: Mapping[str, JobStatus]) -> str | None:
+    """What a runner task reports when jobs it settled failed (None: none did). Pure."""
+    bad = [(jid, st) for jid, st in settled.items() if st in FAILED_JOB]
+    if not bad:
+        return None
+    listed = ", ".join(f"{jid} {st.value}" for jid, st in bad[:8])
+    more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
+    return f"{len(bad)} of {len(settled)} job(s) failed: {listed}{more}"
+

@@ -40,6 +40,12 @@ class StoreError(HeroCeleryError):
     """The job store (HeroDB or Redis) could not be reached or answered unexpectedly."""
 
 
+class JobFailed(HeroCeleryError):
+    """A job ended `error` or `timeout`. Raised by the runner task after the job's record
+    settled, so Celery (and Flower) show the task as FAILURE; declared in the task's
+    `throws`, so the worker logs no traceback for it. The message is acked as for a success."""
+
+
 class AdmissionError(HeroCeleryError):
     """A supervisor refused a job: no live runner, no permission, bad signature."""
 

@@ -118,6 +118,7 @@ class Job(BaseModel):
     created_at: float = Field(default_factory=now)
     started_at: float | None = None
     finished_at: float | None = None
+    waiting_since: float | None = None                       # released, no live runner yet
     signatures: list[dict[str, str]] = Field(default_factory=list)
     signatories: list[str] = Field(default_factory=list)    # verified by the supervisor
 

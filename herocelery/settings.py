@@ -58,8 +58,9 @@ class Settings:
     node_db_url: str | None = None           # this node's Hero DB (runners' data layer); None: broker's server
     runner_restart_limit: int = 5            # restarts of a dying runner before it is `failed`
     runner_backoff_s: float = 0.5            # first restart delay; doubles per restart, max 30 s
-    ping_interval_s: float = 1.0             # supervisor health ping of each runner
-    ping_timeout_s: float = 3.0              # a runner not answering a ping this long is `dead`
+    health_interval_s: float = 0.5           # how often a supervisor checks its runners' health
+    runner_wait_s: float = 120.0             # a released job waits this long for a live runner
+    health_timeout_s: float = 10.0           # a runner whose loop has not reported this long is `dead`
 
     # ---- construction ---------------------------------------------------------------
     @classmethod

@@ -1,13 +1,22 @@
 """Starting the Celery workers of the tiers: one supervisor per node, one worker per runner
-type per node. A runner worker registers itself in the node's registry and heartbeats from
-its main process; it unregisters when it stops, so a stopped runner disappears at once and a
-killed one goes stale after three heartbeats.
+type per node. A worker registers itself in the node's registry and heartbeats from its main
+process; it unregisters when it stops, so a stopped runner disappears at once and a killed one
+goes stale after three heartbeats.
+
+Each heartbeat carries what the worker's own event loop last reported (`LoopReport`, a
+consumer bootstep run by the loop's timer): when it ran (`loop_at`), whether it consumes its
+queue, and the delivery tags of the messages it holds (reserved, waiting for a countdown, or
+running). Health is judged from that, not from a task sent through the queue, so a runner
+whose processes are all busy is not mistaken for a dead one, and no health check shows up as
+a task in Flower; the reconciler uses the held tags to tell a dead worker's messages from a
+live one's.
 """
 from __future__ import annotations
 
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from celery import signals
@@ -25,6 +34,7 @@ class Heartbeat:
                  processes: int = 1) -> None:
         self.settings, self.node, self.runner, self.worker = settings, node, runner, worker
         self.processes = processes
+        self.loop: dict[str, Any] | None = None   # the latest LoopReport (set by the loop)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
@@ -32,9 +42,11 @@ class Heartbeat:
     def beat(self) -> None:
         if self._store is None:
             self._store = Store.from_url(self.settings.store_url())
+        report = self.loop or {"consuming": False}
         self._store.register_runner(self.node, self.runner, self.worker,
                                     {"pid": os.getpid(), "host": socket.gethostname(),
-                                     "node": self.node, "processes": self.processes})
+                                     "node": self.node, "processes": self.processes,
+                                     **report})
 
     def start(self, **_: Any) -> None:
         def loop() -> None:
@@ -58,6 +70,57 @@ class Heartbeat:
             pass
 
 
+def loop_report(consumer: Any, queue: str) -> dict[str, Any]:
+    """What the worker's event loop knows right now: that it runs, whether it consumes
+    `queue`, and the delivery tags of every message it holds. Called from the loop itself,
+    so Celery's request registry is read without racing it."""
+    from celery.worker import state
+    tasks = getattr(consumer, "task_consumer", None)
+    consuming = bool(tasks is not None and tasks.consuming_from(queue))
+    held = []
+    for request in list(state.requests.values()):
+        tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+        if tag is not None:
+            held.append(str(tag))
+    return {"loop_at": time.time(), "consuming": consuming, "queue": queue, "held": held}
+
+
+def loop_step(beat: Heartbeat, queue: str, interval_s: float) -> type:
+    """A consumer bootstep that has the worker's event loop report into `beat` every
+    `interval_s` (restarted with the consumer after a lost broker connection)."""
+    from celery import bootsteps
+
+    class LoopReport(bootsteps.StartStopStep):
+        requires = ("celery.worker.consumer.tasks:Tasks",)
+
+        def __init__(self, c: Any, **kwargs: Any) -> None:
+            self.tref: Any = None
+            super().__init__(c, **kwargs)
+
+        def start(self, c: Any) -> None:
+            self.report(c)
+            self.tref = c.timer.call_repeatedly(interval_s, self.report, (c,))
+
+        def stop(self, c: Any) -> None:
+            if self.tref is not None:
+                c.timer.cancel(self.tref)
+                self.tref = None
+            beat.loop = None      # not consuming until the consumer starts again
+
+        shutdown = stop
+
+        def report(self, c: Any) -> None:
+            beat.loop = loop_report(c, queue)
+
+    return LoopReport
+
+
+def _watch(app: Any, beat: Heartbeat, queue: str, settings: Settings) -> None:
+    app.steps["consumer"].add(loop_step(beat, queue, min(1.0, settings.heartbeat_s / 2)))
+    signals.worker_ready.connect(beat.start, weak=False)
+    signals.worker_shutdown.connect(beat.stop, weak=False)
+
+
 def worker_name(role: str, node: str, runner: str | None = None) -> str:
     parts = [role, node] + ([runner] if runner else []) + [str(os.getpid())]
     return "-".join(parts) + "@" + socket.gethostname()
@@ -75,8 +138,7 @@ def start_supervisor(settings: Settings, node: str, *, concurrency: int = 4,
     app = make_app(settings)
     name = worker_name("supervisor", node)
     beat = Heartbeat(settings, node, "supervisor", name)
-    signals.worker_ready.connect(beat.start, weak=False)
-    signals.worker_shutdown.connect(beat.stop, weak=False)
+    _watch(app, beat, supervisor_queue(node), settings)
     serve(app, queue=supervisor_queue(node), name=name, pool="threads",
           concurrency=concurrency, log_level=settings.log_level)
 
@@ -89,8 +151,7 @@ def start_runner(settings: Settings, runner: str, node: str, *, concurrency: int
     name = worker_name("runner", node, runner)
     conc = concurrency or settings.worker_concurrency()
     beat = Heartbeat(settings, node, runner, name, processes=conc)
-    signals.worker_ready.connect(beat.start, weak=False)
-    signals.worker_shutdown.connect(beat.stop, weak=False)
+    _watch(app, beat, runner_queue(node, runner), settings)
     serve(app, queue=runner_queue(node, runner), name=name, pool="prefork", concurrency=conc,
           log_level=settings.log_level)
 

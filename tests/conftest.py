@@ -28,7 +28,7 @@ def hero_settings(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFa
                          data_dir=tmp_path_factory.mktemp("hero-data"), lease_s=3.0,
                          heartbeat_s=0.5, concurrency=3, job_timeout_s=20.0,
                          visibility_timeout_s=60.0, job_retry_backoff_s=0.2,
-                         log_level="INFO")
+                         runner_wait_s=5.0, log_level="INFO")
 
 
 @pytest.fixture(scope="session")

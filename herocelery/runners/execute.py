@@ -87,8 +87,9 @@ class Keeper:
             self._thread.join(2)
 
 
-def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> None:
-    """Claim and execute one job; a duplicate delivery stands down or comes back later."""
+def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStatus | None:
+    """Claim and execute one job; a duplicate delivery stands down or comes back later.
+    Returns the status this call settled the job with (None: it settled nothing)."""
     store, s = rt.store, rt.settings
     if not flow_id:
         flow_id = str(store.home(job_id).hget(Keys.job(job_id), "flow_id") or "")
@@ -104,26 +105,32 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> None:
             raise task.retry(countdown=s.lease_s, max_retries=None)
     if verdict == "cancelled":
         rt.job_ended(rt, store.job(job_id), JobStatus.cancelled, {})
-        return
+        return None
     if verdict != "ok":  # missing or already terminal: a late duplicate
-        return
+        return None
     job = payload
-    released = False
+    released, settled = False, None
     try:
-        released = _execute(rt, job, token)
+        released, settled = _execute(rt, job, token)
     finally:
         if not released:
             store.release(job.id, token)
+    return settled
 
 
-def run_jobs(rt: "Runtime", job_ids: list[str], flow_id: str) -> None:
+def run_jobs(rt: "Runtime", job_ids: list[str], flow_id: str) -> dict[str, JobStatus]:
     """Several jobs delivered in one message: each runs as if it came alone. A job whose
-    lease is held elsewhere goes back to the queue on its own, after one lease period."""
+    lease is held elsewhere goes back to the queue on its own, after one lease period.
+    Returns job id -> the status this call settled it with."""
+    out: dict[str, JobStatus] = {}
     for job_id in job_ids:
         try:
-            run_job(rt, _Alone(rt, job_id, flow_id), job_id, flow_id)
+            settled = run_job(rt, _Alone(rt, job_id, flow_id), job_id, flow_id)
         except _Later:
-            pass
+            continue
+        if settled is not None:
+            out[job_id] = settled
+    return out
 
 
 class _Later(Exception):
@@ -186,8 +193,9 @@ def context_db_url(rt: "Runtime", ctx: "Context") -> tuple[str, bool]:
     return scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
 
 
-def _execute(rt: "Runtime", job: Job, token: str) -> bool:
-    """Run the job and record its outcome; True when the lease went with the settle."""
+def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | None]:
+    """Run the job and record its outcome. Returns (whether the lease went with the settle,
+    the status this run settled the job with, or None)."""
     from ..contexts import check_signatures
     store, s = rt.store, rt.settings
     attempt = job.attempts
@@ -202,9 +210,9 @@ def _execute(rt: "Runtime", job: Job, token: str) -> bool:
         if why is not None:  # the record changed after admission
             raise PermissionDenied(why)
     except HeroCeleryError as exc:  # the context was deleted after admission
-        rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
-                                                          "message": str(exc)}})
-        return False
+        done = rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
+                                                                 "message": str(exc)}})
+        return False, JobStatus.error if done else None
     db_url, protected = context_db_url(rt, context)
     runner_env = job.env
     if job.runner in SCOPED_ENV_RUNNERS:
@@ -239,10 +247,10 @@ def _execute(rt: "Runtime", job: Job, token: str) -> bool:
         ctx.close()
     fields["logs"] = logs.text()
     if keeper.was_superseded:  # a newer run of this job owns the record now
-        return False
+        return False, None
     if keeper.was_cancelled:
         rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]})
-        return False
+        return False, None
     fields["started_at"] = started  # unchanged; lets the settler measure the run time
     if status is not JobStatus.finished and attempt <= job.retries:
         delay = job.retry_backoff_s * (2 ** (attempt - 1))
@@ -252,14 +260,14 @@ def _execute(rt: "Runtime", job: Job, token: str) -> bool:
                                 logs=fields["logs"], generation=generation, task_id=task_id,
                                 error={**fields["error"], "retrying_in_s": delay,
                                        "attempt": attempt}):
-            return False  # superseded (retried or re-dispatched) while it ran
+            return False, None  # superseded (retried or re-dispatched) while it ran
         sig = canvas.runner_call(rt.app, job.id, job.node, job.runner, job.flow_id, job.name)
         sig.set(task_id=task_id)
         canvas.send([sig], countdown=delay)
-        return False
+        return False, None
     # settling is a no-op if the job was cancelled meanwhile (its record is already terminal)
-    rt.job_ended(rt, job, status, fields, lease_token=token, generation=job.generation)
-    return True
+    done = rt.job_ended(rt, job, status, fields, lease_token=token, generation=job.generation)
+    return True, status if done else None
 
 
 class LogBuffer:

@@ -19,6 +19,9 @@ ADMISSIBLE = (JobStatus.waiting_for_prerequisites, JobStatus.dispatched)
 
 
 PERMISSION = "PermissionDenied: "
+NO_RUNNER = "no live "
+WAIT_NOTE = "WaitingForRunner"     # error.type of a job waiting for a live runner
+RECHECK_S = 1.0                    # how often a waiting job's admission is tried again
 
 
 def refusal(job: Job, live_types: Collection[str], flow_status: str | None,
@@ -32,17 +35,28 @@ def refusal(job: Job, live_types: Collection[str], flow_status: str | None,
     if denied is not None:
         return PERMISSION + denied
     if job.runner not in live_types:
-        return (f"no live {job.runner!r} runner on node {job.node!r} (start one with "
+        return (f"{NO_RUNNER}{job.runner!r} runner on node {job.node!r} (start one with "
                 f"`herocelery runner start {job.runner} --node {job.node}`)")
     return None
+
+
+def waits(reason: str, waiting_since: float | None, now: float, runner_wait_s: float) -> bool:
+    """Whether a refused job waits and is tried again (True) or ends `error` now: only the
+    lack of a live runner is waited out, for at most `runner_wait_s` (a runner restarting,
+    or one that is busy but not yet seen, must not fail a flow). Pure."""
+    if not reason.startswith(NO_RUNNER):
+        return False
+    return now - (waiting_since if waiting_since is not None else now) < runner_wait_s
 
 
 def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     """Admit ready jobs: mark them dispatched and hand each to its runner queue.
 
-    Jobs whose runner is missing or dead end in `error` with that reason instead of waiting
-    forever. A second delivery of the same batch re-sends the same runner task ids; the runner
-    makes that harmless. Returns the number of jobs handed over.
+    Jobs with no live runner of their type on their node wait: the batch of them comes back
+    every `RECHECK_S`, and past `runner_wait_s` they end `error` with the reason (never
+    forever). Refused callers or signatures end `error` at once. A second delivery of the same
+    batch re-sends the same runner task ids; the runner makes that harmless. Returns the
+    number of jobs handed over.
     """
     store = rt.store
     by_home: dict[int | None, list[str]] = {}
@@ -78,6 +92,9 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         admitted.setdefault((job.node, job.runner, job.flow_id), []).append(job)
         if signatories:
             store.set_job(job.id, pipe, signatories=signatories)
+        if job.waiting_since is not None:      # it waited for a runner: not any more
+            pipe.hdel(Keys.job(job.id), "waiting_since", *(
+                ["error"] if job.error and job.error.get("type") == WAIT_NOTE else []))
     sigs = []
     at = time.time()
     for (node, runner, flow_id), group in admitted.items():
@@ -92,17 +109,36 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
             for job in chunk:
                 store.set_job(job.id, pipe, status=JobStatus.dispatched, task_id=task_id,
                               dispatched_at=at)
+    at_now = time.time()
+    waiting = [(job, reason) for job, reason in refused
+               if waits(reason, job.waiting_since, at_now, rt.settings.runner_wait_s)]
+    for job, reason in waiting:
+        since = job.waiting_since or at_now
+        store.set_job(job.id, pipe, waiting_since=since, error={
+            "type": WAIT_NOTE, "message": f"waiting for a {reason[len(NO_RUNNER):]}; "
+            f"ends error after {rt.settings.runner_wait_s:g}s"})
     pipe.execute()
     canvas.send(sigs)
+    by_flow: dict[tuple[str, str], list[Job]] = {}
+    for job, _ in waiting:
+        by_flow.setdefault((job.node, job.flow_id), []).append(job)
+    canvas.send([canvas.admission(rt.app, node, flow_id, [j.id for j in group],
+                                  [j.name for j in group])
+                 for (node, flow_id), group in by_flow.items()], countdown=RECHECK_S)
+    waited = {job.id for job, _ in waiting}
     for job, reason in refused:
+        if job.id in waited:
+            continue
         if reason == "cancelled":
             rt.job_ended(rt, job, JobStatus.cancelled, {})
         elif reason.startswith(PERMISSION):
             rt.job_ended(rt, job, JobStatus.error, {"error": {
                 "type": "PermissionDenied", "message": reason[len(PERMISSION):]}})
         else:
+            waited_s = at_now - job.waiting_since if job.waiting_since else 0.0
+            tail = f" (waited {waited_s:.0f}s)" if waited_s else ""
             rt.job_ended(rt, job, JobStatus.error,
-                         {"error": {"type": "AdmissionError", "message": reason}})
+                         {"error": {"type": "AdmissionError", "message": reason + tail}})
     return sum(len(group) for group in admitted.values())
 
 

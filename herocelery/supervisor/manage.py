@@ -1,19 +1,23 @@
 """The supervisor manages its node's runner workers: starts each as a subprocess, restarts
 one that dies (exponential backoff, then `failed` after `runner_restart_limit` restarts),
-health-checks each with a real `hero.ping` job through its queue, stops them on shutdown.
+health-checks each from the reports of the worker's own event loop, stops them on shutdown.
 
 Runner state lives in the store (`Keys.runner_states(node)`: runner type -> record with
-state, pid, restarts, last pong, reason, log file), next to the heartbeats of the workers
-themselves (`Keys.runners(node)`). States:
+state, pid, restarts, age of the last loop report, reason, log file), next to the heartbeats
+of the workers themselves (`Keys.runners(node)`). States:
 
-    starting  spawned, not answered a ping yet (within the start-up grace period)
-    running   answered a ping within `ping_timeout_s`
-    dead      process exited (a restart is scheduled), or alive but not answering pings
+    starting  spawned, its loop has not reported yet (within the start-up grace period)
+    running   its loop reported, consuming its queue, within `health_timeout_s`
+    dead      process exited (a restart is scheduled), or alive but its loop has not
+              reported consuming its queue for `health_timeout_s`
     failed    exited more than `runner_restart_limit` times; no more restarts
     stopped   stopped on shutdown
 
-A worker that is registered but not consuming its queue answers no ping, so it shows as
-`dead` within `ping_timeout_s` even though it still heartbeats.
+The loop reports from the worker's main process (see `worker.LoopReport`), which is not a
+pool process: a runner whose every process runs a long job still reports, so a busy runner
+is never taken for a dead one (an earlier build sent a ping task through the job queue and
+declared a runner with two long jobs dead). A worker that is registered but no longer consumes
+its queue reports so, and shows as `dead` within `health_timeout_s` although it heartbeats.
 """
 from __future__ import annotations
 
@@ -26,13 +30,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..settings import Settings
 
 # the seed's two-node picture; nodes past the second get the first node's runner types
 NODE_RUNNERS: tuple[tuple[str, ...], ...] = (("python", "shell"), ("rhai", "heroscript", "osis"))
-START_GRACE_S = 30.0          # a fresh worker may take this long to answer its first ping
+START_GRACE_S = 30.0          # a fresh worker may take this long to report its loop
 MAX_BACKOFF_S = 30.0
 
 
@@ -66,16 +70,25 @@ def backoff_s(restarts: int, base_s: float) -> float:
     return min(MAX_BACKOFF_S, base_s * (2 ** restarts))
 
 
-def health(alive: bool, started_at: float, last_pong: float | None, now: float,
-           ping_timeout_s: float, grace_s: float = START_GRACE_S) -> str:
-    """State of a runner whose process is `alive`, from its ping history. Pure."""
+def health(alive: bool, started_at: float, last_seen: float | None, now: float,
+           timeout_s: float, grace_s: float = START_GRACE_S) -> str:
+    """State of a runner whose process is `alive`, from the last time its loop reported
+    consuming its queue (`last_seen`). Pure."""
     if not alive:
         return "dead"
-    if last_pong is not None and now - last_pong <= ping_timeout_s:
+    if last_seen is not None and now - last_seen <= timeout_s:
         return "running"
-    if last_pong is None and now - started_at <= grace_s:
+    if last_seen is None and now - started_at <= grace_s:
         return "starting"
     return "dead"
+
+
+def last_seen(entry: Mapping[str, Any] | None, before: float | None) -> float | None:
+    """When a worker's loop last reported consuming its queue, from its registry entry (the
+    previous value when this one says it does not consume). Pure."""
+    if entry and entry.get("consuming") and entry.get("loop_at") is not None:
+        return max(float(entry["loop_at"]), before or 0.0)
+    return before
 
 
 @dataclass
@@ -89,16 +102,15 @@ class Managed:
     restarts: int = 0
     started_at: float = 0.0
     restart_at: float | None = None
-    last_pong: float | None = None
-    ping: Any = None                      # pending AsyncResult
-    ping_sent: float = 0.0
+    last_seen: float | None = None        # its loop last reported consuming its queue
+    consuming: bool = False
     reason: str = ""
     exit_codes: list[int] = field(default_factory=list)
 
     def record(self, now: float) -> dict[str, Any]:
         return {"runner": self.runner, "state": self.state, "restarts": self.restarts,
                 "pid": self.popen.pid if self.popen is not None else None,
-                "last_pong_age_s": round(now - self.last_pong, 3) if self.last_pong else None,
+                "last_seen_age_s": round(now - self.last_seen, 3) if self.last_seen else None,
                 "reason": self.reason, "log": str(self.log), "updated": now}
 
 
@@ -115,7 +127,6 @@ class RunnerManager:
         self.runners = {r: Managed(r, self.log_dir / f"runner-{r}.log") for r in runners}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._app: Any = None
         self._store: Any = None
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -140,37 +151,32 @@ class RunnerManager:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for m in self.runners.values():   # first, so the runners start while we import
             self._spawn(m)
-        from ..celeryapp import make_app
         from ..store import Store
-        self._app = make_app(self.settings)
         self._store = Store.from_url(self.settings.store_url())
         try:
-            while not self._stop.wait(min(self.settings.ping_interval_s, 0.5)):
+            while not self._stop.wait(min(self.settings.health_interval_s, 0.5)):
                 try:
                     self.tick()
                 except Exception:  # noqa: BLE001 - the store blinked; next tick retries
                     pass
         finally:
-            for m in self.runners.values():   # release pending results while Celery is whole
-                if m.ping is not None:
-                    _forget(m.ping)
-                    m.ping = None
             self._stop_children(15.0)
             try:
                 self._publish(time.time())
                 self._store.close()
-                self._app.close()
             except Exception:  # noqa: BLE001
                 pass
 
     # ---- one supervision pass -------------------------------------------------------------
     def tick(self) -> None:
         now = time.time()
+        entries = {int(e.get("pid", 0)): e for e in self._store.runners(self.node)}
         for m in self.runners.values():
-            self._check(m, now)
+            self._check(m, now, entries)
         self._publish(now)
 
-    def _check(self, m: Managed, now: float) -> None:
+    def _check(self, m: Managed, now: float, entries: Mapping[int, Mapping[str, Any]]
+               ) -> None:
         if m.state in ("failed", "stopped"):
             return
         if m.popen is None:                                    # waiting to restart
@@ -181,7 +187,7 @@ class RunnerManager:
         code = m.popen.poll()
         if code is not None:
             m.exit_codes.append(code)
-            m.popen, m.ping = None, None
+            m.popen = None
             if m.restarts >= self.settings.runner_restart_limit:
                 m.state, m.reason = "failed", (f"exited with code {code} after {m.restarts} "
                                                f"restart(s); see {m.log}")
@@ -191,30 +197,19 @@ class RunnerManager:
                 m.state, m.reason = "dead", f"exited with code {code}; restart in {delay:g}s"
                 m.restart_at = now + delay
             return
-        self._ping(m, now)
-        m.state = health(True, m.started_at, m.last_pong, now, self.settings.ping_timeout_s,
+        entry = entries.get(m.popen.pid)
+        m.last_seen = last_seen(entry, m.last_seen)
+        if entry is not None:
+            m.consuming = bool(entry.get("consuming"))
+        m.state = health(True, m.started_at, m.last_seen, now, self.settings.health_timeout_s,
                          self.grace_s)
-        m.reason = "" if m.state != "dead" else (
-            f"not answering ping for {now - (m.last_pong or m.started_at):.1f}s")
-
-    def _ping(self, m: Managed, now: float) -> None:
-        from .. import canvas
-        if m.ping is not None:
-            try:
-                done = m.ping.ready()
-            except Exception:  # noqa: BLE001 - backend hiccup: treat as unanswered
-                done = False
-            if done:
-                m.last_pong = now
-                _forget(m.ping)
-                m.ping = None
-            elif now - m.ping_sent > self.settings.ping_timeout_s:
-                _forget(m.ping)
-                m.ping = None
-        if m.ping is None:
-            m.ping = canvas.ping(self._app, self.node, m.runner).apply_async(
-                expires=self.settings.ping_timeout_s)
-            m.ping_sent = now
+        if m.state != "dead":
+            m.reason = ""
+        elif entry is not None and not m.consuming:
+            m.reason = f"not consuming its queue {entry.get('queue', '')}".rstrip()
+        else:
+            m.reason = (f"its worker loop has not reported for "
+                        f"{now - (m.last_seen or m.started_at):.1f}s")
 
     def _publish(self, now: float) -> None:
         if self._store is None:
@@ -235,7 +230,7 @@ class RunnerManager:
             m.popen = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True,
                                        preexec_fn=_die_with_parent)
-        m.started_at, m.last_pong, m.ping, m.restart_at = time.time(), None, None, None
+        m.started_at, m.last_seen, m.consuming, m.restart_at = time.time(), None, False, None
         m.state, m.reason = "starting", ""
 
     def _stop_children(self, timeout_s: float) -> None:
@@ -263,13 +258,6 @@ def _signal_group(popen: subprocess.Popen[bytes], sig: int) -> None:
     try:
         os.killpg(popen.pid, sig)
     except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _forget(result: Any) -> None:
-    try:
-        result.forget()
-    except Exception:  # noqa: BLE001 - a leftover result key expires on its own
         pass
 
 

@@ -1,8 +1,8 @@
 """The runner registry of a node: who is registered, who is alive.
 
 A runner is alive when its worker heartbeats; when a supervisor manages the node's runners,
-the verdict of its real ping job counts too: a runner that heartbeats but does not answer
-pings (not consuming its queue) is not handed jobs.
+its verdict counts too: a runner that heartbeats but whose loop does not report consuming its
+queue is not handed jobs (see manage.py).
 """
 from __future__ import annotations
 
