@@ -46,7 +46,9 @@ CASES: list[tuple[str, object]] = [
     ('"quote\\"d"', 'quote"d'),
     ('"\\x41\\u0042\\U00000043"', "ABC"),
     ("'\\n' == '\\n'", "true"),
-    ('"line one \\\n     continued"', "line one continued"),
+    # a continued line skips its spaces only up to the opening quote's column (Rhai 1.25)
+    ('"line one \\\n     continued"', "line one     continued"),
+    ('    "line one \\\n     continued"', "line one continued"),
     ("`plain`", "plain"),
     ("let x = 40; `x = ${x + 2}!`", "x = 42!"),
     ("`a ${1} b ${[1, 2]} c`", "a 1 b [1, 2] c"),
@@ -322,7 +324,9 @@ CASES: list[tuple[str, object]] = [
     ('Fn("foo").call()', Err("Function not found: foo ()")),
     ('Fn(42)', Err("expecting string")),
     ("let f = |x| |y| x + y; let g = f.call(1); g.call(2)", "3"),
-    ("let fs = []; for i in 0..3 { fs.push(|| i); } fs.map(|f| f.call())", "[0, 1, 2]"),
+    # closures capture the loop variable itself, one variable for the whole loop (Rhai 1.25,
+    # tests/for.rs: test_for_capture): they all see its last value
+    ("let fs = []; for i in 0..3 { fs.push(|| i); } fs.map(|f| f.call())", "[2, 2, 2]"),
     ("let obj = #{ v: 1, get: || this.v }; obj.get()", "1"),
     ("let obj = #{ v: 1, bump: |n| { this.v += n; } }; obj.bump(5); obj.v", "6"),
     ("let f = |x| { if x > 0 { return \"pos\"; } \"neg\" }; [f.call(1), f.call(-1)]", '["pos", "neg"]'),
@@ -391,7 +395,8 @@ CASES: list[tuple[str, object]] = [
     ("let s = \"hello\"; s[0] = 'j'; s", "jello"),
     ('let s = "hello"; s[0] = "j";', Err("expecting char")),
     ('"abc".to_chars()', "['a', 'b', 'c']"),
-    ('"abc".chars().len()', "3"),
+    # chars() is an iterator (CharsStream) in Rhai 1.25: it has no len
+    ('"abc".chars().len()', Err("Function not found: len (CharsStream)")),
     ("\"abc\".get(1)", "b"),
     ("\"abc\".get(5)", "()"),
     ('"héllo".len()', "5"),

@@ -251,10 +251,10 @@ class CallCompiler:
                         if type(fp) is FnPtr:
                             vals = [f(fr) for f in argfs]
                             return call_fnptr(rt, fp, vals, o)
-                    elif t is str and mut is not None:
-                        new, res = mut(o, *[f(fr) for f in argfs])
+                    elif mut is not None and t in mut:
+                        new, res = mut[t](o, *[f(fr) for f in argfs])
                         if setter is not None and new is not o:
-                            rt.check_str(new)
+                            rt.check_value(new)
                             setter(fr, new)
                         return res
                     if a0 is None:
@@ -295,10 +295,10 @@ class CallCompiler:
                     fp = o.get(name)
                     if type(fp) is FnPtr:
                         return call_fnptr(rt, fp, vals, o)
-                if mut is not None and t is str:
-                    new, res = mut(o, *vals)
+                if mut is not None and t in mut:
+                    new, res = mut[t](o, *vals)
                     if setter is not None and new is not o:
-                        rt.check_str(new)
+                        rt.check_value(new)
                         setter(fr, new)
                     return res
                 if sfn_this is not None:
@@ -356,7 +356,8 @@ class CallCompiler:
         f, rt = self.c.expr(node.args[0], sc), self.rt
 
         def prt(fr: list[Any]) -> None:
-            rt.on_print(to_display(f(fr)))
+            v = f(fr)
+            rt.on_print("" if v is None else to_display(v))
         return prt
 
     def special_debug(self, node: Call, sc: FnScope) -> E | None:

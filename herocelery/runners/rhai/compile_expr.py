@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import (OUT_OF_MEMORY, VAR_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiLimitError,
                      RhaiParseError, RhaiRuntimeError)
 from .fastops import make_binary, slow_binary
+from .indexing import bounds_error, index_get, index_set
 from .ops import contains, not_found, truthy, unary
 from .runtime import NO_THIS, Cell, CtlExc, Rt
 from .runtime import Closure as ClosureFn
@@ -30,88 +31,6 @@ def native_error(name: str, exc: Exception, pos: Pos) -> RhaiBaseError:
     if isinstance(exc, MemoryError):         # past the job's memory cap: not catchable
         return RhaiLimitError(f"{OUT_OF_MEMORY} in function {name}", pos)
     return RhaiRuntimeError(f"Error in function {name}: {exc}", pos)
-
-
-def index_get(base: Any, idx: Any) -> Any:
-    """`base[idx]` for arrays, maps, strings, integers (bits) and ranges."""
-    t, ti = type(base), type(idx)
-    if t is list:
-        if ti is int:
-            try:
-                return base[idx]
-            except IndexError:
-                raise bounds_error("Array", idx, len(base)) from None
-        if ti is IRange:
-            return base[slice(*_clip(idx, len(base)))]
-    elif t is dict:
-        if ti is str or ti is Char:
-            return base.get(idx)
-    elif t is str:
-        if ti is int:
-            try:
-                return Char(base[idx])
-            except IndexError:
-                raise bounds_error("String", idx, len(base)) from None
-        if ti is IRange:
-            return base[slice(*_clip(idx, len(base)))]
-    elif t is int:
-        if ti is int:
-            if not -64 <= idx < 64:
-                raise bounds_error("Bit-field", idx, 64)
-            return bool((base >> (idx % 64)) & 1)
-    elif t is bytearray and ti is int:
-        try:
-            return base[idx]
-        except IndexError:
-            raise bounds_error("Blob", idx, len(base)) from None
-    raise RhaiRuntimeError(f"Indexer not found: {type_name(base)}[{type_name(idx)}]")
-
-
-def _clip(r: IRange, n: int) -> tuple[int, int]:
-    end = r.end + 1 if r.inclusive else r.end
-    return max(0, min(r.start, n)), max(0, min(end, n))
-
-
-def bounds_error(what: str, idx: int, n: int) -> RhaiRuntimeError:
-    return RhaiRuntimeError(f"{what} index {idx} out of bounds: only {n} "
-                            f"{'element' if n == 1 else 'elements'}" if what != "String" else
-                            f"String index {idx} out of bounds: only {n} characters")
-
-
-def index_set(rt: Rt, base: Any, idx: Any, v: Any) -> Any:
-    """Set `base[idx] = v`; returns the new base for immutable bases (strings, ints)."""
-    t, ti = type(base), type(idx)
-    if t is list and ti is int:
-        try:
-            base[idx] = v
-        except IndexError:
-            raise bounds_error("Array", idx, len(base)) from None
-        return base
-    if t is dict and (ti is str or ti is Char):
-        base[str(idx)] = v
-        rt.check_map(base)
-        return base
-    if t is str and ti is int:
-        if type(v) is not Char:
-            raise RhaiRuntimeError(f"Data type incorrect: {type_name(v)} (expecting char)")
-        n = len(base)
-        if not -n <= idx < n:
-            raise bounds_error("String", idx, n)
-        i = idx % n
-        return base[:i] + v + base[i + 1:]
-    if t is int and ti is int and type(v) is bool:
-        if not -64 <= idx < 64:
-            raise bounds_error("Bit-field", idx, 64)
-        bit = 1 << (idx % 64)
-        r = (base | bit) if v else (base & ~bit)
-        return r - (1 << 64) if r > 0x7FFFFFFFFFFFFFFF else r
-    if t is bytearray and ti is int and type(v) is int:
-        try:
-            base[idx] = v & 0xFF
-        except IndexError:
-            raise bounds_error("Blob", idx, len(base)) from None
-        return base
-    raise RhaiRuntimeError(f"Indexer not found: {type_name(base)}[{type_name(idx)}]")
 
 
 class ExprCompiler:
@@ -391,7 +310,11 @@ def _const(s: str) -> E:
 
 
 def _shown(f: E) -> E:
-    return lambda fr: to_display(f(fr))
+    # interpolation appends `to_string()`, and nothing for () (as `string + ()` does)
+    def shown(fr: list[Any]) -> str:
+        v = f(fr)
+        return v if type(v) is str else ("" if v is None else to_display(v))
+    return shown
 
 
 def get_property(rt: Rt, b: Any, name: str, pos: Pos) -> Any:
@@ -411,5 +334,5 @@ def get_property(rt: Rt, b: Any, name: str, pos: Pos) -> Any:
         raise native_error(name, e, pos) from None
 
 
-__all__ = ["ExprCompiler", "E", "index_get", "index_set", "native_error", "truthy",
-           "slow_binary", "Cell"]
+__all__ = ["ExprCompiler", "E", "index_get", "index_set", "bounds_error", "native_error",
+           "truthy", "slow_binary", "Cell"]

@@ -18,7 +18,7 @@ from .scope import FnScope, Var
 from .syntax import (BLOCKISH, PLACES, Assign, Block, Break, Continue, Export, ExprStmt, If,
                      Import, Index, Let, Node, Prop, Return, Switch, This, Throw, Try)
 from .syntax import Var as VarNode
-from .values import Char, IRange, clone, to_display, type_name
+from .values import Char, IRange, RIter, clone, to_display, type_name
 
 if TYPE_CHECKING:
     from .compiler import Compiler
@@ -42,6 +42,8 @@ def iterate(v: Any) -> Any:
         return sorted(v)
     if t is bytearray:
         return list(v)
+    if t is RIter:
+        return v.items
     raise RhaiRuntimeError(f"For loop expects an iterable type, not {type_name(v)}")
 
 

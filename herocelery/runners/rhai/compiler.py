@@ -285,10 +285,21 @@ class FlowCompiler:
 
         def loop(fr: list[Any]) -> Any:
             n = 0
+            # a captured loop variable is one shared variable (closures see its last value)
+            vcell = fr[slot] = Cell(None) if boxed else None
+            ccell = Cell(None) if cboxed else None
+            if ccell is not None and cslot is not None:
+                fr[cslot] = ccell
             for x in itf(fr):
-                fr[slot] = Cell(x) if boxed else x
+                if vcell is not None:
+                    vcell.v = x
+                else:
+                    fr[slot] = x
                 if cslot is not None:
-                    fr[cslot] = Cell(n) if cboxed else n
+                    if ccell is not None:
+                        ccell.v = n
+                    else:
+                        fr[cslot] = n
                     n += 1
                 rt.budget -= 1
                 if rt.budget < 0:

@@ -186,10 +186,16 @@ def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             if v.boxed or (cv is not None and cv.boxed):
                 g.env["Cell"] = __import__("herocelery.runners.rhai.runtime",
                                            fromlist=["Cell"]).Cell
+            # a captured loop variable is one shared variable (as in Rhai): closures made in
+            # the loop see its last value
+            if v.boxed:
+                pre = pre + [f"{ind}fr[{v.slot}] = Cell(None)"]
+            if cv is not None and cv.boxed:
+                pre = pre + [f"{ind}fr[{cv.slot}] = Cell(None)"]
             head = [f"{ind}for n, x in enumerate({it}):" if cv else f"{ind}for x in {it}:",
-                    f"{ind}    fr[{v.slot}] = {'Cell(x)' if v.boxed else 'x'}"]
+                    f"{ind}    fr[{v.slot}]{'.v' if v.boxed else ''} = x"]
             if cv is not None:
-                head.append(f"{ind}    fr[{cv.slot}] = {'Cell(n)' if cv.boxed else 'n'}")
+                head.append(f"{ind}    fr[{cv.slot}]{'.v' if cv.boxed else ''} = n")
             body_l = block_lines(comp, body.stmts, sc, g, inner, LOOP_CTL)
             sc.pop()
             return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post

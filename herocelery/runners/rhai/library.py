@@ -18,20 +18,22 @@ TYPES: dict[str, tuple[type, ...] | None] = {
 }
 
 Candidate = tuple[tuple[tuple[type, ...] | None, ...], Callable[..., Any], bool]
+Mutators = dict[type, Callable[..., tuple[Any, Any]]]     # receiver type -> mutator
 
 
 class Library:
-    """Natives by (name, arity); `mutators` are string methods returning (new, result)."""
+    """Natives by (name, arity). `mutators` are methods that change a value receiver (string,
+    char, integer): they return (new value, result) and the caller stores the new value."""
 
     def __init__(self) -> None:
         self.cands: dict[tuple[str, int], list[Candidate]] = {}
-        self.mutators: dict[tuple[str, int], Callable[..., tuple[str, Any]]] = {}
+        self.mutators: dict[tuple[str, int], Mutators] = {}
         self._dispatch: dict[tuple[str, int], Callable[..., Any]] = {}
 
     def copy(self) -> "Library":
         lib = Library()
         lib.cands = {k: list(v) for k, v in self.cands.items()}
-        lib.mutators = dict(self.mutators)
+        lib.mutators = {k: dict(v) for k, v in self.mutators.items()}
         return lib
 
     def fn(self, name: str, *types: str, rt: bool = False, names: tuple[str, ...] = ()
@@ -46,10 +48,13 @@ class Library:
             return f
         return deco
 
-    def mutator(self, name: str, arity: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: a string method that changes its string: returns (new string, result)."""
-        def deco(f: Callable[..., tuple[str, Any]]) -> Callable[..., tuple[str, Any]]:
-            self.mutators[(name, arity)] = f
+    def mutator(self, name: str, arity: int, recv: tuple[type, ...] = (str,)
+                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: a method that changes its (value) receiver: returns (new value, result)."""
+        def deco(f: Callable[..., tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
+            for t in recv:
+                self.mutators.setdefault((name, arity), {})[t] = f
+            self._dispatch.pop((name, arity), None)
             return f
         return deco
 
@@ -80,16 +85,17 @@ class Library:
         return d
 
 
-def _mutator_as_fn(name: str, mut: Callable[..., tuple[str, Any]]) -> Callable[..., Any]:
+def _mutator_as_fn(name: str, mut: Mutators) -> Callable[..., Any]:
     def d(rt: Any, *args: Any) -> Any:
-        if type(args[0]) is str:
-            return mut(*args)[1]
+        m = mut.get(type(args[0]))
+        if m is not None:
+            return m(*args)[1]
         raise not_found(name, *args)
     return d
 
 
 def _make_dispatch(name: str, cands: list[Candidate],
-                   mut: Callable[..., tuple[str, Any]] | None) -> Callable[..., Any]:
+                   mut: Mutators | None) -> Callable[..., Any]:
     if len(cands) == 1 and mut is None:
         sig, f, wants_rt = cands[0]
         if all(t is None for t in sig):
@@ -105,16 +111,16 @@ def _make_dispatch(name: str, cands: list[Candidate],
             def d1(rt: Any, a: Any) -> Any:
                 if t0 is None or type(a) in t0:
                     return f(rt, a) if wants_rt else f(a)
-                if mut is not None and type(a) is str:
-                    return mut(a)[1]
+                if mut is not None and type(a) in mut:
+                    return mut[type(a)](a)[1]
                 raise not_found(name, a)
             return d1
 
         def d2(rt: Any, a: Any, b: Any) -> Any:
             if (t0 is None or type(a) in t0) and (t1 is None or type(b) in t1):
                 return f(rt, a, b) if wants_rt else f(a, b)
-            if mut is not None and type(a) is str:
-                return mut(a, b)[1]
+            if mut is not None and type(a) in mut:
+                return mut[type(a)](a, b)[1]
             raise not_found(name, a, b)
         return d2
 
@@ -125,8 +131,8 @@ def _make_dispatch(name: str, cands: list[Candidate],
                     break
             else:
                 return f(rt, *args) if wants_rt else f(*args)
-        if mut is not None and args and type(args[0]) is str:
-            return mut(*args)[1]
+        if mut is not None and args and type(args[0]) in mut:
+            return mut[type(args[0])](*args)[1]
         raise not_found(name, *args)
     return d
 

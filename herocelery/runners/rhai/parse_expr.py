@@ -8,7 +8,7 @@ from .lexer import Token
 from .syntax import (And, ArrayLit, Bin, Block, Call, Closure, Do, ExprStmt, For, If, Index,
                      Lit, MapLit, Method, Node, NsVar, Or, Prop, Switch, SwitchCase, This, Tmpl,
                      Unary, Var, While)
-from .values import Char
+from .values import MAX_INT, Char
 
 if TYPE_CHECKING:
     from .parser import Parser, TokenStream
@@ -35,6 +35,13 @@ RESERVED = {"var", "static", "shared", "goto", "exit", "match", "case", "public"
             "async", "await", "yield", "default", "void", "null", "nil"}
 
 
+def _check_int(e: Node) -> None:
+    """2^63 is only a literal right after a unary minus."""
+    if isinstance(e, Lit) and type(e.value) is int and e.value > 0x7FFFFFFFFFFFFFFF:
+        from .errors import RhaiParseError
+        raise RhaiParseError(f"Integer overflow: {e.value}", e.pos)
+
+
 class ExprParser:
     """Parses expressions from a TokenStream; blocks and statements inside them go back to
     the statement parser."""
@@ -48,6 +55,7 @@ class ExprParser:
         ts = self.ts
         ts.enter()
         left = self.unary()
+        _check_int(left)
         while True:
             t = ts.peek()
             info = BINARY.get(t.value) if t.kind == "op" or t.is_kw("in") else None
@@ -55,6 +63,9 @@ class ExprParser:
                 break
             ts.next()
             prec, right_assoc = info
+            if t.value in ("..", "..=") and not self.starts_expr():
+                left = Bin(t.pos, "..", left, Lit(t.pos, MAX_INT))     # `a..`: open end
+                continue
             right = self.expr(prec if right_assoc else prec + 1)
             if t.value == "&&":
                 left = And(t.pos, left, right)
@@ -65,9 +76,23 @@ class ExprParser:
         ts.leave()
         return left
 
+    def starts_expr(self) -> bool:
+        """Whether the next token can begin an expression (for open ranges)."""
+        t = self.ts.peek()
+        if t.kind == "eof":
+            return False
+        return not (t.kind == "op" and t.value in (")", "]", "}", ",", ";", "=>", "=", ":")
+                    or t.kind == "id" and t.value in ("else",))
+
     def unary(self) -> Node:
         ts = self.ts
         t = ts.peek()
+        if t.kind == "op" and t.value in ("..", "..="):
+            # `..b`, `..=b`, `..`, `..=`: a range open at the start (and maybe the end)
+            ts.next()
+            if self.starts_expr():
+                return Bin(t.pos, t.value, Lit(t.pos, 0), self.expr(BINARY[".."][0] + 1))
+            return Bin(t.pos, "..", Lit(t.pos, 0), Lit(t.pos, MAX_INT))
         if t.kind == "op" and t.value in ("-", "+", "!"):
             ts.next()
             ts.enter()
@@ -75,6 +100,7 @@ class ExprParser:
             ts.leave()
             if t.value == "-" and isinstance(operand, Lit) and type(operand.value) in (int, float):
                 return Lit(t.pos, -operand.value)
+            _check_int(operand)
             return Unary(t.pos, t.value, operand)
         return self.postfix(self.primary())
 
@@ -94,6 +120,8 @@ class ExprParser:
             t = ts.peek()
             if t.kind != "op":
                 return e
+            if t.value in (".", "?.", "[", "?["):
+                _check_int(e)
             if t.value in (".", "?."):
                 ts.next()
                 safe = t.value == "?."
@@ -122,11 +150,15 @@ class ExprParser:
                 if p:
                     parts.append(p)
             else:
+                # `${ ... }` is a statement block: its last value is shown
                 sub = Parser(p, self.ts.max_depth - self.ts.depth)
-                e = sub.expr()
-                if not sub.ts.at_eof():
-                    raise sub.ts.error("Expecting '}' to end the interpolation")
-                parts.append(e)
+                sub.in_fn = True
+                stmts = sub.statements(top=True)
+                pos = p[0].pos if p else t.pos
+                if len(stmts) == 1 and isinstance(stmts[0], ExprStmt):
+                    parts.append(stmts[0].expr)
+                else:
+                    parts.append(Block(pos, stmts))
         return Tmpl(t.pos, parts)
 
     def primary(self) -> Node:

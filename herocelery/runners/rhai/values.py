@@ -61,6 +61,40 @@ class IRange:
         return hash((self.start, self.end, self.inclusive))
 
 
+class RIter:
+    """An iterator value (`chars()`, `bits()`, `range(a, b, step)`): what `for` walks over.
+    `items` is any re-iterable (a range, a list, or an object with `__iter__`)."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: str, items: Any) -> None:
+        self.kind = kind
+        self.items = items
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+
+class FloatSteps:
+    """`range(from, to, step)` over floats, lazily (it may be long)."""
+
+    __slots__ = ("start", "end", "step")
+
+    def __init__(self, start: float, end: float, step: float) -> None:
+        self.start, self.end, self.step = start, end, step
+
+    def __iter__(self) -> Any:
+        x, end, step = self.start, self.end, self.step
+        if step > 0:
+            while x < end:
+                yield x
+                x += step
+        elif step < 0:
+            while x > end:
+                yield x
+                x += step
+
+
 _TYPE_NAMES = {int: "i64", float: "f64", bool: "bool", str: "string", Char: "char",
                type(None): "()", list: "array", dict: "map", FnPtr: "Fn", bytes: "blob"}
 
@@ -73,6 +107,8 @@ def type_name(v: Any) -> str:
         return name
     if t is IRange:
         return "range=" if v.inclusive else "range"
+    if t is RIter:
+        return v.kind  # type: ignore[no-any-return]
     if isinstance(v, bytearray):
         return "blob"
     return t.__name__
@@ -145,6 +181,8 @@ def _to_display(v: Any) -> str:
         return f"{v.start}..{'=' if v.inclusive else ''}{v.end}"
     if isinstance(v, (bytes, bytearray)):
         return "[" + "".join(f"{b:02x}" for b in v) + "]"
+    if t is RIter:
+        return v.kind  # type: ignore[no-any-return]
     return str(v)
 
 

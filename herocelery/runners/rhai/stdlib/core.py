@@ -7,7 +7,8 @@ from typing import Any
 from ..errors import RhaiRuntimeError
 from ..library import STD
 from ..ops import equals
-from ..values import MAX_INT, MIN_INT, Char, FnPtr, IRange, to_debug, to_display, type_name
+from ..values import (MAX_INT, MIN_INT, Char, FloatSteps, FnPtr, IRange, RIter, to_debug,
+                      to_display, type_name)
 
 fn = STD.fn
 
@@ -19,7 +20,7 @@ def type_of(v: Any) -> str:
 
 @fn("to_string", "any", rt=True)
 def to_string(rt: Any, v: Any) -> str:
-    return rt.check_str(to_display(v))  # type: ignore[no-any-return]
+    return rt.check_str("" if v is None else to_display(v))  # type: ignore[no-any-return]
 
 
 @fn("to_debug", "any", rt=True)
@@ -123,18 +124,27 @@ def range_(a: int, b: int) -> IRange:
     return IRange(a, b)
 
 
-@fn("range", "int", "int", "int")
-def range_step(a: int, b: int, step: int) -> range:
+def _steps(a: int, b: int, step: int) -> RIter:
     if step == 0:
         raise RhaiRuntimeError("step value cannot be zero")
-    return range(a, b, step)
+    return RIter("StepRange<i64>", range(a, b, step))
+
+
+@fn("range", "int", "int", "int")
+def range_step(a: int, b: int, step: int) -> RIter:
+    return _steps(a, b, step)
 
 
 @fn("range", "range", "int")
-def range_range_step(r: IRange, step: int) -> range:
+def range_range_step(r: IRange, step: int) -> RIter:
+    return _steps(r.start, r.end + (1 if r.inclusive else 0), step)
+
+
+@fn("range", "num", "num", "num")
+def range_float(a: Any, b: Any, step: Any) -> RIter:
     if step == 0:
         raise RhaiRuntimeError("step value cannot be zero")
-    return range(r.start, r.end + (1 if r.inclusive else 0), step)
+    return RIter("StepRange<f64>", FloatSteps(float(a), float(b), float(step)))
 
 
 @fn("start", "range")
