@@ -108,3 +108,23 @@ def test_a_module_with_a_syntax_error_is_refused_when_registered() -> None:
     from herocelery.runners.rhai import RhaiParseError
     with pytest.raises(RhaiParseError, match="Expecting a function name"):
         Engine().register_module("bad", "fn (")
+
+
+def test_eval_runs_in_the_callers_scope_and_its_variables_come_back_out() -> None:
+    # Rhai's tests/eval.rs: test_eval_function (eval_with_scope keeps the script's variables)
+    scope: dict[str, object] = {}
+    script = """
+        let x = 10;
+        fn foo(x) { x += 12; x }
+        let script = "let y = x;";
+        script +=    "y += foo(y);";
+        script +=    "x + y";
+        eval(script) + x + y
+    """
+    assert evaluate(script, scope=scope) == 84
+    assert scope == {"x": 10, "y": 32, "script": "let y = x;y += foo(y);x + y"}
+
+
+def test_an_endless_chain_of_evals_is_a_stack_overflow() -> None:
+    with pytest.raises(RhaiRuntimeError, match="Stack overflow"):
+        evaluate('let s = "eval(s)"; eval(s)')

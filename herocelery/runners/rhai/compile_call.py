@@ -370,11 +370,10 @@ class CallCompiler:
         return dbg
 
     def special_eval(self, node: Call, sc: FnScope) -> E | None:
-        pos = node.pos
-
-        def no(fr: list[Any]) -> None:
-            raise RhaiRuntimeError("eval is not supported", pos)
-        return no
+        if len(node.args) != 1:
+            return None
+        from .compile_eval import compile_eval
+        return compile_eval(self.c, node, sc)
 
     def special_call(self, node: Call, sc: FnScope) -> E | None:
         if not node.args:

@@ -68,7 +68,7 @@ class ExprCompiler:
         """How a binary operand is fetched: a slot, a cell, a literal or a closure."""
         if isinstance(node, Lit):
             return ("lit", node.value)
-        if isinstance(node, Var):
+        if isinstance(node, Var) and not sc.dyn_for(node.name):
             v = sc.lookup(node.name)
             if v is not None and not v.module:
                 return ("box" if v.boxed else "var", v.slot)
@@ -82,6 +82,10 @@ class ExprCompiler:
     def var(self, node: Var, sc: FnScope) -> E:
         name = node.name
         v = sc.lookup(name)
+        bids = sc.dyn_for(name)
+        if bids:                                  # an eval may have defined or hidden it
+            from .compile_eval import dyn_get
+            return dyn_get(sc, name, v, bids, node.pos)
         if v is None:
             pos = node.pos
 

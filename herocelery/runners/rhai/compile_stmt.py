@@ -127,9 +127,21 @@ class StmtCompiler:
     def s_let(self, node: Let, sc: FnScope) -> S:
         name, value, const = node.name, node.value, node.const
         f = self.c.value(value, sc) if value is not None else _unit
+        from .compile_eval import hide
+        drop = hide(sc, name)
         v = sc.declare(name, const)
         i = v.slot
         rt = self.rt
+        if drop is not None:
+            boxed = v.boxed
+
+            def let_hiding(fr: list[Any]) -> None:
+                x = f(fr)
+                fr[i] = Cell(x) if boxed else x
+                drop(fr)
+                if sc.top and const:
+                    rt.modules.setdefault("$global", {})[name] = x
+            return let_hiding
         if sc.top and const:
             def glob(fr: list[Any]) -> None:
                 x = f(fr)
@@ -244,6 +256,8 @@ class StmtCompiler:
         rt, pos = self.rt, node.pos
         vf = self.c.value(value, sc)
         binop = op[:-1]
+        if isinstance(target, VarNode) and sc.dyn_for(target.name):
+            return self.dyn_assign(node, sc, vf)
         if isinstance(target, VarNode):
             var = sc.lookup(target.name)
             if var is not None and var.const:
@@ -286,6 +300,27 @@ class StmtCompiler:
             setter(fr, slow_binary(rt, binop, a, b, pos))
         return compound
 
+    def dyn_assign(self, node: Assign, sc: FnScope, vf: E) -> S:
+        """Assignment to a variable an eval may have defined or hidden."""
+        from .compile_eval import dyn_get, dyn_set
+        assert isinstance(node.target, VarNode)
+        name, pos, rt, op = node.target.name, node.pos, self.rt, node.op
+        bids = sc.dyn_for(name)
+        var = sc.lookup(name)
+        get, put = dyn_get(sc, name, var, bids, pos), dyn_set(sc, name, var, bids, pos)
+        binop = op[:-1]
+
+        def assign(fr: list[Any]) -> None:
+            b = vf(fr)
+            if op == "=":
+                put(fr, b)
+            elif binop == "??":
+                if get(fr) is None:
+                    put(fr, b)
+            else:
+                put(fr, slow_binary(rt, binop, get(fr), b, pos))
+        return assign
+
     def root_const(self, node: Node, sc: FnScope) -> Var | None:
         while isinstance(node, (Index, Prop)):
             node = node.obj
@@ -305,6 +340,9 @@ class StmtCompiler:
             def no(fr: list[Any], v: Any) -> None:
                 raise RhaiRuntimeError(CONST_ASSIGN.format(name), pos)
             return no
+        if isinstance(node, VarNode) and sc.dyn_for(node.name):
+            from .compile_eval import dyn_set
+            return dyn_set(sc, node.name, sc.lookup(node.name), sc.dyn_for(node.name), pos)
         if isinstance(node, VarNode):
             var = sc.lookup(node.name)
             if var is None or var.module:

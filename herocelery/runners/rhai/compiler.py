@@ -64,9 +64,10 @@ class Compiler:
         return self.stmts.place_setter(node, sc)
 
     def compile_script(self, script: Script, scope_names: list[str],
-                       register: bool = True) -> "Program":
+                       register: bool = True, top: bool = True) -> "Program":
         """Compile a script; `register` makes its functions the evaluation's own (not for
-        modules, whose functions are reached only through their alias)."""
+        modules, whose functions are reached only through their alias); `top` is false for
+        an `eval` below the top level (its constants are not global)."""
         rt = self.rt
         for fd in script.fns:
             sfn = ScriptFn(fd.name, fd.params, fd.pos, fd.private)
@@ -82,10 +83,10 @@ class Compiler:
             fsc = _fn_scope(fd.body, fd.params)
             sfn.body = self.stmts.fn_body(fd.body, fsc)
             sfn.finish(fsc.nslots)
-        top = FnScope(captured_names(script.stmts), top=True)
-        slots = [top.declare(n) for n in scope_names]
-        body = self.stmts.fn_body(Block((1, 1), script.stmts), top)
-        return Program(body, top.nslots, slots)
+        sc = FnScope(captured_names(script.stmts), top=top)
+        slots = [sc.declare(n) for n in scope_names]
+        body = self.stmts.fn_body(Block((1, 1), script.stmts), sc)
+        return Program(body, sc.nslots, slots, dict(sc.blocks[0]), sc.eval_slot)
 
 
 def _fn_scope(body: Block, params: list[str]) -> FnScope:
@@ -340,17 +341,31 @@ class FlowCompiler:
 class Program:
     """A compiled script: run it with the scope's values in order."""
 
-    def __init__(self, body: E, nslots: int, slots: list[Var]) -> None:
+    def __init__(self, body: E, nslots: int, slots: list[Var],
+                 top_vars: dict[str, Var] | None = None, eval_slot: int | None = None) -> None:
         self.body = body
         self.nslots = nslots
         self.slots = slots
+        self.top_vars = top_vars or {}
+        self.eval_slot = eval_slot
+        self.new_vars: dict[str, Any] = {}     # top-level variables the run defined
 
     def run(self, values: list[Any]) -> tuple[Any, list[Any]]:
-        """(result, final values of the scope variables)."""
+        """(result, final values of the scope variables); `new_vars` afterwards holds the
+        variables the script's top level defined (its `let`s and its evals' variables)."""
         from .runtime import NO_THIS
         fr: list[Any] = [NO_THIS] + [None] * (self.nslots - 1)
         for v, x in zip(self.slots, values):
             fr[v.slot] = Cell(x) if v.boxed else x
         result = self.body(fr)
         out = [fr[v.slot].v if v.boxed else fr[v.slot] for v in self.slots]
+        own = {id(v) for v in self.slots}
+        new: dict[str, Any] = {}
+        for name, v in self.top_vars.items():
+            if id(v) not in own and not v.module:
+                x = fr[v.slot]
+                new[name] = x.v if type(x) is Cell else x
+        if self.eval_slot is not None and fr[self.eval_slot]:
+            new.update(fr[self.eval_slot].get(0, {}))
+        self.new_vars = new
         return result, out

@@ -154,6 +154,9 @@ class Engine:
             result, values = prog.run([from_json(scope[n]) for n in names])
             for n, v in zip(names, values):
                 scope[n] = v
+            for n, v in prog.new_vars.items():      # the script's own top-level variables
+                if n not in scope:
+                    scope[n] = v
             return result
         except RhaiBaseError:
             raise

@@ -40,7 +40,8 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
         return [f"{ind}{'continue' if isinstance(node, Continue) else 'break'}"]
     if isinstance(node, ExprStmt) and not isinstance(node.expr, BLOCKISH):
         return [f"{ind}{g.name(comp.expr(node.expr, sc), 'f')}(fr)"]
-    if isinstance(node, Let) and not (sc.top and node.const) and not node.export:
+    if isinstance(node, Let) and not (sc.top and node.const) and not node.export \
+            and not sc.in_eval_block():
         name, value, const = node.name, node.value, node.const
         lines = value_into(comp, value, sc, g, "x", ind)
         v = sc.declare(name, const)
@@ -51,7 +52,8 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
         return lines + [f"{ind}fr[{v.slot}] = x"]
     if isinstance(node, Assign):
         op, target, value = node.op, node.target, node.value
-        var = sc.lookup(target.name) if isinstance(target, Var) else None
+        var = sc.lookup(target.name) if isinstance(target, Var) and \
+            not sc.dyn_for(target.name) else None
         plain = var is not None and not var.boxed and not var.const and not var.module
         if var is not None and plain and op == "=":
             return value_into(comp, value, sc, g, f"fr[{var.slot}]", ind)
@@ -76,7 +78,8 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                 return lines
             return lines + binop_lines(g, bop, (f"fr[{i}]", False), ("b", False),
                                        f"fr[{i}]", node.pos, ind)[2:]
-        if op == "=" and isinstance(target, Index) and isinstance(target.obj, Var):
+        if op == "=" and isinstance(target, Index) and isinstance(target.obj, Var) and \
+                not sc.dyn_for(target.obj.name):
             base = sc.lookup(target.obj.name)
             if base is not None and not base.boxed and not base.const and not base.module:
                 from .compile_expr import bounds_error, index_set

@@ -31,6 +31,11 @@ class FnScope:
     captures: list[tuple[Var, Var]] = field(default_factory=list)   # (outer, inner)
     top: bool = False
     catch_slots: list[int] = field(default_factory=list)   # enclosing catch blocks' errors
+    # `eval` support: variables an eval defines live in fr[eval_slot] = {block id: {name: v}}
+    block_ids: list[int] = field(default_factory=lambda: [0])
+    eval_blocks: set[int] = field(default_factory=set)     # blocks holding an eval call
+    eval_slot: int | None = None
+    next_block: int = 1
 
     def declare(self, name: str, const: bool = False, module: bool = False) -> Var:
         v = Var(name, self.nslots, const, name in self.boxed_names, module)
@@ -55,9 +60,36 @@ class FnScope:
 
     def push(self) -> None:
         self.blocks.append({})
+        self.block_ids.append(self.next_block)
+        self.next_block += 1
 
     def pop(self) -> None:
         self.blocks.pop()
+        self.block_ids.pop()
+
+    def mark_eval(self) -> int:
+        """An eval call in the current block: its variables go to this block's id."""
+        if self.eval_slot is None:
+            self.eval_slot = self.nslots
+            self.nslots += 1
+        bid = self.block_ids[-1]
+        self.eval_blocks.add(bid)
+        return bid
+
+    def dyn_for(self, name: str) -> list[int]:
+        """The eval blocks (innermost first) whose variables may hide the static `name` here."""
+        if not self.eval_blocks:
+            return []
+        depth = 0
+        for i in range(len(self.blocks) - 1, -1, -1):
+            if name in self.blocks[i]:
+                depth = i
+                break
+        return [self.block_ids[i] for i in range(len(self.blocks) - 1, depth - 1, -1)
+                if self.block_ids[i] in self.eval_blocks]
+
+    def in_eval_block(self) -> bool:
+        return self.block_ids[-1] in self.eval_blocks
 
     def visible(self) -> dict[str, Var]:
         out: dict[str, Var] = {}
