@@ -118,13 +118,16 @@ return 0
 """
 
 # KEYS: job, flow, lease   ARGV: token, lease_ms, now, worker, event channel, event json
-# -> {'ok', hgetall...} | {'missing'} | {'terminal'} | {'cancelled'} | {'leased', holder}
+# -> {'ok', hgetall...} | {'missing'} | {'terminal'} | {'cancelled', generation}
+#    | {'leased', holder}
 CLAIM_LUA = f"""
 local terminal = {TERMINAL_LUA}
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {{'missing'}} end
 if terminal[st] then return {{'terminal'}} end
-if redis.call('HGET', KEYS[2], 'status') == 'cancelled' then return {{'cancelled'}} end
+if redis.call('HGET', KEYS[2], 'status') == 'cancelled' then
+  return {{'cancelled', redis.call('HGET', KEYS[1], 'generation') or '0'}}
+end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[1] then return {{'leased', holder}} end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])

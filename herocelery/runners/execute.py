@@ -103,8 +103,9 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStat
         else:
             # a live execution elsewhere, or one that died on another host: look again later
             raise task.retry(countdown=s.lease_s, max_retries=None)
-    if verdict == "cancelled":
-        rt.job_ended(rt, store.job(job_id), JobStatus.cancelled, {})
+    if verdict == "cancelled":   # payload: the generation the claim saw cancelled
+        rt.job_ended(rt, store.job(job_id), JobStatus.cancelled, {},
+                     generation=int(payload or 0))
         return None
     if verdict != "ok":  # missing or already terminal: a late duplicate
         return None
@@ -211,7 +212,8 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
             raise PermissionDenied(why)
     except HeroCeleryError as exc:  # the context was deleted after admission
         done = rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
-                                                                 "message": str(exc)}})
+                                                                 "message": str(exc)}},
+                            generation=job.generation)
         return False, JobStatus.error if done else None
     db_url, protected = context_db_url(rt, context)
     runner_env = job.env
@@ -249,7 +251,9 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     if keeper.was_superseded:  # a newer run of this job owns the record now
         return False, None
     if keeper.was_cancelled:
-        rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]})
+        # guarded: a cancel followed at once by `flow retry` must not cancel the new run
+        rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]},
+                     generation=job.generation)
         return False, None
     fields["started_at"] = started  # unchanged; lets the settler measure the run time
     if status is not JobStatus.finished and attempt <= job.retries:

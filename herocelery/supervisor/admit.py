@@ -130,15 +130,17 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         if job.id in waited:
             continue
         if reason == "cancelled":
-            rt.job_ended(rt, job, JobStatus.cancelled, {})
+            rt.job_ended(rt, job, JobStatus.cancelled, {}, generation=job.generation)
         elif reason.startswith(PERMISSION):
             rt.job_ended(rt, job, JobStatus.error, {"error": {
-                "type": "PermissionDenied", "message": reason[len(PERMISSION):]}})
+                "type": "PermissionDenied", "message": reason[len(PERMISSION):]}},
+                generation=job.generation)
         else:
             waited_s = at_now - job.waiting_since if job.waiting_since else 0.0
             tail = f" (waited {waited_s:.0f}s)" if waited_s else ""
             rt.job_ended(rt, job, JobStatus.error,
-                         {"error": {"type": "AdmissionError", "message": reason + tail}})
+                         {"error": {"type": "AdmissionError", "message": reason + tail}},
+                         generation=job.generation)
     return sum(len(group) for group in admitted.values())
 
 
