@@ -94,6 +94,7 @@ class CallCompiler:
             "is_def_fn": self.special_is_def_fn, "print": self.special_print,
             "debug": self.special_debug, "eval": self.special_eval,
             "call": self.special_call, "curry": self.special_curry,
+            "is_shared": self.special_is_shared,
         }
 
     def call(self, node: Call, sc: FnScope) -> E:
@@ -114,7 +115,12 @@ class CallCompiler:
         if sfn is not None:
             from .gen_flow import gen_script_call
             return gen_script_call(self.c, sfn, args, sc, pos)
+        if n and isinstance(args[0], PLACES) and (name, n) in rt.lib.mutators:
+            # `trim(s)`: a native's first argument is passed by reference, as in Rhai
+            return self.method(Method(pos, args[0], name, args[1:], False), sc)
         argfs = [self.c.value(a, sc) for a in args]
+        if n and isinstance(args[0], PLACES):
+            argfs[0] = self.c.expr(args[0], sc)      # by reference (`push(a, 1)` changes a)
         d = rt.lib.resolve(name, n)
         if d is not None:
             return self.native_call(name, d, argfs, pos)
@@ -223,6 +229,8 @@ class CallCompiler:
 
     def method(self, node: Method, sc: FnScope) -> E:
         obj, name, args, safe = node.obj, node.name, node.args, node.safe
+        if name == "is_shared" and not args:
+            return self.special_is_shared(Call(node.pos, name, [obj]), sc)  # type: ignore[return-value]
         pos, rt = node.pos, self.rt
         n = len(args)
         objf = self.c.expr(obj, sc)
@@ -349,6 +357,20 @@ class CallCompiler:
         if len(argfs) == 1:
             return lambda fr: any(k[0] == argfs[0](fr) for k in rt.fns)
         return None
+
+    def special_is_shared(self, node: Call, sc: FnScope) -> E | None:
+        """`is_shared(x)`: whether a closure captures the variable x (known when compiling)."""
+        if len(node.args) != 1:
+            return None
+        arg = node.args[0]
+        v = sc.lookup(arg.name) if isinstance(arg, Var) else None
+        shared = v is not None and v.boxed and not v.module
+        f = self.c.expr(arg, sc)
+
+        def is_shared(fr: list[Any]) -> bool:
+            f(fr)
+            return shared
+        return is_shared
 
     def special_print(self, node: Call, sc: FnScope) -> E | None:
         if len(node.args) != 1:

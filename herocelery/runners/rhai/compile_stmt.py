@@ -373,9 +373,12 @@ class StmtCompiler:
         parent = self.place_setter(obj, sc) if isinstance(obj, PLACES) else None
         if isinstance(node, Index):
             idxf = self.c.expr(node.idx, sc)
+            safe = node.safe
 
             def set_index(fr: list[Any], v: Any) -> None:
                 b = objf(fr)
+                if b is None and safe:
+                    return                 # `x?[i] = v` with x () does nothing
                 i = idxf(fr)
                 if type(b) is list and type(i) is int:
                     try:

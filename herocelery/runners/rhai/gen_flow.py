@@ -79,7 +79,7 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             return lines + binop_lines(g, bop, (f"fr[{i}]", False), ("b", False),
                                        f"fr[{i}]", node.pos, ind)[2:]
         if op == "=" and isinstance(target, Index) and isinstance(target.obj, Var) and \
-                not sc.dyn_for(target.obj.name):
+                not target.safe and not sc.dyn_for(target.obj.name):
             base = sc.lookup(target.obj.name)
             if base is not None and not base.boxed and not base.const and not base.module:
                 from .compile_expr import bounds_error, index_set

@@ -114,7 +114,7 @@ def index_get(base: Any, idx: Any) -> Any:
             return bool((base >> i) & 1)
         if ti is IRange:
             shift, mask = bit_field(idx)
-            return (base & mask) >> shift if mask else 0
+            return _signed((base & mask) >> shift) if mask else 0
     raise indexer_error(base, idx)
 
 

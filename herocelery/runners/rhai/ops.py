@@ -170,6 +170,8 @@ def binary(op: str, a: Any, b: Any) -> Any:
         if ta is str or ta is Char:
             if tb is str or tb is Char:
                 return str.__add__(a, b) if ta is str else str(a) + b
+            if tb is bytearray:
+                return str(a) + b.decode("utf-8", "replace")
             return str(a) + ("" if b is None else to_display(b))
         if tb is str or tb is Char:
             return ("" if a is None else to_display(a)) + str(b)
@@ -177,6 +179,15 @@ def binary(op: str, a: Any, b: Any) -> Any:
             return a + b
         if ta is dict and tb is dict:
             return {**a, **b}
+        if ta is bytearray:
+            if tb is bytearray:
+                return a + b
+            if tb is int:
+                return a + bytes([b & 0xFF])
+            if tb is str or tb is Char:
+                return a + str(b).encode()
+        if tb is bytearray and (ta is str or ta is Char):
+            return str(a) + b.decode("utf-8", "replace")
     if op == "-" and ta is str and (tb is str or tb is Char):
         return a.replace(b, "")
     if op == "*" and ta is str and tb is int:
@@ -185,7 +196,12 @@ def binary(op: str, a: Any, b: Any) -> Any:
         return COMPARE[op](str(a), str(b))
     if op in COMPARE and ta is bool and tb is bool:
         return COMPARE[op](a, b)
+    if op in COMPARE:
+        return False      # Rhai: different types, or a type without an order, compare false
     raise not_found(op, a, b)
+
+
+_TEXT = (str, Char)
 
 
 def unary(op: str, a: Any) -> Any:

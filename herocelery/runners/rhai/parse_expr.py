@@ -286,7 +286,12 @@ class ExprParser:
         ts.enter()
         was = self.stmts.in_fn
         self.stmts.in_fn = True
-        body = self.expr() if not ts.is_op("{") else self.stmts.block()
+        if ts.is_op("{"):
+            body = self.stmts.block()
+        else:
+            # one statement: an expression, or an assignment such as `|| this += 1`
+            s = self.stmts.statement()
+            body = s.expr if isinstance(s, ExprStmt) else Block(s.pos, [s])
         self.stmts.in_fn = was
         ts.leave()
         return Closure(t.pos, params, body)

@@ -1,2 +1,2 @@
 """Rhai's standard library (core, math, strings, arrays, maps), registered into `STD`."""
-from . import arrays, core, maps, math, strings  # noqa: F401  (registration on import)
+from . import arrays, bits, blobs, core, maps, math, strings  # noqa: F401  (registration on import)

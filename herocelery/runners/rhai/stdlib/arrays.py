@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import RhaiRuntimeError
 from ..library import STD
 from ..ops import equals
+from ..compile_call import call_with_this
 from ..runtime import Closure
 from ..values import Char, FnPtr, IRange, clone, type_name
 
@@ -18,21 +19,29 @@ def _fp(f: Any) -> FnPtr:
 
 
 def _arity(rt: Any, fp: FnPtr) -> int:
+    """How many parameters the callback takes (its curried arguments aside)."""
     if type(fp.fn) is Closure:
         return len(fp.fn.fn.params) - len(fp.curry)
-    for n in (1, 2, 3):
+    for n in (1, 2, 0, 3):
         if (fp.name, n + len(fp.curry)) in rt.fns:
             return n
     return 1
 
 
-def _caller(rt: Any, f: Any) -> Any:
-    """A Python function calling the Rhai callback with (item) or (item, index)."""
+def _caller(rt: Any, f: Any, index_only: bool = False) -> Any:
+    """`call(item, i) -> (result, item afterwards)` for a Rhai callback, as Rhai calls them:
+    with no parameter the item is `this` (changes to it are kept); otherwise the item then the
+    index (for_each: `this` is the item and the one parameter is the index)."""
     fp = _fp(f)
+    n = _arity(rt, fp)
+    if n == 0 or index_only:
+        def with_this(x: Any, i: int) -> Any:
+            return call_with_this(rt, fp, [i] if n >= 1 else [], x)
+        return with_this
     call = rt.call_fnptr
-    if _arity(rt, fp) >= 2:
-        return lambda x, i: call(fp, [x, i])
-    return lambda x, i: call(fp, [x])
+    if n >= 2:
+        return lambda x, i: (call(fp, [x, i]), x)
+    return lambda x, i: (call(fp, [x]), x)
 
 
 def _bool(v: Any, name: str) -> bool:
@@ -41,11 +50,18 @@ def _bool(v: Any, name: str) -> bool:
     raise RhaiRuntimeError(f"Data type incorrect: {type_name(v)} (expecting bool) in {name}")
 
 
-def _index(a: list[Any], i: int) -> int:
+def _index(a: Any, i: int) -> int:
     n = len(a)
     if i < 0:
         i = max(0, n + i)
     return min(i, n)
+
+
+def _span(a: Any, r: IRange) -> tuple[int, int]:
+    """(start, end) of a range over an array or blob (start clamped at 0)."""
+    start = max(r.start, 0)
+    end = max(r.end + (1 if r.inclusive else 0), start)
+    return min(start, len(a)), min(end, len(a))
 
 
 @fn("len", "array")
@@ -144,13 +160,27 @@ def contains(rt: Any, a: list[Any], v: Any) -> bool:
     return any(equals(x, v) for x in a)
 
 
-@fn("index_of", "array", "fn", rt=True)
-def index_of_fn(rt: Any, a: list[Any], f: FnPtr) -> int:
+def _find_index(rt: Any, a: list[Any], f: Any, start: int) -> int:
     call = _caller(rt, f)
-    for i, x in enumerate(a):
-        if _bool(call(x, i), "index_of"):
+    for i in range(_index(a, start), len(a)):
+        if _bool(call(a[i], i)[0], "index_of"):
             return i
     return -1
+
+
+@fn("index_of", "array", "fn", rt=True)
+def index_of_fn(rt: Any, a: list[Any], f: FnPtr) -> int:
+    return _find_index(rt, a, f, 0)
+
+
+@fn("index_of", "array", "fn", "int", rt=True)
+def index_of_fn_from(rt: Any, a: list[Any], f: FnPtr, start: int) -> int:
+    return _find_index(rt, a, f, start)
+
+
+@fn("index_of", "array", "str", "int", rt=True)
+def index_of_name_from(rt: Any, a: list[Any], f: str, start: int) -> int:
+    return _find_index(rt, a, f, start)
 
 
 @fn("index_of", "array", "any", rt=True)
@@ -158,6 +188,15 @@ def index_of(rt: Any, a: list[Any], v: Any) -> int:
     rt.spend(len(a) // 16)
     for i, x in enumerate(a):
         if equals(x, v):
+            return i
+    return -1
+
+
+@fn("index_of", "array", "any", "int", rt=True)
+def index_of_from(rt: Any, a: list[Any], v: Any, start: int) -> int:
+    rt.spend(len(a) // 16)
+    for i in range(_index(a, start), len(a)):
+        if equals(a[i], v):
             return i
     return -1
 
@@ -175,8 +214,8 @@ def extract_from(a: list[Any], start: int) -> list[Any]:
 
 @fn("extract", "array", "range")
 def extract_range(a: list[Any], r: IRange) -> list[Any]:
-    end = r.end + 1 if r.inclusive else r.end
-    return clone(a[max(0, r.start):max(0, end)])
+    b, e = _span(a, r)
+    return clone(a[b:e])
 
 
 @fn("splice", "array", "int", "int", "array", rt=True)
@@ -188,8 +227,8 @@ def splice(rt: Any, a: list[Any], start: int, n: int, repl: list[Any]) -> None:
 
 @fn("splice", "array", "range", "array", rt=True)
 def splice_range(rt: Any, a: list[Any], r: IRange, repl: list[Any]) -> None:
-    end = r.end + 1 if r.inclusive else r.end
-    a[max(0, r.start):max(0, end)] = clone(repl)
+    b, e = _span(a, r)
+    a[b:e] = clone(repl)
     rt.check_arr(a)
 
 
@@ -209,24 +248,51 @@ def drain(a: list[Any], start: int, n: int) -> list[Any]:
     return out
 
 
-@fn("drain", "array", "fn", rt=True)
-def drain_fn(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
+@fn("drain", "array", "range")
+def drain_range(a: list[Any], r: IRange) -> list[Any]:
+    b, e = _span(a, r)
+    out = a[b:e]
+    del a[b:e]
+    return out
+
+
+@fn("retain", "array", "range")
+def retain_range(a: list[Any], r: IRange) -> list[Any]:
+    b, e = _span(a, r)
+    out = a[:b] + a[e:]
+    a[:] = a[b:e]
+    return out
+
+
+@fn("retain", "array", "int", "int")
+def retain_n(a: list[Any], start: int, n: int) -> list[Any]:
+    b = _index(a, start)
+    e = min(len(a), b + max(0, n))
+    out = a[:b] + a[e:]
+    a[:] = a[b:e]
+    return out
+
+
+@fn("drain", "array", "fs", rt=True)
+def drain_fn(rt: Any, a: list[Any], f: Any) -> list[Any]:
     call = _caller(rt, f)
     keep: list[Any] = []
     out: list[Any] = []
     for i, x in enumerate(a):
-        (out if _bool(call(x, i), "drain") else keep).append(x)
+        r, x = call(x, i)
+        (out if _bool(r, "drain") else keep).append(x)
     a[:] = keep
     return out
 
 
-@fn("retain", "array", "fn", rt=True)
-def retain(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
+@fn("retain", "array", "fs", rt=True)
+def retain(rt: Any, a: list[Any], f: Any) -> list[Any]:
     call = _caller(rt, f)
     keep: list[Any] = []
     out: list[Any] = []
     for i, x in enumerate(a):
-        (keep if _bool(call(x, i), "retain") else out).append(x)
+        r, x = call(x, i)
+        (keep if _bool(r, "retain") else out).append(x)
     a[:] = keep
     return out
 
@@ -234,58 +300,73 @@ def retain(rt: Any, a: list[Any], f: FnPtr) -> list[Any]:
 @fn("filter", "array", "fs", rt=True)
 def filter_(rt: Any, a: list[Any], f: Any) -> list[Any]:
     call = _caller(rt, f)
-    return [x for i, x in enumerate(list(a)) if _bool(call(x, i), "filter")]
+    return [x for i, x in enumerate(list(a)) if _bool(call(x, i)[0], "filter")]
 
 
 @fn("map", "array", "fs", rt=True)
 def map_(rt: Any, a: list[Any], f: Any) -> list[Any]:
     call = _caller(rt, f)
-    return [call(x, i) for i, x in enumerate(list(a))]
+    return [call(x, i)[0] for i, x in enumerate(list(a))]
 
 
-@fn("for_each", "array", "fn", rt=True)
-def for_each(rt: Any, a: list[Any], f: FnPtr) -> None:
-    call = _caller(rt, f)
-    for i, x in enumerate(list(a)):
-        call(x, i)
+@fn("for_each", "array", "fs", rt=True)
+def for_each(rt: Any, a: list[Any], f: Any) -> None:
+    call = _caller(rt, f, index_only=True)
+    for i in range(len(a)):
+        if i < len(a):
+            a[i] = call(a[i], i)[1]
 
 
 @fn("some", "array", "fs", rt=True)
 def some(rt: Any, a: list[Any], f: Any) -> bool:
     call = _caller(rt, f)
-    return any(_bool(call(x, i), "some") for i, x in enumerate(list(a)))
+    return any(_bool(call(x, i)[0], "some") for i, x in enumerate(list(a)))
 
 
 @fn("all", "array", "fs", rt=True)
 def all_(rt: Any, a: list[Any], f: Any) -> bool:
     call = _caller(rt, f)
-    return all(_bool(call(x, i), "all") for i, x in enumerate(list(a)))
+    return all(_bool(call(x, i)[0], "all") for i, x in enumerate(list(a)))
 
 
-@fn("find", "array", "fn", rt=True)
-def find(rt: Any, a: list[Any], f: FnPtr) -> Any:
+def _find(rt: Any, a: list[Any], f: Any, start: int, want_value: bool) -> Any:
     call = _caller(rt, f)
-    for i, x in enumerate(list(a)):
-        if _bool(call(x, i), "find"):
-            return x
+    items = list(a)
+    for i in range(_index(items, start), len(items)):
+        r = call(items[i], i)[0]
+        if want_value:
+            if r is not None:
+                return r
+        elif _bool(r, "find"):
+            return items[i]
     return None
 
 
-@fn("find_map", "array", "fn", rt=True)
-def find_map(rt: Any, a: list[Any], f: FnPtr) -> Any:
-    call = _caller(rt, f)
-    for i, x in enumerate(list(a)):
-        v = call(x, i)
-        if v is not None:
-            return v
-    return None
+@fn("find", "array", "fs", rt=True)
+def find(rt: Any, a: list[Any], f: Any) -> Any:
+    return _find(rt, a, f, 0, False)
+
+
+@fn("find", "array", "fs", "int", rt=True)
+def find_from(rt: Any, a: list[Any], f: Any, start: int) -> Any:
+    return _find(rt, a, f, start, False)
+
+
+@fn("find_map", "array", "fs", rt=True)
+def find_map(rt: Any, a: list[Any], f: Any) -> Any:
+    return _find(rt, a, f, 0, True)
+
+
+@fn("find_map", "array", "fs", "int", rt=True)
+def find_map_from(rt: Any, a: list[Any], f: Any, start: int) -> Any:
+    return _find(rt, a, f, start, True)
 
 
 def _reduce(rt: Any, items: list[Any], f: Any, acc: Any) -> Any:
     fp = _fp(f)
-    two = _arity(rt, fp) >= 3
+    three = _arity(rt, fp) >= 3
     for i, x in items:
-        acc = rt.call_fnptr(fp, [acc, x, i] if two else [acc, x])
+        acc = rt.call_fnptr(fp, [acc, x, i] if three else [acc, x])
     return acc
 
 
@@ -354,9 +435,22 @@ def dedup(a: list[Any]) -> None:
     a[:] = out
 
 
+@fn("dedup", "array", "fs", rt=True)
+def dedup_by(rt: Any, a: list[Any], f: Any) -> None:
+    fp = _fp(f)
+    out: list[Any] = []
+    for x in a:
+        if not out or not _bool(rt.call_fnptr(fp, [out[-1], x]), "dedup"):
+            out.append(x)
+    a[:] = out
+
+
 @fn("zip", "array", "array", "fn", rt=True)
 def zip_(rt: Any, a: list[Any], b: list[Any], f: FnPtr) -> list[Any]:
-    return [rt.call_fnptr(_fp(f), [x, y]) for x, y in zip(a, b)]
+    fp = _fp(f)
+    if _arity(rt, fp) >= 3:
+        return [rt.call_fnptr(fp, [x, y, i]) for i, (x, y) in enumerate(zip(a, b))]
+    return [rt.call_fnptr(fp, [x, y]) for x, y in zip(a, b)]
 
 
 @fn("concat", "array", "array", rt=True)
