@@ -24,7 +24,7 @@ from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
 FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "blocking", "sets",
-            "zsets", "zranges", "pubsub", "transactions", "scripting", "admin")
+            "zsets", "zranges", "pubsub", "transactions", "scripting", "search", "vectors", "admin")
 
 MULTI_CONTROL = frozenset({"EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET"})
 PUBSUB_ALLOWED = frozenset({"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "PING",

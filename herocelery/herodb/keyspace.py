@@ -70,7 +70,7 @@ TYPE_NAMES: dict[type, bytes] = {
 class Database:
     """One numbered database: ``data`` key -> value, ``expires`` key -> absolute ms."""
 
-    __slots__ = ("index", "data", "expires", "heap", "watched", "blocked")
+    __slots__ = ("index", "data", "expires", "heap", "watched", "blocked", "extras")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -79,6 +79,9 @@ class Database:
         self.heap: list[tuple[int, bytes]] = []  # (when, key); stale entries are skipped
         self.watched: dict[bytes, set[Any]] = {}  # key -> connections WATCHing it
         self.blocked: dict[bytes, deque[Any]] = {}  # key -> waiters blocked on it, FIFO
+        # state of the optional families that is not keys (full-text indexes, vector sets):
+        # kind -> an object with dump() and close(); flushed, swapped and dumped with the keys
+        self.extras: dict[str, Any] = {}
 
     # ---- reading -------------------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -152,6 +155,9 @@ class Database:
         self.data.clear()
         self.expires.clear()
         self.heap.clear()
+        for extra in self.extras.values():
+            extra.close()
+        self.extras.clear()
 
     def expire_cycle(self, now: int, budget: int = 2000) -> list[bytes]:
         """Remove keys whose time has come (at most ``budget`` per call); returns them."""
@@ -172,6 +178,7 @@ class Database:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self.heap, other.heap = other.heap, self.heap
+        self.extras, other.extras = other.extras, self.extras
 
 
 class Keyspace:
@@ -203,6 +210,9 @@ class Keyspace:
                 when = db.expires.get(key)
                 if when is not None:
                     yield db.index, [b"PEXPIREAT", key, str(when).encode()]
+            for extra in db.extras.values():
+                for argv in extra.dump():
+                    yield db.index, argv
 
 
 def dump_value(key: bytes, value: Any) -> Iterator[list[bytes]]:

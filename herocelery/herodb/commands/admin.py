@@ -148,6 +148,7 @@ def _write(c: Any, argv: list[bytes]) -> None:
     engine.dirty += 1
     if engine.log is not None:
         engine.log.append(0, argv)
+        engine.appended += 1  # the reply waits for the log (server.Connection.finish)
 
 
 def _db_arg(c: Any, raw: bytes) -> int:
@@ -217,6 +218,7 @@ def db_delete(c: Any, args: list[bytes]) -> Any:
     store.flush()
     if engine.log is not None:
         engine.log.append(n, [b"FLUSHDB"])
+        engine.appended += 1
     return OK
 
 
