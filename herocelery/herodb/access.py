@@ -15,6 +15,9 @@ Redis (everything allowed). Guarantees, with an admin secret:
   key or making a database private takes effect at once for connected clients.
 - The registry lives in database 0 (`herodb:db:<n>` and `herodb:keys:<n>` hashes) and is
   persisted by the log like any data; only SHA-256 hashes of access keys are stored.
+- `CHALLENGE` then `AUTH <ed25519 public key> <signature>` logs in with a key pair; the
+  public key's per-database read / readwrite / admin rights (`herodb:pubkeys:<n>`) apply
+  (pubkeys.py).
 """
 from __future__ import annotations
 
@@ -23,11 +26,14 @@ import hmac
 import secrets
 from typing import Any
 
+from . import pubkeys
+from .pubkeys import DB_PUBKEYS, PUBKEY_GRANT  # ed25519 login (pubkeys.py)
+
 DB_META = b"herodb:db:%d"          # hash: visibility public|private, created <unix s>
 DB_KEYS = b"herodb:keys:%d"        # hash: sha256(key) hex -> read|readwrite
 PERMS = ("read", "readwrite")
 
-PREAUTH = frozenset({"AUTH", "HELLO", "PING", "QUIT", "RESET", "SELECT"})
+PREAUTH = frozenset({"AUTH", "HELLO", "PING", "QUIT", "RESET", "SELECT", "CHALLENGE"})
 ADMIN_ONLY = frozenset({"FLUSHALL", "SWAPDB", "MOVE", "COPY", "CONFIG", "SAVE", "BGSAVE",
                         "BGREWRITEAOF", "SHUTDOWN", "DEBUG", "MONITOR", "HERODB", "LASTSAVE"})
 WRITE_EXTRA = frozenset({"PUBLISH"})
@@ -58,6 +64,10 @@ def decide(perm: str, authenticated: bool, cmd: str, flags: frozenset[str], db: 
     """Pure decision for one non-admin command: the error reply text, or None when allowed."""
     if cmd in PREAUTH:
         return None
+    if perm == "admin":  # an ed25519 key's admin right on this database (pubkeys.py)
+        if cmd == "HERODB":
+            return None  # the handler allows only this database's access subcommands
+        perm = "readwrite"
     if perm not in PERMS:
         if not authenticated:
             return NOAUTH
@@ -97,6 +107,8 @@ class Access:
                 username is None or not username.isdigit()):
             conn.admin, conn.authenticated, conn.perm = True, True, "readwrite"
             return None
+        if username is not None and pubkeys.looks_like_login(username, password):
+            return pubkeys.login(self, conn, username, password)
         if username is not None and username.isdigit():
             return self.grant(conn, int(username), password)
         return WRONGPASS
@@ -136,6 +148,8 @@ class Access:
         if meta.get(b"visibility") == b"public":
             return "readwrite"
         h = grants[db]
+        if h is not None and h.startswith(PUBKEY_GRANT):
+            return pubkeys.permission(self._store(conn), db, h[len(PUBKEY_GRANT):])
         keys = self._store(conn).get(DB_KEYS % db)
         if h is None or not isinstance(keys, dict):
             return "none"

@@ -24,7 +24,7 @@ from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
 FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "blocking", "sets",
-            "zsets", "zranges", "pubsub", "transactions", "scripting", "search", "vectors", "admin")
+            "zsets", "zranges", "pubsub", "transactions", "scripting", "search", "vectors", "crypto", "admin")
 
 MULTI_CONTROL = frozenset({"EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET"})
 PUBSUB_ALLOWED = frozenset({"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "PING",
@@ -105,6 +105,9 @@ class Engine:
         self.schedule: Callable[[float, Callable[[], None]], Any] | None = None
         self.rewrite_requested = False
         self.on_shutdown: Callable[[], None] | None = None
+        # seals the named keys of AGE (commands/crypto.py): the admin secret or encryption key
+        self.secret: bytes | None = None
+        self.keyring: Any = None  # (salt, Sealer) cached by commands/crypto.py
         # the C request loop (fastpath.py), or None: execute_batch's Python loop runs
         self.native: Any = fastpath.runner(self.table)
 

@@ -269,6 +269,8 @@ class HeroDB:
                                        "databases": str(config.databases),
                                        "maxclients": str(config.maxclients),
                                        "dir": str(config.dir or os.getcwd())})
+        secret = config.admin_secret or config.encryption_key
+        self.engine.secret = secret.encode() if secret else None
         self.port = config.port
         self._servers: list[asyncio.base_events.Server] = []
         self._tasks: list[asyncio.Task[None]] = []

@@ -182,7 +182,7 @@ def public_lists(port: int) -> list[object]:
 
 BLOCKER = """
 import sys
-for name in ("tantivy", "usearch", "usearch.index"):
+for name in ("tantivy", "usearch", "usearch.index", "nacl", "pyrage"):
     sys.modules[name] = None  # as if the package were not installed
 from herocelery.herodb.cli import main
 sys.argv = ["herodb", "serve", "--port", "0"]
@@ -209,6 +209,10 @@ def test_without_the_optional_libraries_the_server_starts_and_says_what_is_missi
             r.execute_command("VEC.CREATE", "v", "DIM", 2)
         with pytest.raises(redis.ResponseError, match="needs the 'tantivy' package"):
             r.execute_command("FT.SEARCH", "i", "x")
+        with pytest.raises(redis.ResponseError, match="need the 'pynacl' and 'pyrage'"):
+            r.execute_command("SYM", "KEYGEN")
+        with pytest.raises(redis.ResponseError, match="need the 'pynacl' and 'pyrage'"):
+            r.execute_command("AGE", "LIST")
     finally:
         proc.terminate()
         proc.wait(10)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .. import pubkeys
 from ..access import DB_KEYS, DB_META, NOT_IN_TX, PERMS, key_hash, new_access_key
+from ..pubkeys import DB_PUBKEYS, PUBKEY_PERMS
 from ..errors import CommandError, SYNTAX, WRONG_ARITY
 from ..protocol import OK
 from . import connection
@@ -28,12 +30,20 @@ HERODB_HELP = [
     b"KEYCREATE <n> read|readwrite  -- a new access key for database n (shown once)",
     b"KEYLIST <n>  -- [key id, permission] of every key of n (the id is a hash prefix)",
     b"KEYDELETE <n> <key|key id>  -- revoke one access key",
+    b"PUBKEYADD <n> <ed25519 public key hex> read|readwrite|admin  -- let a key pair log in",
+    b"PUBKEYLIST <n>  -- [public key, permission] of every public key of n",
+    b"PUBKEYDELETE <n> <public key>  -- revoke one public key",
+    b"DBINFO <n>  -- visibility, creation time, keys, public keys, size, indexes, vector sets",
 ]
 NO_SUCH_DB = "ERR database {n} is not registered (HERODB DBCREATE {n} first)"
 DB_EXISTS = "ERR database {n} is already registered"
 DB_RANGE = "ERR database must be 1..{top} (0 is the admin database)"
 NO_FREE_DB = "ERR no free database left (the server has {count})"
 BAD_PERM = "ERR permission must be read or readwrite"
+BAD_PUBKEY = "ERR a public key is 64 hex characters (ed25519, 32 bytes)"
+BAD_PUBKEY_PERM = "ERR a public key's permission must be read, readwrite or admin"
+DB_ADMIN_ONLY = ("NOPERM 'herodb {sub}' needs admin rights on the database it names (or the "
+                 "admin secret)")
 ID_CHARS = 16
 CLIENT_OPEN = frozenset({b"ID", b"SETNAME", b"GETNAME", b"SETINFO", b"INFO", b"REPLY",
                          b"MAINT_NOTIFICATIONS", b"NO-EVICT", b"NO-TOUCH", b"HELP"})
@@ -111,6 +121,12 @@ def client(c: Any, argv: list[bytes]) -> Any:
     return connection.client(c, argv)
 
 
+@command("CHALLENGE", 1, "fast noauth")
+def challenge(c: Any, argv: list[bytes]) -> Any:
+    """A one-time nonce to sign for `AUTH <ed25519 public key> <signature>` (pubkeys.py)."""
+    return pubkeys.challenge(c)
+
+
 @command("HERODB", -2, "admin noscript")
 def herodb(c: Any, argv: list[bytes]) -> Any:
     sub = argv[1].upper()
@@ -119,6 +135,11 @@ def herodb(c: Any, argv: list[bytes]) -> Any:
     if handler is None:
         raise CommandError(f"ERR unknown subcommand '{argv[1].decode(errors='replace')}'. "
                            "Try HERODB HELP.")
+    if not c.admin:  # an ed25519 key with admin on one database (access.decide let it in)
+        access = c.engine.access
+        if sub not in DB_SCOPED or not args or access is None or \
+                access.permission(c, _db_arg(c, args[0])) != "admin":
+            raise CommandError(DB_ADMIN_ONLY.format(sub=sub.decode(errors="replace").lower()))
     return handler(c, args)
 
 
@@ -213,6 +234,7 @@ def db_delete(c: Any, args: list[bytes]) -> Any:
     n = _registered(c, args[0])
     _write(c, [b"DEL", DB_META % n])
     _write(c, [b"DEL", DB_KEYS % n])
+    _write(c, [b"DEL", DB_PUBKEYS % n])
     engine, store = c.engine, c.engine.keyspace.dbs[n]
     engine.touch_all(store)
     store.flush()
@@ -265,6 +287,62 @@ def key_delete(c: Any, args: list[bytes]) -> Any:
     return 1
 
 
+def _pubkey_db(c: Any, raw: bytes) -> int:
+    """A registered database, or 0 for the server admin (admin on 0 = server admin)."""
+    if raw == b"0" and c.admin:
+        return 0
+    return _registered(c, raw)
+
+
+def pubkey_add(c: Any, args: list[bytes]) -> Any:
+    if len(args) != 3:
+        raise CommandError(SYNTAX)
+    n = _pubkey_db(c, args[0])
+    if not pubkeys.valid_public_key(args[1]):
+        raise CommandError(BAD_PUBKEY)
+    perm = args[2].lower().decode(errors="replace")
+    if perm not in PUBKEY_PERMS:
+        raise CommandError(BAD_PUBKEY_PERM)
+    _write(c, [b"HSET", DB_PUBKEYS % n, args[1].lower(), perm.encode()])
+    return OK
+
+
+def pubkey_list(c: Any, args: list[bytes]) -> Any:
+    if len(args) != 1:
+        raise CommandError(SYNTAX)
+    n = _pubkey_db(c, args[0])
+    keys = _registry(c).get_typed(DB_PUBKEYS % n, dict) or {}
+    return [[k, perm] for k, perm in sorted(keys.items())]
+
+
+def pubkey_delete(c: Any, args: list[bytes]) -> Any:
+    if len(args) != 2:
+        raise CommandError(SYNTAX)
+    n = _pubkey_db(c, args[0])
+    keys = _registry(c).get_typed(DB_PUBKEYS % n, dict) or {}
+    if args[1].lower() not in keys:
+        return 0
+    _write(c, [b"HDEL", DB_PUBKEYS % n, args[1].lower()])
+    return 1
+
+
+def db_info(c: Any, args: list[bytes]) -> Any:
+    if len(args) != 1:
+        raise CommandError(SYNTAX)
+    n = _registered(c, args[0])
+    meta = _meta(c, n) or {}
+    registry = _registry(c)
+    store = c.engine.keyspace.dbs[n]
+    extras = store.extras
+    return [b"db", n, b"visibility", meta.get(b"visibility", b"private"),
+            b"created", int(meta.get(b"created", b"0")),
+            b"access_keys", len(registry.get_typed(DB_KEYS % n, dict) or {}),
+            b"public_keys", len(registry.get_typed(DB_PUBKEYS % n, dict) or {}),
+            b"keys", store.size(),
+            b"indexes", sorted(extras.get("ft") or ()),
+            b"vector_sets", sorted(extras.get("vec") or ())]
+
+
 def help_(c: Any, args: list[bytes]) -> Any:
     return list(HERODB_HELP)
 
@@ -273,4 +351,9 @@ SUBCOMMANDS = {
     b"DBCREATE": db_create, b"DBLIST": db_list, b"DBDELETE": db_delete,
     b"DBPUBLIC": _set_visibility(b"public"), b"DBPRIVATE": _set_visibility(b"private"),
     b"KEYCREATE": key_create, b"KEYLIST": key_list, b"KEYDELETE": key_delete, b"HELP": help_,
+    b"PUBKEYADD": pubkey_add, b"PUBKEYLIST": pubkey_list, b"PUBKEYDELETE": pubkey_delete,
+    b"DBINFO": db_info,
 }
+# what an ed25519 key with `admin` on database n may do (to n only)
+DB_SCOPED = frozenset({b"DBPUBLIC", b"DBPRIVATE", b"KEYCREATE", b"KEYLIST", b"KEYDELETE",
+                       b"PUBKEYADD", b"PUBKEYLIST", b"PUBKEYDELETE", b"DBINFO"})
