@@ -40,16 +40,20 @@ def group() -> None:
               help="Most arguments in one request.")
 @click.option("--client-output-buffer-bytes", default=32 * 1024 * 1024, show_default=True,
               type=click.IntRange(1), help="A pub/sub client with more unsent output is dropped.")
+@click.option("--admin-rpc-port", default=None, type=click.IntRange(0, 65535),
+              help="Also serve the admin JSON-RPC on TCP (needs --admin-secret); it is always "
+                   "on <dir>/herodb-admin.sock.")
 def serve(host: str, port: int, unix_socket: str | None, data_dir: Path | None,
           admin_secret: str | None, encryption_key: str | None, appendfsync: str, databases: int,
           maxclients: int, max_request_bytes: int, max_multibulk: int,
-          client_output_buffer_bytes: int) -> None:
+          client_output_buffer_bytes: int, admin_rpc_port: int | None) -> None:
     """Run HeroDB until interrupted; prints `herodb listening on HOST:PORT` when ready."""
     config = ServerConfig(host=host, port=port, unix_socket=unix_socket, dir=data_dir,
                           admin_secret=admin_secret, encryption_key=encryption_key,
                           appendfsync=appendfsync, databases=databases, maxclients=maxclients,
                           max_request_bytes=max_request_bytes, max_multibulk=max_multibulk,
-                          client_output_buffer_bytes=client_output_buffer_bytes)
+                          client_output_buffer_bytes=client_output_buffer_bytes,
+                          admin_rpc_port=admin_rpc_port)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     try:
         serve_forever(config)
@@ -69,6 +73,10 @@ def serve_forever(config: ServerConfig) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print(f"herodb listening on {config.host}:{server.port}", flush=True)
+        if server.admin_socket or server.admin_rpc_port is not None:
+            tcp = f" and {config.host}:{server.admin_rpc_port}" \
+                if server.admin_rpc_port is not None else ""
+            print(f"herodb admin rpc on {server.admin_socket or ''}{tcp}", flush=True)
         await stop.wait()
         await server.stop()
 

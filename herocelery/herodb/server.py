@@ -47,6 +47,7 @@ class ServerConfig:
     max_multibulk: int = 1024 * 1024
     client_output_buffer_bytes: int = 32 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
+    admin_rpc_port: int | None = None  # the admin JSON-RPC on TCP too (adminrpc.py)
 
     def validate(self) -> None:
         if self.appendfsync not in FSYNC_POLICIES:
@@ -282,6 +283,8 @@ class HeroDB:
         self.call_soon: Any = None
         self._send_held = fastpath.function("send_held")
         self._dir_lock: DirLock | None = None
+        self.admin_socket: str | None = None  # set by start() (adminrpc.py)
+        self.admin_rpc_port: int | None = None
 
     # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
     def hold(self, conn: "Connection", out: list[bytes]) -> None:
@@ -359,6 +362,10 @@ class HeroDB:
             except OSError as exc:
                 raise ConfigError(f"cannot listen on unix socket {path}: {exc}") from None
             self._servers.append(usrv)
+        from . import adminrpc  # the hero_* JSON-RPC: <dir>/herodb-admin.sock, optional TCP
+        rpc, self.admin_socket, self.admin_rpc_port = await adminrpc.start(
+            engine, self.config.dir, self.config.host, self.config.admin_rpc_port)
+        self._servers.extend(rpc)
         self._tasks.append(loop.create_task(self._cron()))
 
     def replay(self) -> int:
@@ -430,8 +437,9 @@ class HeroDB:
                 await asyncio.wait_for(srv.wait_closed(), 2)
             except (asyncio.TimeoutError, Exception):
                 pass
-        if self.config.unix_socket and os.path.exists(self.config.unix_socket):
-            os.unlink(self.config.unix_socket)
+        for path in (self.config.unix_socket, self.admin_socket):
+            if path and os.path.exists(path):
+                os.unlink(path)
         the_log = self.engine.log
         if the_log is not None:
             the_log.flush()
