@@ -104,7 +104,8 @@ class CallCompiler:
         if ns is not None:
             return self.ns_call(node, sc)
         if node.bang:
-            raise RhaiParseError("Function-call with '!' is not supported", pos)
+            from .compile_eval import compile_bang
+            return compile_bang(self.c, node, sc)
         sfn = self.c.script_fns.get((name, n))
         if sfn is None:
             special = self.specials.get(name)

@@ -147,3 +147,69 @@ def compile_eval(c: "Compiler", node: Call, sc: FnScope) -> E:
             fr[eslot].setdefault(bid, {}).update(prog.new_vars)
         return result
     return ev
+
+
+# -- `f!(args)`: a script function run in the caller's scope ------------------------------
+def compile_bang(c: "Compiler", node: Call, sc: FnScope) -> E:
+    """`foo!(args)`: foo's body sees (and may change) the caller's variables; its own
+    parameters and `let`s are its own. `call!(fp, args)` does the same for a pointer."""
+    from .compile_call import signature
+    from .errors import FnNotFound
+    from .scope import captured_names
+    from .values import FnPtr
+
+    visible = {n: v for n, v in sc.visible().items() if not v.module}
+    is_call = node.name == "call"
+    argfs = [c.value(a, sc) for a in (node.args[1:] if is_call else node.args)]
+    fpf = c.expr(node.args[0], sc) if is_call and node.args else None
+    rt, pos = c.rt, node.pos
+    compiled: dict[tuple[str, int], tuple[E, int, list[Var], list[Var]]] = {}
+
+    def variant(name: str, n: int) -> tuple[E, int, list[Var], list[Var]] | None:
+        got = compiled.get((name, n))
+        if got is None:
+            fd = c.fn_defs.get((name, n))
+            if fd is None:
+                return None
+            fsc = FnScope(captured_names(fd.body.stmts) | set(visible))
+            outer = [fsc.declare(name_) for name_ in visible]
+            params = [fsc.declare(p) for p in fd.params]
+            body = c.stmts.fn_body(fd.body, fsc)
+            got = compiled[(name, n)] = (body, fsc.nslots, outer, params)
+        return got
+
+    def bang(fr: list[Any]) -> Any:
+        from .runtime import NO_THIS, Cell
+        name = node.name
+        if fpf is not None:
+            fp = fpf(fr)
+            if type(fp) is not FnPtr:
+                raise not_found("call", fp).at(pos)
+            name = fp.name
+        args = [f(fr) for f in argfs]
+        got = variant(name, len(args))
+        if got is None:
+            raise FnNotFound(signature(name, args), pos)
+        body, nslots, outer, params = got
+        nf: list[Any] = [NO_THIS] + [None] * (nslots - 1)
+        for ov, v in zip(outer, visible.values()):
+            x = fr[v.slot]
+            nf[ov.slot] = Cell(x.v if v.boxed else x)
+        for pv, a in zip(params, args):
+            nf[pv.slot] = Cell(a) if pv.boxed else a
+        d = rt.depth
+        if d >= rt.max_depth:
+            raise rt.too_deep().at(pos)
+        rt.depth = d + 1
+        try:
+            result = body(nf)
+        finally:
+            rt.depth = d
+            for ov, v in zip(outer, visible.values()):
+                x = nf[ov.slot].v
+                if v.boxed:
+                    fr[v.slot].v = x
+                elif not v.const:
+                    fr[v.slot] = x
+        return result
+    return bang

@@ -87,6 +87,10 @@ class ExprCompiler:
             from .compile_eval import dyn_get
             return dyn_get(sc, name, v, bids, node.pos)
         if v is None:
+            if any(k[0] == name for k in self.c.script_fns) or \
+                    any(k[0] == name for k in self.rt.fns):
+                fp = FnPtr(name)                  # a script function's name: `let f = foo;`
+                return lambda fr: fp
             pos = node.pos
 
             def missing(fr: list[Any]) -> Any:

@@ -132,6 +132,7 @@ class StmtCompiler:
         v = sc.declare(name, const)
         i = v.slot
         rt = self.rt
+        glob_const = sc.top and const and len(sc.blocks) == 1
         if drop is not None:
             boxed = v.boxed
 
@@ -139,10 +140,10 @@ class StmtCompiler:
                 x = f(fr)
                 fr[i] = Cell(x) if boxed else x
                 drop(fr)
-                if sc.top and const:
+                if glob_const:
                     rt.modules.setdefault("$global", {})[name] = x
             return let_hiding
-        if sc.top and const:
+        if glob_const:
             def glob(fr: list[Any]) -> None:
                 x = f(fr)
                 fr[i] = Cell(x) if v.boxed else x

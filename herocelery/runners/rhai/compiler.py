@@ -14,8 +14,9 @@ from .compile_stmt import S, StmtCompiler, iterate
 from .errors import RhaiBaseError, RhaiParseError, RhaiRuntimeError
 from .runtime import Brk, Cell, Cont, CtlExc, Rt, ScriptFn
 from .scope import FnScope, Var, captured_names
-from .syntax import (BLOCKISH, Bin, Block, Call, Closure, Do, ExprStmt, For, If, Lit, Method,
-                     Node, Script, Switch, Try, While)
+from .ops import equals
+from .syntax import (BLOCKISH, ArrayLit, Bin, Block, Call, Closure, Do, ExprStmt, FnDef, For,
+                     If, Lit, MapLit, Method, Node, Script, Switch, Try, While)
 from .values import IRange, type_name
 
 Pos = tuple[int, int]
@@ -35,6 +36,7 @@ class Compiler:
     def __init__(self, rt: Rt) -> None:
         self.rt = rt
         self.script_fns: dict[tuple[str, int], ScriptFn] = {}
+        self.fn_defs: dict[tuple[str, int], FnDef] = {}     # for `f!(...)` calls
         self.anon = 0
         self.exprs = ExprCompiler(self)
         self.calls = CallCompiler(self)
@@ -72,6 +74,7 @@ class Compiler:
         for fd in script.fns:
             sfn = ScriptFn(fd.name, fd.params, fd.pos, fd.private)
             self.script_fns[(fd.name, len(fd.params))] = sfn
+            self.fn_defs[(fd.name, len(fd.params))] = fd
         if register:
             rt.fns.update(self.script_fns)
         for fd in script.fns:
@@ -145,12 +148,17 @@ class FlowCompiler:
         return if_
 
     def const_value(self, node: Node) -> Any:
+        """A case pattern: a literal, a range of integers, or an array/map of constants."""
         if isinstance(node, Lit):
             return node.value
         if isinstance(node, Bin) and node.op in ("..", "..=") and \
                 isinstance(node.left, Lit) and isinstance(node.right, Lit) and \
                 type(node.left.value) is int and type(node.right.value) is int:
             return IRange(node.left.value, node.right.value, node.op == "..=")
+        if isinstance(node, ArrayLit):
+            return [self.const_value(x) for x in node.items]
+        if isinstance(node, MapLit):
+            return {k: self.const_value(x) for k, x in node.items}
         raise RhaiParseError("Switch case value must be a constant", node.pos)
 
     def switch(self, node: Switch, sc: FnScope, value: bool) -> Any:
@@ -163,6 +171,7 @@ class FlowCompiler:
             return c.stmts.body_stmt(n, sc)
         table: dict[Any, list[tuple[E | None, Any]]] = {}
         ranges: list[tuple[range, E | None, Any]] = []
+        others: list[tuple[Any, E | None, Any]] = []     # arrays, maps, ranges: by equality
         for case in node.cases:
             cf = c.expr(case.cond, sc) if case.cond is not None else None
             bf = body(case.body)
@@ -170,6 +179,13 @@ class FlowCompiler:
                 v = self.const_value(p)
                 if type(v) is IRange:
                     ranges.append((v.py(), cf, bf))
+                    others.append((v, cf, bf))
+                elif type(v) in (list, dict):
+                    others.append((v, cf, bf))
+                elif type(v) in (int, float) and ranges:
+                    # Rhai checks numbers before ranges: a number after a range is an error
+                    raise RhaiParseError("Numeric switch case cannot follow a range case",
+                                         p.pos)
                 else:
                     table.setdefault(case_key(v), []).append((cf, bf))
         df = body(node.default) if node.default is not None else _unit
@@ -193,6 +209,16 @@ class FlowCompiler:
             if ranges and type(v) is int:
                 for r, cf, bf in ranges:
                     if v in r:
+                        if cf is None:
+                            return bf(fr)
+                        c = cf(fr)
+                        if c is True:
+                            return bf(fr)
+                        if c is not False:
+                            raise cond_error(c, pos)
+            elif others and type(v) in (list, dict, IRange):
+                for pat, cf, bf in others:
+                    if equals(pat, v):
                         if cf is None:
                             return bf(fr)
                         c = cf(fr)

@@ -40,7 +40,8 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
         return [f"{ind}{'continue' if isinstance(node, Continue) else 'break'}"]
     if isinstance(node, ExprStmt) and not isinstance(node.expr, BLOCKISH):
         return [f"{ind}{g.name(comp.expr(node.expr, sc), 'f')}(fr)"]
-    if isinstance(node, Let) and not (sc.top and node.const) and not node.export \
+    if isinstance(node, Let) and not (sc.top and node.const and len(sc.blocks) == 1) \
+            and not node.export \
             and not sc.in_eval_block():
         name, value, const = node.name, node.value, node.const
         lines = value_into(comp, value, sc, g, "x", ind)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .ops import not_found
-from .values import Char, FnPtr, IRange
+from .values import Char, FnPtr, IRange, Timestamp
 
 TYPES: dict[str, tuple[type, ...] | None] = {
     "int": (int,), "float": (float,), "num": (int, float), "str": (str,), "char": (Char,),
     "sc": (str, Char), "array": (list,), "map": (dict,), "bool": (bool,), "fn": (FnPtr,),
     "fs": (FnPtr, str), "range": (IRange,), "unit": (type(None),), "any": None,
-    "blob": (bytearray,),
+    "blob": (bytearray,), "time": (Timestamp,),
 }
 
 Candidate = tuple[tuple[tuple[type, ...] | None, ...], Callable[..., Any], bool]

@@ -9,7 +9,7 @@ import math
 from typing import Any, Callable
 
 from .errors import DIV_ZERO, OVERFLOW, FnNotFound, RhaiRuntimeError
-from .values import MAX_INT, MIN_INT, Char, FnPtr, IRange, to_display, type_name
+from .values import MAX_INT, MIN_INT, Char, FnPtr, IRange, Timestamp, to_display, type_name
 
 NAMES = {"+": "Addition", "-": "Subtraction", "*": "Multiplication", "/": "Division",
          "%": "Modulo", "**": "Power", "<<": "Left-shift", ">>": "Right-shift"}
@@ -156,6 +156,14 @@ def binary(op: str, a: Any, b: Any) -> Any:
             return FLOAT_OPS[op](float(a), float(b))
         if op in COMPARE:
             return COMPARE[op](a, b)
+    if ta is Timestamp:
+        if tb is Timestamp:
+            if op == "-":
+                return a.t - b.t
+            if op in COMPARE:
+                return COMPARE[op](a.t, b.t)
+        elif (tb is int or tb is float) and op in ("+", "-"):
+            return Timestamp(a.t + b if op == "+" else a.t - b)
     if op == "==":
         return equals(a, b)
     if op == "!=":

@@ -260,13 +260,16 @@ class ExprParser:
         seen: set[str] = set()
         while not ts.is_op("}"):
             t = ts.next()
-            if t.kind not in ("id", "str"):
+            key = t.value
+            if t.kind == "tmpl" and len(key) == 1:          # a back-tick key: text only
+                key = key[0]
+            elif t.kind not in ("id", "str"):
                 raise ts.error("Expecting a property name for the object map literal", t)
-            if t.value in seen:
-                raise ts.error(f"Duplicated property for object map literal: {t.value}", t)
-            seen.add(t.value)
+            if key in seen:
+                raise ts.error(f"Duplicated property for object map literal: {key}", t)
+            seen.add(key)
             ts.expect(":", "to separate the property name and its value")
-            items.append((t.value, self.expr()))
+            items.append((key, self.expr()))
             if not ts.is_op("}"):
                 ts.expect(",", "to separate the items of this object map literal")
         ts.next()
@@ -338,6 +341,8 @@ class ExprParser:
                 raise ts.error("Wildcard pattern must be the last case of a switch")
             if t.is_kw("_"):
                 ts.next()
+                if ts.is_kw("if"):
+                    raise ts.error("Default switch case cannot have a condition")
                 ts.expect("=>", "after the switch case")
                 default = self.case_body()
             else:

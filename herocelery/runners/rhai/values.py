@@ -75,6 +75,21 @@ class RIter:
         return iter(self.items)
 
 
+class Timestamp:
+    """A Rhai `timestamp`: a point on the monotonic clock, in seconds."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Timestamp) and other.t == self.t
+
+    def __hash__(self) -> int:
+        return hash(self.t)
+
+
 class FloatSteps:
     """`range(from, to, step)` over floats, lazily (it may be long)."""
 
@@ -109,6 +124,8 @@ def type_name(v: Any) -> str:
         return "range=" if v.inclusive else "range"
     if t is RIter:
         return v.kind  # type: ignore[no-any-return]
+    if t is Timestamp:
+        return "timestamp"
     if isinstance(v, bytearray):
         return "blob"
     return t.__name__
@@ -126,14 +143,12 @@ def float_text(f: float) -> str:
         return "0.0"
     r = repr(f)
     if a > 1e13 or a < 1e-13:
-        mant, _, exp = r.partition("e")
-        if not exp:                       # repr had no exponent: build one
-            digits = f"{f:.17e}"
-            mant, _, exp = f"{float(digits):e}".partition("e")
-            mant = repr(float(mant))
-        if mant.endswith(".0"):
-            mant = mant[:-2]
-        return f"{mant}e{int(exp)}"
+        # scientific with the shortest digits that read back the same (Rust's `{:e}`)
+        sign, digits, exp = Decimal(r).normalize().as_tuple()
+        assert isinstance(exp, int)
+        ds = "".join(map(str, digits))
+        mant = ("-" if sign else "") + ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{mant}e{exp + len(ds) - 1}"
     if "e" in r:                          # small numbers: positional, shortest digits
         r = format(Decimal(r), "f")
     return r if "." in r else r + ".0"
@@ -183,6 +198,8 @@ def _to_display(v: Any) -> str:
         return "[" + "".join(f"{b:02x}" for b in v) + "]"
     if t is RIter:
         return v.kind  # type: ignore[no-any-return]
+    if t is Timestamp:
+        return "<timestamp>"
     return str(v)
 
 

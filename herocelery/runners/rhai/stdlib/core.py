@@ -7,8 +7,8 @@ from typing import Any
 from ..errors import RhaiRuntimeError
 from ..library import STD
 from ..ops import equals
-from ..values import (MAX_INT, MIN_INT, Char, FloatSteps, FnPtr, IRange, RIter, to_debug,
-                      to_display, type_name)
+from ..values import (MAX_INT, MIN_INT, Char, FloatSteps, FnPtr, IRange, RIter, Timestamp,
+                      to_debug, to_display, type_name)
 
 fn = STD.fn
 
@@ -193,13 +193,13 @@ def fn_anon(f: FnPtr) -> bool:
 
 
 @fn("timestamp")
-def timestamp() -> float:
-    return time.monotonic()
+def timestamp() -> Timestamp:
+    return Timestamp(time.monotonic())
 
 
-@fn("elapsed", "float")
-def elapsed(t: float) -> float:
-    return time.monotonic() - t
+@fn("elapsed", "time")
+def elapsed(t: Timestamp) -> float:
+    return time.monotonic() - t.t
 
 
 @fn("sleep", "num", rt=True)
@@ -239,7 +239,5 @@ def parse_json(s: str) -> Any:
 
 @fn("to_json", "any")
 def any_to_json(v: Any) -> str:
-    import json
-
-    from ..values import to_json
-    return json.dumps(to_json(v), ensure_ascii=False)
+    from .maps import json_text
+    return json_text(v)

@@ -94,12 +94,32 @@ def drain(rt: Any, m: dict[str, Any], f: FnPtr) -> dict[str, Any]:
     return out
 
 
+def json_data(v: Any) -> Any:
+    """A value as Rhai's to_json writes it: () is null, a char a string, a function
+    pointer its name (with curried arguments: [name, args...]), a range its items."""
+    t = type(v)
+    if t is dict:
+        return {str(k): json_data(x) for k, x in v.items()}
+    if t is list:
+        return [json_data(x) for x in v]
+    if t is FnPtr:
+        return [v.name, *map(json_data, v.curry)] if v.curry else v.name
+    from ..values import to_json as plain
+    return plain(v)
+
+
+def json_text(v: Any) -> str:
+    import json
+    try:
+        return json.dumps(json_data(v), ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        from ..errors import RhaiRuntimeError
+        raise RhaiRuntimeError("Value nests too deeply to convert") from None
+
+
 @fn("to_json", "map")
 def to_json(m: dict[str, Any]) -> str:
-    import json
-
-    from ..values import to_json as tj
-    return json.dumps(tj(m))
+    return json_text(m)
 
 
 @fn("contains", "sc", "sc")

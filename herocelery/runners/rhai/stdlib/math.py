@@ -75,7 +75,8 @@ def _int_result(name: str, x: float) -> float:
     return x
 
 
-for _name, _f in {"floor": m.floor, "ceiling": m.ceil, "int_part": m.trunc}.items():
+for _name, _f in {"floor": m.floor, "ceiling": m.ceil, "int": m.trunc,
+                  "int_part": m.trunc}.items():
     def _mk(f: Any) -> Any:
         return lambda x: float(f(x)) if m.isfinite(x) else x
     fn(_name, "float")(_mk(_f))

@@ -245,11 +245,6 @@ def reverse(s: str) -> str:
     return s[::-1]
 
 
-@fn("to_json", "str")
-def str_json(s: str) -> str:
-    import json
-    return json.dumps(s, ensure_ascii=False)
-
 
 @fn("len", "char")
 def char_len(c: str) -> int:
