@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from herocelery.runners.rhai import (Engine, Limits, Module, RhaiRuntimeError, evaluate,
+from herocelery.runners.rhai import (Engine, Limits, Module, RhaiParseError, RhaiRuntimeError,
+                                     evaluate,
                                      from_json, to_display, to_json)
 from herocelery.runners.rhai.values import Char, FnPtr, IRange
 
@@ -55,7 +56,9 @@ def test_engine_modules_from_dicts_modules_and_source() -> None:
     engine = Engine()
     engine.register_module("m", {"twice": lambda x: x * 2, "K": 21})
     engine.register_module("mm", Module(fns={"hello": lambda: "hello"}))
-    engine.register_module("src", "fn inc(x) { x + 1 } private fn hidden() { 0 } const N = 5;")
+    # a module script exports its functions and what it `export`s (Rhai: export.md)
+    engine.register_module("src", "fn inc(x) { x + 1 } private fn hidden() { 0 } "
+                                  "export const N = 5;")
     assert engine.evaluate('import "m" as m; m::twice(m::K)') == 42
     assert engine.evaluate('import "mm" as mm; mm::hello()') == "hello"
     assert engine.evaluate('import "src" as s; s::inc(s::N)') == 6
@@ -128,3 +131,45 @@ def test_eval_runs_in_the_callers_scope_and_its_variables_come_back_out() -> Non
 def test_an_endless_chain_of_evals_is_a_stack_overflow() -> None:
     with pytest.raises(RhaiRuntimeError, match="Stack overflow"):
         evaluate('let s = "eval(s)"; eval(s)')
+
+
+def test_script_modules_export_what_rhai_exports() -> None:
+    # Rhai's tests/modules.rs: test_module_from_ast, test_module_environ, test_module_export
+    engine = Engine()
+    engine.register_module("another module", "export const foo = true;")
+    engine.register_module("testing", """
+        fn calc(x) { x + 1 }
+        fn add_len(x, y) { x + len(y) }
+        fn cross_call(x) { calc(x) }
+        private fn hidden() { throw "you shouldn't see me!"; }
+        import "another module" as extra;
+        export const x = 123;
+        let foo = 41;
+        let hello;
+        let secret = 7;
+        foo = calc(foo);
+        hello = `hello, ${foo} worlds!`;
+        export x as abc;
+        export x as xxx;
+        export foo;
+        export hello;
+    """)
+    run = engine.evaluate
+    assert run('import "testing" as ttt; ttt::abc') == 123
+    assert run('import "testing" as ttt; ttt::x') == 123
+    assert run('import "testing" as ttt; ttt::xxx') == 123
+    assert run('import "testing" as ttt; ttt::foo') == 42
+    assert run('import "testing" as ttt; ttt::extra::foo') is True
+    assert run('import "testing" as ttt; ttt::hello') == "hello, 42 worlds!"
+    assert run('import "testing" as ttt; ttt::calc(999)') == 1000
+    assert run('import "testing" as ttt; ttt::cross_call(999)') == 1000
+    assert run('import "testing" as ttt; ttt::add_len(ttt::foo, ttt::hello)') == 59
+    with pytest.raises(RhaiRuntimeError, match="Function not found: hidden"):
+        run('import "testing" as ttt; ttt::hidden()')
+    with pytest.raises(RhaiRuntimeError, match="Variable not found: ttt::secret"):
+        run('import "testing" as ttt; ttt::secret')
+    engine.register_module("environ", "const SECRET = 42; fn foo(x) { global::SECRET + x }")
+    assert run('const SECRET = 1; import "environ" as e; e::foo(1)') == 43
+    for bad in ["let x = 10; { export x; }", "fn abc(x) { export x; }"]:
+        with pytest.raises(RhaiParseError, match="global level"):
+            run(bad)

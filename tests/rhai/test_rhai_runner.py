@@ -151,14 +151,14 @@ def test_modules_can_be_imported(db_url: str) -> None:
     from herocelery.runners.rhai.runner import RhaiRunner
     runner = RhaiRunner()
     runner.register_module("mathx", {"double": lambda x: x * 2, "TEN": 10})
-    runner.register_module("util", "fn greet(n) { `hi ${n}` } const VERSION = 3;")
+    runner.register_module("util", "fn greet(n) { `hi ${n}` } export const VERSION = 3;")
     script = 'import "mathx" as m; import "util" as u; [m::double(m::TEN), u::greet("bo"), u::VERSION]'
     assert runner.run(job(script, db_url)) == [20, "hi bo", 3]
 
 
 def test_modules_can_live_in_the_context_database(db_url: str) -> None:
     client = redis.Redis.from_url(db_url, decode_responses=True)
-    client.set("rhai:module:pricing", "fn with_vat(x) { x * 121 / 100 } const RATE = 21;")
+    client.set("rhai:module:pricing", "fn with_vat(x) { x * 121 / 100 } export const RATE = 21;")
     client.close()
     script = 'import "pricing" as p; [p::with_vat(100), p::RATE]'
     assert RUNNER.run(job(script, db_url)) == [121, 21]

@@ -115,8 +115,10 @@ class ExprCompiler:
         ns, name = node.ns, node.name
         pos, rt = node.pos, self.rt
         if ns == "global":
+            key = self.c.globals_key             # a module's functions see its own globals
+
             def glob(fr: list[Any]) -> Any:
-                g = rt.modules.get("$global", {})
+                g = rt.modules.get(key, {})
                 if name not in g:
                     raise RhaiRuntimeError(VAR_NOT_FOUND.format(f"global::{name}"), pos)
                 return g[name]
@@ -131,13 +133,25 @@ class ExprCompiler:
         return get
 
     def module_ref(self, ns: str, pos: Pos, sc: FnScope) -> E:
-        v = sc.lookup(ns)
+        """The module `a` (a variable made by import) or `a::b` (its sub-module b)."""
+        first, *rest = ns.split("::")
+        v = sc.lookup(first)
         if v is None or not v.module:
             def missing(fr: list[Any]) -> Any:
                 raise RhaiRuntimeError(f"Module not found: {ns}", pos)
             return missing
         i = v.slot
-        return lambda fr: fr[i]
+        if not rest:
+            return lambda fr: fr[i]
+
+        def sub_module(fr: list[Any]) -> Any:
+            m = fr[i]
+            for part in rest:
+                m = m.subs.get(part)
+                if m is None:
+                    raise RhaiRuntimeError(f"Module not found: {ns}", pos)
+            return m
+        return sub_module
 
     def array(self, node: ArrayLit, sc: FnScope) -> E:
         items = [self.value(x, sc) for x in node.items]

@@ -133,6 +133,12 @@ class StmtCompiler:
         i = v.slot
         rt = self.rt
         glob_const = sc.top and const and len(sc.blocks) == 1
+        gkey = self.c.globals_key
+        if node.export:
+            if not sc.top or len(sc.blocks) != 1:
+                raise RhaiParseError("Export statement can only appear at global level",
+                                     node.pos)
+            self.c.exports[name] = v
         if drop is not None:
             boxed = v.boxed
 
@@ -141,13 +147,13 @@ class StmtCompiler:
                 fr[i] = Cell(x) if boxed else x
                 drop(fr)
                 if glob_const:
-                    rt.modules.setdefault("$global", {})[name] = x
+                    rt.modules.setdefault(gkey, {})[name] = x
             return let_hiding
         if glob_const:
             def glob(fr: list[Any]) -> None:
                 x = f(fr)
                 fr[i] = Cell(x) if v.boxed else x
-                rt.modules.setdefault("$global", {})[name] = x
+                rt.modules.setdefault(gkey, {})[name] = x
             return glob
         if v.boxed:
             def let_box(fr: list[Any]) -> None:
@@ -237,7 +243,10 @@ class StmtCompiler:
         pathf = self.c.expr(node.path, sc)
         alias = node.alias
         rt, pos = self.rt, node.pos
-        slot = sc.declare(alias, module=True).slot if alias else None
+        mv = sc.declare(alias, module=True) if alias else None
+        slot = mv.slot if mv else None
+        if mv is not None and alias and sc.top and len(sc.blocks) == 1:
+            self.c.sub_modules[alias] = mv       # a module's own imports are its sub-modules
 
         def imp(fr: list[Any]) -> None:
             path = pathf(fr)
@@ -409,7 +418,15 @@ class StmtCompiler:
         return set_prop
 
     def s_export(self, node: Export, sc: FnScope) -> S:
-        raise RhaiParseError("'export' is not supported", node.pos)
+        """`export x as y`: the final value of x is the module's y."""
+        if not sc.top or len(sc.blocks) != 1:
+            raise RhaiParseError("Export statement can only appear at global level", node.pos)
+        for name, alias in node.items:
+            v = sc.lookup(name)
+            if v is None:
+                raise RhaiParseError(f"Variable not found: {name}", node.pos)
+            self.c.exports[alias] = v
+        return _unit
 
 
 def _unit(fr: list[Any]) -> None:

@@ -33,10 +33,13 @@ def case_key(v: Any) -> Any:
 class Compiler:
     """Compiles one parsed script against one runtime: the hub of the four parts."""
 
-    def __init__(self, rt: Rt) -> None:
+    def __init__(self, rt: Rt, globals_key: str = "$global") -> None:
         self.rt = rt
+        self.globals_key = globals_key          # where this script's `global::` constants live
         self.script_fns: dict[tuple[str, int], ScriptFn] = {}
         self.fn_defs: dict[tuple[str, int], FnDef] = {}     # for `f!(...)` calls
+        self.exports: dict[str, Var] = {}                    # alias -> variable (modules)
+        self.sub_modules: dict[str, Var] = {}                # top-level imports (modules)
         self.anon = 0
         self.exprs = ExprCompiler(self)
         self.calls = CallCompiler(self)
@@ -89,7 +92,9 @@ class Compiler:
         sc = FnScope(captured_names(script.stmts), top=top)
         slots = [sc.declare(n) for n in scope_names]
         body = self.stmts.fn_body(Block((1, 1), script.stmts), sc)
-        return Program(body, sc.nslots, slots, dict(sc.blocks[0]), sc.eval_slot)
+        prog = Program(body, sc.nslots, slots, dict(sc.blocks[0]), sc.eval_slot)
+        prog.exports, prog.sub_modules = dict(self.exports), dict(self.sub_modules)
+        return prog
 
 
 def _fn_scope(body: Block, params: list[str]) -> FnScope:
@@ -375,6 +380,10 @@ class Program:
         self.top_vars = top_vars or {}
         self.eval_slot = eval_slot
         self.new_vars: dict[str, Any] = {}     # top-level variables the run defined
+        self.exports: dict[str, Var] = {}      # a module's exported variables ...
+        self.sub_modules: dict[str, Var] = {}  # ... and imported modules
+        self.exported: dict[str, Any] = {}     # their values after the run
+        self.subs: dict[str, Any] = {}
 
     def run(self, values: list[Any]) -> tuple[Any, list[Any]]:
         """(result, final values of the scope variables); `new_vars` afterwards holds the
@@ -394,4 +403,11 @@ class Program:
         if self.eval_slot is not None and fr[self.eval_slot]:
             new.update(fr[self.eval_slot].get(0, {}))
         self.new_vars = new
+
+        def final(v: Var) -> Any:
+            x = fr[v.slot]
+            return x.v if type(x) is Cell else x
+        self.exported = {alias: final(v) for alias, v in self.exports.items()}
+        self.subs = {alias: fr[v.slot] for alias, v in self.sub_modules.items()
+                     if fr[v.slot] is not None}
         return result, out

@@ -31,6 +31,7 @@ class Module:
     fns: dict[str, Callable[..., Any]] = field(default_factory=dict)
     vars: dict[str, Any] = field(default_factory=dict)
     script_fns: dict[tuple[str, int], ScriptFn] = field(default_factory=dict)
+    subs: dict[str, "Module"] = field(default_factory=dict)    # `m::sub::x`
 
     def call(self, rt: Rt, name: str, args: list[Any]) -> Any:
         sfn = self.script_fns.get((name, len(args)))
@@ -116,19 +117,18 @@ class Engine:
                 except Exception as e:
                     raise RhaiRuntimeError(f"cannot load: {e}") from None
             if src is not None:
-                mod = rt.modules[name] = self._script_module(str(src), rt, limits)
+                mod = rt.modules[name] = self._script_module(name, str(src), rt, limits)
         return mod
 
-    def _script_module(self, src: str, rt: Rt, limits: Limits) -> Module:
+    def _script_module(self, name: str, src: str, rt: Rt, limits: Limits) -> Module:
+        """Run a module script once: its functions (not private ones), what it exports and
+        the modules it imports at its top level make the module (Rhai: export.md)."""
         script = parse(src, limits.max_expr_depth)
-        comp = Compiler(rt)
+        comp = Compiler(rt, globals_key=f"$global:{name}")
         prog = comp.compile_script(script, [], register=False)
-        saved = rt.modules.pop("$global", None)
         prog.run([])
-        consts = rt.modules.pop("$global", {})
-        if saved is not None:
-            rt.modules["$global"] = saved
-        return Module(vars=dict(consts), script_fns=dict(comp.script_fns))
+        return Module(vars=dict(prog.exported), script_fns=dict(comp.script_fns),
+                      subs={k: m for k, m in prog.subs.items() if isinstance(m, Module)})
 
     def evaluate(self, script: str, *, scope: dict[str, Any] | None = None,
                  limits: Limits | None = None, deadline: float | None = None,

@@ -232,12 +232,16 @@ class ExprParser:
         if v in RESERVED:
             raise ts.error(f"'{v}' is a reserved keyword", t)
         if ts.is_op("::"):
+            ns = v
             ts.next()
             name, _ = ts.ident("a name after '::'")
+            while ts.is_op("::"):                  # `a::b::c`: sub-modules
+                ts.next()
+                ns, (name, _) = f"{ns}::{name}", ts.ident("a name after '::'")
             if ts.is_op("("):
                 ts.next()
-                return Call(pos, name, self.args(), v)
-            return NsVar(pos, v, name)
+                return Call(pos, name, self.args(), ns)
+            return NsVar(pos, ns, name)
         if ts.is_op("("):
             ts.next()
             ts.enter()

@@ -228,12 +228,17 @@ class Parser:
             raise ts.error("Export statement can only appear at global level")
         if ts.is_kw("let") or ts.is_kw("const"):
             return self.let(pos, ts.next().value == "const", export=True)
-        name, _ = ts.ident("a variable name to export")
-        alias = name
-        if ts.is_kw("as"):
+        items: list[tuple[str, str]] = []
+        while True:
+            name, _ = ts.ident("a variable name to export")
+            alias = name
+            if ts.is_kw("as"):
+                ts.next()
+                alias, _ = ts.ident("an alias for the exported variable")
+            items.append((name, alias))
+            if not ts.is_op(","):
+                return Export(pos, items)
             ts.next()
-            alias, _ = ts.ident("an alias for the exported variable")
-        return Export(pos, name, alias)
 
     def at_end(self) -> bool:
         t = self.ts.peek()

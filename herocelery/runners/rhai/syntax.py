@@ -348,11 +348,10 @@ class Import(Node):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Export(Node):
-    """`export name as alias;` (a module's variable made visible to its importers)."""
+    """`export x, y as z;` (module variables made visible to importers, under aliases)."""
     KIND = "export"
     pos: Pos
-    name: str
-    alias: str
+    items: list[tuple[str, str]]
 
 
 Expr = Union[Lit, Var, This, NsVar, Tmpl, ArrayLit, MapLit, Unary, Bin, And, Or, Index, Prop,
