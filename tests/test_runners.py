@@ -107,6 +107,21 @@ def test_shell_result_is_stdout_and_exit_code():
     assert result == {"stdout": "hello\n", "exit_code": 0} and logs == ["warn"]
 
 
+def test_shell_output_cut_at_the_cap_ends_with_a_visible_marker():
+    """Output past `output_bytes` is cut, and the cut is said (issue 12.10): stdout (the
+    result) ends with a marker line, and so do the logs (stderr)."""
+    script = "for i in $(seq 2000); do echo out-$i; echo err-$i >&2; done\n"
+    result, logs = run(script, runner="shell", output_bytes=1000)
+    assert result["exit_code"] == 0
+    kept, _, marker = result["stdout"].rpartition("\n[")
+    assert kept.startswith("out-1\nout-2\n") and len(kept) <= 1000
+    assert marker == "output truncated at 1000 bytes]\n"
+    assert logs[0] == "err-1" and logs[-1] == "[output truncated at 1000 bytes]"
+    assert len("\n".join(logs[:-1])) <= 1000
+    small, _ = run("echo short\n", runner="shell", output_bytes=1000)
+    assert small["stdout"] == "short\n"                 # nothing cut: no marker
+
+
 def test_shell_nonzero_exit_is_an_error_with_the_line():
     with pytest.raises(ScriptError) as err:
         run("echo ok\nnot_a_command_xyz\nexit 3\n", runner="shell")

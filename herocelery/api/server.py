@@ -61,12 +61,6 @@ def create_app(settings: Settings) -> Starlette:
         return auth.caller(presented)
 
     async def rpc(request: Request) -> Response:
-        try:
-            caller = caller_of(request)
-        except Unauthorized as exc:
-            err = RpcError(UNAUTHORIZED, str(exc)).to_json()
-            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": err}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _rpc_error(INVALID_REQUEST, f"request larger than {MAX_BODY_BYTES} bytes",
@@ -75,6 +69,11 @@ def create_app(settings: Settings) -> Starlette:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             return _rpc_error(PARSE_ERROR, f"parse error: body is not JSON ({exc})")
+        try:
+            caller = caller_of(request)
+        except Unauthorized as exc:
+            return JSONResponse(refused(body, RpcError(UNAUTHORIZED, str(exc))),
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
         if _is_discover(body):
             return JSONResponse({"jsonrpc": "2.0", "id": body.get("id"), "result": discover})
         reply = await run_in_threadpool(dispatch, METHODS, backend.for_caller(caller), body)
@@ -149,6 +148,18 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.backend = backend
     return app
+
+
+def refused(body: Any, exc: RpcError) -> Any:
+    """The error reply to a request refused before dispatch, naming the request's id (one
+    error per request of a batch, none for notifications). Pure."""
+    def one(request: Any) -> dict[str, Any]:
+        rid = request.get("id") if isinstance(request, dict) else None
+        return {"jsonrpc": "2.0", "id": rid, "error": exc.to_json()}
+    if isinstance(body, list):
+        replies = [one(q) for q in body if not (isinstance(q, dict) and "id" not in q)]
+        return replies or one(None)
+    return one(body)
 
 
 def _is_discover(body: Any) -> bool:

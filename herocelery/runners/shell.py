@@ -1,7 +1,9 @@
 """The shell runner: a bash script in its own limited process group.
 
 Result: `{"stdout": ..., "exit_code": 0}`; stderr goes to the job's logs; a non-zero exit is an
-error carrying the last stderr line and, when bash names one, the script line.
+error carrying the last stderr line and, when bash names one, the script line. Output past the
+cap (`output_bytes` per stream) is cut, and the cut is visible: stdout and the logs then end
+with the line `[output truncated at N bytes]`.
 """
 from __future__ import annotations
 
@@ -46,8 +48,13 @@ class ShellRunner:
             shutil.rmtree(workdir, ignore_errors=True)
         stdout = done.output["stdout"].decode(errors="replace")
         stderr = done.output["stderr"].decode(errors="replace")
+        marker = truncation_marker(job.output_bytes)
+        if done.truncated["stdout"]:
+            stdout += ("" if stdout.endswith("\n") else "\n") + marker + "\n"
         for line in stderr.splitlines():
             job.log(line)
+        if done.truncated["stderr"]:
+            job.log(marker)
         if done.timed_out:
             raise JobTimeout(f"timed out after {job.timeout_s:g}s; the job's process group "
                              "was killed", kind="Timeout")
@@ -62,10 +69,15 @@ class ShellRunner:
                 m = BASH_LINE.search(ln)
                 if m:
                     break
-            line = int(m.group(1)) if m else None
+            where = int(m.group(1)) if m else None
             detail = f": {last}" if last else ""
-            raise ScriptError(f"exit code {code}{detail}", line=line, kind="ExitCode")
+            raise ScriptError(f"exit code {code}{detail}", line=where, kind="ExitCode")
         return {"stdout": stdout, "exit_code": code}
+
+
+def truncation_marker(cap: int) -> str:
+    """The line that ends output cut at `cap` bytes. Pure."""
+    return f"[output truncated at {cap} bytes]"
 
 
 RUNNER = ShellRunner()

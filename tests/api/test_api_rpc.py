@@ -203,6 +203,17 @@ def test_a_keyed_server_refuses_missing_and_wrong_keys(keyed_api):
         HeroClient(keyed_api.url, api_key="wrong").flows()
     assert e.value.code == -32003
     assert isinstance(HeroClient(keyed_api.url, api_key="s3cret").flows(), list)
+    code, body = raw_post(keyed_api.url, json.dumps(
+        {"jsonrpc": "2.0", "id": "req-7", "method": "flow.list"}).encode())
+    assert code == 401 and body["id"] == "req-7"          # the error names the request
+    assert body["error"]["code"] == -32003 and "missing API key" in body["error"]["message"]
+    code, body = raw_post(keyed_api.url, json.dumps(
+        [{"jsonrpc": "2.0", "id": 1, "method": "flow.list"},
+         {"jsonrpc": "2.0", "method": "flow.list"},                  # a notification
+         {"jsonrpc": "2.0", "id": 3, "method": "flow.status"}]).encode(),
+        {"Authorization": "Bearer wrong"})
+    assert code == 401 and [r["id"] for r in body] == [1, 3]
+    assert {r["error"]["code"] for r in body} == {-32003}
     req = urllib.request.Request(keyed_api.url + "/metrics")
     with pytest.raises(urllib.error.HTTPError) as he:
         urllib.request.urlopen(req, timeout=5)
