@@ -50,8 +50,8 @@ def node_names(n: int) -> tuple[str, ...]:
 
 
 def flower_conf() -> Path | None:
-    """The repository's flower.conf, when running from a checkout."""
-    path = Path(__file__).resolve().parent.parent / "flower.conf"
+    """The package's flower.conf (package data: found by editable and wheel installs)."""
+    path = Path(__file__).resolve().parent / "flower.conf"
     return path if path.exists() else None
 
 
