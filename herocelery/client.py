@@ -1,10 +1,15 @@
 """herolibs for Python: a small client of the herocelery JSON-RPC API (standard library only).
 
     from herocelery.client import HeroClient
-    hc = HeroClient("http://127.0.0.1:8780", api_key=None)
+    hc = HeroClient()              # this machine's installation: its API and its admin key
     flow_id = hc.submit(open("examples/etl.yaml").read())["flow_id"]
     hc.wait(flow_id, timeout=60)
     print(hc.flow_status(flow_id)["jobs"])
+
+`HeroClient()` with no URL finds the local installation (`local_api`): the API of the
+`herocelery up` running on the data directory, else the configured `api_host:api_port`;
+the key is HEROCELERY_API_KEY, else the installation's `<data_dir>/admin.key`. With a URL,
+the key is only what is passed (a local key is never sent elsewhere).
 
 Guarantees: a JSON-RPC error comes back as `ApiError` (code, message); an unreachable server
 as `ApiError` with code None; `events()` yields parsed event objects from the SSE stream.
@@ -16,10 +21,15 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .errors import HeroCeleryError
 
+if TYPE_CHECKING:
+    from .settings import Settings
+
+ADMIN_KEY_FILE = "admin.key"
 TERMINAL_FLOW = ("finished", "error", "cancelled")
 
 
@@ -31,11 +41,35 @@ class ApiError(HeroCeleryError):
         self.code, self.data = code, data
 
 
-class HeroClient:
-    """JSON-RPC client of one herocelery API server."""
+def read_admin_key(data_dir: Path) -> str | None:
+    """The installation's local admin key, or None when the file is missing or empty."""
+    try:
+        return (Path(data_dir) / ADMIN_KEY_FILE).read_text().strip() or None
+    except OSError:
+        return None
 
-    def __init__(self, url: str, *, api_key: str | None = None, timeout_s: float = 30.0
-                 ) -> None:
+
+def local_api(settings: "Settings") -> tuple[str, str | None]:
+    """(API URL, API key) of the installation on this machine: the running `up`'s API, else
+    the configured address; the configured key, else the data directory's admin key."""
+    from .installation import is_running, read_state
+    state = read_state(settings.data_dir) if is_running(settings.data_dir) else None
+    url = (state or {}).get("api_url") or f"http://{settings.api_host}:{settings.api_port}"
+    return url, settings.api_key or read_admin_key(settings.data_dir)
+
+
+class HeroClient:
+    """JSON-RPC client of one herocelery API server (no URL: this machine's installation,
+    see the module docstring; `settings` then says where it is, default: the environment)."""
+
+    def __init__(self, url: str | None = None, *, api_key: str | None = None,
+                 timeout_s: float = 30.0, settings: "Settings | None" = None) -> None:
+        if url is None:
+            if settings is None:
+                from .settings import Settings
+                settings = Settings.load()        # the entry point: HEROCELERY_* variables
+            url, found = local_api(settings)
+            api_key = api_key or found
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.timeout_s = timeout_s

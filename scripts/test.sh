@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Debian's redis-server, chromium and gcc, the package with its
-# dev extra) and runs the whole test suite. Safe to run again.
+# Installs what the tests need (Debian's redis-server, chromium, gcc and nodejs, the package
+# with its dev extra) and runs the whole test suite. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -10,6 +10,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)   # builds the C accelerators the tests check
+command -v node >/dev/null 2>&1 || need+=(nodejs)   # runs the JavaScript client's tests
 if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null

@@ -17,7 +17,7 @@ def has_contexts(caller: Any) -> bool:
 
 
 def registry_of(backend: Any) -> Any:
-    root = getattr(backend, "_parent", backend)
+    root = getattr(backend, "_parent", None) or backend
     if getattr(root, "_registry", None) is None:
         from ..contexts import Registry
         root._registry = Registry(root.store.r, root.settings)

@@ -5,19 +5,23 @@ which cannot send headers). With the `api_key` setting, a request must present a
 key, or a key known to the contexts registry (`herocelery.contexts`, named keys with scopes).
 Without it, the registry decides: no key is the local admin while the installation has no API
 keys at all. Without a configured key the server binds only to loopback
-(`require_safe_bind`).
+(`require_safe_bind`). Which requests may come without a key at all is `local.py`'s decision;
+leaf's session acts as `local_caller()`: the `api_key`'s caller, else the installation's local
+admin key (`<data_dir>/admin.key`), else the single-user local admin.
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
 
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ConfigError, HeroCeleryError, PermissionDenied
 
 MISSING_KEY = "missing API key: send Authorization: Bearer <key>"
 WRONG_KEY = "API key refused"
+NO_LOCAL_KEY = ("this installation has API keys but no valid local admin key in its data "
+                "directory (admin.key): open leaf as /leaf/?key=<key>")
 OPEN_BIND = ("refusing to bind the API to {host}: beyond loopback an API key is required "
              "(set api_key / HEROCELERY_API_KEY)")
 
@@ -64,8 +68,10 @@ class Authenticator:
     """Turns a presented key into a caller: a `contexts.Caller` when the contexts room is
     installed, else the name `local` / `api`."""
 
-    def __init__(self, api_key: str | None, client: Any, settings: Any) -> None:
+    def __init__(self, api_key: str | None, client: Any, settings: Any,
+                 local_key: Callable[[], str | None] = lambda: None) -> None:
         self.api_key = api_key
+        self.local_key = local_key
         self.registry: Any = None
         try:
             from ..contexts import Registry
@@ -85,6 +91,22 @@ class Authenticator:
             return self.registry.authenticate(presented)
         except PermissionDenied as exc:
             raise Unauthorized(str(exc)) from None
+
+    def local_caller(self) -> Any:
+        """The caller of leaf's session (the local user's browser): the configured key's, else
+        the installation's local admin key's, else the single-user local admin."""
+        if self.api_key is not None:
+            return self.caller(self.api_key)
+        key = self.local_key()
+        if key:
+            try:
+                return self.caller(key)
+            except Unauthorized:
+                pass                      # a stale admin.key: the rule below decides
+        try:
+            return self.caller(None)
+        except Unauthorized:
+            raise Unauthorized(NO_LOCAL_KEY) from None
 
     def _registered(self, key: str) -> Any:
         if self.registry is None:

@@ -30,6 +30,7 @@ class Backend:
         self.store = Store.from_url(settings.store_url())
         self._app: Any = None
         self.caller: Any = "api"       # a contexts.Caller, or a name without that room
+        self._parent: Backend | None = None
 
     def for_caller(self, caller: Any) -> "Backend":
         """The same backend acting for one caller (recorded as the flows' caller_id)."""
@@ -41,7 +42,7 @@ class Backend:
 
     @property
     def runtime(self) -> Any:
-        root = getattr(self, "_parent", self)
+        root = self._parent or self
         if root._app is None:
             from ..celeryapp import make_app
             root._app = make_app(self.settings)
@@ -170,9 +171,10 @@ def flow_graph(b: Backend, p: FlowIdParams) -> dict[str, Any]:
 def job_status(b: Backend, p: JobIdParams) -> dict[str, Any]:
     job = b.store.job(p.job_id)
     require(b, "read", job.context_id)
+    queued = b.store.home(job.id).hget(Keys.job(job.id), "dispatched_at")
     return {**job_summary(job), "flow_id": job.flow_id, "context_id": job.context_id,
             "timeout_s": job.timeout_s, "retries": job.retries, "script": job.script,
-            "error": job.error}
+            "dispatched_at": float(queued) if queued else None, "error": job.error}
 
 
 def job_result(b: Backend, p: JobIdParams) -> dict[str, Any]:
@@ -185,7 +187,7 @@ def job_logs(b: Backend, p: JobIdParams) -> dict[str, Any]:
     raw = b.store.home(p.job_id).hmget(Keys.job(p.job_id), "status", "logs", "context_id")
     if raw[0] is None:
         raise NotFound(f"no job with id {p.job_id!r}")
-    require(b, "read", raw[2] or "default")
+    require(b, "read", str(raw[2] or "default"))
     return {"id": p.job_id, "status": raw[0], "logs": raw[1] or ""}
 
 

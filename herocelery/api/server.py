@@ -1,8 +1,9 @@
 """The API server: JSON-RPC at POST /rpc, server-sent events at /events[/<flow_id>],
 Prometheus text at /metrics, leaf (the web front end) under /leaf/.
 
-Loopback by default; binding elsewhere requires an API key. CORS is open (any origin) so leaf
-can be embedded in another page; every data route still checks the key.
+Loopback by default; binding elsewhere requires an API key. CORS allows only the origins of
+the `api_cors_origins` setting (pages there embed leaf with a key); a page of any other origin
+is refused by the gate (`gate.py`), and without a key only the local user gets in (`local.py`).
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from starlette.staticfiles import StaticFiles
 from ..settings import Settings
 from ..keys import Keys
 from .access import has_contexts, may_read
-from .auth import Authenticator, Unauthorized, bearer, require_safe_bind
+from .auth import Authenticator, Unauthorized, require_safe_bind
+from .gate import Forbidden, Gate
 from .events import stream
 from .methods import METHODS, Backend
 from .openrpc import document
@@ -53,14 +55,16 @@ def create_app(settings: Settings) -> Starlette:
     broker = redis.Redis.from_url(settings.require_broker(), decode_responses=True)
     discover = document(METHODS, version=_version())
 
-    auth = Authenticator(settings.api_key, backend.store.r, settings)
-
-    def caller_of(request: Request) -> Any:
-        presented = bearer(request.headers.get("authorization")) or \
-            request.query_params.get("key")
-        return auth.caller(presented)
+    auth = Authenticator(settings.api_key, backend.store.r, settings,
+                         local_key=lambda: local_admin_key(settings.data_dir))
+    gate = Gate(auth, settings.api_cors_origins)
+    caller_of = gate.caller
 
     async def rpc(request: Request) -> Response:
+        try:
+            gate.check_rpc_post(request)
+        except Forbidden as exc:
+            return _rpc_error(INVALID_REQUEST, exc.message, exc.status)
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             return _rpc_error(INVALID_REQUEST, f"request larger than {MAX_BODY_BYTES} bytes",
@@ -83,7 +87,10 @@ def create_app(settings: Settings) -> Starlette:
 
     async def events(request: Request) -> Response:
         try:
+            gate.check_origin(request)
             caller = caller_of(request)
+        except Forbidden as exc:
+            return PlainTextResponse(exc.message, status_code=exc.status)
         except Unauthorized as exc:
             return PlainTextResponse(str(exc), status_code=401)
         flow_id = request.path_params.get("flow_id")
@@ -93,7 +100,7 @@ def create_app(settings: Settings) -> Starlette:
 
             def readable(fid: str) -> bool:
                 ctx = backend.store.home(fid).hget(Keys.flow(fid), "context_id")
-                return ctx is not None and may_read(scoped, ctx)
+                return ctx is not None and may_read(scoped, str(ctx))
 
             async def readable_async(fid: str) -> bool:
                 return await run_in_threadpool(readable, fid)
@@ -108,7 +115,10 @@ def create_app(settings: Settings) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         try:
+            gate.check_origin(request)
             caller_of(request)
+        except Forbidden as exc:
+            return PlainTextResponse(exc.message, status_code=exc.status)
         except Unauthorized as exc:
             return PlainTextResponse(str(exc), status_code=401)
         from .metrics import render
@@ -128,15 +138,24 @@ def create_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
+    async def leaf_page(request: Request) -> Response:
+        return gate.leaf_page(request, LEAF_DIR / "index.html")
+
+    async def leaf_root(request: Request) -> Response:
+        return RedirectResponse("/leaf/" + (f"?{request.url.query}" if request.url.query
+                                            else ""))
+
     routes = [
         Route("/", root), Route("/health", health),
         Route("/rpc", rpc, methods=["POST"]),
         Route("/openrpc.json", openrpc_json),
         Route("/events", events), Route("/events/{flow_id}", events),
         Route("/metrics", metrics),
-        Mount("/leaf", StaticFiles(directory=str(LEAF_DIR), html=True), name="leaf"),
+        Route("/leaf", leaf_root), Route("/leaf/", leaf_page),
+        Route("/leaf/index.html", leaf_page),
+        Mount("/leaf", StaticFiles(directory=str(LEAF_DIR)), name="leaf"),
     ]
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"],
+    middleware = [Middleware(CORSMiddleware, allow_origins=list(settings.api_cors_origins),
                              allow_methods=["GET", "POST", "OPTIONS"],
                              allow_headers=["Authorization", "Content-Type"], max_age=600)]
 
@@ -148,6 +167,13 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.backend = backend
     return app
+
+
+def local_admin_key(data_dir: Path) -> str | None:
+    """The installation's local admin key (`<data_dir>/admin.key`), read when needed: `run`
+    may create it after the API started."""
+    from ..client import read_admin_key
+    return read_admin_key(data_dir)
 
 
 def refused(body: Any, exc: RpcError) -> Any:

@@ -1,10 +1,14 @@
-// herolibs for JavaScript: an ES module client of the herocelery JSON-RPC API.
+// herolibs for JavaScript: an ES module client of the herocelery JSON-RPC API, for browsers
+// and Node.js 18+ (only fetch is needed: the event stream is read from fetch, no EventSource).
 //
-//   import { HeroClient } from "http://127.0.0.1:8780/leaf/client.js";
-//   const hc = new HeroClient("http://127.0.0.1:8780", { apiKey: null });
+//   import { HeroClient } from "http://127.0.0.1:8780/leaf/client.js";   // a browser
+//   import { HeroClient } from "./client.js";                             // Node: a copy
+//   const hc = new HeroClient("http://127.0.0.1:8780", { apiKey: "hc_..." });
 //   const { flow_id } = await hc.submit(yamlText);
 //   const stop = hc.events(flow_id, (ev) => console.log(ev.job_id, ev.status));
 //
+// A page of another origin needs an API key and its origin in the API's api_cors_origins
+// setting; leaf's own page on this machine uses its session instead (`session`).
 // A JSON-RPC error rejects with ApiError (code, message, data); an unreachable server
 // rejects with ApiError whose code is null.
 
@@ -18,21 +22,45 @@ export class ApiError extends Error {
 }
 
 export const TERMINAL_FLOW = ["finished", "error", "cancelled"];
+export const SESSION_HEADER = "X-Herocelery-Session";
+
+// Split server-sent event text into complete events; returns [events, rest]. An event is
+// { data, comments }: `data` joins its data lines, `comments` lists its comment lines. Pure.
+export function parseSse(text) {
+  const events = [];
+  const blocks = text.replace(/\r\n?/g, "\n").split("\n\n");
+  const rest = blocks.pop();
+  for (const block of blocks) {
+    const data = [], comments = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith(":")) comments.push(line.slice(1).trim());
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+    }
+    events.push({ data: data.length ? data.join("\n") : null, comments });
+  }
+  return [events, rest];
+}
 
 export class HeroClient {
-  constructor(url = "", { apiKey = null } = {}) {
+  constructor(url = "", { apiKey = null, session = null } = {}) {
     this.url = String(url).replace(/\/+$/, "");
     this.apiKey = apiKey;
+    this.session = session;
     this._id = 0;
   }
 
+  headers() {
+    const h = {};
+    if (this.apiKey) h["Authorization"] = `Bearer ${this.apiKey}`;
+    else if (this.session) h[SESSION_HEADER] = this.session;
+    return h;
+  }
+
   async call(method, params = {}) {
-    const headers = { "Content-Type": "application/json" };
-    if (this.apiKey) headers["Authorization"] = `Bearer ${this.apiKey}`;
     let resp;
     try {
       resp = await fetch(`${this.url}/rpc`, {
-        method: "POST", headers,
+        method: "POST", headers: { ...this.headers(), "Content-Type": "application/json" },
         body: JSON.stringify({ jsonrpc: "2.0", id: ++this._id, method, params }),
       });
     } catch (err) {
@@ -71,15 +99,54 @@ export class HeroClient {
   }
 
   // Live events of one flow (or every flow when flowId is null): onEvent(object) per status
-  // change. Returns a function that closes the stream.
-  events(flowId, onEvent, { onOpen = null } = {}) {
-    let path = `${this.url}/events${flowId ? "/" + encodeURIComponent(flowId) : ""}`;
-    if (this.apiKey) path += `?key=${encodeURIComponent(this.apiKey)}`;
-    const source = new EventSource(path);
-    source.onmessage = (msg) => {
-      try { onEvent(JSON.parse(msg.data)); } catch (err) { /* not an event object */ }
+  // change; onOpen() each time the server has subscribed (no later event can be missed);
+  // onError(ApiError) when the stream is refused or drops. A dropped stream is opened again
+  // after `retryMs` (a refused one is not). Returns a function that closes the stream.
+  events(flowId, onEvent, { onOpen = null, onError = null, retryMs = 1000 } = {}) {
+    const path = `${this.url}/events${flowId ? "/" + encodeURIComponent(flowId) : ""}`;
+    const abort = new AbortController();
+    const run = async () => {
+      while (!abort.signal.aborted) {
+        let resp;
+        try {
+          resp = await fetch(path, { headers: { ...this.headers(), Accept: "text/event-stream" },
+                                     signal: abort.signal, cache: "no-store" });
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          if (onError) onError(new ApiError(`cannot open ${path}: ${err.message}`));
+          await new Promise((r) => setTimeout(r, retryMs));
+          continue;
+        }
+        if (!resp.ok) {
+          const text = await resp.text().catch(() => "");
+          if (onError) onError(new ApiError(`${path}: HTTP ${resp.status} ${text}`.trim(), resp.status));
+          return;
+        }
+        const reader = resp.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            const [events, rest] = parseSse(buffer + decoder.decode(value, { stream: true }));
+            buffer = rest;
+            for (const ev of events) {
+              if (ev.comments.includes("connected") && onOpen) onOpen();
+              if (ev.data === null) continue;
+              let parsed;
+              try { parsed = JSON.parse(ev.data); } catch (err) { continue; }  // not an event object
+              onEvent(parsed);
+            }
+          }
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          if (onError) onError(new ApiError(`${path}: stream dropped: ${err.message}`));
+        }
+        if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, retryMs));
+      }
     };
-    if (onOpen) source.onopen = onOpen;
-    return () => source.close();
+    run();
+    return () => abort.abort();
   }
 }

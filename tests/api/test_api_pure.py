@@ -158,3 +158,66 @@ def test_histogram_is_cumulative_and_counts_match():
     assert 'herocelery_job_duration_seconds_bucket{runner="python",le="+Inf"} 3' in text
     assert 'herocelery_job_duration_seconds_count{runner="python"} 3' in text
     assert 'herocelery_job_duration_seconds_sum{runner="python"} 1.500000' in text
+
+
+# ---- who may come without a key (api/local.py) ------------------------------------------------
+@pytest.mark.parametrize("header,host", [("127.0.0.1:8780", "127.0.0.1"), ("[::1]:8780", "::1"),
+                                         ("localhost", "localhost"), ("evil.example:80",
+                                                                      "evil.example"),
+                                         ("::1", "::1"), (None, "")])
+def test_host_of(header, host):
+    from herocelery.api.local import host_of
+    assert host_of(header) == host
+
+
+@pytest.mark.parametrize("host,loop", [("127.0.0.1", True), ("127.9.9.9", True), ("::1", True),
+                                       ("::ffff:127.0.0.1", True), ("LOCALHOST.", True),
+                                       ("evil.example", False), ("10.0.0.1", False),
+                                       ("", False), ("localhost.evil.example", False)])
+def test_loopback_names(host, loop):
+    from herocelery.api.local import is_loopback_name
+    assert is_loopback_name(host) is loop
+
+
+def test_foreign_origins_and_content_types():
+    from herocelery.api.local import foreign_origin, json_content_type
+    own = ("http", "127.0.0.1:8780")
+    assert not foreign_origin(None, *own, ())
+    assert not foreign_origin("http://127.0.0.1:8780", *own, ())
+    assert foreign_origin("http://127.0.0.1:9999", *own, ())          # another port
+    assert foreign_origin("http://evil.example", *own, ())
+    assert foreign_origin("null", *own, ())                          # a sandboxed frame
+    assert not foreign_origin("https://app.example/", *own, ("https://app.example",))
+    assert json_content_type("application/json; charset=utf-8")
+    assert not json_content_type("text/plain") and not json_content_type(None)
+
+
+def test_keyless_verdicts():
+    from herocelery.api.local import keyless
+    ok = dict(host_ok=True, user_ok=True, uid=1000, session=None, session_ok=False,
+              browser=False, host="127.0.0.1")
+    assert keyless(**ok).kind == "program"
+    assert keyless(**{**ok, "browser": True}).kind == "refused"
+    assert keyless(**{**ok, "session": "t", "session_ok": True, "browser": True}).kind == \
+        "session"
+    assert "reload" in keyless(**{**ok, "session": "t"}).reason
+    assert "Host header" in keyless(**{**ok, "host_ok": False, "host": "evil"}).reason
+    assert "uid 1000" in keyless(**{**ok, "user_ok": False}).reason
+
+
+def test_peer_uid_of_a_real_loopback_connection():
+    import os
+    import socket
+    from herocelery.api.local import is_local_user, peer_uid
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    client = socket.create_connection(server.getsockname())
+    try:
+        assert peer_uid(client.getsockname(), server.getsockname()) == os.getuid()
+        assert is_local_user(client.getsockname(), server.getsockname())
+        assert peer_uid(("127.0.0.1", 1), server.getsockname()) is None   # no such socket
+        assert not is_local_user(("10.0.0.1", 5), server.getsockname())
+    finally:
+        client.close()
+        server.close()

@@ -115,9 +115,16 @@ def test_protocol_errors(api):
     assert [r["id"] for r in body] == [1, 2]
     assert "result" in body[0] and body[1]["error"]["code"] == -32601
     req = urllib.request.Request(api.url + "/rpc", method="POST", data=json.dumps(
-        {"jsonrpc": "2.0", "method": "flow.list"}).encode())
+        {"jsonrpc": "2.0", "method": "flow.list"}).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"})
     with urllib.request.urlopen(req, timeout=10) as resp:   # a notification: no reply body
         assert resp.status == 204
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        code, body = raw_post(api.url, b'{"jsonrpc": "2.0", "id": 1, "method": "flow.list"}',
+                              {"Content-Type": content_type})
+        assert code == 415 and body["error"]["code"] == -32600
+        assert "Content-Type: application/json" in body["error"]["message"]
+        assert content_type in body["error"]["message"]
 
 
 def test_discover_lists_every_method_with_params(api):
