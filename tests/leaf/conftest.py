@@ -12,8 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "api"))
 from apiproc import start_api  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+# evil.example resolves to this machine: a page of another site (and a rebound DNS name)
+# without any network
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+        "--disable-component-update", "--no-first-run",
+        "--host-resolver-rules=MAP evil.example 127.0.0.1"]
 
 
 @pytest.fixture(scope="session")
