@@ -21,7 +21,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .errors import HeroCeleryError
@@ -29,7 +28,6 @@ from .errors import HeroCeleryError
 if TYPE_CHECKING:
     from .settings import Settings
 
-ADMIN_KEY_FILE = "admin.key"
 TERMINAL_FLOW = ("finished", "error", "cancelled")
 
 
@@ -41,21 +39,17 @@ class ApiError(HeroCeleryError):
         self.code, self.data = code, data
 
 
-def read_admin_key(data_dir: Path) -> str | None:
-    """The installation's local admin key, or None when the file is missing or empty."""
-    try:
-        return (Path(data_dir) / ADMIN_KEY_FILE).read_text().strip() or None
-    except OSError:
-        return None
-
-
 def local_api(settings: "Settings") -> tuple[str, str | None]:
-    """(API URL, API key) of the installation on this machine: the running `up`'s API, else
-    the configured address; the configured key, else the data directory's admin key."""
-    from .installation import is_running, read_state
-    state = read_state(settings.data_dir) if is_running(settings.data_dir) else None
-    url = (state or {}).get("api_url") or f"http://{settings.api_host}:{settings.api_port}"
-    return url, settings.api_key or read_admin_key(settings.data_dir)
+    """(API URL, API key) of the installation on this machine (`herocelery.local`): the
+    running `up`'s API, else the configured address; the configured key, else the data
+    directory's admin key."""
+    from .errors import NotRunning
+    from .local import admin_key, api_endpoint
+    try:
+        return api_endpoint(settings)
+    except NotRunning:
+        return (f"http://{settings.api_host}:{settings.api_port}",
+                settings.api_key or admin_key(settings.data_dir))
 
 
 class HeroClient:

@@ -172,8 +172,8 @@ def create_app(settings: Settings) -> Starlette:
 def local_admin_key(data_dir: Path) -> str | None:
     """The installation's local admin key (`<data_dir>/admin.key`), read when needed: `run`
     may create it after the API started."""
-    from ..client import read_admin_key
-    return read_admin_key(data_dir)
+    from ..local import admin_key
+    return admin_key(data_dir)
 
 
 def refused(body: Any, exc: RpcError) -> Any:

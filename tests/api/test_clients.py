@@ -62,7 +62,9 @@ except ApiError as exc:
 def test_heroclient_without_arguments_finds_the_running_api_and_the_local_key(
         installation, tmp_path):
     data, api, key, settings = installation
-    (data / "up.json").write_text(json.dumps({"api_url": api.url, "pid": os.getpid()}))
+    (data / "up.json").write_text(json.dumps({"api_url": api.url, "pid": os.getpid(),
+                                              "broker_url": settings.broker_url,
+                                              "store_url": settings.store_url()}))
     lock = open(data / "up.lock", "a+")          # held as a running `up` holds it
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
