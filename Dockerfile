@@ -2,12 +2,14 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY . /app
-# gcc builds the HeroScript parser's optional C accelerator; without it pip falls back to
-# the pure-Python parser (about 5x slower on large playbooks)
+# gcc builds the C accelerators (HeroScript parser, HeroDB request loop); without it pip falls
+# back to the pure-Python code (same results, slower). A regular (not editable) install:
+# flower.conf and leaf ship as package data.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
-    && pip install --no-cache-dir -e . \
+    && pip install --no-cache-dir . \
     && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home hero && mkdir -p /data && chown hero /data
+    && useradd --create-home hero && mkdir -p /data /keys && chown hero /data /keys \
+    && chmod 700 /keys
 USER hero
 ENV HEROCELERY_DATA_DIR=/data
 ENTRYPOINT []

@@ -27,6 +27,7 @@ SUBGROUPS: dict[str, str] = {
     "up": "herocelery.up:up_cmd",
     "status": "herocelery.up:status_cmd",
     "flower": "herocelery.up:flower_cmd",
+    "health": "herocelery.health:health_group",
     "context": "herocelery.contexts.cli:context_group",
     "key": "herocelery.contexts.cli:key_group",
 }
