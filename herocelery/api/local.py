@@ -130,6 +130,42 @@ class Session:
 
 
 # ---- the peer's Unix user -----------------------------------------------------------------------
+# sock_diag (netlink, what `ss` uses) looks one socket up by its addresses in microseconds;
+# /proc/net/tcp lists every socket of the machine (milliseconds on a busy one) and stays as
+# the fallback where netlink is not allowed
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, NLMSG_ERROR = 4, 20, 1, 2
+NLMSG_HDR = "=IHHII"                 # length, type, flags, seq, pid
+DIAG_UID_OFFSET = 16 + 4 + 48 + 12   # nlmsghdr, family..retrans, sockid, expires..wqueue
+
+
+def diag_request(client: tuple[str, int], server: tuple[str, int]) -> bytes:
+    """The SOCK_DIAG_BY_FAMILY request for the TCP socket `client` -> `server`. Pure."""
+    c, s = ipaddress.ip_address(client[0]), ipaddress.ip_address(server[0])
+    family = socket.AF_INET if c.version == 4 else socket.AF_INET6
+    sockid = (struct.pack("!HH", client[1], server[1]) + c.packed.ljust(16, b"\0") +
+              s.packed.ljust(16, b"\0") + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))
+    body = struct.pack("=BBBxI", family, socket.IPPROTO_TCP, 0, 0xFFFFFFFF) + sockid
+    return struct.pack(NLMSG_HDR, 16 + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1,
+                       0) + body
+
+
+def _diag_uid(client: tuple[str, int], server: tuple[str, int]) -> int | None | bool:
+    """The socket's uid by sock_diag; None when there is no such socket, False when netlink
+    cannot be used here."""
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
+            nl.settimeout(1.0)
+            nl.sendto(diag_request(client, server), (0, 0))
+            data = nl.recv(65536)
+    except (OSError, AttributeError):
+        return False
+    if len(data) < 16 or struct.unpack_from("=IH", data)[1] == NLMSG_ERROR:
+        return None
+    if len(data) < DIAG_UID_OFFSET + 4:
+        return False
+    return int(struct.unpack_from("=I", data, DIAG_UID_OFFSET)[0])
+
+
 def _hex_address(ip: str, port: int) -> tuple[str, str]:
     """How /proc/net/tcp{,6} writes an address: (file suffix, `HEX:PORT`), words in host
     byte order. Pure."""
@@ -141,11 +177,26 @@ def _hex_address(ip: str, port: int) -> tuple[str, str]:
     return "6", "".join(f"{w:08X}" for w in words) + f":{port:04X}"
 
 
+def _proc_uid(client: tuple[str, int], server: tuple[str, int], proc_net: str) -> int | None:
+    suffix, local = _hex_address(*client)
+    _, remote = _hex_address(*server)
+    try:
+        with open(os.path.join(proc_net, "tcp" + suffix)) as f:
+            next(f, None)
+            for line in f:
+                fields = line.split()
+                if len(fields) > 7 and fields[1] == local and fields[2] == remote:
+                    return int(fields[7])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def peer_uid(client: tuple[str, int], server: tuple[str, int],
              proc_net: str = "/proc/net") -> int | None:
-    """The uid owning the client end of a loopback TCP connection to `server`, from
-    /proc/net/tcp (tcp6 for IPv6 peers; an IPv4-mapped peer is looked up as IPv4 first, as
-    a v4 socket, then as a v6 one); None when it cannot be found."""
+    """The uid owning the client end of a loopback TCP connection to `server`; None when it
+    cannot be found. An IPv4-mapped peer (a dual-stack server) is looked up as the IPv4
+    socket it is first, then as an IPv6 one."""
     candidates = []
     mapped = [getattr(ipaddress.ip_address(a[0]), "ipv4_mapped", None) for a in (client, server)]
     if mapped[0] is not None:
@@ -153,17 +204,11 @@ def peer_uid(client: tuple[str, int], server: tuple[str, int],
                            (str(mapped[1] or server[0]), server[1])))
     candidates.append((client, server))
     for c, s in candidates:
-        suffix, local = _hex_address(*c)
-        _, remote = _hex_address(*s)
-        try:
-            with open(os.path.join(proc_net, "tcp" + suffix)) as f:
-                next(f, None)
-                for line in f:
-                    fields = line.split()
-                    if len(fields) > 7 and fields[1] == local and fields[2] == remote:
-                        return int(fields[7])
-        except (OSError, ValueError):
-            continue
+        uid = _diag_uid(c, s)
+        if uid is False:
+            uid = _proc_uid(c, s, proc_net)
+        if uid is not None:
+            return int(uid)
     return None
 
 

@@ -221,3 +221,21 @@ def test_peer_uid_of_a_real_loopback_connection():
     finally:
         client.close()
         server.close()
+
+
+def test_the_proc_fallback_finds_the_same_uid():
+    """Where netlink is refused, /proc/net/tcp answers the same."""
+    import os
+    import socket
+    from herocelery.api.local import _diag_uid, _proc_uid
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    client = socket.create_connection(server.getsockname())
+    try:
+        ends = (client.getsockname(), server.getsockname())
+        assert _diag_uid(*ends) == _proc_uid(*ends, "/proc/net") == os.getuid()
+        assert _proc_uid(("127.0.0.1", 1), server.getsockname(), "/proc/net") is None
+    finally:
+        client.close()
+        server.close()
