@@ -92,9 +92,10 @@ class StmtCompiler:
             return r
         return loop_value
 
-    def fn_body(self, node: Block, sc: FnScope) -> E:
-        """A function body: its value, or the value of a `return` inside it."""
-        return gen_block(self.c, node.stmts, sc, "fn")
+    def fn_body(self, node: Block, sc: FnScope, store: str = "none") -> E:
+        """A function body: its value, or the value of a `return` inside it. `store`
+        "all" when the frame is read afterwards (a script's top level)."""
+        return gen_block(self.c, node.stmts, sc, "fn", store)
 
     # -- statements ----------------------------------------------------------------
     def stmt(self, node: Node, sc: FnScope) -> S:

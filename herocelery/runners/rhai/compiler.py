@@ -91,7 +91,7 @@ class Compiler:
             sfn.finish(fsc.nslots)
         sc = FnScope(captured_names(script.stmts), top=top)
         slots = [sc.declare(n) for n in scope_names]
-        body = self.stmts.fn_body(Block((1, 1), script.stmts), sc)
+        body = self.stmts.fn_body(Block((1, 1), script.stmts), sc, store="all")
         prog = Program(body, sc.nslots, slots, dict(sc.blocks[0]), sc.eval_slot)
         prog.exports, prog.sub_modules = dict(self.exports), dict(self.sub_modules)
         return prog

@@ -14,7 +14,7 @@ from .errors import RhaiBaseError, RhaiRuntimeError
 from .compile_expr import get_property, index_get
 from .fastops import slow_binary
 from .runtime import Brk, Cont, CtlExc, Rt
-from .syntax import Bin, Call, Index, Lit, Node, Prop, This, Var
+from .syntax import Bin, Call, Index, Let, Lit, Node, Prop, This, Var
 from .values import clone, type_name
 
 if TYPE_CHECKING:
@@ -41,14 +41,91 @@ def cond_error(v: Any, pos: tuple[int, int]) -> RhaiRuntimeError:
 
 
 class Gen:
-    """Source lines plus the names they refer to."""
+    """Source lines plus the names they refer to.
 
-    def __init__(self, rt: Rt) -> None:
+    With `lmode`, the Rhai variables of the function being written live in Python locals
+    (`v<slot>`) instead of frame slots: the ones declared outside are loaded from the frame
+    when the function starts and stored back when it ends; around every call of a closure
+    (code not written out here) the variables that closure may read or write are stored to
+    the frame before and loaded again after, so closures always see the frame up to date.
+    """
+
+    def __init__(self, rt: Rt, lmode: bool = False) -> None:
         self.env: dict[str, Any] = {"rt": rt, "slow": slow_binary, "CtlExc": CtlExc,
                                     "Cont": Cont, "Brk": Brk, "tick": tick,
                                     "cond_error": cond_error, "clone": clone}
         self.n = 0
         self.loops = 0                # loops being written out, nested
+        self.lmode = lmode
+        self.locals: dict[int, str] = {}     # frame slot -> local name
+        self.loaded: list[int] = []          # slots declared outside: loaded at entry
+        self.declared: set[int] = set()      # slots declared in this function
+        self.ints: set[int] = set()          # locals known to hold an int (range loop vars)
+        self.max_depth = rt.max_depth
+        self.mask = rt.loop_mask
+
+    def var(self, slot: int) -> str:
+        """The Python expression of an unboxed variable's value (a local or its slot)."""
+        if not self.lmode:
+            return f"fr[{slot}]"
+        name = self.locals.get(slot)
+        if name is None:
+            name = self.locals[slot] = f"v{slot}"
+            if slot not in self.declared:
+                self.loaded.append(slot)
+        return name
+
+    def declare(self, slot: int) -> str:
+        """A variable declared by this function (a `let`, a loop variable)."""
+        if self.lmode and slot not in self.locals:
+            self.declared.add(slot)
+        return self.var(slot)
+
+    def refs(self, node: Node, sc: "FnScope") -> list[int]:
+        """The local variables a closure compiled from `node` may read or write."""
+        if not self.lmode:
+            return []
+        names: set[str] = set()
+        if isinstance(node, Let):             # the variable the closure declares
+            names.add(node.name)
+        for n in node.walk():
+            if isinstance(n, (Var, Call)):
+                names.add(n.name)
+        out = []
+        for name in names:
+            v = sc.find(name)
+            if v is not None and not v.boxed and not v.module and v.slot:
+                self.var(v.slot)
+                out.append(v.slot)
+        return sorted(out)
+
+    def fallback(self, fn: Any, node: Node, sc: "FnScope", target: str | None, ind: str,
+                 prefix: str = "f") -> list[str]:
+        """Lines calling the closure `fn` (compiled from node), its variables in the frame."""
+        call = f"{self.name(fn, prefix)}(fr)"
+        refs = self.refs(node, sc)
+        if not refs:
+            return [ind + (f"{target} = {call}" if target else call)]
+        # the result goes to its target after the reload (the target may be one of them)
+        lines = [f"{ind}fr[{s}] = {self.locals[s]}" for s in refs] + \
+            [f"{ind}try:", f"{ind}    fb = {call}", f"{ind}finally:"] + \
+            [f"{ind}    {self.locals[s]} = fr[{s}]" for s in refs]
+        return lines + ([f"{ind}{target} = fb"] if target else [])
+
+    def wrap(self, body: list[str], store: str) -> list[str]:
+        """The function's lines with its locals loaded first and, per `store` ("outside",
+        "all" or "none"), stored back to the frame however it ends."""
+        if not self.lmode or not self.locals:
+            return body
+        pro = [f"    {self.locals[s]} = fr[{s}]" for s in self.loaded] + \
+            [f"    {self.locals[s]} = None" for s in sorted(self.declared)
+             if s in self.locals]
+        keep = self.loaded if store == "outside" else \
+            list(self.locals) if store == "all" else []
+        if not keep:
+            return pro + body
+        return pro + ["    try:"] + ["    " + ln for ln in body] + ["    finally:"] + \
+            [f"        fr[{s}] = {self.locals[s]}" for s in keep]
 
     def name(self, value: Any, prefix: str = "k") -> str:
         self.n += 1
@@ -64,7 +141,7 @@ class Gen:
         """(Python expression, known to be an int)."""
         kind, v = shape
         if kind == "var":
-            return f"fr[{v}]", False
+            return self.var(v), v in self.ints
         if kind == "box":
             return f"fr[{v}].v", False
         if kind == "lit":
@@ -184,7 +261,7 @@ def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
         if sfn is not None:
             return call_lines(comp, sfn, node.args, sc, g, ind, node.pos)
     t = g.temp()
-    return [f"{ind}{t} = {g.name(comp.expr(node, sc), 'f')}(fr)"], t
+    return g.fallback(comp.expr(node, sc), node, sc, t, ind), t
 
 
 def call_lines(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope", g: Gen, ind: str,
@@ -260,7 +337,8 @@ def value_into(comp: "Compiler", node: Node | None, sc: "FnScope", g: Gen, targe
             lines += [f"{ind}if type({e}) is list or type({e}) is dict:",
                       f"{ind}    {e} = clone({e})"]
         return lines + [f"{ind}{target} = {e}"]
-    return [f"{ind}{target} = {g.name(comp.value(node, sc) if copy else comp.expr(node, sc), 'f')}(fr)"]
+    fn = comp.value(node, sc) if copy else comp.expr(node, sc)
+    return g.fallback(fn, node, sc, target, ind)
 
 
 def compound_other(rt: Rt, op: str, a: Any, b: Any, pos: tuple[int, int]) -> Any:

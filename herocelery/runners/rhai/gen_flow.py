@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import RhaiBaseError, RhaiRuntimeError
 from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, cond_lines,
                   expr_lines, value_into)
-from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Closure, Continue, Do,
-                     ExprStmt, For, If, Index, Let, Lit, Node, Return, Switch, Try, Var, While)
+from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Call, Closure, Continue, Do,
+                     ExprStmt, For, If, Index, Let, Lit, Method, Node, Return, Switch, Try, Var,
+                     While)
 from .values import type_name
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 FLOW = (If, While, For, Do, Block)         # written out in place in statement position
 
-MAX_INLINE_LOOPS = 6       # loops written out in one generated function (2 blocks each)
+MAX_INLINE_LOOPS = 5       # loops written out in one generated function (3 blocks each)
 MAX_INDENT = 4 * 60        # indentation (in spaces) beyond which constructs become closures
 
 
@@ -39,7 +40,7 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                                (isinstance(node, Break) and node.value is None)):
         return [f"{ind}{'continue' if isinstance(node, Continue) else 'break'}"]
     if isinstance(node, ExprStmt) and not isinstance(node.expr, BLOCKISH):
-        return [f"{ind}{g.name(comp.expr(node.expr, sc), 'f')}(fr)"]
+        return g.fallback(comp.expr(node.expr, sc), node.expr, sc, None, ind)
     if isinstance(node, Let) and not (sc.top and node.const and len(sc.blocks) == 1) \
             and not node.export \
             and not sc.in_eval_block():
@@ -50,35 +51,48 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             g.env["Cell"] = __import__("herocelery.runners.rhai.runtime",
                                        fromlist=["Cell"]).Cell
             return lines + [f"{ind}fr[{v.slot}] = Cell(x)"]
-        return lines + [f"{ind}fr[{v.slot}] = x"]
+        return lines + [f"{ind}{g.declare(v.slot)} = x"]
     if isinstance(node, Assign):
         op, target, value = node.op, node.target, node.value
         var = sc.lookup(target.name) if isinstance(target, Var) and \
             not sc.dyn_for(target.name) else None
         plain = var is not None and not var.boxed and not var.const and not var.module
         if var is not None and plain and op == "=":
-            return value_into(comp, value, sc, g, f"fr[{var.slot}]", ind)
+            return value_into(comp, value, sc, g, g.var(var.slot), ind)
         if var is not None and plain and op not in ("??=",) and op[:-1] in ARITH:
             bop = op[:-1]
             p = g.name(node.pos, "p")
             lines = value_into(comp, value, sc, g, "b", ind, copy=False)
-            i = var.slot
-            lines += [f"{ind}a = fr[{i}]"]
+            loc = g.var(var.slot)
+            lit = type(value.value) if isinstance(value, Lit) else None
+            lines += [f"{ind}a = {loc}"]
+            g.env["other"] = compound_other
+            if bop == "+" and lit is str:
+                # `s += "text"`: append in place (the string's only reference is `a`)
+                return lines + [f"{ind}if type(a) is str:", f"{ind}    {loc} = None",
+                                f"{ind}    a += b", f"{ind}    {loc} = a",
+                                f"{ind}    if rt.max_str and len(a) > rt.max_str:",
+                                f"{ind}        slow(rt, '+', a, '', {p})",
+                                f"{ind}else:", f"{ind}    {loc} = other(rt, '+', a, b, {p})"]
             if bop in ("+", "-", "*"):
-                lines += [f"{ind}if type(a) is int and type(b) is int:", f"{ind}    v = a {bop} b",
+                known = var.slot in g.ints
+                bint = lit is int
+                cond = " and ".join(c for c, k in (("type(a) is int", known),
+                                                   ("type(b) is int", bint)) if not k) or "True"
+                lines += [f"{ind}if {cond}:", f"{ind}    v = a {bop} b",
                           f"{ind}    if not {LO} <= v <= {HI}:",
                           f"{ind}        v = slow(rt, {bop!r}, a, b, {p})",
-                          f"{ind}    fr[{i}] = v"]
-                if bop == "+":
+                          f"{ind}    {loc} = v"]
+                if bop == "+" and lit is None:
                     lines += [f"{ind}elif type(a) is str and type(b) is str:",
-                              f"{ind}    fr[{i}] = None", f"{ind}    a += b", f"{ind}    fr[{i}] = a",
+                              f"{ind}    {loc} = None", f"{ind}    a += b", f"{ind}    {loc} = a",
                               f"{ind}    if rt.max_str and len(a) > rt.max_str:",
                               f"{ind}        slow(rt, '+', a, '', {p})"]
-                g.env["other"] = compound_other
-                lines += [f"{ind}else:", f"{ind}    fr[{i}] = other(rt, {bop!r}, a, b, {p})"]
+                if cond != "True":
+                    lines += [f"{ind}else:", f"{ind}    {loc} = other(rt, {bop!r}, a, b, {p})"]
                 return lines
-            return lines + binop_lines(g, bop, (f"fr[{i}]", False), ("b", False),
-                                       f"fr[{i}]", node.pos, ind)[2:]
+            return lines + binop_lines(g, bop, (loc, var.slot in g.ints), ("b", lit is int),
+                                       loc, node.pos, ind)[2:]
         if op == "=" and isinstance(target, Index) and isinstance(target.obj, Var) and \
                 not target.safe and not sc.dyn_for(target.obj.name):
             base = sc.lookup(target.obj.name)
@@ -93,8 +107,9 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                     tv = g.temp()
                     lines = value_into(comp, value, sc, g, tv, ind)
                 kl, ke = expr_lines(comp, target.idx, sc, g, ind)
+                loc = g.var(base.slot)
                 return lines + kl + [
-                    f"{ind}o = fr[{base.slot}]", f"{ind}k = {ke}", f"{ind}v = {tv}",
+                    f"{ind}o = {loc}", f"{ind}k = {ke}", f"{ind}v = {tv}",
                     f"{ind}try:",
                     f"{ind}    if type(o) is list and type(k) is int:",
                     f"{ind}        o[k] = v",
@@ -105,13 +120,13 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                     f"{ind}    else:",
                     f"{ind}        nb = index_set(rt, o, k, v)",
                     f"{ind}        if nb is not o:",
-                    f"{ind}            fr[{base.slot}] = nb",
+                    f"{ind}            {loc} = nb",
                     f"{ind}except IndexError:",
                     f"{ind}    raise bounds('Array', k, len(o)).at({p}) from None",
                     f"{ind}except RhaiBaseError as e:",
                     f"{ind}    raise e.at({p})"]
     s = comp.stmt(node, sc)
-    return [f"{ind}r = {g.name(s, 's')}(fr)", f"{ind}if r is not None:"] + \
+    return g.fallback(s, node, sc, "r", ind, "s") + [f"{ind}if r is not None:"] + \
         [f"{ind}    {ln}" for ln in on_ctl]
 
 
@@ -133,7 +148,7 @@ def flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
         # CPython allows 20 nested blocks and 100 indentation levels per function: deeper
         # constructs become a call of their own closure (a fresh generated function)
         s = comp.stmt(ExprStmt(node.pos, node), sc)
-        return [f"{ind}r = {g.name(s, 's')}(fr)", f"{ind}if r is not None:"] + \
+        return g.fallback(s, node, sc, "r", ind, "s") + [f"{ind}if r is not None:"] + \
             [f"{ind}    {ln}" for ln in on_ctl]
     if loop:
         g.loops += 1
@@ -175,34 +190,7 @@ def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
     sc.loops += 1
     try:
         if isinstance(node, For):
-            var, counter, it_node, body = node.var, node.counter, node.iterable, node.body
-            if isinstance(it_node, Bin) and it_node.op in ("..", "..="):
-                g.env["irange"] = _int_range
-                lo = g.operand(comp.shape(it_node.left, sc))[0]
-                hi = g.operand(comp.shape(it_node.right, sc))[0]
-                it = f"irange({lo}, {hi}, {1 if it_node.op == '..=' else 0}, {p})"
-            else:
-                g.env["iterate"] = _iterate
-                it = f"iterate({g.name(comp.expr(it_node, sc), 'f')}(fr), {p})"
-            sc.push()
-            v = sc.declare(var)
-            cv = sc.declare(counter) if counter else None
-            if v.boxed or (cv is not None and cv.boxed):
-                g.env["Cell"] = __import__("herocelery.runners.rhai.runtime",
-                                           fromlist=["Cell"]).Cell
-            # a captured loop variable is one shared variable (as in Rhai): closures made in
-            # the loop see its last value
-            if v.boxed:
-                pre = pre + [f"{ind}fr[{v.slot}] = Cell(None)"]
-            if cv is not None and cv.boxed:
-                pre = pre + [f"{ind}fr[{cv.slot}] = Cell(None)"]
-            head = [f"{ind}for n, x in enumerate({it}):" if cv else f"{ind}for x in {it}:",
-                    f"{ind}    fr[{v.slot}]{'.v' if v.boxed else ''} = x"]
-            if cv is not None:
-                head.append(f"{ind}    fr[{cv.slot}]{'.v' if cv.boxed else ''} = n")
-            body_l = block_lines(comp, body.stmts, sc, g, inner, LOOP_CTL)
-            sc.pop()
-            return pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
+            return for_lines(comp, node, sc, g, ind, p, pre, tick_lines, handler, post)
         if isinstance(node, While):
             cond, body = node.cond, node.body
             head = [f"{ind}while True:"]
@@ -239,6 +227,98 @@ def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             handler + tail + post
     finally:
         sc.loops -= 1
+
+
+def _assigns(body: Node, name: str) -> bool:
+    """Whether `name` may be assigned below body (then its type is not known)."""
+    for n in body.walk():
+        if isinstance(n, Assign) and isinstance(n.target, Var) and n.target.name == name:
+            return True
+        if isinstance(n, Call) and (n.bang or n.name == "eval"):
+            return True
+        if isinstance(n, Method) and isinstance(n.obj, Var) and n.obj.name == name:
+            return True
+    return False
+
+
+def for_lines(comp: "Compiler", node: For, sc: "FnScope", g: Gen, ind: str, p: str,
+              pre: list[str], tick_lines: list[str], handler: list[str],
+              post: list[str]) -> list[str]:
+    """`for x in a..b` runs in chunks of loop_mask + 1 iterations with one tick per chunk;
+    other iterables count their iterations one by one."""
+    var, counter, it_node, body = node.var, node.counter, node.iterable, node.body
+    inner = ind + "        "
+    g.n += 1
+    k = g.n
+    lines: list[str] = []
+    is_range = isinstance(it_node, Bin) and it_node.op in ("..", "..=")
+    if is_range:
+        assert isinstance(it_node, Bin)
+        g.env["irange"] = _int_range
+        bounds = []
+        for side in (it_node.left, it_node.right):
+            shape = comp.shape(side, sc)
+            if shape[0] == "any":
+                t = g.temp()
+                lines += g.fallback(shape[1], side, sc, t, ind)
+                bounds.append(t)
+            else:
+                bounds.append(g.operand(shape)[0])
+        it = f"irange({bounds[0]}, {bounds[1]}, {1 if it_node.op == '..=' else 0}, {p})"
+    else:
+        g.env["iterate"] = _iterate
+        t = g.temp()
+        lines += g.fallback(comp.expr(it_node, sc), it_node, sc, t, ind)
+        it = f"iterate({t}, {p})"
+    sc.push()
+    v = sc.declare(var)
+    cv = sc.declare(counter) if counter else None
+    if v.boxed or (cv is not None and cv.boxed):
+        g.env["Cell"] = __import__("herocelery.runners.rhai.runtime", fromlist=["Cell"]).Cell
+    # a captured loop variable is one shared variable (as in Rhai): closures made in the
+    # loop see its last value
+    if v.boxed:
+        lines.append(f"{ind}fr[{v.slot}] = Cell(None)")
+    if cv is not None and cv.boxed:
+        lines.append(f"{ind}fr[{cv.slot}] = Cell(None)")
+    xv = f"x{k}" if v.boxed else g.declare(v.slot)
+    set_v = [f"{ind}        fr[{v.slot}].v = {xv}"] if v.boxed else []
+    known_int = is_range and not v.boxed and not _assigns(body, var)
+    if known_int:
+        g.ints.add(v.slot)
+    try:
+        if is_range:
+            set_c: list[str] = []
+            if cv is not None:
+                cexpr = f"{xv} - s{k}"
+                set_c = [f"{ind}        fr[{cv.slot}].v = {cexpr}"] if cv.boxed else \
+                    [f"{ind}        {g.declare(cv.slot)} = {cexpr}"]
+            body_l = block_lines(comp, body.stmts, sc, g, ind + "            ", LOOP_CTL)
+            chunk = g.mask + 1
+            hand = ["    " + ln for ln in handler]
+            return lines + [
+                f"{ind}r{k} = {it}", f"{ind}c{k} = s{k} = r{k}.start", f"{ind}h{k} = r{k}.stop",
+                f"{ind}while c{k} < h{k}:",
+                f"{ind}    e{k} = c{k} + {chunk}",
+                f"{ind}    if e{k} > h{k}:", f"{ind}        e{k} = h{k}",
+                f"{ind}    for {xv} in range(c{k}, e{k}):"] + set_v + set_c + \
+                [f"{ind}        try:"] + body_l + hand + [
+                f"{ind}    else:",
+                f"{ind}        tick(rt, {p}, e{k} - c{k})",
+                f"{ind}        c{k} = e{k}",
+                f"{ind}        continue",
+                f"{ind}    tick(rt, {p}, {xv} - c{k} + 1)",
+                f"{ind}    break"]
+        head = [f"{ind}for n{k}, {xv} in enumerate({it}):" if cv else f"{ind}for {xv} in {it}:"]
+        head += [ln[4:] for ln in set_v]
+        if cv is not None:
+            head.append(f"{ind}    fr[{cv.slot}].v = n{k}" if cv.boxed else
+                        f"{ind}    {g.declare(cv.slot)} = n{k}")
+        body_l = block_lines(comp, body.stmts, sc, g, inner, LOOP_CTL)
+        return lines + pre + head + tick_lines + [f"{ind}    try:"] + body_l + handler + post
+    finally:
+        g.ints.discard(v.slot)
+        sc.pop()
 
 
 def _int_range(a: Any, b: Any, incl: int, pos: tuple[int, int]) -> range:
@@ -309,11 +389,25 @@ def block_tail(comp: "Compiler", nodes: list[Node], sc: "FnScope", g: Gen, ind: 
     return lines
 
 
-def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str
-              ) -> Callable[[list[Any]], Any]:
+def _dynamic_scope(nodes: list[Node]) -> bool:
+    """eval and `f!()` reach variables by name at run time: their functions keep all
+    variables in the frame."""
+    for top in nodes:
+        for n in top.walk():
+            if isinstance(n, Call) and (n.bang or (n.name == "eval" and n.ns is None)):
+                return True
+    return False
+
+
+def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
+              store: str = "outside") -> Callable[[list[Any]], Any]:
     """One function for a statement list. mode: "stmt" (returns a control signal or None),
-    "value" (returns the last expression's value), "fn" (also turns `return` into a value)."""
-    g = Gen(comp.rt)
+    "value" (returns the last expression's value), "fn" (also turns `return` into a value).
+    `store`: which local variables go back to the frame at the end ("outside": those
+    declared outside this function; "all"; "none": the frame dies with the call)."""
+    if sc.no_locals is None:          # the first block of a function is its whole body
+        sc.no_locals = _dynamic_scope(nodes)
+    g = Gen(comp.rt, lmode=not sc.no_locals and not sc.eval_blocks)
     g.env["RhaiBaseError"] = RhaiBaseError
     if mode == "stmt":
         lines: list[str] = []
@@ -343,7 +437,7 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str
         if has_return(nodes):
             lines = ["    try:"] + ["    " + ln for ln in lines] + \
                     ["    except CtlExc as e:", "        return e.ctl.v"]
-    return g.build(["def f(fr):"] + lines)
+    return g.build(["def f(fr):"] + g.wrap(lines, store))
 
 
 def gen_script_call(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope",

@@ -36,6 +36,7 @@ class FnScope:
     eval_blocks: set[int] = field(default_factory=set)     # blocks holding an eval call
     eval_slot: int | None = None
     next_block: int = 1
+    no_locals: bool | None = None      # generated code keeps variables in Python locals?
 
     def declare(self, name: str, const: bool = False, module: bool = False) -> Var:
         v = Var(name, self.nslots, const, name in self.boxed_names, module)
@@ -56,6 +57,14 @@ class FnScope:
                 self.blocks[0][name] = inner
                 self.captures.append((outer, inner))
                 return inner
+        return None
+
+    def find(self, name: str) -> Var | None:
+        """The variable `name` of this function's own blocks (no capture from outside)."""
+        for block in reversed(self.blocks):
+            v = block.get(name)
+            if v is not None:
+                return v
         return None
 
     def push(self) -> None:
