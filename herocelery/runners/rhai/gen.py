@@ -40,6 +40,65 @@ def cond_error(v: Any, pos: tuple[int, int]) -> RhaiRuntimeError:
     return RhaiRuntimeError(f"Data type incorrect: {type_name(v)} (expecting bool)", pos)
 
 
+INT_OPS = ("+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "**")
+
+
+def is_int_expr(node: Node | None, ints: set[str]) -> bool:
+    """Whether node is sure to give an i64 (int operators on ints raise rather than give
+    anything else)."""
+    if isinstance(node, Lit):
+        return type(node.value) is int
+    if isinstance(node, Var):
+        return node.name in ints
+    if isinstance(node, Bin):
+        return node.op in INT_OPS and is_int_expr(node.left, ints) and \
+            is_int_expr(node.right, ints)
+    return False
+
+
+def int_names(nodes: list[Node]) -> set[str]:
+    """Names whose every assignment in these statements is an integer: found by dropping,
+    until nothing changes, the names with an assignment that might not be one."""
+    from .syntax import Assign as A
+    from .syntax import Closure, For, Method, Unary
+    lets: dict[str, list[Node | None]] = {}
+    bad: set[str] = set()
+    for top in nodes:
+        for n in top.walk():
+            if isinstance(n, Let):
+                lets.setdefault(n.name, []).append(n.value)
+            elif isinstance(n, A) and isinstance(n.target, Var):
+                op = n.op
+                name = n.target.name
+                if op == "=":
+                    lets.setdefault(name, []).append(n.value)
+                elif op[:-1] in INT_OPS:
+                    lets.setdefault(name, []).append(Bin(n.pos, op[:-1], n.target, n.value))
+                else:
+                    bad.add(name)
+            elif isinstance(n, For):
+                it = n.iterable
+                if isinstance(it, Bin) and it.op in ("..", "..="):
+                    lets.setdefault(n.var, []).append(Lit(n.pos, 0))
+                else:
+                    bad.add(n.var)
+                if n.counter:
+                    lets.setdefault(n.counter, []).append(Lit(n.pos, 0))
+            elif isinstance(n, Method) and isinstance(n.obj, Var):
+                bad.add(n.obj.name)            # `x.call(f)` may rebind x
+            elif isinstance(n, Closure):
+                bad.update(n.params)
+            elif isinstance(n, Unary):
+                pass
+    ints = set(lets) - bad
+    while True:
+        drop = {name for name in ints
+                if not all(v is not None and is_int_expr(v, ints) for v in lets[name])}
+        if not drop:
+            return ints
+        ints -= drop
+
+
 class Gen:
     """Source lines plus the names they refer to.
 
@@ -60,7 +119,8 @@ class Gen:
         self.locals: dict[int, str] = {}     # frame slot -> local name
         self.loaded: list[int] = []          # slots declared outside: loaded at entry
         self.declared: set[int] = set()      # slots declared in this function
-        self.ints: set[int] = set()          # locals known to hold an int (range loop vars)
+        self.ints: set[int] = set()          # locals known to hold an int
+        self.int_names: set[str] = set()     # names whose every value is an int
         self.max_depth = rt.max_depth
         self.mask = rt.loop_mask
 
@@ -75,11 +135,25 @@ class Gen:
                 self.loaded.append(slot)
         return name
 
-    def declare(self, slot: int) -> str:
+    def declare(self, slot: int, name: str | None = None) -> str:
         """A variable declared by this function (a `let`, a loop variable)."""
         if self.lmode and slot not in self.locals:
             self.declared.add(slot)
+            if name is not None and name in self.int_names:
+                self.ints.add(slot)
         return self.var(slot)
+
+    def int_expr(self, node: Node | None, sc: "FnScope") -> bool:
+        """Whether node surely gives an int, from what this function knows."""
+        if isinstance(node, Lit):
+            return type(node.value) is int
+        if isinstance(node, Var):
+            v = sc.find(node.name)
+            return v is not None and v.slot in self.ints
+        if isinstance(node, Bin):
+            return node.op in INT_OPS and self.int_expr(node.left, sc) and \
+                self.int_expr(node.right, sc)
+        return False
 
     def refs(self, node: Node, sc: "FnScope") -> list[int]:
         """The local variables a closure compiled from `node` may read or write."""
@@ -162,29 +236,48 @@ def binop_lines(g: Gen, op: str, a: tuple[str, bool], b: tuple[str, bool], targe
     """Lines computing `target = a op b` with the i64 fast path inlined."""
     (ae, aint), (be, bint) = a, b
     p = g.name(pos, "p")
-    checks = [c for c, known in (("type(a) is int", aint), ("type(b) is int", bint)) if not known]
+    lines = []
+    # plain names and literals are used as they are; anything else is evaluated once
+    if not _simple(ae):
+        lines.append(f"{ind}a = {ae}")
+        ae = "a"
+    if not _simple(be):
+        lines.append(f"{ind}b = {be}")
+        be = "b"
+    checks = [c for c, known in ((f"type({ae}) is int", aint), (f"type({be}) is int", bint))
+              if not known]
     cond = " and ".join(checks) or "True"
-    lines = [f"{ind}a = {ae}", f"{ind}b = {be}"]
-    slow = f"slow(rt, {op!r}, a, b, {p})"
-    mixed = "(type(a) is float or type(a) is int) and (type(b) is float or type(b) is int)"
+    slow = f"slow(rt, {op!r}, {ae}, {be}, {p})"
+    a_, b_ = ae, be
+    mixed = (f"(type({a_}) is float or type({a_}) is int) and "
+             f"(type({b_}) is float or type({b_}) is int)")
     if op in ("+", "-", "*"):
-        lines += [f"{ind}if {cond}:", f"{ind}    v = a {op} b",
+        lines += [f"{ind}if {cond}:", f"{ind}    v = {a_} {op} {b_}",
                   f"{ind}    if not {LO} <= v <= {HI}:", f"{ind}        v = {slow}",
                   f"{ind}    {target} = v"]
         if not (aint and bint):
-            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = a {op} b"]
+            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = {a_} {op} {b_}"]
     elif op in COMPARE_OPS:
-        lines += [f"{ind}if {cond}:", f"{ind}    {target} = a {op} b"]
+        lines += [f"{ind}if {cond}:", f"{ind}    {target} = {a_} {op} {b_}"]
         if not (aint and bint):
-            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = a {op} b"]
+            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = {a_} {op} {b_}"]
     elif op in ("&", "|", "^"):
-        lines += [f"{ind}if {cond}:", f"{ind}    {target} = a {op} b"]
+        lines += [f"{ind}if {cond}:", f"{ind}    {target} = {a_} {op} {b_}"]
     elif op in ("/", "%"):
         pyop = "//" if op == "/" else "%"
-        lines += [f"{ind}if {cond} and a >= 0 and b > 0:", f"{ind}    {target} = a {pyop} b"]
+        lines += [f"{ind}if {cond} and {a_} >= 0 and {b_} > 0:",
+                  f"{ind}    {target} = {a_} {pyop} {b_}"]
     else:
         return lines + [f"{ind}{target} = {slow}"]
+    if aint and bint and op in COMPARE_OPS + ("&", "|", "^"):
+        return lines
     return lines + [f"{ind}else:", f"{ind}    {target} = {slow}"]
+
+
+def _simple(e: str) -> bool:
+    """A Python local name or a number/bool/None literal (cheap to repeat)."""
+    return e.isidentifier() or e.lstrip("-").replace(".", "", 1).isdigit() or \
+        e in ("True", "False", "None")
 
 
 def cond_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str) -> list[str]:
@@ -227,8 +320,8 @@ def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
             t = g.temp()
             ll, le = ll + [f"{ind}{t} = {le}"], t
         t = g.temp()
-        return ll + rl + binop_lines(g, op, (le, _int_lit(left)), (re_, _int_lit(right)), t,
-                                     node.pos, ind), t
+        return ll + rl + binop_lines(g, op, (le, g.int_expr(left, sc)),
+                                     (re_, g.int_expr(right, sc)), t, node.pos, ind), t
     if isinstance(node, Prop) and not node.safe and isinstance(node.obj, PLACE_KINDS):
         bl, be = expr_lines(comp, node.obj, sc, g, ind)
         o, t = g.temp(), g.temp()
@@ -245,9 +338,10 @@ def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
         t = g.temp()
         g.env["index_get"] = index_get
         p = g.name(node.pos, "p")
+        kint = "" if g.int_expr(node.idx, sc) else " and type(k) is int"
         return bl + kl + [
             f"{ind}k = {ke}",
-            f"{ind}if type({o}) is list and type(k) is int and 0 <= k < len({o}):",
+            f"{ind}if type({o}) is list{kint} and 0 <= k < len({o}):",
             f"{ind}    {t} = {o}[k]",
             f"{ind}elif type({o}) is dict and type(k) is str:",
             f"{ind}    {t} = {o}.get(k)",

@@ -51,7 +51,7 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             g.env["Cell"] = __import__("herocelery.runners.rhai.runtime",
                                        fromlist=["Cell"]).Cell
             return lines + [f"{ind}fr[{v.slot}] = Cell(x)"]
-        return lines + [f"{ind}{g.declare(v.slot)} = x"]
+        return lines + [f"{ind}{g.declare(v.slot, name)} = x"]
     if isinstance(node, Assign):
         op, target, value = node.op, node.target, node.value
         var = sc.lookup(target.name) if isinstance(target, Var) and \
@@ -64,7 +64,8 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             p = g.name(node.pos, "p")
             lines = value_into(comp, value, sc, g, "b", ind, copy=False)
             loc = g.var(var.slot)
-            lit = type(value.value) if isinstance(value, Lit) else None
+            lit = type(value.value) if isinstance(value, Lit) else \
+                (int if g.int_expr(value, sc) else None)
             lines += [f"{ind}a = {loc}"]
             g.env["other"] = compound_other
             if bop == "+" and lit is str:
@@ -91,8 +92,8 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                 if cond != "True":
                     lines += [f"{ind}else:", f"{ind}    {loc} = other(rt, {bop!r}, a, b, {p})"]
                 return lines
-            return lines + binop_lines(g, bop, (loc, var.slot in g.ints), ("b", lit is int),
-                                       loc, node.pos, ind)[2:]
+            return lines + binop_lines(g, bop, ("a", var.slot in g.ints), ("b", lit is int),
+                                       loc, node.pos, ind)
         if op == "=" and isinstance(target, Index) and isinstance(target.obj, Var) and \
                 not target.safe and not sc.dyn_for(target.obj.name):
             base = sc.lookup(target.obj.name)
@@ -201,8 +202,9 @@ def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                 ae, _ = g.operand(comp.shape(left, sc))
                 be, _ = g.operand(comp.shape(right, sc))
                 q = g.name(cond.pos, "p")
+                both = g.int_expr(left, sc) and g.int_expr(right, sc)
                 head += [f"{ind}    a = {ae}", f"{ind}    b = {be}",
-                         f"{ind}    if type(a) is int and type(b) is int:",
+                         f"{ind}    if {'True' if both else 'type(a) is int and type(b) is int'}:",
                          f"{ind}        if not a {op} b:", f"{ind}            break",
                          f"{ind}    else:",
                          f"{ind}        c = slow(rt, {op!r}, a, b, {q})",
@@ -408,6 +410,9 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
     if sc.no_locals is None:          # the first block of a function is its whole body
         sc.no_locals = _dynamic_scope(nodes)
     g = Gen(comp.rt, lmode=not sc.no_locals and not sc.eval_blocks)
+    if g.lmode:
+        from .gen import int_names
+        g.int_names = int_names(nodes)
     g.env["RhaiBaseError"] = RhaiBaseError
     if mode == "stmt":
         lines: list[str] = []
