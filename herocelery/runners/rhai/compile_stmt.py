@@ -92,10 +92,12 @@ class StmtCompiler:
             return r
         return loop_value
 
-    def fn_body(self, node: Block, sc: FnScope, store: str = "none") -> E:
+    def fn_body(self, node: Block, sc: FnScope, store: str = "none",
+                params: list[Var] | None = None) -> E:
         """A function body: its value, or the value of a `return` inside it. `store`
-        "all" when the frame is read afterwards (a script's top level)."""
-        return gen_block(self.c, node.stmts, sc, "fn", store)
+        "all" when the frame is read afterwards (a script's top level); with `params`, the
+        result may also have a `fast(args)` entry."""
+        return gen_block(self.c, node.stmts, sc, "fn", store, params)
 
     # -- statements ----------------------------------------------------------------
     def stmt(self, node: Node, sc: FnScope) -> S:

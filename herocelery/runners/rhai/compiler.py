@@ -87,8 +87,12 @@ class Compiler:
         for fd in script.fns:
             sfn = self.script_fns[(fd.name, len(fd.params))]
             fsc = _fn_scope(fd.body, fd.params)
-            sfn.body = self.stmts.fn_body(fd.body, fsc)
+            pvars = [v for v in (fsc.find(p) for p in fd.params) if v is not None]
+            sfn.body = self.stmts.fn_body(fd.body, fsc, params=pvars)
             sfn.finish(fsc.nslots)
+            fast = getattr(sfn.body, "fast", None)
+            if fast is not None:
+                sfn.fast = fast
         sc = FnScope(captured_names(script.stmts), top=top)
         slots = [sc.declare(n) for n in scope_names]
         body = self.stmts.fn_body(Block((1, 1), script.stmts), sc, store="all")

@@ -228,6 +228,7 @@ class Gen:
         src = "\n".join(lines) + "\n"
         ns = dict(self.env)
         exec(compile(src, f"<rhai-gen {fname}>", "exec"), ns)
+        self.last_ns = ns
         return ns[fname]  # type: ignore[no-any-return]
 
 
@@ -378,16 +379,17 @@ def call_lines(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope", g: G
     S = g.name(sfn, "S")
     p = g.name(pos, "p")
     res = g.temp()
-    lines.append(f"{ind}nf = {S}.template.copy()")
-    lines += [f"{ind}nf[{i + 1}] = {v}" for i, v in enumerate(vals)]
-    if sfn.boxed:
-        g.env["Cell"] = __import__("herocelery.runners.rhai.runtime", fromlist=["Cell"]).Cell
-        lines += [f"{ind}nf[{s}] = Cell(nf[{s}])" for s in sfn.boxed]
-    lines += [f"{ind}d = rt.depth", f"{ind}if d >= rt.max_depth:",
-              f"{ind}    raise rt.too_deep().at({p})",
-              f"{ind}rt.budget -= 1", f"{ind}if rt.budget < 0:", f"{ind}    tick(rt, {p}, 0)",
-              f"{ind}rt.depth = d + 1", f"{ind}{res} = {S}.body(nf)", f"{ind}rt.depth = d"]
-    return lines, res
+    return lines + call_tail(g, S, vals, p, res, ind), res
+
+
+def call_tail(g: Gen, S: str, vals: list[str], p: str, res: str, ind: str) -> list[str]:
+    """The call of script function S's fast entry: depth limit, one operation, the call."""
+    return [f"{ind}d = rt.depth", f"{ind}if d >= {g.max_depth}:",
+            f"{ind}    raise rt.too_deep().at({p})",
+            f"{ind}bg = rt.budget - 1", f"{ind}rt.budget = bg",
+            f"{ind}if bg < 0:", f"{ind}    tick(rt, {p}, 0)",
+            f"{ind}rt.depth = d + 1", f"{ind}{res} = {S}.fast({', '.join(vals)})",
+            f"{ind}rt.depth = d"]
 
 
 PLACE_KINDS = (Var, Prop, Index)

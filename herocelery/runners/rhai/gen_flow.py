@@ -6,6 +6,7 @@ loop, or returned (a Ret) out of the generated function.
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
@@ -14,6 +15,7 @@ from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, 
 from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Call, Closure, Continue, Do,
                      ExprStmt, For, If, Index, Let, Lit, Method, Node, Return, Switch, Try, Var,
                      While)
+from .runtime import NO_THIS
 from .values import type_name
 
 if TYPE_CHECKING:
@@ -402,7 +404,8 @@ def _dynamic_scope(nodes: list[Node]) -> bool:
 
 
 def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
-              store: str = "outside") -> Callable[[list[Any]], Any]:
+              store: str = "outside", params: list[Any] | None = None
+              ) -> Callable[[list[Any]], Any]:
     """One function for a statement list. mode: "stmt" (returns a control signal or None),
     "value" (returns the last expression's value), "fn" (also turns `return` into a value).
     `store`: which local variables go back to the frame at the end ("outside": those
@@ -442,24 +445,38 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
         if has_return(nodes):
             lines = ["    try:"] + ["    " + ln for ln in lines] + \
                     ["    except CtlExc as e:", "        return e.ctl.v"]
-    return g.build(["def f(fr):"] + g.wrap(lines, store))
+    body = g.wrap(lines, store)
+    if params is None or any(p.boxed for p in params) or not g.lmode:
+        return g.build(["def f(fr):"] + body)
+    # a function body also gets a `fast(args)` entry: the arguments arrive as the locals
+    # (a frame is made only when some line still needs one)
+    pslots = {p.slot for p in params}
+    names = [g.locals.get(p.slot, f"a{p.slot}") for p in params]
+    fast_body = [ln for ln in body if not any(ln == f"    {g.locals.get(s)} = fr[{s}]"
+                                             for s in pslots)]
+    needs_fr = any(re.search(r"\bfr\b", ln) for ln in fast_body)
+    if needs_fr:
+        g.env["PAD"] = [None] * (sc.nslots - 1 - len(params))
+        g.env["NO_THIS"] = NO_THIS
+        fast_body = [f"    fr = [NO_THIS, {', '.join(names)}] + PAD"] + fast_body
+    src = ["def f(fr):"] + body + [f"def fast({', '.join(names)}):"] + fast_body
+    f = g.build(src)
+    f.fast = g.last_ns["fast"]  # type: ignore[attr-defined]
+    return f
 
 
 def gen_script_call(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope",
                     pos: tuple[int, int]) -> Callable[[list[Any]], Any]:
     """A call site of a script function: arguments written straight into the new frame."""
+    from .gen import call_tail
     g = Gen(comp.rt)
     g.env["sfn"] = sfn
     g.env["RhaiBaseError"] = RhaiBaseError
     p = g.name(pos, "p")
-    lines = ["def f(fr):", "    nf = sfn.template.copy()"]
+    lines = ["def f(fr):"]
+    vals = []
     for i, a in enumerate(args):
-        lines += value_into(comp, a, sc, g, f"nf[{i + 1}]", "    ")
-    if sfn.boxed:
-        g.env["Cell"] = __import__("herocelery.runners.rhai.runtime", fromlist=["Cell"]).Cell
-        lines += [f"    nf[{s}] = Cell(nf[{s}])" for s in sfn.boxed]
-    lines += ["    d = rt.depth", "    if d >= rt.max_depth:",
-              f"        raise rt.too_deep().at({p})",
-              "    rt.budget -= 1", "    if rt.budget < 0:", f"        tick(rt, {p}, 0)",
-              "    rt.depth = d + 1", "    v = sfn.body(nf)", "    rt.depth = d", "    return v"]
+        lines += value_into(comp, a, sc, g, f"a{i}", "    ")
+        vals.append(f"a{i}")
+    lines += call_tail(g, "sfn", vals, p, "v", "    ") + ["    return v"]
     return g.build(lines)

@@ -89,7 +89,7 @@ class ScriptFn:
     """A compiled script function or closure: its frame layout and its body."""
 
     __slots__ = ("name", "params", "nslots", "body", "boxed", "pos", "private", "capture_slots",
-                 "template")
+                 "template", "fast")
 
     def __init__(self, name: str, params: list[str], pos: tuple[int, int],
                  private: bool = False) -> None:
@@ -102,6 +102,16 @@ class ScriptFn:
         self.boxed: tuple[int, ...] = ()          # parameter slots that closures capture
         self.capture_slots: tuple[int, ...] = ()  # closure: slots receiving captured cells
         self.template: list[Any] = []
+        # `fast(*args)`: the body called with its arguments (no `this`); the compiler puts a
+        # generated entry here when it can, this one builds the frame
+        self.fast: Callable[..., Any] = self._framed
+
+    def _framed(self, *args: Any) -> Any:
+        nf = self.template.copy()
+        nf[1:1 + len(args)] = args
+        for s in self.boxed:
+            nf[s] = Cell(nf[s])
+        return self.body(nf)
 
     def finish(self, nslots: int) -> None:
         self.nslots = nslots
