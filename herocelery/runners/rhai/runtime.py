@@ -131,6 +131,11 @@ class Closure:
 class Rt:
     """The state of one evaluation."""
 
+    # slots: generated code reads and writes depth and budget on every call
+    __slots__ = ("limits", "lib", "max_ops", "max_depth", "max_str", "max_arr", "max_map",
+                 "deadline", "cancelled", "on_print", "on_debug", "ops", "window", "budget",
+                 "loop_mask", "depth", "fns", "modules", "call_fnptr", "load_module")
+
     def __init__(self, limits: Limits, lib: Library, deadline: float | None = None,
                  on_print: Callable[[str], None] | None = None,
                  on_debug: Callable[[str], None] | None = None,
