@@ -125,6 +125,12 @@ class Keys:
         return f"{PREFIX}:osis:{model}:{ns}:index"
 
     @staticmethod
+    def osis_fulltext(model: str, ns: str) -> str:
+        """HeroDB full-text index (FT.*, not a key) of one model's `fulltext` fields in one
+        namespace; documents are the objects' ids."""
+        return f"{PREFIX}:osis:{model}:{ns}:fulltext"
+
+    @staticmethod
     def osis_seq(model: str, ns: str) -> str:
         """Counter: the last numeric id given to a model's object in a namespace."""
         return f"{PREFIX}:osis:{model}:{ns}:seq"

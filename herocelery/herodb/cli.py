@@ -88,3 +88,8 @@ def serve_forever(config: ServerConfig) -> None:
 
 def main() -> None:
     group(prog_name="herodb")
+
+
+from .cli_ops import register as _register_operator_commands  # noqa: E402  (cli_ops.py)
+
+_register_operator_commands(group)

@@ -7,11 +7,14 @@ JSON (one object, or a list of them):
     {"action": "get" | "delete", "model": "note", "id": "1"}
     {"action": "list", "model": "note", "offset": 0, "limit": 100}
     {"action": "find", "model": "note", "where": {"tags": "a"}, "prefix": {"title": "x"}}
+    {"action": "search", "model": "note", "query": "quick brown", "offset": 0, "limit": 100}
+A define may name "fulltext" fields (text searched by words: `search`, HeroDB FT.*).
 Every action takes an optional "ns" (namespace, default "default").
 
 HeroScript: `!!osis.<action> model:note ...` with the object's fields as params
 (`!!osis.set model:note title:x tags:a,b`), `!!osis.find model:note title:'ab*'` (a trailing
-`*` asks for a prefix), `!!osis.define model:note fields:'title:str,tags:list' index:title,tags`.
+`*` asks for a prefix), `!!osis.define model:note fields:'title:str,tags:list' index:title,tags`
+(`fulltext:body` adds full-text fields), `!!osis.search model:note query:'quick brown'`.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from typing import Any, Mapping
 from .schema import OsisError
 from .store import Osis
 
-ACTIONS = ("define", "set", "get", "delete", "list", "find")
+ACTIONS = ("define", "set", "get", "delete", "list", "find", "search")
 CONTROL = frozenset({"model", "ns", "id", "offset", "limit", "action"})
 
 
@@ -56,9 +59,13 @@ def _apply(osis: Osis, a: Mapping[str, Any]) -> Any:
         raise OsisError("field 'model': a model name is required")
     ns = str(a.get("ns", "default"))
     if kind == "define":
-        cls = osis.define(model, a.get("fields") or {}, a.get("index") or [])
-        return {"model": model, "fields": cls.osis_definition["fields"],  # type: ignore[attr-defined]
-                "index": list(cls.osis_index)}
+        cls = osis.define(model, a.get("fields") or {}, a.get("index") or [],
+                          a.get("fulltext") or [])
+        out = {"model": model, "fields": cls.osis_definition["fields"],  # type: ignore[attr-defined]
+               "index": list(cls.osis_index)}
+        if cls.osis_fulltext:
+            out["fulltext"] = list(cls.osis_fulltext)
+        return out
     if kind == "set":
         obj = a.get("object")
         if obj is None:
@@ -70,6 +77,11 @@ def _apply(osis: Osis, a: Mapping[str, Any]) -> Any:
         fn = osis.get if kind == "get" else osis.delete
         return fn(model, str(a["id"]), ns)
     offset, limit = _int(a, "offset", 0), _int(a, "limit", 100)
+    if kind == "search":
+        query = a.get("query")
+        if not isinstance(query, str):
+            raise OsisError("field 'query': search needs the query text")
+        return osis.search(model, query, ns=ns, offset=offset, limit=limit)
     if kind == "list":
         return osis.list(model, ns, offset=offset, limit=limit)
     where, prefix = a.get("where") or {}, a.get("prefix") or {}
@@ -99,6 +111,15 @@ def from_heroscript(osis: Osis, name: str, params: Mapping[str, str]) -> dict[st
                 spec[fname.strip()] = tname.strip() or "str"
         out["fields"] = spec
         out["index"] = [s.strip() for s in (fields.get("index") or "").split(",") if s.strip()]
+        out["fulltext"] = [s.strip() for s in (fields.get("fulltext") or "").split(",")
+                           if s.strip()]
+        return out
+    if name == "search":
+        unexpected = set(fields) - {"query"}
+        if unexpected:
+            raise OsisError(f"!!osis.search: unexpected param(s) {', '.join(sorted(unexpected))}"
+                            " (model, query, ns, offset, limit)")
+        out["query"] = fields.get("query", "")
         return out
     if name == "set":
         cls = osis.model(str(params.get("model", "")))

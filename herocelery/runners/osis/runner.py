@@ -78,7 +78,7 @@ def register_heroscript(registry: Any) -> None:
 def rhai_bindings() -> dict[str, Callable[[JobContext], Callable[..., Any]]]:
     """Factories of the Rhai functions bound to the job's database: osis_set(model, map),
     osis_get(model, id), osis_delete(model, id), osis_find(model, map) (a text value ending
-    in `*` is a prefix), osis_list(model)."""
+    in `*` is a prefix), osis_list(model), osis_search(model, query) (fulltext fields)."""
     def plain(value: Any) -> Any:
         from ..rhai.values import to_json
         return to_json(value)
@@ -113,8 +113,16 @@ def rhai_bindings() -> dict[str, Callable[[JobContext], Callable[..., Any]]]:
             return Osis(job.db()).list(str(model))["items"]
         return fn
 
+    def osis_search(job: JobContext) -> Callable[..., Any]:
+        def fn(model: str, query: Any) -> Any:
+            query = plain(query)
+            if not isinstance(query, str):
+                raise OsisError("osis_search(model, query): the query must be a string")
+            return Osis(job.db()).search(str(model), query)
+        return fn
+
     return {"osis_set": osis_set, "osis_get": osis_get, "osis_delete": osis_delete,
-            "osis_find": osis_find, "osis_list": osis_list}
+            "osis_find": osis_find, "osis_list": osis_list, "osis_search": osis_search}
 
 
 def register_rhai() -> None:

@@ -22,6 +22,7 @@ TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool,
                          "list": list[str], "list[str]": list[str], "list[int]": list[int],
                          "dict": dict[str, Any], "json": Any, "any": Any}
 INDEXABLE = frozenset({"str", "int", "float", "bool", "list", "list[str]", "list[int]"})
+SEARCHABLE = frozenset({"str", "list", "list[str]"})  # what a `fulltext` field may hold
 
 
 class OsisError(ScriptError):
@@ -38,6 +39,7 @@ class OsisModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
     osis_name: ClassVar[str] = ""
     osis_index: ClassVar[tuple[str, ...]] = ()
+    osis_fulltext: ClassVar[tuple[str, ...]] = ()  # text fields searched by `search`
 
     id: str = ""
     ns: str = Field(default="default", pattern=NS_RE.pattern)
@@ -52,6 +54,21 @@ def indexed(default: Any = ..., **kw: Any) -> Any:
     return Field(default, json_schema_extra=extra, **kw)
 
 
+def fulltext(default: Any = ..., **kw: Any) -> Any:
+    """A text model field indexed for full-text `search` (HeroDB FT.*), e.g. a note's body."""
+    extra = dict(kw.pop("json_schema_extra", None) or {})
+    extra["osis_fulltext"] = True
+    return Field(default, json_schema_extra=extra, **kw)
+
+
+def fulltext_of(cls: type[OsisModel]) -> tuple[str, ...]:
+    """The full-text fields of a model class (declared with `fulltext()` or in
+    `osis_fulltext`)."""
+    marked = [name for name, f in cls.model_fields.items()
+              if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("osis_fulltext")]
+    return tuple(dict.fromkeys([*cls.osis_fulltext, *marked]))
+
+
 def index_of(cls: type[OsisModel]) -> tuple[str, ...]:
     """The indexed fields of a model class (declared with `indexed()` or in `osis_index`)."""
     marked = [name for name, f in cls.model_fields.items()
@@ -59,8 +76,10 @@ def index_of(cls: type[OsisModel]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*cls.osis_index, *marked]))
 
 
-def define(name: str, fields: Mapping[str, str], index: Iterable[str] = ()) -> type[OsisModel]:
-    """A model class from a data definition; OsisError naming the bad part."""
+def define(name: str, fields: Mapping[str, str], index: Iterable[str] = (),
+           fulltext: Iterable[str] = ()) -> type[OsisModel]:
+    """A model class from a data definition; OsisError naming the bad part. `fulltext`
+    names text fields (str or list of str) that `search` finds by words."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise OsisError(f"model name {name!r} is not valid (letters, digits, '_')")
     if not isinstance(fields, Mapping) or not fields:
@@ -81,10 +100,21 @@ def define(name: str, fields: Mapping[str, str], index: Iterable[str] = ()) -> t
         if fields[fname] not in INDEXABLE:
             raise OsisError(f"model {name!r}, field {fname!r}: type {fields[fname]} cannot "
                             "be indexed")
+    searched = tuple(fulltext)
+    for fname in searched:
+        if fname not in fields:
+            raise OsisError(f"model {name!r}: fulltext field {fname!r} is not one of its fields")
+        if fields[fname] not in SEARCHABLE:
+            raise OsisError(f"model {name!r}, field {fname!r}: type {fields[fname]} cannot be "
+                            "a fulltext field (str or list of str)")
     cls = create_model(name, __base__=OsisModel, **spec)  # type: ignore[call-overload]
     cls.osis_name = name
     cls.osis_index = index
-    cls.osis_definition = {"fields": dict(fields), "index": list(index)}  # type: ignore[attr-defined]
+    cls.osis_fulltext = searched
+    definition: dict[str, Any] = {"fields": dict(fields), "index": list(index)}
+    if searched:  # absent otherwise: definitions stored before fulltext existed stay equal
+        definition["fulltext"] = list(searched)
+    cls.osis_definition = definition  # type: ignore[attr-defined]
     return cls
 
 
@@ -134,6 +164,7 @@ class ModelRegistry:
             raise OsisError(f"model name {name!r} is not valid (letters, digits, '_')")
         cls.osis_name = name
         cls.osis_index = index_of(cls)
+        cls.osis_fulltext = fulltext_of(cls)
         self._models[name] = cls
         return cls
 

@@ -39,15 +39,22 @@ end
 """
 
 # ARGV: key prefix (the object key without its id), index, id ('' = take the next number
-# from the sequence key), now, sequence key, n, member prefix* (without the id),
-# (field, json)*.  One round trip per set, creation included: the id is drawn here.
-# One ZADD of the order member and every new member: if all were new, the object is new;
-# otherwise read its old members (`_m`) and remove those that went away.
+# from the sequence key), now, sequence key, n, member prefix* (without the id), full-text
+# index ('' = none), m, (field, text){m}, (field, json)*.  One round trip per set, creation
+# included: the id is drawn here. One ZADD of the order member and every new member: if all
+# were new, the object is new; otherwise read its old members (`_m`) and remove those that
+# went away. The full-text document (HeroDB FT.ADD) changes in the same script.
 SET_LUA = ORDER_LUA + r"""
 local index, id, now, seq = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local n = tonumber(ARGV[6])
+local ft, m = ARGV[7 + n], tonumber(ARGV[8 + n])
 if id == '' then id = tostring(redis.call('INCR', seq)) end
 local key = ARGV[1] .. id
-local n = tonumber(ARGV[6])
+if ft ~= '' then
+  local doc = {'FT.ADD', ft, id, 1}
+  for i = 9 + n, 8 + n + 2 * m do doc[#doc + 1] = ARGV[i] end
+  redis.call(unpack(doc))
+end
 local add = {'ZADD', index, 0, order_member(id)}
 local members = {}
 for i = 7, 6 + n do
@@ -72,16 +79,17 @@ if redis.call(unpack(add)) < n + 1 then
 end
 local h = {'HSET', key, 'id', cjson.encode(id), 'created_at', created, 'modified_at', now,
            '_m', joined}
-for i = 7 + n, #ARGV do h[#h + 1] = ARGV[i] end
+for i = 9 + n + 2 * m, #ARGV do h[#h + 1] = ARGV[i] end
 redis.call(unpack(h))
 return {created, id}
 """
 
-# ARGV: key, index, id
+# ARGV: key, index, id, full-text index ('' = none)
 DELETE_LUA = ORDER_LUA + r"""
-local key, index, id = ARGV[1], ARGV[2], ARGV[3]
+local key, index, id, ft = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local old = redis.call('HMGET', key, 'created_at', '_m')
 if not old[1] then return 0 end
+if ft ~= '' then redis.call('FT.DEL', ft, id) end
 local rem = {'ZREM', index, order_member(id)}
 if old[2] then
   for m in string.gmatch(old[2], '([^\031]+)') do rem[#rem + 1] = m end
@@ -108,13 +116,15 @@ class Osis:
         self.models = (models or ModelRegistry()).copy()
         self._set = client.register_script(SET_LUA)
         self._delete = client.register_script(DELETE_LUA)
+        self._fulltext_ready: set[str] = set()  # full-text indexes known to exist
 
     # ---- models ---------------------------------------------------------------------------
-    def define(self, name: str, fields: Mapping[str, str], index: Iterable[str] = ()
-               ) -> type[OsisModel]:
+    def define(self, name: str, fields: Mapping[str, str], index: Iterable[str] = (),
+               fulltext: Iterable[str] = ()) -> type[OsisModel]:
         """Define a model as data, stored so every runner of this context knows it. Defining
-        it again identically is a no-op; differently, an OsisError."""
-        cls = define(name, fields, index)
+        it again identically is a no-op; differently, an OsisError. `fulltext` fields are
+        found by words with `search` (HeroDB's FT.* index)."""
+        cls = define(name, fields, index, fulltext)
         text = json.dumps(cls.osis_definition, sort_keys=True)  # type: ignore[attr-defined]
         if not self.r.set(Keys.osis_schema(name), text, nx=True):
             stored = self.r.get(Keys.osis_schema(name))
@@ -133,7 +143,8 @@ class Osis:
             known = ", ".join(self.models.names()) or "none yet"
             raise OsisError(f"unknown model {name!r} (known: {known}; define it first)")
         d = json.loads(raw)
-        return self.models.register(define(name, d["fields"], d["index"]), name)
+        return self.models.register(define(name, d["fields"], d["index"],
+                                           d.get("fulltext", ())), name)
 
     # ---- writes ---------------------------------------------------------------------------
     def set(self, model: str, obj: Any, ns: str | None = None) -> dict[str, Any]:
@@ -157,7 +168,8 @@ class Osis:
         stamp = now()
         args: list[Any] = [Keys.osis_object(model, item.ns, ""),
                            Keys.osis_index(model, item.ns), item.id or "", repr(stamp),
-                           Keys.osis_seq(model, item.ns), len(members), *members]
+                           Keys.osis_seq(model, item.ns), len(members), *members,
+                           *self._document(cls, item.ns, values)]
         for key, value in values.items():
             args += [key, json.dumps(value)]
         created, obj_id = (v.decode() if isinstance(v, bytes) else str(v)
@@ -166,10 +178,63 @@ class Osis:
 
     def delete(self, model: str, obj_id: str, ns: str = "default") -> bool:
         """Remove an object and its index entries; False if it did not exist."""
-        self.model(model)
+        cls = self.model(model)
         obj_id = str(obj_id)
+        ft = self._fulltext_index(cls, ns) if cls.osis_fulltext else ""
         return bool(self._delete(args=[Keys.osis_object(model, ns, obj_id),
-                                       Keys.osis_index(model, ns), obj_id]))
+                                       Keys.osis_index(model, ns), obj_id, ft]))
+
+    # ---- full text ------------------------------------------------------------------------
+    def search(self, model: str, query: str, *, ns: str = "default", offset: int = 0,
+               limit: int = 100) -> list[dict[str, Any]]:
+        """Objects whose `fulltext` fields match `query` (HeroDB's FT query syntax: words,
+        "phrases", prefix*, @field:word, a | b, -word), most relevant first, paged."""
+        cls = self.model(model)
+        if not cls.osis_fulltext:
+            raise OsisError(f"search on model {model!r}: it has no fulltext field (declare "
+                            "some with fulltext=[...] in define, or fulltext() in a class)")
+        if not isinstance(query, str) or not query.strip():
+            raise OsisError(f"search on model {model!r}: the query must be non-empty text")
+        index = self._fulltext_index(cls, ns)
+        try:
+            reply = self.r.execute_command("FT.SEARCH", index, query, "NOCONTENT", "LIMIT",
+                                           max(0, int(offset)), _page(limit))
+        except redis.ResponseError as exc:
+            raise OsisError(f"search on model {model!r}: {exc}") from None
+        ids = [_text(i) for i in reply[1:]]
+        fetched: Any = self._fetch(model, ns, ids)  # (`list` is a method name in this class)
+        found = {item["id"]: item for item in fetched}
+        return [found[i] for i in ids if i in found]
+
+    def _document(self, cls: type[OsisModel], ns: str, values: Mapping[str, Any]) -> list[Any]:
+        """The SET script's full-text arguments: index, m, (field, text){m}."""
+        if not cls.osis_fulltext:
+            return ["", 0]
+        pairs: list[Any] = []
+        for field in cls.osis_fulltext:
+            value = values.get(field)
+            if isinstance(value, list):
+                value = "\n".join(str(v) for v in value)
+            if value is not None:
+                pairs += [field, str(value)]
+        return [self._fulltext_index(cls, ns), len(pairs) // 2, *pairs]
+
+    def _fulltext_index(self, cls: type[OsisModel], ns: str) -> str:
+        """The model's FT index in `ns`, created on first use (an OsisError names a server
+        without HeroDB's FT.* commands)."""
+        index = Keys.osis_fulltext(cls.osis_name, ns)
+        if index in self._fulltext_ready:
+            return index
+        schema = [x for f in cls.osis_fulltext for x in (f, "TEXT")]
+        try:
+            self.r.execute_command("FT.CREATE", index, "SCHEMA", *schema)
+        except redis.ResponseError as exc:
+            text = str(exc)
+            if "already exists" not in text:
+                raise OsisError(f"model {cls.osis_name!r}: fulltext fields need HeroDB's FT.* "
+                                f"commands ({text})") from None
+        self._fulltext_ready.add(index)
+        return index
 
     # ---- reads ----------------------------------------------------------------------------
     def get(self, model: str, obj_id: str, ns: str = "default") -> dict[str, Any] | None:
