@@ -31,7 +31,9 @@ WRITER_HEAP = 15_000_000  # tantivy's minimum per indexing thread
 TAG_SEPARATOR = ","
 SORT_KEY_CHARS = 256
 SCORE_FIELD = "__score"
-ID_FIELD = "__id"
+ID_FIELD = "__id"        # the document id, indexed raw: FT.ADD and FT.DEL find it by term
+LABEL_FIELD = "__n"      # a number per stored version, a fast field: hits -> ids without
+                         # reading tantivy's document store
 
 # tantivy's "default" tokenizer, to analyze query words exactly as indexed text was
 _ANALYZER = (TextAnalyzerBuilder(Tokenizer.simple()).filter(Filter.remove_long(40))
@@ -106,8 +108,13 @@ class FtIndex:
         self.fields = fields
         self.by_name = {f.name: f for f in fields}
         self.docs: dict[bytes, tuple[float, dict[str, str]]] = {}
+        self.by_label: dict[int, bytes] = {}
+        self.label_of: dict[bytes, int] = {}
+        self.next_label = 0
+        self.weighted = 0  # documents whose score is not 1: only then is relevance weighted
         sb = SchemaBuilder()
-        sb.add_text_field(ID_FIELD, stored=True, tokenizer_name="raw", index_option="basic")
+        sb.add_text_field(ID_FIELD, tokenizer_name="raw", index_option="basic")
+        sb.add_unsigned_field(LABEL_FIELD, fast=True)
         sb.add_float_field(SCORE_FIELD, fast=True)
         for f in fields:
             if f.kind == "TEXT":
@@ -150,8 +157,14 @@ class FtIndex:
         new = doc_id not in self.docs
         if not new:
             writer.delete_documents_by_term(ID_FIELD, doc_id.decode(errors="surrogateescape"))
+            self._forget(doc_id)
+        label = self.next_label
+        self.next_label += 1
+        self.by_label[label], self.label_of[doc_id] = doc_id, label
+        self.weighted += score != 1.0
         doc = Document()
         doc.add_text(ID_FIELD, doc_id.decode(errors="surrogateescape"))
+        doc.add_unsigned(LABEL_FIELD, label)
         doc.add_float(SCORE_FIELD, score)
         for name, value in fields.items():
             f = self.by_name[name]
@@ -173,9 +186,14 @@ class FtIndex:
         if doc_id not in self.docs:
             return False
         self._writer().delete_documents_by_term(ID_FIELD, doc_id.decode(errors="surrogateescape"))
+        self._forget(doc_id)
         del self.docs[doc_id]
         self.pending = True
         return True
+
+    def _forget(self, doc_id: bytes) -> None:
+        del self.by_label[self.label_of.pop(doc_id)]
+        self.weighted -= self.docs[doc_id][0] != 1.0
 
     def commit(self) -> None:
         """Make every added document searchable (a no-op when nothing is pending)."""
@@ -213,14 +231,14 @@ class FtIndex:
             slot = f.slot if f.kind == "NUMERIC" else "s" + f.slot[1:]
             result = searcher.search(tq, limit, count=True, order_by_field=slot, offset=offset,
                                      order=Order.Asc if ascending else Order.Desc)
-        else:
+        elif self.weighted:
             result = searcher.search(tq, limit, count=True, offset=offset,
                                      weight_by_field=SCORE_FIELD)
-        hits = []
-        for key, address in result.hits:
-            doc_id = searcher.doc(address)[ID_FIELD][0]
-            hits.append((doc_id.encode(errors="surrogateescape"), key))
-        return result.count, hits
+        else:  # every score is 1: weighting would change nothing but cost time
+            result = searcher.search(tq, limit, count=True, offset=offset)
+        labels = searcher.fast_field_values(LABEL_FIELD, [a for _, a in result.hits])
+        by_label = self.by_label
+        return result.count, [(by_label[n], key) for n, (key, _) in zip(labels, result.hits)]
 
     def compile(self, node: q.Node) -> Any:
         """A tantivy Query for a parsed query; FtError for a field the schema lacks or a
