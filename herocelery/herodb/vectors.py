@@ -4,9 +4,12 @@ A `VecSet` keeps its vectors and their metadata (what VEC.ADD wrote: the truth t
 recreates) and, once it holds more than `EXACT_MAX` vectors, a usearch HNSW index built from
 them. Like the full-text indexes (fulltext.py) the ANN index is derived state: VEC.CREATE and
 VEC.ADD are logged as commands (compaction dumps each vector as a float32 blob), and the index
-is rebuilt lazily — in one multi-threaded batch at the first search that needs it, so a
-restart replays the log at full speed and only the first large search pays for the build. It
-lives in memory only, so an encrypted database writes no vector in the clear.
+is rebuilt lazily, so a restart replays the log at full speed. The build runs in a background
+thread (usearch releases the GIL), started by the first search that needs it: the server keeps
+serving, and searches meanwhile are exact (brute force, slower but never wrong); writes made
+during the build are applied when it is adopted. A later burst of more than `REBUILD_PENDING`
+unindexed writes is rebuilt the same way; smaller ones are added at the next search. The
+index lives in memory only, so an encrypted database writes no vector in the clear.
 
 Distances (smaller is nearer): cosine `1 - cos(a, b)`, l2 the squared Euclidean distance,
 ip `1 - a·b`; the exact and the ANN path compute the same measure. HeroDB computes no
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -26,6 +30,7 @@ METRICS = {"cosine": "cos", "l2": "l2sq", "ip": "ip"}
 MAX_DIM = 65536
 EXACT_MAX = 1000          # up to this many vectors: brute force, exact (and no index to build)
 EXACT_FILTERED = 20_000   # a FILTER leaving at most this many candidates: exact over them
+REBUILD_PENDING = 10_000  # more unindexed writes than this: rebuild in the background
 CONNECTIVITY, EXPANSION_ADD, EXPANSION_SEARCH = 16, 128, 128
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -125,8 +130,10 @@ def _in_range(v: Any, r: q.Range) -> bool:
 class VecSet:
     """One named vector set of fixed dimension and metric."""
 
-    def __init__(self, name: bytes, dim: int, metric: str) -> None:
+    def __init__(self, name: bytes, dim: int, metric: str, m: int = CONNECTIVITY,
+                 ef: int = EXPANSION_SEARCH) -> None:
         self.name, self.dim, self.metric = name, dim, metric
+        self.m, self.ef = m, ef  # HNSW links per node, candidates per search (recall vs time)
         self.vectors: dict[bytes, np.ndarray] = {}
         self.meta: dict[bytes, bytes] = {}
         self.label_of: dict[bytes, int] = {}
@@ -134,6 +141,8 @@ class VecSet:
         self.next_label = 0
         self.ann: Any = None
         self.unindexed: set[bytes] = set()  # in `vectors` but not yet in `ann`
+        self._build: _Build | None = None    # a background build not adopted yet
+        self._matrix: tuple[list[bytes], np.ndarray] | None = None  # for exact search of all
 
     # ---- writes ------------------------------------------------------------------------------
     def add(self, vec_id: bytes, vec: np.ndarray, meta: bytes | None) -> bool:
@@ -147,6 +156,7 @@ class VecSet:
         self.next_label += 1
         self.label_of[vec_id], self.id_of[label] = label, vec_id
         self.vectors[vec_id] = vec
+        self._matrix = None
         if meta is None:
             self.meta.pop(vec_id, None)
         else:
@@ -160,6 +170,7 @@ class VecSet:
             return False
         self._unlabel(vec_id)
         del self.vectors[vec_id]
+        self._matrix = None
         self.meta.pop(vec_id, None)
         return True
 
@@ -173,6 +184,7 @@ class VecSet:
 
     def close(self) -> None:
         self.ann = None
+        self._build = None  # a running build finishes into nothing
 
     # ---- reads -------------------------------------------------------------------------------
     def search(self, query: np.ndarray, k: int, where: Predicate | None = None
@@ -186,15 +198,25 @@ class VecSet:
             if len(candidates) <= EXACT_FILTERED or len(self.vectors) <= EXACT_MAX:
                 return self.exact(query, k, candidates)
             return self._ann_filtered(query, k, where, len(candidates))
-        if len(self.vectors) <= EXACT_MAX:
-            return self.exact(query, k, list(self.vectors))
+        if len(self.vectors) <= EXACT_MAX or self._index() is None:
+            return self.exact(query, k)
         return self._ann(query, k)
 
-    def exact(self, query: np.ndarray, k: int, ids: list[bytes]) -> list[tuple[bytes, float]]:
-        """Brute force over `ids` (the reference the ANN path is measured against)."""
-        if not ids:
+    def exact(self, query: np.ndarray, k: int, ids: list[bytes] | None = None
+              ) -> list[tuple[bytes, float]]:
+        """Brute force over `ids` (default: every vector, from a cached matrix); the reference
+        the ANN path is measured against."""
+        if ids is None:
+            if not self.vectors:
+                return []
+            if self._matrix is None:
+                every = list(self.vectors)
+                self._matrix = (every, np.stack([self.vectors[i] for i in every]))
+            ids, matrix = self._matrix
+        elif not ids:
             return []
-        matrix = np.stack([self.vectors[i] for i in ids])
+        else:
+            matrix = np.stack([self.vectors[i] for i in ids])
         dist = distances(matrix, query, self.metric)
         k = min(k, len(ids))
         top = np.argpartition(dist, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
@@ -202,8 +224,7 @@ class VecSet:
         return [(ids[int(j)], float(dist[int(j)])) for j in top]
 
     def _ann(self, query: np.ndarray, k: int) -> list[tuple[bytes, float]]:
-        index = self._index()
-        found = index.search(query, k)
+        found = self.ann.search(query, k)
         return [(self.id_of[int(key)], float(d))
                 for key, d in zip(found.keys, found.distances) if int(key) in self.id_of]
 
@@ -211,6 +232,8 @@ class VecSet:
                       ) -> list[tuple[bytes, float]]:
         """Over-fetch from the index until k neighbours pass the filter (exact at worst)."""
         n = len(self.vectors)
+        if self._index() is None:
+            return self.exact(query, k, [i for i in self.vectors if where(self._meta(i))])
         fetch = min(n, max(k * 2, int(k * n / max(matching, 1) * 2)))
         while True:
             hits = [(i, d) for i, d in self._ann(query, fetch) if where(self._meta(i))]
@@ -222,18 +245,33 @@ class VecSet:
         return hits[:k]
 
     def _index(self) -> Any:
-        from usearch.index import Index
-        if self.ann is None:
-            self.ann = Index(ndim=self.dim, metric=METRICS[self.metric], dtype="f32",
-                             connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD,
-                             expansion_search=EXPANSION_SEARCH)
-            self.unindexed = set(self.vectors)
+        """The HNSW index, up to date; None while a background build runs (search exactly)."""
+        build = self._build
+        if build is not None:
+            if not build.done.is_set():
+                return None
+            self._adopt(build)
+        if self.ann is None or len(self.unindexed) > REBUILD_PENDING:
+            self.ann, self.unindexed = None, set()
+            self._build = _Build(self, list(self.id_of.items()))
+            return None
         if self.unindexed:
             ids = list(self.unindexed)
             self.ann.add(np.array([self.label_of[i] for i in ids], dtype=np.uint64),
                          np.stack([self.vectors[i] for i in ids]))
             self.unindexed.clear()
         return self.ann
+
+    def _adopt(self, build: "_Build") -> None:
+        """Take a finished build; apply the writes made while it ran."""
+        self._build = None
+        if build.error is not None:
+            raise VecError(f"building the HNSW index failed: {build.error}")
+        index, built = build.index, build.labels
+        for label in built - self.id_of.keys():
+            index.remove(label)  # deleted or replaced meanwhile
+        self.ann = index
+        self.unindexed = {i for label, i in self.id_of.items() if label not in built}
 
     def _meta(self, vec_id: bytes) -> dict[str, Any]:
         raw = self.meta.get(vec_id)
@@ -242,18 +280,54 @@ class VecSet:
     # ---- description -------------------------------------------------------------------------
     def info(self) -> list[Any]:
         kind = "hnsw (usearch)" if len(self.vectors) > EXACT_MAX else "exact"
+        if self._build is not None and self._build.done.is_set():
+            self._index()
         return [b"name", self.name, b"dim", self.dim, b"metric", self.metric.encode(),
+                b"m", self.m, b"ef", self.ef,
                 b"count", len(self.vectors), b"search", kind.encode(),
-                b"index_built", int(self.ann is not None)]
+                b"index_built", int(self.ann is not None),
+                b"index_building", int(self._build is not None)]
 
     def dump(self) -> Iterator[list[bytes]]:
         yield [b"VEC.CREATE", self.name, b"DIM", str(self.dim).encode(), b"METRIC",
-               self.metric.encode()]
+               self.metric.encode(), b"M", str(self.m).encode(), b"EF", str(self.ef).encode()]
         for vec_id, vec in self.vectors.items():
             argv = [b"VEC.ADD", self.name, vec_id, vec.astype("<f4").tobytes()]
             if vec_id in self.meta:
                 argv += [b"META", self.meta[vec_id]]
             yield argv
+
+
+class _Build:
+    """An HNSW index built in a background thread from a snapshot of (label, id) pairs; the
+    vector arrays are never changed in place (a new VEC.ADD stores a new array), so reading
+    them from the thread is safe."""
+
+    def __init__(self, vs: VecSet, items: list[tuple[int, bytes]]) -> None:
+        self.labels = {label for label, _ in items}
+        self.index: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        arrays = [vs.vectors[i] for _, i in items]
+        labels = np.fromiter((label for label, _ in items), dtype=np.uint64, count=len(items))
+        spec = (vs.dim, METRICS[vs.metric], vs.m, vs.ef)
+        threading.Thread(target=self._run, args=(spec, labels, arrays),
+                         name="herodb-hnsw", daemon=True).start()
+
+    def _run(self, spec: tuple[int, str, int, int], labels: np.ndarray,
+             arrays: list[np.ndarray]) -> None:
+        try:
+            from usearch.index import Index
+            dim, metric, m, ef = spec
+            index = Index(ndim=dim, metric=metric, dtype="f32", connectivity=m,
+                          expansion_add=max(EXPANSION_ADD, ef), expansion_search=ef)
+            if arrays:
+                index.add(labels, np.stack(arrays))
+            self.index = index
+        except BaseException as exc:  # reported by VecSet._adopt in the server's thread
+            self.error = exc
+        finally:
+            self.done.set()
 
 
 def distances(matrix: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from procs import HeroDB, start_herodb
+from support import wait_for
 
 
 @pytest.fixture(scope="module", params=["c-path", "python-path"])
@@ -42,6 +43,11 @@ def r(hd: HeroDB) -> Iterator[redis.Redis]:
 
 def blob(values: list[float]) -> bytes:
     return np.asarray(values, dtype="<f4").tobytes()
+
+
+def info_of(r: redis.Redis, name: str) -> dict[bytes, object]:
+    info = r.execute_command("VEC.INFO", name)
+    return dict(zip(info[::2], info[1::2]))
 
 
 def hits(reply: list) -> list[tuple[str, float]]:
@@ -93,6 +99,7 @@ def test_add_replaces_and_del_removes(r):
     info = r.execute_command("VEC.INFO", "v")
     info = dict(zip(info[::2], info[1::2]))
     assert info[b"count"] == 2 and info[b"dim"] == 3 and info[b"metric"] == b"l2"
+    assert info[b"m"] == 16 and info[b"ef"] == 128  # the HNSW defaults
     assert r.execute_command("VEC.LIST") == [b"v"]
     assert r.execute_command("VEC.DROP", "v") == b"OK"
     assert r.execute_command("VEC.LIST") == []
@@ -101,12 +108,16 @@ def test_add_replaces_and_del_removes(r):
 def test_a_large_set_uses_hnsw_with_high_recall_against_exact_search(r):
     rng = np.random.default_rng(7)
     data = rng.standard_normal((3000, 16)).astype(np.float32)
-    r.execute_command("VEC.CREATE", "big", "DIM", 16)
+    r.execute_command("VEC.CREATE", "big", "DIM", 16, "M", 16, "EF", 200)
     pipe = r.pipeline(transaction=False)
     for i, x in enumerate(data):
         pipe.execute_command("VEC.ADD", "big", f"{i}", x.tobytes(), "META",
                              json.dumps({"group": i % 7}))
     pipe.execute()
+    # the first search starts the HNSW build in the background and is answered exactly
+    first = r.execute_command("VEC.SEARCH", "big", 1, data[11].tobytes())
+    assert first[0][0] == b"11"
+    wait_for(lambda: info_of(r, "big")[b"index_built"] == 1, 60, what="the HNSW build")
     norms = data / np.linalg.norm(data, axis=1, keepdims=True)
     recall = []
     for qi in range(0, 200, 10):
@@ -115,8 +126,12 @@ def test_a_large_set_uses_hnsw_with_high_recall_against_exact_search(r):
         exact = set(np.argsort(1 - norms @ (query / np.linalg.norm(query)))[:10].tolist())
         recall.append(len(got & exact) / 10)
     assert np.mean(recall) >= 0.95
-    info = r.execute_command("VEC.INFO", "big")
-    assert dict(zip(info[::2], info[1::2]))[b"search"] == b"hnsw (usearch)"
+    assert info_of(r, "big")[b"search"] == b"hnsw (usearch)"
+    # writes after the build reach the index: a replaced vector is found at its new place
+    r.execute_command("VEC.ADD", "big", "5", (data[9] * 1.001).tobytes())
+    r.execute_command("VEC.DEL", "big", "9")
+    assert [int(i) for i, _, _ in r.execute_command("VEC.SEARCH", "big", 1, data[9].tobytes())
+            ] == [5]
     # a filter keeps only matching neighbours, still the nearest among them
     reply = r.execute_command("VEC.SEARCH", "big", 5, data[3].tobytes(), "FILTER", "@group:[3 3]")
     assert [int(i) for i, _, _ in reply][0] == 3
@@ -139,6 +154,7 @@ def test_a_large_set_uses_hnsw_with_high_recall_against_exact_search(r):
     (("VEC.CREATE", "w", "DIM", 0), "DIM must be 1.."),
     (("VEC.CREATE", "w", "DIM", 3, "METRIC", "hamming"), "unknown METRIC 'hamming'"),
     (("VEC.CREATE", "w", "SIZE", 3), "usage: VEC.CREATE"),
+    (("VEC.CREATE", "w", "DIM", 3, "EF", 1), "EF must be 2..4096"),
 ])
 def test_bad_input_is_one_clear_error_and_changes_nothing(r, argv, message):
     with pytest.raises(redis.ResponseError) as exc:

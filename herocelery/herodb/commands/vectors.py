@@ -21,7 +21,7 @@ MISSING = ("ERR vector search needs the 'usearch' and 'numpy' packages, which ar
            "installed (pip install 'usearch>=2.9' numpy)")
 NO_SET = "ERR Unknown vector set '{}'"
 EXISTS = "ERR vector set already exists"
-CREATE_USAGE = "ERR usage: VEC.CREATE <name> DIM <n> [METRIC cosine|l2|ip]"
+CREATE_USAGE = "ERR usage: VEC.CREATE <name> DIM <n> [METRIC cosine|l2|ip] [M <links>] [EF <n>]"
 MAX_K = 10_000
 KIND = "vec"
 
@@ -56,6 +56,7 @@ def _set(c: Any, name: bytes) -> Any:
 def vec_create(c: Any, argv: list[bytes]) -> Any:
     vec = _module()
     dim, metric = None, "cosine"
+    m, ef = vec.CONNECTIVITY, vec.EXPANSION_SEARCH
     i = 2
     while i < len(argv):
         word = argv[i].upper()
@@ -67,6 +68,15 @@ def vec_create(c: Any, argv: list[bytes]) -> Any:
             if metric not in vec.METRICS:
                 raise CommandError(f"ERR unknown METRIC '{metric}' (cosine, l2 or ip)")
             i += 2
+        elif word in (b"M", b"EF") and i + 1 < len(argv):
+            value = to_int(argv[i + 1])
+            if not 2 <= value <= 4096:
+                raise CommandError(f"ERR {word.decode()} must be 2..4096")
+            if word == b"M":
+                m = value
+            else:
+                ef = value
+            i += 2
         else:
             raise CommandError(CREATE_USAGE)
     if dim is None:
@@ -76,7 +86,7 @@ def vec_create(c: Any, argv: list[bytes]) -> Any:
     sets = _sets(c, create=True)
     if argv[1] in sets:
         raise CommandError(EXISTS)
-    sets[argv[1]] = vec.VecSet(argv[1], dim, metric)
+    sets[argv[1]] = vec.VecSet(argv[1], dim, metric, m, ef)
     return "OK"
 
 
@@ -125,8 +135,11 @@ def vec_search(c: Any, argv: list[bytes]) -> Any:
         query = vec.parse_vector(argv[3], vs.dim)
     except vec.VecError as exc:
         raise CommandError(f"ERR vector set '{argv[1].decode(errors='replace')}': {exc}") from None
-    return [[vec_id, repr(dist).encode(), vs.meta.get(vec_id)]
-            for vec_id, dist in vs.search(query, k, where)]
+    try:
+        found = vs.search(query, k, where)
+    except vec.VecError as exc:
+        raise CommandError(f"ERR vector set '{argv[1].decode(errors='replace')}': {exc}") from None
+    return [[vec_id, repr(dist).encode(), vs.meta.get(vec_id)] for vec_id, dist in found]
 
 
 @command("VEC.INFO", 2, "read")
