@@ -9,8 +9,9 @@ on every start, as RediSearch rebuilds its indexes from the keyspace on load. It
 leaks no term, and an index can never disagree with the log after a crash.
 
 Reads see every acknowledged write: FT.SEARCH commits pending additions first (tantivy shows a
-document only after a commit); the server's once-a-second tick commits too, so a read after a
-pause does not pay for it.
+document only after a commit). Writes also schedule a commit `COMMIT_DELAY_S` later on the
+server's loop (one per burst), which then releases the index writer (its memory arena), so a
+read after a pause does not pay for the commit and an idle index holds no writer.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from . import ftquery as q
 KINDS = ("TEXT", "TAG", "NUMERIC")
 FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 WRITER_HEAP = 15_000_000  # tantivy's minimum per indexing thread
+COMMIT_DELAY_S = 0.1      # a burst of writes is committed this long after its first write
 TAG_SEPARATOR = ","
 SORT_KEY_CHARS = 256
 SCORE_FIELD = "__score"
@@ -130,6 +132,8 @@ class FtIndex:
         self.index = Index(self.schema)  # RAM: rebuilt from the log at start (module docstring)
         self.writer: Any = None
         self.pending = False
+        self.commit_scheduled = False
+        self.closed = False
         self._searcher: Any = None
 
     # ---- writes ------------------------------------------------------------------------------
@@ -203,7 +207,16 @@ class FtIndex:
             self.pending = False
             self._searcher = None
 
+    def idle_commit(self) -> None:
+        """The scheduled commit: make pending writes searchable and release the writer."""
+        self.commit_scheduled = False
+        if self.closed:
+            return
+        self.commit()
+        self.writer = None
+
     def close(self) -> None:
+        self.closed = True
         if self.writer is not None:
             self.writer.rollback()
             self.writer = None

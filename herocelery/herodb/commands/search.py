@@ -97,15 +97,36 @@ def ft_add(c: Any, argv: list[bytes]) -> Any:
     except ft.FtError as exc:
         raise _fail(exc) from None
     index.add(argv[2], score, fields)
+    _schedule_commit(c, index)
     return "OK"
 
 
 @command("FT.DEL", 3, "write")
 def ft_del(c: Any, argv: list[bytes]) -> Any:
-    removed = _index(c, argv[1]).delete(argv[2])
+    index = _index(c, argv[1])
+    removed = index.delete(argv[2])
     if not removed:
         c.effects = []  # nothing changed: nothing to log
+    else:
+        _schedule_commit(c, index)
     return int(removed)
+
+
+def _schedule_commit(c: Any, index: Any) -> None:
+    """One commit per burst of writes, soon, on the server's loop (fulltext.py)."""
+    schedule = c.engine.schedule
+    if schedule is None or index.commit_scheduled:
+        return  # no loop (replay, embedded tests): the next FT.SEARCH commits
+    index.commit_scheduled = True
+    schedule(_module().COMMIT_DELAY_S, lambda: _quietly(index.idle_commit))
+
+
+def _quietly(fn: Any) -> None:
+    try:
+        fn()
+    except Exception:  # a failed background commit is retried by the next FT.SEARCH
+        import logging
+        logging.getLogger("herodb").exception("herodb: scheduled FT commit failed")
 
 
 @command("FT.DROP", -2, "write")
