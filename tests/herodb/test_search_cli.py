@@ -93,3 +93,23 @@ def test_errors_are_one_line_and_exit_1(hd, args, message):
 def test_a_missing_socket_is_named(tmp_path):
     proc = cli("db", "list", "--dir", str(tmp_path))
     assert proc.returncode == 1 and "cannot reach the admin socket" in proc.stderr
+
+
+def test_redis_cli_speaks_the_new_families(hd):
+    def rc(*args: str) -> str:
+        proc = subprocess.run(["redis-cli", "-p", str(hd.port), "-n", "4", *args],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+    assert rc("FT.CREATE", "cli", "SCHEMA", "body", "TEXT") == "OK"
+    assert rc("FT.ADD", "cli", "a", "1", "body", "hello from redis-cli") == "OK"
+    assert rc("FT.SEARCH", "cli", "hello", "NOCONTENT").splitlines() == ["1", "a"]
+    assert rc("VEC.CREATE", "v", "DIM", "2") == "OK"
+    assert rc("VEC.ADD", "v", "p", "[1, 0]") == "1"
+    assert rc("VEC.SEARCH", "v", "1", "[1, 0.1]").splitlines()[0] == "p"
+    recipient = rc("AGE", "KEYGEN", "k").splitlines()[0]
+    assert recipient.startswith("age1")
+    armored = rc("AGE", "ENCRYPTNAME", "k", "via cli")
+    assert rc("AGE", "DECRYPTNAME", "k", armored) == "via cli"
+    assert len(rc("CHALLENGE")) == 64
+    assert rc("FT.DROP", "cli") == "OK"
