@@ -11,19 +11,24 @@ from typing import Any, Mapping
 from celery import Celery
 
 from .canvas import ADMIT_TASK, RUN_TASK
-from .errors import JobFailed
+from .errors import JobFailed, NotFound
 from .models import FAILED_JOB, JobStatus
 from .settings import Settings
-from .store import Store
+from .store import TRANSIENT_ERRORS, Store
 
 
 class Runtime:
-    """What a worker process needs: settings, the Celery app and (lazily) the store."""
+    """What a worker process needs: settings, the Celery app and (lazily) the store.
+
+    `retry_s`: how long a store command is retried on a transient error before it raises;
+    short for clients (a user waits), `store_retry_s` in the tiers' workers (`tier()`)."""
 
     def __init__(self, settings: Settings, app: Celery) -> None:
         self.settings = settings
         self.app = app
+        self.retry_s = 3.0
         self._store: Store | None = None
+        self._watch: Store | None = None
         # context id -> (valid until, the context); see runners/execute.py
         self.contexts: dict[str, tuple[float, Any]] = {}
         from .coordinator import job_ended
@@ -32,13 +37,28 @@ class Runtime:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.from_url(self.settings.store_url())
+            self._store = Store.from_url(self.settings.store_url(), retry_s=self.retry_s)
+            self._store.look_after_s = self.settings.reconcile_grace_s
         return self._store
 
+    @property
+    def watch(self) -> Store:
+        """A store client that gives up fast, for periodic checks (lease renewal,
+        cancellation): a check that fails is simply made again at the next tick."""
+        if self._watch is None:
+            self._watch = Store.from_url(self.settings.store_url(), retry_s=0.5)
+        return self._watch
+
+    def tier(self) -> "Runtime":
+        """Configure this runtime for a tier's worker: retry the store for `store_retry_s`."""
+        self.retry_s = self.settings.store_retry_s
+        return self
+
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        for store in (self._store, self._watch):
+            if store is not None:
+                store.close()
+        self._store = self._watch = None
 
 
 def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
@@ -88,7 +108,9 @@ def _register_tasks(app: Celery, rt: Runtime) -> None:
 def admit_task(self: Any, job_ids: list[str], flow_id: str = "") -> int:
     """Supervisor tier: admit a batch of ready jobs of one node."""
     from .supervisor import admit_batch
-    return admit_batch(self.app.runtime, job_ids)
+    with store_trouble_requeues(job_ids):
+        return admit_batch(self.app.runtime, job_ids)
+    return 0  # the records are gone: nothing to admit
 
 
 def run_task(self: Any, job_id: str | list[str], flow_id: str = "") -> None:
@@ -96,14 +118,44 @@ def run_task(self: Any, job_id: str | list[str], flow_id: str = "") -> None:
     JobFailed (task state FAILURE; the message is acked all the same) when a job it settled
     ended error or timeout."""
     from .runners.execute import run_job, run_jobs
-    if isinstance(job_id, list):
-        settled = run_jobs(self.app.runtime, job_id, flow_id)
-    else:
-        status = run_job(self.app.runtime, self, job_id, flow_id)
-        settled = {job_id: status} if status is not None else {}
+    settled: dict[str, JobStatus] = {}
+    with store_trouble_requeues(job_id):
+        if isinstance(job_id, list):
+            settled = run_jobs(self.app.runtime, job_id, flow_id)
+        else:
+            status = run_job(self.app.runtime, self, job_id, flow_id)
+            settled = {job_id: status} if status is not None else {}
     failed = failure(settled)
     if failed:
         raise JobFailed(failed)
+
+
+class store_trouble_requeues:
+    """Around a tier's task: a store (or broker) that stays unreachable past the retries is
+    not the job's failure. The message is rejected with requeue, not acked, so it comes back
+    (or, if even the reject cannot reach the broker, the reconciler restores it); nothing is
+    recorded as the job's error. A record that no longer exists (its context deleted, or
+    the store's data lost) ends the task quietly: there is nothing left to run."""
+
+    def __init__(self, what: Any) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        from celery.exceptions import Reject
+        from kombu.exceptions import OperationalError
+        if exc is None:
+            return False
+        if isinstance(exc, (*TRANSIENT_ERRORS, OperationalError)):
+            raise Reject(f"store unreachable, requeued {self.what}: {exc}",
+                         requeue=True) from None
+        if isinstance(exc, NotFound):
+            import logging
+            logging.getLogger(__name__).warning("dropped %s: %s", self.what, exc)
+            return True
+        return False
 
 
 def failure(settled: Mapping[str, JobStatus]) -> str | None:

@@ -25,6 +25,7 @@ SUBGROUPS: dict[str, str] = {
     "runner": "herocelery.commands:runner_group",
     "api": "herocelery.api.cli:group",
     "up": "herocelery.up:up_cmd",
+    "reconciler": "herocelery.reconciler.cli:group",
     "status": "herocelery.up:status_cmd",
     "flower": "herocelery.up:flower_cmd",
     "health": "herocelery.health:health_group",

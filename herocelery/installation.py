@@ -167,6 +167,9 @@ class Installation:
             if self.runner_concurrency:
                 args += ["--runner-concurrency", str(self.runner_concurrency)]
             self._spawn("supervisor", node, args, env, self.log_dir / node / "supervisor.log")
+        # the coordinator side's reconciler: moves on what a dead process left (issue 13.1)
+        self._spawn("reconciler", "-", ["reconciler", "start"], self.settings.to_env(),
+                    self.log_dir / "reconciler.log")
         self._start_api()
         for node, t, box in pending:
             t.join(60)

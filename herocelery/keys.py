@@ -58,6 +58,29 @@ class Keys:
         return f"{PREFIX}:lease:{job_id}"
 
     @staticmethod
+    def inflight() -> str:
+        """Sorted set: released jobs not yet terminal -> when the reconciler looks at them
+        next (released, dispatched, started; the settle script removes a job)."""
+        return f"{PREFIX}:inflight"
+
+    @staticmethod
+    def finishing() -> str:
+        """Sorted set: flows whose last job settled -> when; finish_flow removes them, so one
+        left behind (its settler died before finishing the flow) is the reconciler's."""
+        return f"{PREFIX}:finishing"
+
+    @staticmethod
+    def reconcilers() -> str:
+        """Hash (store database): reconciler name -> its last pass (JSON), for `status`."""
+        return f"{PREFIX}:reconcilers"
+
+    @staticmethod
+    def reconciler_counts() -> str:
+        """Hash (store database): what the reconcilers did (stale found, re-dispatched,
+        failed, restored messages, finished flows), for /metrics."""
+        return f"{PREFIX}:reconciler-counts"
+
+    @staticmethod
     def logs(job_id: str) -> str:
         return f"{PREFIX}:logs:{job_id}"
 
@@ -152,6 +175,16 @@ def duration_bucket(seconds: float) -> str:
         if seconds <= bound:
             return repr(bound)
     return "+Inf"
+
+
+# kombu's Redis transport keeps priorities 3, 6, 9 of a queue in sibling lists: queue + sep + n
+KOMBU_PRIORITY_SEP = "\x06\x16"
+KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
+
+
+def queue_keys(queue: str) -> list[str]:
+    """Every list kombu may use for a queue (one per priority step). Pure."""
+    return [queue if p == 0 else f"{queue}{KOMBU_PRIORITY_SEP}{p}" for p in KOMBU_PRIORITY_STEPS]
 
 
 def supervisor_queue(node: str) -> str:

@@ -82,6 +82,13 @@ class FlowSpec(BaseModel):
     jobs: dict[str, JobSpec]
 
 
+def runs_allowed(retries: int, lost_runs_limit: int) -> int:
+    """How many runs of a job may start: one, one more per retry, and `lost_runs_limit` more
+    for runs whose worker died before they could record anything (a lost run counts against
+    `retries` first). Pure."""
+    return retries + 1 + max(0, lost_runs_limit)
+
+
 def now() -> float:
     return round(time.time(), 6)
 
@@ -119,11 +126,15 @@ class Job(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     waiting_since: float | None = None                       # released, no live runner yet
+    worker: str | None = None                                # host:pid of its last run
     signatures: list[dict[str, str]] = Field(default_factory=list)
     signatories: list[str] = Field(default_factory=list)    # verified by the supervisor
 
     JSON_FIELDS: ClassVar[tuple[str, ...]] = ("args", "env", "after", "after_ids", "dependents", "result", "error",
                    "signatures", "signatories")
+
+    def runs_allowed(self, lost_runs_limit: int) -> int:
+        return runs_allowed(self.retries, lost_runs_limit)
 
     def to_hash(self) -> dict[str, str]:
         """The record as hash fields. Hand-written (not model_dump): submitting a 5,000-job

@@ -45,6 +45,11 @@ class Settings:
     env_allow: tuple[str, ...] = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
     visibility_timeout_s: float = 3600.0     # must exceed the longest job timeout (kombu#337)
     lease_s: float = 10.0                    # a running job's lease; renewed while it runs
+    store_retry_s: float = 30.0              # tiers retry an unreachable store this long
+    lost_runs_limit: int = 2                 # extra runs of a job whose worker died mid-run
+    reconcile_interval_s: float = 2.0        # a reconciler pass every this many seconds
+    reconcile_grace_s: float = 10.0          # a released job unheard of this long is looked at
+    reconcile_batch: int = 500               # jobs a pass looks at per context database
     heartbeat_s: float = 2.0                 # runner registry heartbeat interval
     supervisor_batch: int = 64               # jobs admitted per supervisor message
     concurrency: int = 0                     # worker processes per runner; 0 = number of CPUs

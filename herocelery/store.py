@@ -15,129 +15,42 @@ import time
 from typing import Any, Iterable, Mapping, Sequence
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from .errors import NotFound, StoreError
 from .keys import Keys, home_of
 from .models import FlowRecord, Job, now
+from .store_lua import (CANCEL_LUA, CLAIM_LUA, RECLAIM_LUA, RELEASE_LUA, RENEW_LUA,
+                        SET_IF_GENERATION_LUA, SETTLE_LUA, STEAL_LUA)
 
-TERMINAL_LUA = "{finished=1, error=1, timeout=1, cancelled=1, skipped=1}"
+# A store that is restarting, loading its data, paused, failing over or unreachable: worth
+# retrying with backoff, never a job's error (issue 13.2). BusyLoadingError (-LOADING) is a
+# ConnectionError; -READONLY and -MASTERDOWN are answers of a replica or a failing primary.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError, redis.exceptions.MasterDownError)
 
-# KEYS: flow, job, release..., skip...
-# ARGV: n_release, now, n_fields, f1, v1, ..., lease key, lease token, generation, n_effects,
-#       (argc, command...)...
-# The lease of the settling execution is released first, whatever happens; a run of an older
-# generation (the job was retried or re-dispatched since) settles nothing; the effects
-# (metrics, live events) run only when this call really settles the job: one round trip.
-SETTLE_LUA = f"""
-local terminal = {TERMINAL_LUA}
-local unpack = unpack or table.unpack
-local nrel = tonumber(ARGV[1])
-local now = ARGV[2]
-local nf = tonumber(ARGV[3])
-local p = 4 + 2 * nf
-if ARGV[p] ~= '' and redis.call('GET', ARGV[p]) == ARGV[p + 1] then
-  redis.call('DEL', ARGV[p])
-end
-local st = redis.call('HGET', KEYS[2], 'status')
-if terminal[st] then return {{-1}} end
-if ARGV[p + 2] ~= '' and (redis.call('HGET', KEYS[2], 'generation') or '0') ~= ARGV[p + 2] then
-  return {{-1}}
-end
-p = p + 1
-for i = 0, nf - 1 do
-  redis.call('HSET', KEYS[2], ARGV[4 + 2 * i], ARGV[5 + 2 * i])
-end
-local done = 1
-local out = {{0}}
-for i = 3, 2 + nrel do
-  local n = redis.call('HINCRBY', KEYS[i], 'pending', -1)
-  if n <= 0 and redis.call('HGET', KEYS[i], 'status') == 'waiting_for_prerequisites' then
-    table.insert(out, i - 2)
-  end
-end
-for i = 3 + nrel, #KEYS do
-  local s = redis.call('HGET', KEYS[i], 'status')
-  if not terminal[s] then
-    redis.call('HSET', KEYS[i], 'status', 'skipped', 'finished_at', now)
-    done = done + 1
-  end
-end
-out[1] = redis.call('HINCRBY', KEYS[1], 'remaining', -done)
-p = p + 2
-local ne = tonumber(ARGV[p])
-p = p + 1
-for e = 1, ne do
-  local argc = tonumber(ARGV[p])
-  redis.pcall(unpack(ARGV, p + 1, p + argc))
-  p = p + 1 + argc
-end
-return out
-"""
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 2.0
 
-# KEYS: flow, jobs...   ARGV: now   -> ids (positions) of jobs that were cancelled
-CANCEL_LUA = f"""
-local terminal = {TERMINAL_LUA}
-local fs = redis.call('HGET', KEYS[1], 'status')
-if fs == 'finished' or fs == 'error' or fs == 'cancelled' then return {{-1}} end
-local out = {{0}}
-for i = 2, #KEYS do
-  local s = redis.call('HGET', KEYS[i], 'status')
-  if not terminal[s] then
-    redis.call('HSET', KEYS[i], 'status', 'cancelled', 'finished_at', ARGV[1])
-    table.insert(out, i - 1)
-  end
-end
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'remaining', 0, 'finished_at', ARGV[1])
-return out
-"""
 
-# KEYS: job   ARGV: generation, f1, v1, ...  -> 1 if written, 0 if the job moved on
-SET_IF_GENERATION_LUA = """
-if (redis.call('HGET', KEYS[1], 'generation') or '0') ~= ARGV[1] then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
+def retries_for(budget_s: float, base_s: float = BACKOFF_BASE_S, cap_s: float = BACKOFF_CAP_S
+                ) -> int:
+    """How many retries with exponential backoff (base, 2·base, ... capped) wait about
+    `budget_s` in total. Pure."""
+    n, waited, delay = 0, 0.0, base_s
+    while waited < budget_s:
+        waited += min(cap_s, delay)
+        delay *= 2
+        n += 1
+    return n
 
-RELEASE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-RENEW_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
 
-STEAL_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0
-"""
-
-# KEYS: job, flow, lease   ARGV: token, lease_ms, now, worker, event channel, event json
-# -> {'ok', hgetall...} | {'missing'} | {'terminal'} | {'cancelled', generation}
-#    | {'leased', holder}
-CLAIM_LUA = f"""
-local terminal = {TERMINAL_LUA}
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return {{'missing'}} end
-if terminal[st] then return {{'terminal'}} end
-if redis.call('HGET', KEYS[2], 'status') == 'cancelled' then
-  return {{'cancelled', redis.call('HGET', KEYS[1], 'generation') or '0'}}
-end
-local holder = redis.call('GET', KEYS[3])
-if holder and holder ~= ARGV[1] then return {{'leased', holder}} end
-redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'status', 'started', 'started_at', ARGV[3], 'worker', ARGV[4])
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
-local out = redis.call('HGETALL', KEYS[1])
-table.insert(out, 1, 'ok')
-return out
-"""
+def store_retry(budget_s: float) -> Retry:
+    """redis-py's per-command retry for the transient errors, bounded by `budget_s`."""
+    return Retry(ExponentialBackoff(cap=BACKOFF_CAP_S, base=BACKOFF_BASE_S),
+                 retries_for(budget_s), supported_errors=TRANSIENT_ERRORS)
 
 
 def count_job_commands(runner: str, status: str, duration_s: float | None
@@ -173,8 +86,10 @@ def encode(fields: Mapping[str, Any]) -> dict[str, str]:
 class Store:
     """Typed access to the records; every key comes from `Keys`."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, look_after_s: float = 10.0) -> None:
         self.r = client
+        # a released job the reconciler has not heard of for this long is looked at
+        self.look_after_s = look_after_s
         self._homes: dict[int, redis.Redis] = {}
         self._settle = client.register_script(SETTLE_LUA)
         self._cancel = client.register_script(CANCEL_LUA)
@@ -183,10 +98,20 @@ class Store:
         self._steal = client.register_script(STEAL_LUA)
         self._claim = client.register_script(CLAIM_LUA)
         self._set_if_generation = client.register_script(SET_IF_GENERATION_LUA)
+        self._reclaim = client.register_script(RECLAIM_LUA)
 
     @classmethod
-    def from_url(cls, url: str) -> "Store":
-        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+    def from_url(cls, url: str, *, retry_s: float = 3.0, timeout_s: float = 60.0) -> "Store":
+        """A store on `url`. Every command (pipelines and scripts included) is retried with
+        backoff on TRANSIENT_ERRORS for about `retry_s` before the error is raised: short for
+        clients that show it to a user, long (`store_retry_s`) for the tiers. `timeout_s`
+        bounds a reply (a store that vanished without closing the connection); a script
+        that is re-run after a lost reply is harmless (claims re-take their own lease,
+        settles find the job terminal, and the reconciler moves on what that left)."""
+        return cls(redis.Redis.from_url(
+            url, decode_responses=True, health_check_interval=30, retry=store_retry(retry_s),
+            socket_timeout=timeout_s, socket_connect_timeout=min(5.0, timeout_s),
+            socket_keepalive=True))
 
     def home(self, record_id: str) -> redis.Redis:
         """The client of the database a flow or job id names (the store database for an id
@@ -195,8 +120,9 @@ class Store:
         if db is None:
             return self.r
         if db not in self._homes and db not in self.homes():
-            raise NotFound(f"no flow or job with id {record_id!r} (it names database {db}, "
-                           "which belongs to no context)")
+            raise NotFound(f"no flow or job with id {record_id!r}: it names database {db}, "
+                           "which belongs to no context (deleted, or lost with the store's "
+                           "data after a restart without persistence)")
         return self.database(db)
 
     def database(self, db: int) -> redis.Redis:
@@ -230,16 +156,22 @@ class Store:
     def create_flow(self, flow: FlowRecord, jobs: Iterable[Job]) -> None:
         """Store a flow and all its jobs in one transaction, in the flow's home."""
         pipe = self.home(flow.id).pipeline(transaction=True)
+        ready = {}
         for job in jobs:
             pipe.hset(Keys.job(job.id), mapping=job.to_hash())
+            if job.pending == 0:
+                ready[job.id] = flow.created_at + self.look_after_s
         pipe.hset(Keys.flow(flow.id), mapping=flow.to_hash())
         pipe.zadd(Keys.flows(), {flow.id: flow.created_at})
+        if ready:
+            pipe.zadd(Keys.inflight(), ready)   # released: the reconciler's to watch
         pipe.execute()
 
     def flow(self, flow_id: str) -> FlowRecord:
         raw = self.home(flow_id).hgetall(Keys.flow(flow_id))
         if not raw:
-            raise NotFound(f"no flow with id {flow_id!r}")
+            raise NotFound(f"no flow with id {flow_id!r} in the store: never submitted here, "
+                           "or lost with the store's data (a restart without persistence)")
         return FlowRecord.from_hash(raw)
 
     def set_flow(self, flow_id: str, pipe: Any = None, **fields: Any) -> None:
@@ -357,8 +289,8 @@ class Store:
             flat += [key, value]
         for jid in (job_id, *release, *skip):
             _same_home(flow_id, jid)
-        keys = [Keys.flow(flow_id), Keys.job(job_id)] + [Keys.job(j) for j in release] + \
-            [Keys.job(j) for j in skip]
+        keys = [Keys.flow(flow_id), Keys.job(job_id), Keys.inflight(), Keys.finishing()] + \
+            [Keys.job(j) for j in release] + [Keys.job(j) for j in skip]
         tail: list[Any] = []
         count = 0
         for command in effects:
@@ -366,8 +298,9 @@ class Store:
             count += 1
         lease = [Keys.lease(job_id), lease_token] if lease_token else ["", ""]
         gen = "" if generation is None else str(generation)
-        args = [len(release), repr(time.time()), len(flat) // 2, *flat, *lease, gen, count,
-                *tail]
+        at = time.time()
+        args = [len(release), repr(at), len(flat) // 2, *flat, *lease, gen, Keys.job(""),
+                repr(at + self.look_after_s), Keys.flow(""), count, *tail]
         out = self._settle(keys=keys, args=args, client=self.home(flow_id))
         remaining = int(out[0])
         if remaining < 0 and len(out) == 1:
@@ -379,14 +312,46 @@ class Store:
         for jid in job_ids:
             _same_home(flow_id, jid)
         out = self._cancel(keys=[Keys.flow(flow_id)] + [Keys.job(j) for j in job_ids],
-                           args=[repr(time.time())], client=self.home(flow_id))
+                           args=[repr(time.time()), Keys.inflight(), Keys.job("")],
+                           client=self.home(flow_id))
         if int(out[0]) == -1:
             return None
         return [job_ids[int(i) - 1] for i in out[1:]]
 
+    def reclaim(self, job_id: str, status: str, generation: int, *, new_status: str,
+                note: Mapping[str, Any] | None = None) -> int:
+        """The reconciler's atomic claim of a stale job (see RECLAIM_LUA): its new
+        generation, or 0 when the job changed since it was read (someone else took it, or
+        its run came back)."""
+        at = time.time()
+        return int(self._reclaim(
+            keys=[Keys.job(job_id), Keys.lease(job_id), Keys.inflight()],
+            args=[status, generation, repr(at), repr(at + self.look_after_s), job_id,
+                  new_status, json.dumps(dict(note)) if note else ""],
+            client=self.home(job_id)))
+
+    # ---- the reconcilers' own records (store database) -------------------------------------
+    def record_reconciler(self, name: str, state: Mapping[str, Any],
+                          counts: Mapping[str, int]) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(Keys.reconcilers(), name, json.dumps(dict(state)))
+        for key, n in counts.items():
+            if n:
+                pipe.hincrby(Keys.reconciler_counts(), key, n)
+        pipe.execute()
+
+    def reconcilers(self) -> dict[str, dict[str, Any]]:
+        return {str(k): json.loads(v) for k, v in self.r.hgetall(Keys.reconcilers()).items()}
+
+    def reconciler_counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.r.hgetall(Keys.reconciler_counts()).items()}
+
     # ---- leases: one live execution per job -----------------------------------------------
-    def renew(self, job_id: str, token: str, lease_s: float) -> bool:
-        return bool(self._renew(keys=[Keys.lease(job_id)], args=[token, int(lease_s * 1000)],
+    def renew(self, job_id: str, token: str, lease_s: float, generation: int = 0) -> bool:
+        """Extend this execution's lease (taking it back if it lapsed while the store was
+        away); False when another execution holds it."""
+        return bool(self._renew(keys=[Keys.lease(job_id), Keys.job(job_id)],
+                                args=[token, int(lease_s * 1000), generation],
                                 client=self.home(job_id)))
 
     def release(self, job_id: str, token: str) -> None:

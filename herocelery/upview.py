@@ -34,6 +34,12 @@ def status_rows(state: dict[str, Any], store: Any) -> list[dict[str, Any]]:
         rows.append({"process": s["name"], "node": s["node"], "address": s["address"],
                      "pid": s["pid"], "state": "running" if pid_alive(s["pid"]) else "exited",
                      "log": s["log"]})
+    try:                                   # what the reconcilers did (issue 13.1)
+        import time
+        from .reconciler.report import status_rows as with_reconcilers
+        rows = with_reconcilers(rows, store.reconcilers(), time.time())
+    except redis.RedisError:
+        pass
     for node in state.get("nodes", []):
         try:
             states = store.runner_states(node)

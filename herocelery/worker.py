@@ -136,6 +136,7 @@ def start_supervisor(settings: Settings, node: str, *, concurrency: int = 4,
         manager.start()                       # runners start while the supervisor does
         signals.worker_shutdown.connect(manager.stop, weak=False)
     app = make_app(settings)
+    app.runtime.tier()
     name = worker_name("supervisor", node)
     beat = Heartbeat(settings, node, "supervisor", name)
     _watch(app, beat, supervisor_queue(node), settings)
@@ -148,6 +149,7 @@ def start_runner(settings: Settings, runner: str, node: str, *, concurrency: int
     from .runners import get_runner
     get_runner(runner)  # fail fast on an unknown or unavailable type
     app = make_app(settings)
+    app.runtime.tier()
     name = worker_name("runner", node, runner)
     conc = concurrency or settings.worker_concurrency()
     beat = Heartbeat(settings, node, runner, name, processes=conc)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian's redis-server, chromium, gcc and nodejs, the package
-# with its dev extra) and runs the whole test suite. Safe to run again.
+# with its dev extra) and runs the whole test suite, then the fault-injection suite. Safe to
+# run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -16,4 +17,9 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
-exec python3 -m pytest -p no:celery -q "$@"
+python3 -m pytest -p no:celery -q "$@"
+# The fault-injection suite (tests/faults: real processes killed, paused and restarted on
+# purpose, a few minutes) runs as its own step once everything else passed.
+if [ "$#" -eq 0 ]; then
+  exec python3 -m pytest -p no:celery -q -m faults tests/faults
+fi

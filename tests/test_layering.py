@@ -18,12 +18,18 @@ FORBIDDEN = {
     "herocelery.heroscript": ["herocelery."],                  # a language library
     "herocelery.runners.rhai": ["herocelery."],                # a language library
     "herocelery.runners": ["herocelery.coordinator", "herocelery.supervisor", "herocelery.flow",
+                           "herocelery.reconciler",
                            "herocelery.commands", "herocelery.cli", "herocelery.api",
                            "herocelery.up"],
     "herocelery.supervisor": ["herocelery.coordinator", "herocelery.flow", "herocelery.commands",
+                              "herocelery.reconciler",
                               "herocelery.cli", "herocelery.api", "herocelery.up"],
     "herocelery.coordinator": ["herocelery.flow", "herocelery.commands", "herocelery.cli",
-                               "herocelery.api", "herocelery.up", "herocelery.supervisor"],
+                               "herocelery.api", "herocelery.up", "herocelery.supervisor",
+                               "herocelery.reconciler"],
+    # above the tiers it watches; its own `cli.py` is its command's front door
+    "herocelery.reconciler": ["herocelery.flow", "herocelery.commands", "herocelery.api",
+                              "herocelery.up"],
 }
 # what a language library or the server may still use
 ALLOWED = {

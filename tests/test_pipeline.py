@@ -110,6 +110,20 @@ def test_retry_then_success(cluster, hero_settings):
     assert job.attempts == 2 and job.result == 2
 
 
+def test_a_job_knows_its_attempt(cluster, hero_settings):
+    """At-least-once, visibly: a job that runs again sees its attempt number (ctx.attempt,
+    HERO_ATTEMPT), so it can make its effect idempotent."""
+    f = Flow("attempt")
+    f.job("py", retries=1, retry_backoff=0.1, script=(
+        "import os\nif ctx.attempt == 1:\n    raise RuntimeError('first run fails')\n"
+        "result = [ctx.attempt, os.environ['HERO_ATTEMPT']]"))
+    f.job("sh", runner="shell", script="echo attempt=$HERO_ATTEMPT")
+    h = run(f, hero_settings)
+    assert h.status() is FlowStatus.finished
+    assert h.results["py"] == [2, "2"]
+    assert h.results["sh"]["stdout"].strip() == "attempt=1"
+
+
 def test_retries_exhausted_records_the_last_error(cluster, hero_settings):
     f = Flow("exhaust")
     f.job("bad", retries=1, retry_backoff=0.1, script="x = 1\nraise KeyError('nope')")

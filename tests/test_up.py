@@ -93,6 +93,23 @@ def test_status_from_another_terminal_shows_the_same(up):
     assert "runner heroscript" in table.stdout and "herodb-2" in table.stdout
 
 
+def test_up_runs_a_reconciler_shown_in_status_and_metrics(up):
+    """issue 13.1: the coordinator side of `up` runs a reconciler; `status` and /metrics
+    show what it did."""
+    proc, env, state, data = up
+    assert "reconciler" in {s["name"] for s in state["services"]}
+
+    def row():
+        out = cli(env, "status", "--json")
+        rows = [r for r in json.loads(out.stdout)["rows"] if r["process"] == "reconciler"]
+        return rows and "last pass" in rows[0]["state"] and rows[0]
+    found = wait_for(row, 30, what="the reconciler's passes in status")
+    assert found["state"].startswith("running") and "re-dispatched" in found["state"]
+    text = local_client(state, data).metrics()
+    assert 'herocelery_reconciler_total{action="redispatched"}' in text
+    assert re.search(r"herocelery_reconciler_up\{name=\"[^\"]+\"\} 1", text)
+
+
 def test_up_state_and_the_local_admin_key_are_private(up):
     proc, env, state, data = up
     for name in ("up.json", "admin.key"):

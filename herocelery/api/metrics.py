@@ -5,17 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable
 
-from ..keys import DURATION_BUCKETS_S, runner_queue, supervisor_queue
+from ..keys import (DURATION_BUCKETS_S, KOMBU_PRIORITY_STEPS, queue_keys, runner_queue,
+                    supervisor_queue)
 from ..supervisor.registry import is_alive
-
-# kombu's Redis transport keeps priorities 3, 6, 9 in sibling lists named queue + sep + n
-KOMBU_PRIORITY_SEP = "\x06\x16"
-KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
-
-
-def queue_keys(queue: str) -> list[str]:
-    """Every list kombu may use for a queue. Pure."""
-    return [queue if p == 0 else f"{queue}{KOMBU_PRIORITY_SEP}{p}" for p in KOMBU_PRIORITY_STEPS]
 
 
 def _esc(value: Any) -> str:
@@ -85,6 +77,8 @@ def render(backend: Any, broker: Any) -> str:
               "# TYPE herocelery_queue_depth gauge"]
     for (node, queue), depth in zip(queues, _depths(broker, [q for _, q in queues])):
         lines.append(f"herocelery_queue_depth{_labels(node=node, queue=queue)} {depth}")
+    from ..reconciler.report import metrics_lines
+    lines += metrics_lines(store.reconciler_counts(), store.reconcilers(), at)
     lines += ["# HELP herocelery_runner_up 1 when the worker heartbeats.",
               "# TYPE herocelery_runner_up gauge", *up_lines,
               "# HELP herocelery_runner_state Supervised runner state (running, dead, failed...).",

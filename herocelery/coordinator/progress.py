@@ -118,6 +118,7 @@ def finish_flow(rt: "Runtime", flow_id: str) -> None:
     at = now()
     pipe = store.home(flow_id).pipeline(transaction=False)
     store.set_flow(flow_id, pipe, status=outcome, finished_at=at)
+    pipe.zrem(Keys.finishing(), flow_id)
     store.publish(flow_id, {"type": "flow", "flow_id": flow_id,
                             "status": getattr(outcome, "value", str(outcome)), "at": at}, pipe)
     pipe.execute()

@@ -133,6 +133,8 @@ def retry(rt: "Runtime", flow_id: str) -> list[str]:
         pipe.hincrby(Keys.job(job.id), "generation", 1)  # a fresh task id: never a revoked one
         if pending == 0:
             ready.append((job.id, job.node, job.name))
+    if ready:  # released again: the reconciler watches them until they settle
+        pipe.zadd(Keys.inflight(), {jid: now() + store.look_after_s for jid, _, _ in ready})
     pipe.hdel(Keys.flow(flow_id), "finished_at")
     store.set_flow(flow_id, pipe, status=FlowStatus.started, remaining=len(again))
     pipe.execute()

@@ -34,6 +34,9 @@ class JobContext:
     log: Callable[[str], None] = print            # append one line to the job's logs
     cancelled: Callable[[], bool] = lambda: False  # True once the job/flow was cancelled
     signatories: tuple[str, ...] = ()
+    # this run's number (1, 2, ...): a job may run more than once (a retry, or a run whose
+    # worker died before it could record an outcome), so an effect can be made idempotent
+    attempt: int = 1
     # process-isolated runners start a fresh interpreter instead of running in the forked
     # worker image, whose memory and /proc/self/environ hold the tiers' secrets (set when the
     # context has an access key, i.e. the server enforces the access model)

@@ -17,6 +17,7 @@ from .. import canvas
 from ..errors import HeroCeleryError, JobTimeout, NotFound, PermissionDenied, ScriptError
 from ..keys import Keys
 from ..models import TERMINAL_JOB, Job, JobStatus, now
+from ..store import TRANSIENT_ERRORS
 from . import get_runner
 from .base import JobContext
 
@@ -45,16 +46,20 @@ class Keeper:
         if self.stopping or now_m < self._next_check:
             return self.stopping
         self._next_check = now_m + 0.2
-        store = self.rt.store
-        pipe = store.home(self.job.id).pipeline(transaction=False)
-        pipe.hmget(Keys.job(self.job.id), "status", "generation")
-        pipe.hget(Keys.flow(self.job.flow_id), "status")
-        (job_status, generation), flow_status = pipe.execute()
-        self._cancelled = job_status == "cancelled" or flow_status == "cancelled"
-        self._superseded = int(generation or 0) != self.job.generation
-        if now_m >= self._next_renew:
-            self._next_renew = now_m + self.lease_s / 3
-            store.renew(self.job.id, self.token, self.lease_s)
+        store = self.rt.watch
+        try:
+            pipe = store.home(self.job.id).pipeline(transaction=False)
+            pipe.hmget(Keys.job(self.job.id), "status", "generation")
+            pipe.hget(Keys.flow(self.job.flow_id), "status")
+            (job_status, generation), flow_status = pipe.execute()
+            self._cancelled = job_status == "cancelled" or flow_status == "cancelled"
+            self._superseded = int(generation or 0) != self.job.generation
+            if now_m >= self._next_renew:
+                if not store.renew(self.job.id, self.token, self.lease_s, self.job.generation):
+                    self._superseded = True   # another execution holds the lease now
+                self._next_renew = now_m + self.lease_s / 3
+        except TRANSIENT_ERRORS:
+            pass  # the store is away: the job runs on; the next tick looks again
         return self.stopping
 
     @property
@@ -75,7 +80,7 @@ class Keeper:
             while not self._stop.wait(0.2):
                 try:
                     self.cancelled()
-                except Exception:  # the store blinked; try again next tick
+                except Exception:  # noqa: BLE001 - never let the watch end the job
                     pass
         self._thread = threading.Thread(target=loop, name=f"keeper-{self.job.id[:8]}",
                                         daemon=True)
@@ -110,6 +115,10 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStat
     if verdict != "ok":  # missing or already terminal: a late duplicate
         return None
     job = payload
+    if job.attempts > job.runs_allowed(s.lost_runs_limit):  # every earlier run was lost
+        done = rt.job_ended(rt, job, JobStatus.error, {"error": lost_error(job, job.attempts - 1)},
+                            lease_token=token, generation=job.generation)
+        return JobStatus.error if done else None
     released, settled = False, None
     try:
         released, settled = _execute(rt, job, token)
@@ -149,6 +158,14 @@ class _Alone:
         canvas.send([canvas.runner_call(self.rt.app, job.id, job.node, job.runner,
                                         self.flow_id, job.name)], countdown=countdown)
         return _Later()
+
+
+def lost_error(job: Job, runs: int) -> dict[str, Any]:
+    """The error of a job whose `runs` runs all lost their worker. Pure."""
+    return {"type": "WorkerLost", "message": (
+        f"started {runs} times and each time its worker was lost before it could record an "
+        f"outcome (last on {job.worker or 'an unknown worker'}); not run again (retries "
+        f"{job.retries}, plus lost_runs_limit); see that runner's log")}
 
 
 def holder_is_dead(holder: str) -> bool:
@@ -218,13 +235,14 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     db_url, protected = context_db_url(rt, context)
     runner_env = job.env
     if job.runner in SCOPED_ENV_RUNNERS:
-        runner_env = {**job.env, "HERO_DB_URL": db_url, "HERO_CONTEXT_ID": job.context_id}
+        runner_env = {**job.env, "HERO_DB_URL": db_url, "HERO_CONTEXT_ID": job.context_id,
+                      "HERO_JOB_ID": job.id, "HERO_ATTEMPT": str(attempt)}
     ctx = JobContext(
         job_id=job.id, flow_id=job.flow_id, name=job.name, runner=job.runner,
         script=job.script, args=job.args, env=runner_env, inputs=inputs,
         caller_id=job.caller_id, context_id=job.context_id, node=job.node,
         timeout_s=job.timeout_s, db_url=db_url, log=logs.add,
-        signatories=tuple(signatories), fresh_interpreter=protected,
+        signatories=tuple(signatories), fresh_interpreter=protected, attempt=attempt,
         cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
         output_bytes=s.max_log_bytes, env_allow=s.env_allow)
     status, fields = JobStatus.finished, {}
@@ -241,6 +259,8 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     except HeroCeleryError as exc:
         status, fields = JobStatus.error, {"error": {"type": type(exc).__name__,
                                                      "message": str(exc)}}
+    except TRANSIENT_ERRORS:  # the store or the node's HeroDB is away: not the job's error
+        raise
     except Exception as exc:  # a bug in a runner type: record it, never lose the job
         status, fields = JobStatus.error, {"error": {
             "type": type(exc).__name__, "message": f"runner {job.runner!r} failed: {exc}"}}

@@ -39,6 +39,8 @@ class JobCtx:
         self.context_id: str = job["context_id"]
         self.caller_id: str = job["caller_id"]
         self.signatories: tuple[str, ...] = tuple(job.get("signatories", ()))
+        # this run's number: 2 and up when the job runs again (retry, or a lost worker)
+        self.attempt: int = int(job.get("attempt", 1))
         self._db_url = db_url
         self._db: Any = None
         self._osis: Any = None
@@ -103,7 +105,8 @@ def _child(job: JobContext, code: Any, result_fd: int) -> None:
                               "ctx": JobCtx({"job_id": job.job_id, "flow_id": job.flow_id,
                                              "name": job.name, "context_id": job.context_id,
                                              "caller_id": job.caller_id,
-                                             "signatories": job.signatories}, job.db_url)}
+                                             "signatories": job.signatories,
+                                             "attempt": job.attempt}, job.db_url)}
         try:
             exec(code, ns)  # noqa: S102 - running the job's script is the point
             result = ns["result"] if "result" in ns else ns.get(LAST)
@@ -214,7 +217,7 @@ def job_fields(job: JobContext) -> dict[str, Any]:
     return {"script": job.script, "inputs": job.inputs, "args": job.args,
             "db_url": job.db_url, "job_id": job.job_id, "flow_id": job.flow_id,
             "name": job.name, "context_id": job.context_id, "caller_id": job.caller_id,
-            "signatories": list(job.signatories)}
+            "signatories": list(job.signatories), "attempt": job.attempt}
 
 
 def run_in_child(fields: dict[str, Any], result_fd: int) -> None:

@@ -1,0 +1,194 @@
+"""The reconciler (issue 13.1): its decisions as tables, then each kind of stale work — left
+by a process that died at the worst moment — moved on against real workers and redis-server.
+Process kills themselves are in tests/faults/."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from herocelery.celeryapp import make_app
+from herocelery.contexts import Registry
+from herocelery.coordinator import build_records
+from herocelery.flow import FlowHandle
+from herocelery.keys import Keys
+from herocelery.models import FlowSpec, FlowStatus, JobStatus
+from herocelery.reconciler import Action, JobView, Reconciler, decide, orphans
+from herocelery.reconciler.broker import job_ids
+from support import wait_for
+
+NOW = 1000.0
+W, D, S = "waiting_for_prerequisites", "dispatched", "started"
+
+
+def job(status, **kw):
+    return JobView(id="j", status=status, **kw)
+
+
+@pytest.mark.parametrize("view,held,busy,since,expected", [
+    (job(None), False, False, None, Action("forget")),
+    (job("finished"), False, False, None, Action("forget")),
+    (job("cancelled"), True, True, None, Action("forget")),
+    (job(W, pending=1), False, False, None, Action("forget")),          # not released yet
+    (job(W), True, False, None, Action("later", NOW + 10)),            # its admission is held
+    (job(W), False, True, None, Action("later", NOW + 10)),            # ... or queued
+    (job(W), False, False, None, Action("redispatch",
+                                        reason="released, but no admission message holds it")),
+    (job(D, dispatched_at=NOW - 100), True, False, None, Action("later", NOW + 50)),
+    (job(D, dispatched_at=NOW - 500), False, True, None, Action("later", NOW + 60)),
+    (job(D), False, False, None, Action("redispatch",
+                                        reason="dispatched, but no runner message holds it")),
+    (job(S, lease_held=True), False, False, None, Action("later", NOW + 9)),
+    (job(S), False, False, None, Action("later", NOW + 4)),             # first seen lease-less
+    (job(S), False, False, NOW - 1, Action("later", NOW + 4)),          # a keeper may renew
+    (job(S), True, False, NOW - 100, Action("later", NOW + 4)),         # a live worker has it
+    (job(S, attempts=1, runs_allowed=3), False, False, NOW - 5,
+     Action("redispatch", reason="its worker was lost mid-run (its lease expired)")),
+    (job(S, attempts=3, runs_allowed=3), False, False, NOW - 5, Action("fail", reason="lost")),
+])
+def test_what_the_reconciler_does_with_a_job(view, held, busy, since, expected):
+    assert decide(view, now=NOW, held=held, queue_busy=busy, lease_missing_since=since,
+                  lease_s=9.0, grace_s=10.0) == expected
+
+
+def test_a_message_is_an_orphan_when_no_live_worker_reports_it():
+    unacked = {"old-dead": NOW - 60, "old-live": NOW - 60, "fresh": NOW - 1}
+    assert orphans(unacked, {"old-live"}, now=NOW, grace_s=5) == ["old-dead"]
+
+
+def _message(task: str, args: list) -> dict:
+    body = base64.b64encode(json.dumps([args, {}, {}]).encode()).decode()
+    return {"headers": {"task": task}, "properties": {"body_encoding": "base64"}, "body": body}
+
+
+def test_the_job_ids_a_message_carries():
+    assert job_ids(_message("hero.run", ["4-abc"])) == ["4-abc"]
+    assert job_ids(_message("hero.admit", [["4-a", "4-b"]])) == ["4-a", "4-b"]
+    assert job_ids(_message("someone.else", ["x"])) is None      # never ours to restore
+    assert job_ids({"headers": {"task": "hero.run"}, "body": "not json"}) == []
+
+
+# ---- against real workers ------------------------------------------------------------------
+@pytest.fixture
+def fast(hero_settings):
+    return hero_settings.with_(reconcile_grace_s=0.5, reconcile_interval_s=0.2)
+
+
+@pytest.fixture
+def rt(fast):
+    app = make_app(fast)
+    yield app.runtime
+    app.runtime.close()
+    app.close()
+
+
+@pytest.fixture
+def reconciler(fast, cluster):
+    rec = Reconciler(fast, name=f"test-{uuid.uuid4().hex[:6]}").start_thread()
+    yield rec
+    rec.stop()
+
+
+def stored(rt, jobs: dict, name: str = "stale"):
+    """A flow stored as a submitter stores it, but nothing sent (it died right after)."""
+    spec = FlowSpec.model_validate({"name": name, "jobs": jobs})
+    ctx = Registry(rt.store.r, rt.settings).context("default")
+    flow, records = build_records(rt, spec, "local", home=ctx.db)
+    rt.store.create_flow(flow, records)
+    return flow, {j.name: j for j in records}
+
+
+def test_a_flow_stored_but_never_dispatched_runs(rt, fast, reconciler):
+    flow, _ = stored(rt, {"a": {"script": "result = 1"},
+                          "b": {"script": "result = inputs['a'] + 1", "after": ["a"]}})
+    h = FlowHandle(flow.id, fast)
+    assert h.wait(30) is FlowStatus.finished and h.results == {"a": 1, "b": 2}
+    assert reconciler.totals["redispatched"] >= 1
+    h.close()
+
+
+def test_a_dispatched_job_whose_message_is_gone_runs(rt, fast, reconciler):
+    flow, jobs = stored(rt, {"a": {"script": "result = ctx.attempt"}})
+    rt.store.set_job(jobs["a"].id, status=JobStatus.dispatched, dispatched_at=time.time())
+    h = FlowHandle(flow.id, fast)
+    assert h.wait(30) is FlowStatus.finished and h.results == {"a": 1}
+    assert h.jobs()["a"].generation == 1          # a new dispatch: a fresh task id
+    h.close()
+
+
+def test_a_started_job_whose_run_vanished_runs_again_as_its_next_attempt(rt, fast, reconciler):
+    flow, jobs = stored(rt, {"a": {"script": "result = ctx.attempt"}})
+    rt.store.set_job(jobs["a"].id, status=JobStatus.started, attempts=1, started_at=time.time(),
+                     worker="elsewhere:1")       # no lease, no message: its worker is gone
+    h = FlowHandle(flow.id, fast)
+    assert h.wait(30) is FlowStatus.finished and h.results == {"a": 2}
+    h.close()
+
+
+def test_a_job_whose_worker_is_lost_every_time_ends_error(rt, fast, reconciler):
+    flow, jobs = stored(rt, {"a": {"script": "result = 1"}, "b": {"script": "result = 2",
+                                                                 "after": ["a"]}})
+    runs = jobs["a"].runs_allowed(fast.lost_runs_limit)
+    rt.store.set_job(jobs["a"].id, status=JobStatus.started, attempts=runs,
+                     started_at=time.time(), worker="elsewhere:1")
+    h = FlowHandle(flow.id, fast)
+    assert h.wait(30) is FlowStatus.error
+    a = h.jobs()["a"]
+    assert a.status is JobStatus.error and a.error["type"] == "WorkerLost"
+    assert f"started {runs} times" in a.error["message"]
+    assert h.jobs()["b"].status is JobStatus.skipped
+    h.close()
+
+
+def test_a_flow_whose_last_settler_died_before_finishing_it_is_finished(rt, fast, reconciler):
+    flow, jobs = stored(rt, {"a": {"script": "result = 1"}})
+    r = rt.store.home(flow.id)
+    r.hset(Keys.job(jobs["a"].id), mapping={"status": "finished", "finished_at": time.time()})
+    r.zrem(Keys.inflight(), jobs["a"].id)
+    r.hset(Keys.flow(flow.id), "remaining", 0)
+    r.zadd(Keys.finishing(), {flow.id: time.time()})  # what the settle script leaves behind
+    h = FlowHandle(flow.id, fast)
+    assert h.wait(30) is FlowStatus.finished
+    assert reconciler.totals["flows_finished"] >= 1
+    h.close()
+
+
+def test_several_reconcilers_take_each_stale_job_exactly_once(rt, fast, cluster):
+    flow, jobs = stored(rt, {f"j{i}": {"script": f"result = {i}"} for i in range(30)})
+    r = rt.store.home(flow.id)
+    r.zadd(Keys.inflight(), {j.id: 0 for j in jobs.values()})     # all due now
+    many = [Reconciler(fast, name=f"twin-{i}") for i in range(3)]
+    barrier = threading.Barrier(len(many))
+    reports = []
+
+    def one(rec):
+        barrier.wait()
+        time.sleep(0.6)                  # past the grace, all at once
+        reports.append(rec.pass_once())
+    threads = [threading.Thread(target=one, args=(rec,)) for rec in many]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for rec in many:
+        rec.stop()
+    assert sum(rep.counts["redispatched"] for rep in reports) == 30
+    generations = [int(r.hget(Keys.job(j.id), "generation")) for j in jobs.values()]
+    assert generations == [1] * 30                  # each taken once, by one reconciler
+    h = FlowHandle(flow.id, fast)
+    assert h.wait(60) is FlowStatus.finished
+    assert h.results == {f"j{i}": i for i in range(30)}
+    h.close()
+
+
+def test_the_reconciler_shows_what_it_did(rt, fast, reconciler):
+    wait_for(lambda: reconciler.name in rt.store.reconcilers(), 10, what="a pass recorded")
+    state = rt.store.reconcilers()[reconciler.name]
+    assert state["passes"] >= 1 and time.time() - state["last_pass"] < 10
+    assert "redispatched" in state and "stale" in state
+    counts = rt.store.reconciler_counts()
+    assert counts.get("passes", 0) >= 1
