@@ -791,7 +791,9 @@ static int native(State *st, int op, PyObject *argv, PyObject *out)
         /* the served-at-once case: a plain timeout and a non-empty list among the keys; an
          * empty result (the client would block) or anything odd goes to Python first */
         double timeout;
-        if (argc < 3 || !plain_decimal(ARG(argc - 1), &timeout) || timeout < 0) return 0;
+        if (argc < 3 || !plain_decimal(ARG(argc - 1), &timeout) || timeout < 0 ||
+                timeout * 1000.0 >= 9223372036854775808.0)   /* parse_timeout's error */
+            return 0;
         PyObject *found = NULL;
         for (Py_ssize_t i = 1; i < argc - 1; i++) {
             PyObject *k = ARG(i);

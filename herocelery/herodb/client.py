@@ -53,6 +53,9 @@ class ConnState:
         self.closing = False
         self.quit = False  # QUIT: close once the replies are written
         self.resume: Callable[[Any], None] | None = None  # set by the server: unblocked reply
+        # bytes written to this client and not yet taken by it (set by the server)
+        self.output_size: Callable[[], int] = lambda: 0
+        self.conn: Any = None  # the server's Connection (None for replay, scripts' tests)
         self._send = send
         self._close = close
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections import deque
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from . import fastpath
 from .client import ConnState
@@ -49,21 +49,46 @@ def load_table(families: Iterable[str] = FAMILIES) -> dict[str, Command]:
 
 
 class Block:
-    """A blocking handler's answer when nothing is available yet."""
+    """A blocking handler's answer when nothing is available yet; or, with ``stream``, a
+    reply too long to build at once (see ``long_reply``)."""
 
-    __slots__ = ("keys", "timeout", "serve", "timeout_reply")
+    __slots__ = ("keys", "timeout", "serve", "timeout_reply", "stream")
 
-    def __init__(self, keys: list[bytes], timeout: float, serve: Serve, timeout_reply: Any) -> None:
+    def __init__(self, keys: list[bytes], timeout: float, serve: Serve, timeout_reply: Any,
+                 stream: Iterator[bytes] | None = None) -> None:
         self.keys = keys
         self.timeout = timeout
         self.serve = serve
         self.timeout_reply = timeout_reply
+        self.stream = stream
+
+
+# a long reply is sent in slices of about this many bytes, one slice per loop turn, and waits
+# while the client has more than STREAM_BACKLOG bytes unread: other clients are served in
+# between and the server holds at most one slice and one backlog for it
+STREAM_SLICE = 128 * 1024
+STREAM_BACKLOG = 1024 * 1024
+
+
+def long_reply(c: ConnState, chunks: Iterator[bytes]) -> Any:
+    """A reply whose RESP bytes ``chunks`` yields piece by piece (SRANDMEMBER with a huge
+    negative count and the like): sent while other clients are served, so its size costs
+    neither memory nor other clients' latency. Inside MULTI or a script (no way to hand the
+    loop back) it is joined, which the callers bound."""
+    if c.no_block:
+        from .protocol import Raw
+        return Raw(b"".join(chunks))
+    return Block([], 0, _no_serve, None, chunks)
+
+
+def _no_serve(store: Any, key: bytes) -> None:
+    return None
 
 
 class Waiter:
     """A client blocked on keys of one database."""
 
-    __slots__ = ("client", "store", "keys", "serve", "timeout_reply", "timer")
+    __slots__ = ("client", "store", "keys", "serve", "timeout_reply", "timer", "stream")
 
     def __init__(self, client: ConnState, store: Database, block: Block) -> None:
         self.client = client
@@ -72,6 +97,7 @@ class Waiter:
         self.serve = block.serve
         self.timeout_reply = block.timeout_reply
         self.timer: Any = None
+        self.stream = block.stream  # a long reply being sent (not blocked on keys)
 
 
 class Engine:
@@ -93,7 +119,10 @@ class Engine:
         self.scripts: dict[str, bytes] = {}
         self.lua: Any = None
         self.ready: deque[tuple[Database, bytes]] = deque()
-        self.settings: dict[str, str] = dict(settings or {})
+        from .config import Config
+        # CONFIG GET/SET's parameters; `on_config` hooks (server.py) act on changes
+        self.config = Config(settings, self._config_changed)
+        self.config_hooks: list[Callable[[str, str], None]] = []
         self.started = time.time()
         self.next_id = 1
         self.stat_commands = 0
@@ -110,6 +139,15 @@ class Engine:
         self.keyring: Any = None  # (salt, Sealer) cached by commands/crypto.py
         # the C request loop (fastpath.py), or None: execute_batch's Python loop runs
         self.native: Any = fastpath.runner(self.table)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """Every parameter's current text by its canonical name (read-only use)."""
+        return self.config.values
+
+    def _config_changed(self, name: str, value: str) -> None:
+        for hook in self.config_hooks:
+            hook(name, value)
 
     # ---- connections -----------------------------------------------------------------------
     def new_client(self, addr: str = "", laddr: str = "", send: Any = None,
@@ -249,6 +287,11 @@ class Engine:
             self.stat_commands += ran
         return None
 
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT."""
+        self.stat_commands = 0
+        self.stat_rejected = 0
+
     def _refuse(self, c: ConnState, text: str) -> ReplyError:
         if c.multi is not None:
             c.multi_error = True
@@ -327,6 +370,10 @@ class Engine:
     def block(self, c: ConnState, block: Block) -> Block:
         w = Waiter(c, c.store, block)
         c.waiter = w
+        if w.stream is not None:
+            if self.schedule is not None:
+                self.schedule(0, lambda: self.pump(w))
+            return block
         for key in w.keys:
             c.store.blocked.setdefault(key, deque()).append(w)
         if block.timeout > 0 and self.schedule is not None:
@@ -347,6 +394,34 @@ class Engine:
             w.timer.cancel()
             w.timer = None
         w.client.waiter = None
+
+    def pump(self, w: Waiter) -> None:
+        """Send the next slice of a long reply (see ``long_reply``); at its end the client
+        goes on with the requests it sent meanwhile."""
+        c = w.client
+        if c.waiter is not w or c.closing or w.stream is None:
+            return
+        if c.output_size() > STREAM_BACKLOG:  # the client reads slowly: wait for it
+            self.schedule(0.005, lambda: self.pump(w))  # type: ignore[misc]
+            return
+        parts: list[bytes] = []
+        size = 0
+        for chunk in w.stream:
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= STREAM_SLICE:
+                break
+        else:
+            if parts:
+                c.send(b"".join(parts))
+            w.stream = None
+            c.waiter = None
+            if c.resume is not None:
+                from .protocol import Raw
+                c.resume(Raw(b""))
+            return
+        c.send(b"".join(parts))
+        self.schedule(0, lambda: self.pump(w))  # type: ignore[misc]
 
     def time_out(self, w: Waiter) -> None:
         if w.client.waiter is not w:

@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover - hiredis is a dependency; the careful l
     hiredis = None
 
 MAX_INLINE_BYTES = 64 * 1024
+# a gathered request this small is re-scanned on every read (cheap), so a malformed byte after
+# its cut is reported at once, as the careful loop would, instead of when `need` bytes are in
+GATHER_RESCAN_BYTES = 64 * 1024
 FAST_MAX_BYTES = 256 * 1024  # reads up to this size may take the hiredis path
 # hiredis allocates a list as soon as it reads an array header: a count of 7+ digits anywhere
 # (even inside a value) goes to the careful loop instead. Bulk lengths need no look: a
@@ -110,7 +113,7 @@ class Parser:
         if self.need:
             self.parts.append(data)
             self.size += len(data)
-            if self.size < self.need:
+            if self.size < self.need and self.size > GATHER_RESCAN_BYTES:
                 return  # a big argument still arriving: do not re-scan (no quadratic copying)
             data = b"".join(self.parts)
             self.parts, self.size, self.need = [], 0, 0

@@ -109,7 +109,7 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         engine = self.engine
         engine.stat_connections += 1
-        if len(engine.clients) >= self.server.config.maxclients:
+        if len(engine.clients) >= self.server.maxclients:
             engine.stat_rejected += 1
             transport.write(b"-" + MAX_CLIENTS.encode() + b"\r\n")
             transport.close()
@@ -118,10 +118,12 @@ class Connection(asyncio.Protocol):
         local = transport.get_extra_info("sockname")
         c = engine.new_client(_addr(peer), _addr(local), self.send_oob, self.abort)
         c.resume = self.resume
+        c.conn = self
+        c.output_size = transport.get_write_buffer_size
         engine.clients[c.id] = c
         self.c = c
         cfg = self.server.config
-        self.parser = Parser(cfg.max_request_bytes, cfg.max_multibulk, fastpath.function("split"),
+        self.parser = Parser(self.server.max_bulk, cfg.max_multibulk, fastpath.function("split"),
                              fastpath.function("pending"))
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -267,11 +269,20 @@ class HeroDB:
         self._log_given = log is not None
         self.engine = Engine(config.databases, log, access,
                              settings={"appendfsync": config.appendfsync,
+                                       "appendonly": "yes" if config.dir else "no",
                                        "databases": str(config.databases),
                                        "maxclients": str(config.maxclients),
-                                       "dir": str(config.dir or os.getcwd())})
+                                       "dir": str(config.dir or os.getcwd()),
+                                       "bind": config.host, "save": "",
+                                       "proto-max-bulk-len": str(config.max_request_bytes),
+                                       "client-output-buffer-limit":
+                                           "normal 0 0 0 slave 268435456 67108864 60 pubsub "
+                                           f"{config.client_output_buffer_bytes} 8388608 60"})
         secret = config.admin_secret or config.encryption_key
         self.engine.secret = secret.encode() if secret else None
+        self.engine.config_hooks.append(self._config_changed)
+        self.maxclients = config.maxclients
+        self.max_bulk = config.max_request_bytes
         self.port = config.port
         self._servers: list[asyncio.base_events.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -285,6 +296,22 @@ class HeroDB:
         self._dir_lock: DirLock | None = None
         self.admin_socket: str | None = None  # set by start() (adminrpc.py)
         self.admin_rpc_port: int | None = None
+
+    def _config_changed(self, name: str, value: str) -> None:
+        """CONFIG SET of a parameter the server acts on."""
+        if name == "appendfsync":
+            setter = getattr(self.engine.log, "set_fsync", None)
+            if setter is not None:
+                setter(value)
+        elif name == "maxclients":
+            self.maxclients = int(value)
+        elif name == "proto-max-bulk-len":
+            self.max_bulk = int(value)
+            for conn in self.connections():
+                conn.parser.max_bulk = self.max_bulk
+
+    def connections(self) -> list["Connection"]:
+        return [c.conn for c in self.engine.clients.values() if getattr(c, "conn", None)]
 
     # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
     def hold(self, conn: "Connection", out: list[bytes]) -> None:

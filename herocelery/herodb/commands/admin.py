@@ -16,7 +16,7 @@ from ..pubkeys import DB_PUBKEYS, PUBKEY_PERMS
 from ..errors import CommandError, SYNTAX, WRONG_ARITY
 from ..protocol import OK
 from . import connection
-from .base import Command, registrar, to_int
+from .base import INT32_MAX, INT32_MIN, Command, registrar, to_int, to_ranged
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
@@ -74,7 +74,7 @@ def select(c: Any, argv: list[bytes]) -> Any:
         if len(argv) != 2:
             raise CommandError(WRONG_ARITY.format("select"))
         return connection.select(c, argv)
-    index = to_int(argv[1])
+    index = to_ranged(argv[1], INT32_MIN, INT32_MAX)
     key = None
     if len(argv) == 4:
         if argv[2].upper() != b"KEY":

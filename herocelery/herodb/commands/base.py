@@ -85,6 +85,7 @@ def numkeys_fn(index: int, step: int = 1) -> Callable[[list[bytes]], list[bytes]
 
 # ---- argument parsing ------------------------------------------------------------------------
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
 _INT_RE = re.compile(rb"-?(0|[1-9][0-9]*)\Z")
 
 
@@ -97,6 +98,14 @@ def to_int(raw: bytes, error: str = NOT_INTEGER) -> int:
     value = int(raw)
     if value < INT64_MIN or value > INT64_MAX:
         raise CommandError(error)
+    return value
+
+
+def to_ranged(raw: bytes, low: int, high: int) -> int:
+    """An integer argument that must lie in [low, high] (Redis' getRangeLongFromObject)."""
+    value = to_int(raw)
+    if value < low or value > high:
+        raise CommandError(f"ERR value is out of range, value must between {low} and {high}")
     return value
 
 

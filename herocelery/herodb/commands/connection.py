@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, NOPROTO, NOT_INTEGER, SYNTAX, UNKNOWN_SUBCOMMAND
 from ..protocol import OK, Push, ReplyError
-from .base import Command, registrar, to_int
+from .base import INT32_MAX, INT32_MIN, Command, registrar, to_int, to_ranged
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
@@ -49,7 +49,7 @@ def auth(c: Any, argv: list[bytes]) -> Any:
 
 @command("SELECT", 2, "fast")
 def select(c: Any, argv: list[bytes]) -> Any:
-    index = to_int(argv[1])  # Redis 7: "ERR value is not an integer or out of range"
+    index = to_ranged(argv[1], INT32_MIN, INT32_MAX)  # Redis 7's texts for both
     c.select(index)
     return OK
 
@@ -152,8 +152,8 @@ def client(c: Any, argv: list[bytes]) -> Any:
         return OK
     if sub == b"UNBLOCK" and n in (3, 4):
         target = c.engine.clients.get(to_int(argv[2]))
-        if target is None or target.waiter is None:
-            return 0
+        if target is None or target.waiter is None or target.waiter.stream is not None:
+            return 0  # (a client receiving a long reply is not blocked)
         w = target.waiter
         c.engine.unblock(w)
         if target.resume is not None:

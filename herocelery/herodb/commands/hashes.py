@@ -7,8 +7,10 @@ from typing import Any
 from ..errors import (CommandError, HASH_NOT_FLOAT, HASH_NOT_INTEGER, NAN_OR_INF, OVERFLOW,
                       SYNTAX)
 from ..protocol import OK, human_add
-from .base import INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_float, to_int
+from .base import (INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_float, to_int,
+                   to_ranged)
 from .keys import parse_scan, scan_page
+from .randoms import picks
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
@@ -140,29 +142,23 @@ def hincrbyfloat(c: Any, argv: list[bytes]) -> Any:
 
 @command("HRANDFIELD", -2, "read", keys=(1, 1, 1))
 def hrandfield(c: Any, argv: list[bytes]) -> Any:
-    h = _hash(c, argv[1])
     if len(argv) == 2:
+        h = _hash(c, argv[1])
         return random.choice(list(h)) if h else None
-    count = to_int(argv[2])
+    count = to_ranged(argv[2], -INT64_MAX, INT64_MAX)  # parsed before the key, as Redis does
     withvalues = False
-    if len(argv) == 4:
-        if argv[3].upper() != b"WITHVALUES":
-            raise CommandError(SYNTAX)
-        withvalues = True
-    elif len(argv) > 4:
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHVALUES"):
         raise CommandError(SYNTAX)
+    if len(argv) == 4:
+        withvalues = True
+        if not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
+            raise CommandError("ERR value is out of range")
+    h = _hash(c, argv[1])
     if not h:
         return []
-    fields = list(h)
-    if count >= 0:
-        chosen = random.sample(fields, min(count, len(fields)))
-    else:
-        chosen = [random.choice(fields) for _ in range(-count)]
     if not withvalues:
-        return chosen
-    if c.proto == 3:
-        return [[f, h[f]] for f in chosen]
-    return [x for f in chosen for x in (f, h[f])]
+        return picks(c, list(h), count, lambda f: [f], True)
+    return picks(c, list(h), count, lambda f: [f, h[f]], c.proto != 3)
 
 
 @command("HSCAN", -3, "read", keys=(1, 1, 1))

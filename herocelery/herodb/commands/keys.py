@@ -13,7 +13,7 @@ from ..errors import (CommandError, DB_INDEX, EXPIRE_INVALID, NO_SUCH_KEY, NOT_I
                       SAME_OBJECT, SYNTAX, UNKNOWN_SUBCOMMAND)
 from ..keyspace import TYPE_NAMES, ZSet, now_ms
 from ..protocol import OK
-from .base import Command, glob_match, registrar, to_int
+from .base import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_int, to_ranged
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
@@ -50,6 +50,20 @@ def type_(c: Any, argv: list[bytes]) -> Any:
     return "none" if value is None else TYPE_NAMES[type(value)].decode()
 
 
+def expire_at(amount: int, unit_ms: int, absolute: bool) -> int | None:
+    """The absolute time in ms of EXPIRE & co.'s argument, or None where Redis 7 refuses it
+    (seconds beyond the int64 range in ms, a relative time that overflows int64 past now).
+    A time in the past is allowed: the key is deleted."""
+    if unit_ms == 1000 and not INT64_MIN // 1000 + 1 <= amount <= INT64_MAX // 1000:
+        return None  # (C's LLONG_MIN / 1000 truncates towards zero)
+    when = amount * unit_ms
+    if not absolute:
+        if when > INT64_MAX - now_ms():
+            return None
+        when += now_ms()
+    return when
+
+
 def _expire(c: Any, argv: list[bytes], unit_ms: int, absolute: bool) -> int:
     store = c.store
     key = argv[1]
@@ -61,11 +75,8 @@ def _expire(c: Any, argv: list[bytes], unit_ms: int, absolute: bool) -> int:
         raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
     if b"GT" in flags and b"LT" in flags:
         raise CommandError("ERR GT and LT options at the same time are not compatible")
-    try:
-        when = amount * unit_ms if absolute else now_ms() + amount * unit_ms
-    except OverflowError:
-        raise CommandError(EXPIRE_INVALID.format(argv[0].decode().lower())) from None
-    if abs(amount) * unit_ms > 2 ** 62 or abs(when) > 2 ** 63 - 1:
+    when = expire_at(amount, unit_ms, absolute)
+    if when is None:
         raise CommandError(EXPIRE_INVALID.format(argv[0].decode().lower()))
     if store.get(key) is None:
         c.effects = []
@@ -281,10 +292,7 @@ def randomkey(c: Any, argv: list[bytes]) -> Any:
 
 
 def _db_index(c: Any, raw: bytes) -> Any:
-    try:
-        index = to_int(raw)
-    except CommandError:
-        raise CommandError(NOT_INTEGER) from None
+    index = to_ranged(raw, INT32_MIN, INT32_MAX)
     dbs = c.engine.keyspace.dbs
     if not 0 <= index < len(dbs):
         raise CommandError(DB_INDEX)

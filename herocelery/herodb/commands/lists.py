@@ -6,27 +6,33 @@ from collections import deque
 from itertools import islice
 from typing import Any
 
-from ..errors import (CommandError, INDEX_RANGE, MUST_BE_POSITIVE, NO_SUCH_KEY, NUMKEYS_NEGATIVE,
+from ..errors import (CommandError, INDEX_RANGE, MUST_BE_POSITIVE, NO_SUCH_KEY,
                       SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, WRONGTYPE)
 from ..keyspace import Database
 from ..protocol import NULL_ARRAY, OK
-from .base import Command, numkeys_fn, registrar, to_int
+from .base import INT64_MAX, Command, numkeys_fn, registrar, to_int, to_ranged
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
 
+MAX_WAIT = 10 ** 9  # seconds; a longer timeout waits as long as 0 (forever) does
+
+
 def parse_timeout(raw: bytes) -> float:
-    """A blocking timeout in seconds (0 = forever)."""
+    """A blocking timeout in seconds (0 = forever). As Redis 7, a value whose milliseconds do
+    not fit int64 (huge, or infinite) is "negative": Redis' conversion wraps around."""
     try:
         value = float(raw)
     except ValueError:
         raise CommandError(TIMEOUT_NOT_FLOAT) from None
-    if math.isnan(value) or math.isinf(value) or raw.strip() != raw:
+    if math.isnan(value) or raw.strip() != raw or b"_" in raw:
         raise CommandError(TIMEOUT_NOT_FLOAT)
-    if value < 0:
+    # (Redis computes in long double: an integer is compared exactly)
+    millis = int(raw) * 1000 if raw.isdigit() else value * 1000
+    if value < 0 or millis >= 2 ** 63:
         raise CommandError(TIMEOUT_NEGATIVE)
-    return value
+    return 0.0 if value > MAX_WAIT else value
 
 
 def _list(store: Database, key: bytes) -> deque[bytes] | None:
@@ -228,7 +234,7 @@ def lpos(c: Any, argv: list[bytes]) -> Any:
         if i + 1 >= len(argv):
             raise CommandError(SYNTAX)
         if opt == b"RANK":
-            rank = to_int(argv[i + 1])
+            rank = to_ranged(argv[i + 1], -INT64_MAX, INT64_MAX)  # (Redis 7.2; 7.0 overflows)
             if rank == 0:
                 raise CommandError("ERR RANK can't be zero: use 1 to start from the first match, "
                                    "2 from the second ... or use negative to start from the end of the list")
@@ -334,9 +340,9 @@ def _pop_effect(key: bytes, left: bool, count: int | None) -> list[bytes]:
 
 def parse_mpop(argv: list[bytes], start: int, sides: dict[bytes, bool]) -> tuple[list[bytes], bool, int]:
     """keys, side, count from ``numkeys key... SIDE [COUNT n]`` at ``argv[start]``."""
-    numkeys = to_int(argv[start])
+    numkeys = to_int(argv[start], NUMKEYS_POSITIVE)
     if numkeys <= 0:
-        raise CommandError("ERR numkeys should be greater than 0" if numkeys == 0 else NUMKEYS_NEGATIVE)
+        raise CommandError(NUMKEYS_POSITIVE)
     keys = argv[start + 1:start + 1 + numkeys]
     rest = argv[start + 1 + numkeys:]
     if len(keys) < numkeys or not rest:
@@ -346,14 +352,16 @@ def parse_mpop(argv: list[bytes], start: int, sides: dict[bytes, bool]) -> tuple
         raise CommandError(SYNTAX)
     count = 1
     if len(rest) == 3 and rest[1].upper() == b"COUNT":
-        count = to_int(rest[2])
+        count = to_int(rest[2], COUNT_POSITIVE)
         if count <= 0:
-            raise CommandError("ERR count should be greater than 0")
+            raise CommandError(COUNT_POSITIVE)
     elif len(rest) != 1:
         raise CommandError(SYNTAX)
     return keys, sides[side], count
 
 
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_POSITIVE = "ERR count should be greater than 0"
 LIST_SIDES = {b"LEFT": True, b"RIGHT": False}
 
 

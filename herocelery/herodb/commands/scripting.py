@@ -217,7 +217,7 @@ class Lua:
     def time_limit_s(self) -> float:
         """CONFIG lua-time-limit (ms; default 5000): a script running longer is stopped, so a
         runaway loop cannot stop the server."""
-        raw = self.engine.settings.get("lua-time-limit", "5000")
+        raw = self.engine.config.get("lua-time-limit")
         if raw != self._limit[0]:
             try:
                 value = max(0.001, int(raw) / 1000)

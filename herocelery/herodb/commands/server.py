@@ -7,69 +7,44 @@ import sys
 import time
 from typing import Any
 
-from ..errors import CommandError, DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND
+from ..errors import CommandError, DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND, WRONG_ARITY
 from ..protocol import OK
-from .base import Command, glob_match, registrar, to_int
+from .base import INT32_MAX, INT32_MIN, Command, glob_match, registrar, to_int, to_ranged
 from .connection import REDIS_VERSION
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
-# CONFIG GET answers these; CONFIG SET accepts the ones marked settable
-CONFIG_DEFAULTS: dict[str, str] = {
-    "appendonly": "yes", "appendfsync": "everysec", "save": "", "databases": "16",
-    "maxclients": "10000", "maxmemory": "0", "maxmemory-policy": "noeviction", "timeout": "0",
-    "dir": ".", "port": "6379", "bind": "127.0.0.1", "tcp-keepalive": "300",
-    "notify-keyspace-events": "", "hz": "10", "lua-time-limit": "5000",
-    "busy-reply-threshold": "5000", "proto-max-bulk-len": "536870912",
-    "client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-    "slowlog-log-slower-than": "10000", "slowlog-max-len": "128", "loglevel": "notice",
-}
-CONFIG_SETTABLE = frozenset({"appendfsync", "maxmemory", "maxmemory-policy", "timeout",
-                             "notify-keyspace-events", "hz", "lua-time-limit", "save",
-                             "busy-reply-threshold", "slowlog-log-slower-than",
-                             "slowlog-max-len", "loglevel", "tcp-keepalive", "maxclients"})
-
-
-def _config(c: Any) -> dict[str, str]:
-    settings = c.engine.settings
-    for k, v in CONFIG_DEFAULTS.items():
-        settings.setdefault(k, v)
-    return settings
-
-
 @command("CONFIG", -2, "admin")
 def config(c: Any, argv: list[bytes]) -> Any:
     sub = argv[1].upper()
-    settings = _config(c)
-    if sub == b"GET" and len(argv) >= 3:
-        out: dict[bytes, bytes] = {}
-        for pattern in argv[2:]:
-            p = pattern.lower()
-            for k, v in settings.items():
-                if glob_match(p, k.encode()):
-                    out[k.encode()] = v.encode()
+    n = len(argv)
+    settings = c.engine.config
+    if sub == b"GET":
+        if n < 3:
+            raise CommandError(WRONG_ARITY.format("config|get"))
+        out = settings.matching(argv[2:])
         return out if c.proto == 3 else [x for kv in out.items() for x in kv]
-    if sub == b"SET" and len(argv) >= 4 and len(argv) % 2 == 0:
-        pairs = [(argv[i].decode(errors="replace").lower(), argv[i + 1].decode(errors="replace"))
-                 for i in range(2, len(argv), 2)]
-        for name, value in pairs:
-            if name not in CONFIG_SETTABLE:
-                raise CommandError(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
-            if name == "appendfsync" and value not in ("always", "everysec", "no"):
-                raise CommandError(f"ERR CONFIG SET failed (possibly related to argument '{name}') - argument(s) must be one of the following: always, everysec, no")
-        for name, value in pairs:
-            settings[name] = value
-            if name == "appendfsync":
-                setter = getattr(c.engine.log, "set_fsync", None)
-                if setter is not None:
-                    setter(value)
+    if sub == b"SET":
+        if n < 4:
+            raise CommandError(WRONG_ARITY.format("config|set"))
+        if n % 2:
+            raise CommandError(SYNTAX)
+        settings.set([(argv[i].decode(errors="replace").lower(),
+                       argv[i + 1].decode(errors="replace")) for i in range(2, n, 2)])
         return OK
-    if sub == b"RESETSTAT" and len(argv) == 2:
-        c.engine.stat_commands = 0
+    if sub == b"RESETSTAT" and n == 2:
+        c.engine.reset_stats()
         return OK
-    if sub == b"REWRITE" and len(argv) == 2:
-        return OK
+    if sub == b"REWRITE" and n == 2:
+        raise CommandError("ERR The server is running without a config file")
+    if sub == b"HELP" and n == 2:
+        return [b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                b"GET <pattern>", b"    Return parameters matching the glob-like <pattern> "
+                b"and their values.", b"SET <directive> <value>",
+                b"    Set the configuration <directive> to <value>.", b"RESETSTAT",
+                b"    Reset statistics reported by the INFO command.", b"REWRITE",
+                b"    Rewrite the configuration file.", b"HELP", b"    Print this help."]
     raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "CONFIG"))
 
 
@@ -106,11 +81,11 @@ def _flush_mode(argv: list[bytes]) -> None:
 def swapdb(c: Any, argv: list[bytes]) -> Any:
     dbs = c.engine.keyspace.dbs
     try:
-        a = to_int(argv[1])
+        a = to_ranged(argv[1], INT32_MIN, INT32_MAX)
     except CommandError:
         raise CommandError("ERR invalid first DB index") from None
     try:
-        b = to_int(argv[2])
+        b = to_ranged(argv[2], INT32_MIN, INT32_MAX)
     except CommandError:
         raise CommandError("ERR invalid second DB index") from None
     if not (0 <= a < len(dbs) and 0 <= b < len(dbs)):

@@ -4,10 +4,11 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
-from ..errors import CommandError, MUST_BE_POSITIVE, NUMKEYS_NEGATIVE, SYNTAX
+from ..errors import CommandError, MUST_BE_POSITIVE, SYNTAX
 from ..keyspace import Database
-from .base import Command, glob_match, numkeys_fn, registrar, to_int
+from .base import INT64_MAX, Command, glob_match, numkeys_fn, registrar, to_int, to_ranged
 from .keys import parse_scan, scan_page
+from .randoms import picks
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
@@ -95,16 +96,14 @@ def spop(c: Any, argv: list[bytes]) -> Any:
 def srandmember(c: Any, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise CommandError(SYNTAX)
-    s = _set(c.store, argv[1])
     if len(argv) == 2:
+        s = _set(c.store, argv[1])
         return random.choice(list(s)) if s else None
-    count = to_int(argv[2])
+    count = to_ranged(argv[2], -INT64_MAX, INT64_MAX)  # parsed before the key, as Redis does
+    s = _set(c.store, argv[1])
     if not s:
         return []
-    members = list(s)
-    if count >= 0:
-        return random.sample(members, min(count, len(members)))
-    return [random.choice(members) for _ in range(-count)]
+    return picks(c, list(s), count, lambda m: [m], True)
 
 
 @command("SMOVE", 4, "write fast", keys=(1, 2, 1))
@@ -182,18 +181,18 @@ def sdiffstore(c: Any, argv: list[bytes]) -> Any:
 
 @command("SINTERCARD", -3, "read", key_fn=numkeys_fn(1))
 def sintercard(c: Any, argv: list[bytes]) -> Any:
-    numkeys = to_int(argv[1])
+    numkeys = to_int(argv[1], "ERR numkeys should be greater than 0")
     if numkeys <= 0:
-        raise CommandError("ERR numkeys should be greater than 0" if numkeys == 0 else NUMKEYS_NEGATIVE)
+        raise CommandError("ERR numkeys should be greater than 0")
     keys = argv[2:2 + numkeys]
     if len(keys) < numkeys:
         raise CommandError("ERR Number of keys can't be greater than number of args")
     rest = argv[2 + numkeys:]
     limit = 0
-    if rest:
-        if len(rest) != 2 or rest[0].upper() != b"LIMIT":
+    for i in range(0, len(rest), 2):  # LIMIT may repeat: the last one counts
+        if rest[i].upper() != b"LIMIT" or i + 1 >= len(rest):
             raise CommandError(SYNTAX)
-        limit = to_int(rest[1], "ERR LIMIT can't be negative")  # Redis' text for both
+        limit = to_int(rest[i + 1], "ERR LIMIT can't be negative")  # Redis' text for both
         if limit < 0:
             raise CommandError("ERR LIMIT can't be negative")
     n = len(_combine(c.store, keys, set.intersection))

@@ -57,13 +57,7 @@ def set_(c: Any, argv: list[bytes]) -> Any:
             keepttl = True
         elif opt in (b"EX", b"PX", b"EXAT", b"PXAT") and when is None and not keepttl \
                 and i + 1 < len(argv):
-            amount = to_int(argv[i + 1])
-            if amount <= 0:
-                raise CommandError(EXPIRE_INVALID.format("set"))
-            unit = 1000 if opt in (b"EX", b"EXAT") else 1
-            if amount > (2 ** 63 - 1) // unit:
-                raise CommandError(EXPIRE_INVALID.format("set"))
-            when = amount * unit if opt in (b"EXAT", b"PXAT") else now_ms() + amount * unit
+            when = ttl_option(opt, argv[i + 1], "set")
             i += 1
         else:
             raise CommandError(SYNTAX)
@@ -83,11 +77,23 @@ def set_(c: Any, argv: list[bytes]) -> Any:
     return old if want_old else OK
 
 
-def _set_with_ttl(c: Any, key: bytes, raw_ttl: bytes, value: bytes, unit: int, name: str) -> Any:
-    amount = to_int(raw_ttl)
-    if amount <= 0 or amount > (2 ** 63 - 1) // unit:
+def ttl_option(opt: bytes, raw: bytes, name: str) -> int:
+    """The absolute ms of SET/GETEX's EX PX EXAT PXAT (SETEX: EX, PSETEX: PX) argument; ERR
+    invalid expire time unless positive and, from now, within int64 (as Redis 7)."""
+    amount = to_int(raw)
+    unit = 1000 if opt in (b"EX", b"EXAT") else 1
+    if amount <= 0 or amount > INT64_MAX // unit:
         raise CommandError(EXPIRE_INVALID.format(name))
-    when = now_ms() + amount * unit
+    when = amount * unit
+    if opt in (b"EX", b"PX"):
+        when += now_ms()
+        if when > INT64_MAX:
+            raise CommandError(EXPIRE_INVALID.format(name))
+    return when
+
+
+def _set_with_ttl(c: Any, key: bytes, raw_ttl: bytes, value: bytes, unit: int, name: str) -> Any:
+    when = ttl_option(b"EX" if unit == 1000 else b"PX", raw_ttl, name)
     c.store.set(key, value)
     c.store.set_expire(key, when)
     c.effects = [[b"SET", key, value, b"PXAT", str(when).encode()]]
@@ -155,12 +161,7 @@ def getex(c: Any, argv: list[bytes]) -> Any:
         return None
     when: int | None = None
     if expiry is not None:  # Redis checks the time after the key (a missing key is nil)
-        opt, raw = expiry
-        amount = to_int(raw)
-        unit = 1000 if opt in (b"EX", b"EXAT") else 1
-        if amount <= 0 or amount > (2 ** 63 - 1) // unit:
-            raise CommandError(EXPIRE_INVALID.format("getex"))
-        when = amount * unit if opt in (b"EXAT", b"PXAT") else now_ms() + amount * unit
+        when = ttl_option(expiry[0], expiry[1], "getex")
     if when is not None:
         c.store.set_expire(key, when)
         c.effects = [[b"PEXPIREAT", key, str(when).encode()]]

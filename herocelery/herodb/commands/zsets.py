@@ -9,8 +9,11 @@ from ..engine import block_or_timeout
 from ..errors import (CommandError, MUST_BE_POSITIVE, NAN_SCORE,
                       NOT_FLOAT, SYNTAX, ZADD_GT_LT_NX, ZADD_INCR_PAIR, ZADD_NX_XX)
 from ..keyspace import Database, ZSet
-from .base import Command, glob_match, numkeys_fn, registrar, to_float, to_int
+from .base import (INT64_MAX, Command, glob_match, numkeys_fn, registrar, to_float, to_int,
+                   to_ranged)
+from ..protocol import format_double
 from .keys import parse_scan, scan_page
+from .randoms import picks
 from .lists import parse_timeout
 
 COMMANDS: list[Command] = []
@@ -201,23 +204,26 @@ def bzpopmax(c: Any, argv: list[bytes]) -> Any:
 
 @command("ZRANDMEMBER", -2, "read", keys=(1, 1, 1))
 def zrandmember(c: Any, argv: list[bytes]) -> Any:
-    z = _zset(c.store, argv[1])
     if len(argv) == 2:
+        z = _zset(c.store, argv[1])
         return random.choice(list(z.scores)) if z else None
-    count = to_int(argv[2])
+    count = to_ranged(argv[2], -INT64_MAX, INT64_MAX)  # parsed before the key, as Redis does
     withscores = False
-    if len(argv) == 4 and argv[3].upper() == b"WITHSCORES":
-        withscores = True
-    elif len(argv) > 3:
+    if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHSCORES"):
         raise CommandError(SYNTAX)
+    if len(argv) == 4:
+        withscores = True
+        if not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
+            raise CommandError("ERR value is out of range")
+    z = _zset(c.store, argv[1])
     if not z:
         return []
-    members = list(z.scores)
-    chosen = random.sample(members, min(count, len(members))) if count >= 0 else \
-        [random.choice(members) for _ in range(-count)]
-    if withscores:
-        return with_scores(c, [(z.scores[m], m) for m in chosen])
-    return chosen
+    if not withscores:
+        return picks(c, list(z.scores), count, lambda m: [m], True)
+    scores = z.scores
+    if c.proto == 3:
+        return picks(c, list(scores), count, lambda m: [m, scores[m]], False)
+    return picks(c, list(scores), count, lambda m: [m, format_double(scores[m]).encode()], True)
 
 
 def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
@@ -311,3 +317,56 @@ def zscan(c: Any, argv: list[bytes]) -> Any:
 
 
 __all__ = ["COMMANDS", "NOT_FLOAT"]
+
+
+ZSET_SIDES = {b"MIN": False, b"MAX": True}
+
+
+def _mpop_first(store: Database, keys: list[bytes], highest: bool, count: int) -> Any:
+    """(key, pairs) popped from the first non-empty sorted set among ``keys``, or None."""
+    for key in keys:
+        pairs = pop(store, key, count, highest)
+        if pairs:
+            return key, pairs
+    return None
+
+
+def _mpop_reply(c: Any, key: bytes, pairs: list[tuple[float, bytes]]) -> Any:
+    return [key, [[m, s if c.proto == 3 else format_double(s).encode()] for s, m in pairs]]
+
+
+def _mpop_effect(key: bytes, highest: bool, n: int) -> list[bytes]:
+    return [b"ZPOPMAX" if highest else b"ZPOPMIN", key, str(n).encode()]
+
+
+@command("ZMPOP", -4, "write", key_fn=numkeys_fn(1))
+def zmpop(c: Any, argv: list[bytes]) -> Any:
+    from .lists import parse_mpop
+    keys, highest, count = parse_mpop(argv, 1, ZSET_SIDES)
+    found = _mpop_first(c.store, keys, highest, count)
+    if found is None:
+        c.effects = []
+        from ..protocol import NULL_ARRAY
+        return NULL_ARRAY
+    c.effects = [_mpop_effect(found[0], highest, len(found[1]))]
+    return _mpop_reply(c, *found)
+
+
+@command("BZMPOP", -5, "write blocking", key_fn=numkeys_fn(2))
+def bzmpop(c: Any, argv: list[bytes]) -> Any:
+    from .lists import parse_mpop
+    timeout = parse_timeout(argv[1])
+    keys, highest, count = parse_mpop(argv, 2, ZSET_SIDES)
+    found = _mpop_first(c.store, keys, highest, count)
+    if found is not None:
+        c.effects = [_mpop_effect(found[0], highest, len(found[1]))]
+        return _mpop_reply(c, *found)
+    proto = c.proto
+
+    def serve(store: Database, key: bytes) -> Any:
+        got = pop(store, key, count, highest)
+        if not got:
+            return None
+        pairs = [[m, s if proto == 3 else format_double(s).encode()] for s, m in got]
+        return [key, pairs], [_mpop_effect(key, highest, len(got))]
+    return block_or_timeout(c, keys, timeout, serve)
