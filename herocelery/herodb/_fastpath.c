@@ -42,7 +42,8 @@ static PyObject *s_access, *s_admin, *s_multi, *s_channels, *s_patterns, *s_prot
     *s_store, *s_watched, *s_blocked, *s_ready, *s_data, *s_expires, *s_db, *s_log, *s_batch,
     *s_append, *s_appendleft, *s_popleft, *s_pop, *s_execute, *s_quit, *s_dirty, *s_appended,
     *s_stat_commands, *s_heap, *s_scores, *s_add, *s_remove, *s_publish, *s_watching,
-    *s_watch_dirty, *s_in_exec, *s_name, *s_arity, *s_run, *s_serve_ready, *s_exec_name, *s_hello_name;
+    *s_watch_dirty, *s_in_exec, *s_name, *s_arity, *s_run, *s_serve_ready, *s_exec_name, *s_hello_name,
+    *s_guarded;
 static PyObject *b_set, *b_pxat;   /* b"SET", b"PXAT" */
 
 typedef struct {
@@ -59,6 +60,8 @@ typedef struct {
     PyObject *zset_type;    /* keyspace.ZSet */
     PyObject *heappush;     /* heapq.heappush */
     PyObject *queued;       /* b"+QUEUED\r\n" */
+    PyObject *pause;        /* engine.PAUSE */
+    long long out_cap;      /* engine.OUT_CAP */
     PyObject *engine, *c;   /* borrowed: this call's engine and connection */
     /* connection state, valid while `plain` holds (borrowed or owned as noted) */
     int plain;
@@ -155,6 +158,8 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
     if (!r) return 0;
     if ((r = attr_true(ed, engine, s_ready)) < 0) return -1;
     if (r) return 0;
+    if ((r = attr_true(ed, engine, s_guarded)) < 0) return -1;
+    if (r) return 0;   /* OOM, keyspace notifications ...: every request goes to Python */
     v = get(cd, c, s_proto);
     if (v == NULL) return -1;
     if (!PyLong_CheckExact(v)) { Py_DECREF(v); return 0; }
@@ -1031,9 +1036,9 @@ static int transaction(State *st, PyObject *cmds, Py_ssize_t first, Py_ssize_t *
 static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 5 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 12 ||
+    if (nargs != 5 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 14 ||
             !PyList_CheckExact(args[3]) || !PyList_CheckExact(args[4])) {
-        PyErr_SetString(PyExc_TypeError, "run(ctx: tuple of 12, engine, c, cmds: list, out: list)");
+        PyErr_SetString(PyExc_TypeError, "run(ctx: tuple of 14, engine, c, cmds: list, out: list)");
         return NULL;
     }
     PyObject *ctx = args[0], *engine = args[1], *c = args[2], *cmds = args[3], *out = args[4];
@@ -1051,6 +1056,11 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     st.zset_type = PyTuple_GET_ITEM(ctx, 9);
     st.heappush = PyTuple_GET_ITEM(ctx, 10);
     st.queued = PyTuple_GET_ITEM(ctx, 11);
+    st.pause = PyTuple_GET_ITEM(ctx, 12);
+    st.out_cap = PyLong_AsLongLong(PyTuple_GET_ITEM(ctx, 13));
+    if (st.out_cap == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t out_bytes = 0, ncmds = PyList_GET_SIZE(cmds);
     st.engine = engine;
     st.c = c;
     st.edict = instance_dict(engine);
@@ -1112,9 +1122,19 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             int q = attr_true(st.cdict, c, s_quit);
             if (q < 0) goto fail;
             if (q) break;
-            continue;
+        } else {
+            Py_DECREF(argv);
         }
-        Py_DECREF(argv);
+        /* execute_batch's OUT_CAP: the replies of this read are big; the rest waits */
+        if (PyList_GET_SIZE(out) > 0) {
+            PyObject *last = PyList_GET_ITEM(out, PyList_GET_SIZE(out) - 1);
+            out_bytes += PyBytes_Check(last) ? PyBytes_GET_SIZE(last) : 0;
+        }
+        if (out_bytes > st.out_cap && i < ncmds - 1) {
+            Py_INCREF(st.pause);
+            result = st.pause;
+            goto finish;
+        }
     }
     Py_INCREF(Py_None);
     result = Py_None;
@@ -1591,7 +1611,7 @@ PyMODINIT_FUNC PyInit__fastpath(void)
     INTERN(s_watching, "watching"); INTERN(s_watch_dirty, "watch_dirty");
     INTERN(s_in_exec, "in_exec"); INTERN(s_name, "name"); INTERN(s_arity, "arity");
     INTERN(s_run, "run"); INTERN(s_serve_ready, "serve_ready"); INTERN(s_exec_name, "EXEC");
-    INTERN(s_hello_name, "HELLO");
+    INTERN(s_hello_name, "HELLO"); INTERN(s_guarded, "guarded");
     INTERN(s_c, "c"); INTERN(s_pending, "pending"); INTERN(s_failure, "failure");
     INTERN(s_parser, "parser"); INTERN(s_need, "need"); INTERN(s_buf, "buf");
     INTERN(s_max_bulk, "max_bulk"); INTERN(s_max_multibulk, "max_multibulk");

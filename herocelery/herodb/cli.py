@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -61,17 +63,31 @@ def serve(host: str, port: int, unix_socket: str | None, data_dir: Path | None,
         raise click.ClickException(str(exc)) from None
 
 
+# after SIGTERM/SIGINT the server has this long to stop by itself (finish the command that
+# runs, flush the log, close); then it exits anyway: what it acknowledged is in the OS already
+SHUTDOWN_GRACE = 0.8
+
+
 def serve_forever(config: ServerConfig) -> None:
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     server = HeroDB(config)
     stop = asyncio.Event()
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        # a plain handler, not loop.add_signal_handler: it runs between two bytecodes even
+        # while a long command (a script, a big KEYS) keeps the loop from its next turn
+        server.engine.shutdown_asap = True
+        loop.call_soon_threadsafe(stop.set)
+        threading.Thread(target=_exit_unless_stopped, args=(server, stopped),
+                         name="herodb-shutdown", daemon=True).start()
 
     async def main() -> None:
         await server.start()
         server.engine.on_shutdown = stop.set
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            signal.signal(sig, on_signal)
         print(f"herodb listening on {config.host}:{server.port}", flush=True)
         if server.admin_socket or server.admin_rpc_port is not None:
             tcp = f" and {config.host}:{server.admin_rpc_port}" \
@@ -83,7 +99,26 @@ def serve_forever(config: ServerConfig) -> None:
     try:
         loop.run_until_complete(main())
     finally:
+        stopped.set()
         loop.close()
+
+
+def _exit_unless_stopped(server: HeroDB, stopped: threading.Event) -> None:
+    """SIGTERM is honoured within a second: if the server has not stopped by itself after
+    SHUTDOWN_GRACE (a command still runs), fsync what the log wrote and exit. Records of the
+    unfinished command were not handed to the OS and their replies were never sent, so
+    nothing acknowledged is lost and no half-done command reaches the log."""
+    if stopped.wait(SHUTDOWN_GRACE):
+        return
+    fd = getattr(server.engine.log, "_fd", None)
+    if fd is not None:
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+    print("herodb: a command was still running at shutdown; exited without finishing it",
+          file=sys.stderr, flush=True)
+    os._exit(0)
 
 
 def main() -> None:

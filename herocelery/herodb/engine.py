@@ -26,6 +26,27 @@ from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push
 FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "blocking", "sets",
             "zsets", "zranges", "pubsub", "transactions", "scripting", "search", "vectors", "crypto", "admin")
 
+# Redis 7.0's DENYOOM commands: refused with -OOM while used memory is past maxmemory
+DENYOOM = frozenset(
+    "APPEND BITFIELD BITOP BLMOVE BRPOPLPUSH COPY DECR DECRBY GETSET HINCRBY HINCRBYFLOAT "
+    "HMSET HSET HSETNX INCR INCRBY INCRBYFLOAT LINSERT LMOVE LPUSH LPUSHX LSET MSET MSETNX "
+    "PFADD PFMERGE PSETEX RESTORE RPOPLPUSH RPUSH RPUSHX SADD SDIFFSTORE SET SETBIT SETEX "
+    "SETNX SETRANGE SINTERSTORE SORT SUNIONSTORE XADD XGROUP XSETID ZADD ZDIFFSTORE ZINCRBY "
+    "ZINTERSTORE ZRANGESTORE ZUNIONSTORE".split())
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+# a read's requests stop running once their replies pass this many bytes; the rest wait until
+# the client has taken them (so a pipeline of GETs of a big value cannot pile up gigabytes)
+OUT_CAP = 4 * 1024 * 1024
+
+
+class _Pause:
+    """execute_batch's answer when it stopped at OUT_CAP (the rest of the read waits)."""
+
+    __slots__ = ()
+
+
+PAUSE: Any = _Pause()
+
 MULTI_CONTROL = frozenset({"EXEC", "DISCARD", "MULTI", "WATCH", "QUIT", "RESET"})
 PUBSUB_ALLOWED = frozenset({"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "PING",
                             "QUIT", "RESET", "SSUBSCRIBE", "SUNSUBSCRIBE"})
@@ -66,7 +87,7 @@ class Block:
 # a long reply is sent in slices of about this many bytes, one slice per loop turn, and waits
 # while the client has more than STREAM_BACKLOG bytes unread: other clients are served in
 # between and the server holds at most one slice and one backlog for it
-STREAM_SLICE = 128 * 1024
+STREAM_SLICE = 64 * 1024
 STREAM_BACKLOG = 1024 * 1024
 
 
@@ -128,6 +149,18 @@ class Engine:
         self.stat_commands = 0
         self.stat_connections = 0
         self.stat_rejected = 0
+        self.stat_errors = 0
+        self.maxmemory = 0        # CONFIG maxmemory (bytes; 0 = no limit)
+        self.used_memory: Callable[[], int] = lambda: 0  # set by the server
+        self.shutdown_asap = False  # SIGTERM came: a running script stops at its next check
+        # a script past lua-time-limit calls busy_hook(lua) now and then (the server answers
+        # other clients meanwhile) and after_busy() when it ends
+        self.busy_hook: Callable[[Any], None] | None = None
+        self.after_busy: Callable[[], None] | None = None
+        self.oom = False          # used memory is past maxmemory (the server measures it)
+        # True while something needs every request on the Python path (the C loop checks it
+        # once per read): OOM, keyspace notifications
+        self.guarded = False
         self.dirty = 0
         self.appended = 0  # records handed to log.append (the server flushes once per loop turn)
         self.last_save = int(time.time())
@@ -197,6 +230,8 @@ class Engine:
             err = self.access.check(c, cmd.name, cmd.flags, c.db)
             if err:
                 return self._refuse(c, err)
+        if self.oom and cmd.name in DENYOOM:
+            return self._refuse(c, OOM)
         if c.multi is not None and cmd.name not in MULTI_CONTROL:
             c.multi.append((cmd, argv))
             return "QUEUED"
@@ -221,7 +256,8 @@ class Engine:
         """Run a read's requests in order, appending each reply's RESP bytes to ``out``.
 
         Stops after QUIT, or at a request that blocks: its Block is returned (None otherwise)
-        and it adds nothing to ``out``, so ``cmds[len(out) + 1:]`` are the requests not run.
+        and it adds nothing to ``out``, so ``cmds[len(out) + 1:]`` are the requests not run;
+        or once the replies pass OUT_CAP bytes: PAUSE is returned, ``cmds[len(out):]`` wait.
         Same semantics as ``execute`` per request; this is its loop with the plain case (no
         MULTI, no subscriptions, no access model or an admin connection) inlined, the path of
         nearly every request. With the C loop (``fastpath.py``) built, that runs instead.
@@ -234,8 +270,10 @@ class Engine:
         ints = INT_REPLIES
         access = self.access
         ran = 0
+        size = 0
+        last = len(cmds) - 1
         try:
-            for argv in cmds:
+            for i, argv in enumerate(cmds):
                 cmd = table.get(argv[0])
                 # an admin connection passes every access check (access.py), so it stays plain
                 if cmd is None or (access is not None and not c.admin) or c.multi is not None \
@@ -283,6 +321,9 @@ class Engine:
                     append(encode(reply, c.proto))
                 if c.quit:
                     break
+                size += len(out[-1])
+                if size > OUT_CAP and i < last:
+                    return PAUSE
         finally:
             self.stat_commands += ran
         return None
@@ -328,7 +369,12 @@ class Engine:
             err = self.access.check(c, cmd.name, flags, c.db)
             if err:
                 return ReplyError(err)
-        return self.run(c, cmd, argv)
+        if self.oom and cmd.name in DENYOOM:
+            return ReplyError(OOM)
+        reply = self.run(c, cmd, argv)
+        if cmd.is_write and self.lua is not None and type(reply) is not ReplyError:
+            self.lua.wrote = True
+        return reply
 
     def after_write(self, c: ConnState, cmd: Command, argv: list[bytes]) -> None:
         store = c.store

@@ -79,7 +79,7 @@ def runner(table: dict[bytes, Command]) -> Batch | None:
     _fastpath = _module()
     if _fastpath is None:
         return None
-    from .engine import MULTI_CONTROL, Block
+    from .engine import MULTI_CONTROL, OUT_CAP, PAUSE, Block
     from .keyspace import ZSet
     try:
         from .persist import AppendLog
@@ -96,5 +96,5 @@ def runner(table: dict[bytes, Command]) -> Batch | None:
             if cmd is not None and cmd.handler is handler:  # a replaced command stays in Python
                 natives[spelling] = op
     ctx = (natives, deque, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES, table,
-           MULTI_CONTROL, ZSet, heapq.heappush, SIMPLE_REPLIES["QUEUED"])
+           MULTI_CONTROL, ZSet, heapq.heappush, SIMPLE_REPLIES["QUEUED"], PAUSE, OUT_CAP)
     return partial(_fastpath.run, ctx)  # (engine, c, cmds, out), without a Python frame

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import fastpath
 from .engine import Block, Engine
+from .config import client_limits
 from .errors import ConfigError, MAX_CLIENTS
 from .lock import DirLock
 from .protocol import Parser, ProtocolError, encode
@@ -86,6 +87,51 @@ def make_access(config: ServerConfig) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 
+BUSY = (b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+        b"NOSAVE.\r\n")
+UNKILLABLE = (b"-UNKILLABLE Sorry the script already executed write commands against the "
+              b"dataset. You can either wait the script termination or kill the server in a "
+              b"hard way using the SHUTDOWN NOSAVE command.\r\n")
+
+
+def _read_now(fd: int) -> bytes:
+    """What a socket has for us right now (b"" when nothing or at EOF: the loop sees EOF)."""
+    try:
+        return os.read(fd, 65536)
+    except (BlockingIOError, InterruptedError, OSError):
+        return b""
+
+
+def rss_bytes() -> int:
+    """The process' resident memory."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+EMPTY_SERVER_BYTES = 1 << 20  # what used_memory counts for an empty server (redis-server: ~0.9 MB)
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_trim: Any = None
+
+
+def trim_heap() -> bool:
+    """Give freed heap memory back to the OS (glibc malloc_trim); False where unavailable."""
+    global _trim
+    if _trim is None:
+        try:
+            import ctypes
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _trim = False
+    if not _trim:
+        return False
+    _trim(0)
+    return True
+
+
 class Connection(asyncio.Protocol):
     """One client connection."""
 
@@ -98,6 +144,7 @@ class Connection(asyncio.Protocol):
         self.failure: ProtocolError | None = None
         self.write_paused = False  # the transport's buffer is over its high-water mark
         self.holding = False  # replies held for the group-commit fsync (part B)
+        self.soft_since: float | None = None  # over the soft output limit since (monotonic)
         # the C read callback (fastpath.reader): this class's data_received and process for
         # the common read, without a Python frame; it calls data_received_py or finish for
         # everything else. uvloop takes the callback when the transport is made, after this.
@@ -177,10 +224,15 @@ class Connection(asyncio.Protocol):
         """After a read's requests ran: keep what a block left, then send, hold or close."""
         c = self.c
         engine = self.engine
+        paused = False
         if blocked:
             # (part B) reading goes on while blocked, so a client that disconnects is dropped
             # from the wait queue instead of being handed (and losing) the next message
-            self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
+            if c.waiter is None and isinstance(cmds, list):  # stopped at OUT_CAP: the rest waits
+                self.pending.extend(cmds[len(out):])
+                paused = True
+            else:
+                self.pending.extend(cmds[len(out) + 1:] if isinstance(cmds, list) else cmds)
         held = False
         answers = bool(out) and not c.quit and self.failure is None
         if answers and (engine.appended != appended or self.server._held):
@@ -196,11 +248,29 @@ class Connection(asyncio.Protocol):
             self.server.release_held()  # earlier replies (and the log) before this one
         if out and not held:
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            if self.server.check_output(self):
+                return
+        if paused:
+            self.server.call_soon(self.go_on)
         if c.quit:
             self.close_after_write()
         elif self.failure is not None and not blocked:
             self.transport.write(b"-ERR " + str(self.failure).encode() + b"\r\n")
             self.close_after_write()
+
+    def go_on(self) -> None:
+        """Run the requests a read left waiting at OUT_CAP, once the client took its replies
+        (resume_writing calls this again when it had not)."""
+        c = self.c
+        if c is None or c.closing or c.waiter is not None or not self.pending:
+            return
+        if self.server.check_output(self) or self.write_paused:
+            return
+        cmds = list(self.pending)
+        self.pending.clear()
+        self.process(cmds)
+        if c.waiter is None and not self.pending and not c.closing and not self.write_paused:
+            self.transport.resume_reading()
 
     def resume(self, reply: Any) -> None:
         """Called by the engine when this client's block ends (served or timed out)."""
@@ -229,6 +299,8 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.write_paused = False
         c = self.c
+        if c is not None and self.pending and c.waiter is None:
+            self.server.call_soon(self.go_on)
         if c is not None and not c.closing and c.waiter is None and \
                 len(self.pending) <= PENDING_LIMIT:
             self.transport.resume_reading()
@@ -237,12 +309,8 @@ class Connection(asyncio.Protocol):
         if self.holding:  # after the held replies, in order (part B)
             self.server.hold(self, [data])
             return
-        t = self.transport
-        t.write(data)
-        if t.get_write_buffer_size() > self.server.config.client_output_buffer_bytes:
-            log.warning("herodb: client %s exceeded the output buffer limit; disconnecting",
-                        self.c.id if self.c else "?")
-            self.abort()
+        self.transport.write(data)
+        self.server.check_output(self)
 
     def close_after_write(self) -> None:
         self.c.closing = True
@@ -281,8 +349,15 @@ class HeroDB:
         secret = config.admin_secret or config.encryption_key
         self.engine.secret = secret.encode() if secret else None
         self.engine.config_hooks.append(self._config_changed)
+        self.engine.used_memory = self.used_memory
+        self.engine.busy_hook = self.serve_while_busy
+        self.engine.after_busy = self._end_busy
+        self._busy_next = 0.0
+        self._busy_socks: list[tuple[socket.socket, Parser]] = []
         self.maxclients = config.maxclients
         self.max_bulk = config.max_request_bytes
+        self.limits = client_limits(self.engine.config)
+        self.base_rss = 0  # RSS when listening: the interpreter's own (see used_memory)
         self.port = config.port
         self._servers: list[asyncio.base_events.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -305,10 +380,171 @@ class HeroDB:
                 setter(value)
         elif name == "maxclients":
             self.maxclients = int(value)
+        elif name == "client-output-buffer-limit":
+            self.limits = client_limits(self.engine.config)
+        elif name == "maxmemory":
+            self.engine.maxmemory = int(value)
+            self.check_memory()
         elif name == "proto-max-bulk-len":
             self.max_bulk = int(value)
             for conn in self.connections():
                 conn.parser.max_bulk = self.max_bulk
+
+    def used_memory(self) -> int:
+        """What maxmemory is compared with: the process' resident memory above what it had
+        when it started listening (the interpreter and its modules, ~30 MB, are not data)."""
+        return max(0, rss_bytes() - self.base_rss) + EMPTY_SERVER_BYTES
+
+    def check_memory(self) -> None:
+        """Past maxmemory, DENYOOM writes answer -OOM (noeviction); reads go on. Measured
+        every 100 ms and on CONFIG SET; freed memory is handed back to the OS first
+        (malloc_trim), so deleting data lets writes in again."""
+        engine = self.engine
+        over = False
+        if engine.maxmemory:
+            over = self.used_memory() > engine.maxmemory
+            if over and trim_heap():
+                over = self.used_memory() > engine.maxmemory
+        engine.oom = over
+        engine.guarded = over
+
+    def check_output(self, conn: "Connection") -> bool:
+        """client-output-buffer-limit: a client whose unsent replies pass its class' hard
+        limit, or its soft limit for longer than the soft seconds, is disconnected (others
+        are unaffected). True when it was."""
+        c = conn.c
+        if c is None or c.closing or conn.transport is None:
+            return False
+        hard, soft, seconds = self.limits["pubsub" if c.subscribed else "normal"]
+        if not hard and not soft:
+            return False
+        size = conn.transport.get_write_buffer_size()
+        now = time.monotonic()
+        if soft and size > soft:
+            if conn.soft_since is None:
+                conn.soft_since = now
+        else:
+            conn.soft_since = None
+        if (hard and size > hard) or (conn.soft_since is not None
+                                      and now - conn.soft_since > seconds):
+            log.warning("herodb: client id=%s addr=%s closed for overcoming of output buffer "
+                        "limits (%d bytes unsent)", c.id, c.addr, size)
+            conn.abort()
+            return True
+        return False
+
+    # ---- a script past lua-time-limit (Redis 7's busy script contract) -----------------------
+    def serve_while_busy(self, lua: Any) -> None:
+        """Called by a running script every ~10 ms once it is past lua-time-limit: read what
+        other clients sent and answer -BUSY, except SCRIPT KILL (stops a script that wrote
+        nothing, else -UNKILLABLE), SHUTDOWN NOSAVE (exits at once: the script's writes were
+        never handed to the OS nor acknowledged) and QUIT. New connections are accepted too
+        (and join the loop when the script ends). A connection whose earlier replies are
+        still held, or that is blocked or behind, waits for the script to end."""
+        now = time.monotonic()
+        if now < self._busy_next:
+            return
+        self._busy_next = now + 0.01
+        me = lua.client
+        for srv in self._servers:
+            for lsock in srv.sockets or ():
+                self._accept_busy(lsock)
+        for conn in self.connections():
+            c = conn.c
+            if c is me or c.closing or conn.holding or conn.pending or c.waiter is not None \
+                    or conn.transport is None:
+                continue
+            sock = conn.transport.get_extra_info("socket")
+            if sock is None:
+                continue
+            data = _read_now(sock.fileno())
+            if data:
+                replies = self._busy_replies(lua, conn.parser, data, conn.abort)
+                if replies:
+                    conn.transport.write(replies)
+        for sock, parser in list(self._busy_socks):
+            data = _read_now(sock.fileno())
+            if data:
+                replies = self._busy_replies(lua, parser, data, sock.close)
+                if replies:
+                    try:
+                        sock.send(replies)
+                    except OSError:
+                        pass
+
+    def _accept_busy(self, lsock: Any) -> None:
+        try:
+            listener = socket.socket(fileno=os.dup(lsock.fileno()))
+        except OSError:
+            return
+        try:
+            while len(self._busy_socks) < 1000:
+                try:
+                    sock, _ = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                sock.setblocking(False)
+                self._busy_socks.append((sock, Parser(self.max_bulk, self.config.max_multibulk)))
+        except OSError:
+            pass
+        finally:
+            listener.close()
+
+    def _busy_replies(self, lua: Any, parser: Parser, data: bytes, close: Any) -> bytes:
+        cmds: list[list[bytes]] = []
+        try:
+            parser.feed(data, cmds)
+        except ProtocolError as exc:
+            close()
+            return b"-ERR " + str(exc).encode() + b"\r\n"
+        out = []
+        for argv in cmds:
+            name = argv[0].upper()
+            if name == b"SCRIPT" and len(argv) == 2 and argv[1].upper() == b"KILL":
+                if lua.wrote:
+                    out.append(UNKILLABLE)
+                else:
+                    lua.kill_requested = True
+                    out.append(b"+OK\r\n")
+            elif name == b"SHUTDOWN" and any(a.upper() == b"NOSAVE" for a in argv[1:]):
+                self.exit_now("SHUTDOWN NOSAVE during a busy script")
+            elif name == b"QUIT":
+                out.append(b"+OK\r\n")
+                close()
+                break
+            else:
+                out.append(BUSY)
+        return b"".join(out)
+
+    def _end_busy(self) -> None:
+        """The script ended: connections accepted meanwhile join the loop."""
+        self._busy_next = 0.0
+        if not self._busy_socks:
+            return
+        socks, self._busy_socks = self._busy_socks, []
+        loop = asyncio.get_running_loop()
+        for sock, _ in socks:
+            if sock.fileno() >= 0:
+                loop.create_task(self._adopt(sock))
+
+    async def _adopt(self, sock: socket.socket) -> None:
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: Connection(self),
+                                                                     sock)
+        except OSError:
+            sock.close()
+
+    def exit_now(self, why: str) -> None:
+        """Exit without finishing what runs: fsync what the log wrote (everything acknowledged
+        was), leave the rest unwritten."""
+        fd = getattr(self.engine.log, "_fd", None)
+        if fd is not None:
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+        log.warning("herodb: %s: exiting now", why)
+        os._exit(0)
 
     def connections(self) -> list["Connection"]:
         return [c.conn for c in self.engine.clients.values() if getattr(c, "conn", None)]
@@ -394,6 +630,7 @@ class HeroDB:
             engine, self.config.dir, self.config.host, self.config.admin_rpc_port)
         self._servers.extend(rpc)
         self._tasks.append(loop.create_task(self._cron()))
+        self.base_rss = rss_bytes()
 
     def replay(self) -> int:
         """Execute the log's records through the normal command path, without logging them."""
@@ -425,6 +662,11 @@ class HeroDB:
             await asyncio.sleep(0.1)
             try:
                 engine.keyspace.expire_cycle()
+                if engine.maxmemory or engine.oom:
+                    self.check_memory()
+                for conn in self.connections():
+                    if conn.transport is not None and conn.transport.get_write_buffer_size():
+                        self.check_output(conn)
                 now = time.monotonic()
                 if now - last_tick >= 1.0:
                     last_tick = now

@@ -205,3 +205,57 @@ MPOP_ARGUMENTS = [  # issue 14.4: LMPOP/SINTERCARD argument errors, and ZMPOP/BZ
 
 def test_mpop_and_sintercard_arguments(run):
     run(MPOP_ARGUMENTS)
+
+
+OOM = E("OOM command not allowed when used memory > 'maxmemory'.")
+MAXMEMORY = [  # issue 14.2: maxmemory with noeviction
+    ("SET keep v", "OK"),
+    ("RPUSH l a b", 2),
+    ("CONFIG SET maxmemory 1", "OK"),
+    ("SET a b", OOM),
+    ("LPUSH l x", OOM),
+    ("INCR n", OOM),
+    ("MULTI", "OK"),
+    ("SET a b", OOM),
+    ("EXEC", E("EXECABORT")),
+    ("EVAL \"return redis.call('set','a','b')\" 0",
+     E("OOM command not allowed when used memory > 'maxmemory'. script: ")),
+    ("GET keep", b"v"),                       # reads go on
+    ("EVAL \"return redis.call('get','keep')\" 0", b"v"),
+    ("RPOP l", b"b"),                         # and so do writes that free memory
+    ("EXPIRE keep 100", 1),
+    ("DEL keep", 1),
+    ("CONFIG SET maxmemory 0", "OK"),
+    ("SET a b", "OK"),
+]
+
+
+def test_maxmemory_noeviction(run):
+    run(MAXMEMORY)
+
+
+def test_a_client_past_its_output_buffer_limit_is_disconnected(server, r, connect):
+    """client-output-buffer-limit normal: a client whose unsent replies pass the hard limit
+    is closed (it leaves CLIENT LIST; what the kernel had already taken may still arrive);
+    the others are not."""
+    import socket
+    from support import wait_for
+    r.set("big", b"x" * (16 << 20))
+    r.config_set("client-output-buffer-limit", "normal 1mb 0 0")
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as bad:
+            bad.sendall(b"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$3\r\nbad\r\n"
+                        b"*1\r\n$4\r\nPING\r\n" * 100000  # a pause (and no reading)
+                        + b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n")
+            wait_for(lambda: len(r.client_list()) == 1, 10,
+                     what="the client past its limit to be closed")
+            got = 0
+            while True:  # what the kernel had taken before the close, then EOF
+                chunk = bad.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+            assert got < 16 << 20
+        assert connect().ping() and r.strlen("big") == 16 << 20
+    finally:
+        r.config_set("client-output-buffer-limit", "normal 0 0 0")

@@ -21,7 +21,7 @@ COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
 PRELUDE = r"""
-local py_call, py_pcall, py_error_value, py_sha1, py_json_encode, py_json_decode, py_bitop = ...
+local py_call, py_pcall, py_error_value, py_sha1, py_json_encode, py_json_decode, py_bitop, py_tick = ...
 local error, type, pairs, rawget, rawset, setmetatable, debug = error, type, pairs, rawget, rawset, setmetatable, debug
 local select, raw_pcall, raw_xpcall = select, pcall, xpcall
 redis = {}
@@ -95,12 +95,12 @@ local clock = os.clock
 os = {clock = clock}
 io, package, require, module = nil, nil, nil, nil
 local deadline, line, huge = 0, 0, math.huge
--- a count hook stops a script past its time (every loop iteration executes instructions, so
--- loops reach it); far cheaper than a line hook
+-- a count hook (every loop iteration executes instructions, so loops reach it; far cheaper
+-- than a line hook) calls Python: signals are handled there, and past the time limit the
+-- server answers other clients (BUSY, SCRIPT KILL, SHUTDOWN NOSAVE); its verdict stops us
 local function on_count()
-  if clock() > deadline then
-    error({err = 'ERR Script killed: it ran longer than the script time limit'}, 0)
-  end
+  local verdict = py_tick(clock() > deadline)
+  if verdict then error({err = verdict}, 0) end
 end
 local function on_error(e)
   line = where()
@@ -154,6 +154,8 @@ class Lua:
         self.client: Any = None
         self.read_only = False
         self._limit: tuple[str, float] = ("", 5.0)
+        self.wrote = False           # the running script performed a write (not killable)
+        self.kill_requested = False  # SCRIPT KILL came while it ran
         self._table = self.rt.table_from
         loader = self.rt.eval("function(src) return loadstring(src) end")
         setup = loader(PRELUDE.encode())
@@ -180,8 +182,9 @@ class Lua:
             return json.dumps(_lua_to_python(value), separators=(",", ":")).encode()
 
         error_value, json_decode = self._error_value, self._json_decode
+        tick = self._tick
         setup(call, pcall, lambda e, as_table: error_value(e, as_table), _sha1, json_encode,
-              lambda text: json_decode(text), _bitop)
+              lambda text: json_decode(text), _bitop, lambda past: tick(past))
         self.run_fn = self.rt.globals()[b"__herodb_run"]
         self.compile_fn = self.rt.globals()[b"__herodb_compile"]
 
@@ -200,8 +203,8 @@ class Lua:
     def run(self, c: Any, sha: str, fn: Any, argv: list[bytes], nkeys: int,
             read_only: bool = False) -> Any:
         """Run a compiled script; ``argv[3:]`` are its keys (``nkeys`` of them), then ARGV."""
-        previous = self.client, self.read_only
-        self.client, self.read_only = c, read_only
+        previous = self.client, self.read_only, self.wrote
+        self.client, self.read_only, self.wrote, self.kill_requested = c, read_only, False, False
         db, store = c.db, c.store
         c.in_script = True
         try:
@@ -209,14 +212,29 @@ class Lua:
         finally:
             c.in_script = False
             c.db, c.store = db, store
-            self.client, self.read_only = previous
+            self.client, self.read_only, self.wrote = previous
+            self.kill_requested = False
+            if self.engine.after_busy is not None:
+                self.engine.after_busy()
         if ok:
             return to_reply(result)
         return ReplyError(_error_text(result) + f" script: {sha}, on @user_script:{line}.")
 
+    def _tick(self, past: bool) -> bytes | None:
+        """From the count hook: an error text that stops the script, or None to go on. Past
+        lua-time-limit the server serves the other clients meanwhile (engine.busy_hook)."""
+        engine = self.engine
+        if past and engine.busy_hook is not None and not self.kill_requested:
+            engine.busy_hook(self)
+        if engine.shutdown_asap:
+            return b"ERR Script killed: the server is shutting down"
+        if self.kill_requested:
+            return b"ERR Script killed by user with SCRIPT KILL..."
+        return None
+
     def time_limit_s(self) -> float:
-        """CONFIG lua-time-limit (ms; default 5000): a script running longer is stopped, so a
-        runaway loop cannot stop the server."""
+        """CONFIG lua-time-limit (busy-reply-threshold; ms, default 5000): a script running
+        longer is *busy*: other clients get -BUSY and may SCRIPT KILL it (Redis 7)."""
         raw = self.engine.config.get("lua-time-limit")
         if raw != self._limit[0]:
             try:

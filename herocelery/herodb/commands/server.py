@@ -199,6 +199,7 @@ def render_info(c: Any, wanted: set[str]) -> str:
     engine = c.engine
     usage = resource.getrusage(resource.RUSAGE_SELF)
     rss = _rss_bytes()
+    used = engine.used_memory() or rss
     uptime = int(time.time() - engine.started)
     sections: dict[str, list[tuple[str, Any]]] = {
         "server": [("redis_version", REDIS_VERSION), ("redis_mode", "standalone"),
@@ -212,9 +213,13 @@ def render_info(c: Any, wanted: set[str]) -> str:
                     ("blocked_clients", sum(1 for x in engine.clients.values() if x.waiter)),
                     ("pubsub_clients", sum(1 for x in engine.clients.values() if x.subscribed)),
                     ("maxclients", engine.settings.get("maxclients", "10000"))],
-        "memory": [("used_memory", rss), ("used_memory_human", _human(rss)),
-                   ("used_memory_rss", rss), ("used_memory_peak", usage.ru_maxrss * 1024),
-                   ("used_memory_lua", 0), ("maxmemory", 0), ("maxmemory_policy", "noeviction"),
+        "memory": [("used_memory", used), ("used_memory_human", _human(used)),
+                   ("used_memory_rss", rss), ("used_memory_rss_human", _human(rss)),
+                   ("used_memory_peak", usage.ru_maxrss * 1024),
+                   ("used_memory_peak_human", _human(usage.ru_maxrss * 1024)),
+                   ("used_memory_lua", 0), ("maxmemory", engine.maxmemory),
+                   ("maxmemory_human", _human(engine.maxmemory)),
+                   ("maxmemory_policy", engine.config.get("maxmemory-policy")),
                    ("mem_allocator", "libc")],
         "persistence": [("loading", 0), ("rdb_changes_since_last_save", engine.dirty),
                         ("rdb_last_save_time", engine.last_save),
