@@ -43,7 +43,7 @@ static PyObject *s_access, *s_admin, *s_multi, *s_channels, *s_patterns, *s_prot
     *s_append, *s_appendleft, *s_popleft, *s_pop, *s_execute, *s_quit, *s_dirty, *s_appended,
     *s_stat_commands, *s_heap, *s_scores, *s_add, *s_remove, *s_publish, *s_watching,
     *s_watch_dirty, *s_in_exec, *s_name, *s_arity, *s_run, *s_serve_ready, *s_exec_name, *s_hello_name,
-    *s_guarded;
+    *s_guarded, *s_reply_off;
 static PyObject *b_set, *b_pxat;   /* b"SET", b"PXAT" */
 
 typedef struct {
@@ -156,6 +156,8 @@ static int state_load(State *st, PyObject *engine, PyObject *c)
     if (!r) return 0;
     if ((r = attr_is_none(cd, c, s_effects)) < 0) return -1;
     if (!r) return 0;
+    if ((r = attr_is_none(cd, c, s_reply_off)) < 0) return -1;
+    if (!r) return 0;   /* CLIENT REPLY OFF/SKIP: execute() decides what is sent */
     if ((r = attr_true(ed, engine, s_ready)) < 0) return -1;
     if (r) return 0;
     if ((r = attr_true(ed, engine, s_guarded)) < 0) return -1;
@@ -1611,7 +1613,7 @@ PyMODINIT_FUNC PyInit__fastpath(void)
     INTERN(s_watching, "watching"); INTERN(s_watch_dirty, "watch_dirty");
     INTERN(s_in_exec, "in_exec"); INTERN(s_name, "name"); INTERN(s_arity, "arity");
     INTERN(s_run, "run"); INTERN(s_serve_ready, "serve_ready"); INTERN(s_exec_name, "EXEC");
-    INTERN(s_hello_name, "HELLO"); INTERN(s_guarded, "guarded");
+    INTERN(s_hello_name, "HELLO"); INTERN(s_guarded, "guarded"); INTERN(s_reply_off, "reply_off");
     INTERN(s_c, "c"); INTERN(s_pending, "pending"); INTERN(s_failure, "failure");
     INTERN(s_parser, "parser"); INTERN(s_need, "need"); INTERN(s_buf, "buf");
     INTERN(s_max_bulk, "max_bulk"); INTERN(s_max_multibulk, "max_multibulk");

@@ -48,6 +48,8 @@ class ConnState:
         self.in_exec = False
         self.effects: list[list[bytes]] | None = None  # write effects replacing argv in the log
         self.waiter: "Waiter | None" = None
+        self.reply_off: str | None = None  # CLIENT REPLY OFF ("off") / SKIP ("skip")
+        self.notify_before: Any = None  # (keys, existed) while a write runs, notifications on
         self.created = time.time()
         self.last_cmd = b"NULL"
         self.closing = False

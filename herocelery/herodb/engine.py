@@ -23,8 +23,9 @@ from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push
 
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
-FAMILIES = ("connection", "server", "keys", "strings", "hashes", "lists", "blocking", "sets",
-            "zsets", "zranges", "pubsub", "transactions", "scripting", "search", "vectors", "crypto", "admin")
+FAMILIES = ("connection", "server", "keys", "strings", "bits", "hashes", "lists", "blocking", "sets",
+            "zsets", "zranges", "sort", "pubsub", "transactions", "scripting", "search", "vectors",
+            "crypto", "admin")
 
 # Redis 7.0's DENYOOM commands: refused with -OOM while used memory is past maxmemory
 DENYOOM = frozenset(
@@ -140,7 +141,10 @@ class Engine:
         self.scripts: dict[str, bytes] = {}
         self.lua: Any = None
         self.ready: deque[tuple[Database, bytes]] = deque()
-        from .config import Config
+        from .config import Config, parse_events
+        from .notify import Notifier
+        self.notifier = Notifier(self.publish)
+        self._parse_events = parse_events
         # CONFIG GET/SET's parameters; `on_config` hooks (server.py) act on changes
         self.config = Config(settings, self._config_changed)
         self.config_hooks: list[Callable[[str, str], None]] = []
@@ -179,6 +183,12 @@ class Engine:
         return self.config.values
 
     def _config_changed(self, name: str, value: str) -> None:
+        if name == "notify-keyspace-events":
+            self.notifier.configure(self._parse_events(value) or 0)
+            expired = self.notifier.expired if self.notifier.flags else None
+            for db in self.keyspace.dbs:
+                db.on_expired = expired
+            self.update_guard()
         for hook in self.config_hooks:
             hook(name, value)
 
@@ -217,6 +227,8 @@ class Engine:
 
     def execute(self, c: ConnState, argv: list[bytes]) -> Any:
         """Run one request from a connection; returns a reply value or a Block."""
+        if c.reply_off is not None:
+            return self._quiet(c, argv)
         cmd = self.table.get(argv[0])
         if cmd is None:
             cmd = self.table.get(argv[0].upper())
@@ -239,6 +251,9 @@ class Engine:
             return ReplyError(PUBSUB_CONTEXT.format(cmd.name.lower()))
         # self.run inlined: this is the path of every request
         self.stat_commands += 1
+        if self.guarded and cmd.is_write and self.notifier.flags:
+            keys = cmd.key_args(argv)
+            c.notify_before = (keys, self.notifier.before(c, keys))
         try:
             reply = cmd.handler(c, argv)
         except CommandError as exc:
@@ -251,6 +266,20 @@ class Engine:
         if self.ready:
             self.serve_ready()
         return reply
+
+    def _quiet(self, c: ConnState, argv: list[bytes]) -> Any:
+        """CLIENT REPLY OFF/SKIP: run the request, send nothing for it (unless it is the
+        CLIENT REPLY ON that ends OFF); SKIP silences one request only."""
+        mode, c.reply_off = c.reply_off, None
+        try:
+            reply = self.execute(c, argv)
+        finally:
+            if c.reply_off is None and mode == "off" and not _reply_on(argv):
+                c.reply_off = "off"
+        if c.reply_off is None and mode == "off":
+            return reply  # CLIENT REPLY ON's +OK
+        from .protocol import Raw
+        return reply if type(reply) is Block else Raw(b"")
 
     def execute_batch(self, c: ConnState, cmds: list[list[bytes]], out: list[bytes]) -> Any:
         """Run a read's requests in order, appending each reply's RESP bytes to ``out``.
@@ -277,7 +306,7 @@ class Engine:
                 cmd = table.get(argv[0])
                 # an admin connection passes every access check (access.py), so it stays plain
                 if cmd is None or (access is not None and not c.admin) or c.multi is not None \
-                        or c.channels or c.patterns:
+                        or c.channels or c.patterns or self.guarded or c.reply_off:
                     reply = self.execute(c, argv)  # counts itself
                     if type(reply) is Block:
                         return reply
@@ -328,6 +357,16 @@ class Engine:
             self.stat_commands += ran
         return None
 
+    def check_growth(self, extra: int) -> None:
+        """A command is about to allocate ``extra`` bytes at once (SETRANGE, SETBIT, ...):
+        -OOM if that would take used memory past maxmemory."""
+        if self.maxmemory and (self.oom or self.used_memory() + extra > self.maxmemory):
+            raise CommandError(OOM)
+
+    def update_guard(self) -> None:
+        """`guarded` (every request on the Python path) while OOM or notifications need it."""
+        self.guarded = self.oom or bool(self.notifier.flags)
+
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""
         self.stat_commands = 0
@@ -341,6 +380,9 @@ class Engine:
     def run(self, c: ConnState, cmd: Command, argv: list[bytes]) -> Any:
         """Call a handler (no queueing, no access check); write hooks and logging after."""
         self.stat_commands += 1
+        if self.guarded and cmd.is_write and self.notifier.flags:
+            keys = cmd.key_args(argv)
+            c.notify_before = (keys, self.notifier.before(c, keys))
         try:
             reply = cmd.handler(c, argv)
         except CommandError as exc:
@@ -377,6 +419,10 @@ class Engine:
         return reply
 
     def after_write(self, c: ConnState, cmd: Command, argv: list[bytes]) -> None:
+        before = c.notify_before
+        if before is not None:
+            c.notify_before = None
+            self.notifier.after(c, cmd.name, argv, before[0], before[1], c.effects)
         store = c.store
         if store.watched or store.blocked:
             for key in cmd.key_args(argv):
@@ -493,6 +539,8 @@ class Engine:
                     break
                 reply, effects = result
                 self.unblock(w)
+                if self.notifier.flags:
+                    self.notifier.served(store, effects)
                 self.dirty += len(effects)
                 for e in effects:
                     if self.log is not None:
@@ -565,6 +613,11 @@ class Engine:
                     sub.send(encode(Push([b"pmessage", pattern, channel, message]), sub.proto))
                     count += 1
         return count
+
+
+def _reply_on(argv: list[bytes]) -> bool:
+    return len(argv) == 3 and argv[0].upper() == b"CLIENT" and argv[1].upper() == b"REPLY" \
+        and argv[2].upper() == b"ON"
 
 
 def unknown_command(argv: list[bytes]) -> str:

@@ -70,7 +70,7 @@ TYPE_NAMES: dict[type, bytes] = {
 class Database:
     """One numbered database: ``data`` key -> value, ``expires`` key -> absolute ms."""
 
-    __slots__ = ("index", "data", "expires", "heap", "watched", "blocked", "extras")
+    __slots__ = ("index", "data", "expires", "heap", "watched", "blocked", "extras", "on_expired")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -82,6 +82,7 @@ class Database:
         # state of the optional families that is not keys (full-text indexes, vector sets):
         # kind -> an object with dump() and close(); flushed, swapped and dumped with the keys
         self.extras: dict[str, Any] = {}
+        self.on_expired: Any = None  # (db, key) -> None: a key expired (notifications)
 
     # ---- reading -------------------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -91,6 +92,8 @@ class Database:
             when = self.expires.get(key)
             if when is not None and when <= now_ms():
                 self.delete(key)
+                if self.on_expired is not None:
+                    self.on_expired(self.index, key)
                 return None
         return value
 
@@ -169,6 +172,8 @@ class Database:
             if self.expires.get(key) == when:
                 self.delete(key)
                 gone.append(key)
+                if self.on_expired is not None:
+                    self.on_expired(self.index, key)
         if len(heap) > 2 * len(self.expires) + 1024:  # many stale entries: rebuild
             self.heap = [(w, k) for k, w in self.expires.items()]
             heapq.heapify(self.heap)

@@ -406,7 +406,7 @@ class HeroDB:
             if over and trim_heap():
                 over = self.used_memory() > engine.maxmemory
         engine.oom = over
-        engine.guarded = over
+        engine.update_guard()
 
     def check_output(self, conn: "Connection") -> bool:
         """client-output-buffer-limit: a client whose unsent replies pass its class' hard

@@ -287,3 +287,65 @@ def test_redis_py_scripts_and_pipelines(r):
         pipe.rpush("p", i)
     assert pipe.execute() == list(range(1, 101))
     assert U.__name__ and r.llen("p") == 100
+
+
+CLIENT_FILTERS = [  # issue 14.4: CLIENT NO-EVICT / KILL filters, as Redis 7.0 answers them
+    ("CLIENT NO-EVICT on", "OK"),
+    ("CLIENT NO-EVICT off", "OK"),
+    ("CLIENT NO-EVICT maybe", E("ERR syntax error")),
+    ("CLIENT REPLY foo", E("ERR syntax error")),
+    ("CLIENT KILL TYPE normal SKIPME yes ID 999999", 0),
+    ("CLIENT KILL TYPE master", 0),
+    ("CLIENT KILL TYPE replica", 0),
+    ("CLIENT KILL TYPE slave", 0),
+    ("CLIENT KILL TYPE pubsub", 0),
+    ("CLIENT KILL TYPE bogus", E("ERR Unknown client type 'bogus'")),
+    ("CLIENT KILL USER nosuch", E("ERR No such user 'nosuch'")),
+    ("CLIENT KILL USER default ID 999999", 0),
+    ("CLIENT KILL MAXAGE 10", E("ERR syntax error")),
+    ("CLIENT KILL ID x", E("ERR client-id should be greater than 0")),
+    ("CLIENT KILL ID 0", E("ERR client-id should be greater than 0")),
+    ("CLIENT KILL LADDR 1.2.3.4:5", 0),
+    ("CLIENT KILL ADDR 1.2.3.4:5", 0),
+    ("CLIENT KILL 1.2.3.4:5", E("ERR No such client")),
+    ("CLIENT KILL ID", E("ERR No such client")),
+    ("CLIENT KILL SKIPME maybe", E("ERR syntax error")),
+]
+
+
+def test_client_filters(run):
+    run(CLIENT_FILTERS)
+
+
+def test_client_reply_off_skip_on(wire, protocol):
+    """CLIENT REPLY OFF: nothing comes back until CLIENT REPLY ON (whose +OK does); SKIP
+    silences itself and the next request only. Writes still happen."""
+    wire.send("CLIENT", "REPLY", "OFF")
+    wire.send("SET", "a", "1")
+    wire.send("GET", "a")
+    wire.send("CLIENT", "REPLY", "ON")
+    assert wire.read() == "OK"
+    assert wire.call("GET", "a") == b"1"
+    wire.send("CLIENT", "REPLY", "SKIP")
+    wire.send("INCR", "a")
+    assert wire.call("GET", "a") == b"2"
+    wire.send("CLIENT", "REPLY", "SKIP")
+    wire.send("CLIENT", "REPLY", "OFF")  # skipped, and it turns replies off
+    wire.send("PING")
+    assert wire.call("CLIENT", "REPLY", "ON") == "OK"
+
+
+def test_client_kill_by_type_and_addr(server, connect):
+    a, b = connect(), connect()
+    a.client_setname("a")
+    b.client_setname("b")
+    p = connect().pubsub()
+    p.subscribe("ch")
+    p.get_message(timeout=5)
+    admin = connect()
+    assert admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
+    addr = next(x["addr"] for x in admin.client_list() if x["name"] == "a")
+    assert admin.execute_command("CLIENT", "KILL", "ADDR", addr, "SKIPME", "no") == 1
+    names = {x["name"] for x in admin.client_list()}
+    assert "a" not in names and "b" in names
+    p.close()

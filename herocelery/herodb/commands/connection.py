@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CommandError, NOPROTO, NOT_INTEGER, SYNTAX, UNKNOWN_SUBCOMMAND
-from ..protocol import OK, Push, ReplyError
+from ..protocol import OK, Push, Raw, ReplyError
 from .base import INT32_MAX, INT32_MIN, Command, registrar, to_int, to_ranged
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
 REDIS_VERSION = "7.0.15"  # the Redis whose behaviour HeroDB follows (the test oracle)
+NO_REPLY = Raw(b"")  # what CLIENT REPLY OFF/SKIP answer: nothing
 AUTH_NO_PASSWORD = ("ERR AUTH <password> called without any password configured for the default "
                     "user. Are you sure your configuration is correct?")
 
@@ -146,10 +147,19 @@ def client(c: Any, argv: list[bytes]) -> Any:
         return (c.info_line() + "\n").encode()
     if sub == b"KILL" and n >= 3:
         return _client_kill(c, argv)
-    if sub in (b"NO-EVICT", b"NO-TOUCH") and n == 3:
-        return OK
+    if sub == b"NO-EVICT" and n == 3:
+        if argv[2].upper() not in (b"ON", b"OFF"):
+            raise CommandError(SYNTAX)
+        return OK  # nothing is evicted (maxmemory is noeviction)
     if sub == b"REPLY" and n == 3:
-        return OK
+        mode = argv[2].upper()
+        if mode == b"ON":
+            c.reply_off = None
+            return OK
+        if mode in (b"OFF", b"SKIP"):
+            c.reply_off = "off" if mode == b"OFF" else "skip"
+            return NO_REPLY
+        raise CommandError(SYNTAX)
     if sub == b"UNBLOCK" and n in (3, 4):
         target = c.engine.clients.get(to_int(argv[2]))
         if target is None or target.waiter is None or target.waiter.stream is not None:
@@ -182,18 +192,29 @@ def _client_kill(c: Any, argv: list[bytes]) -> Any:
             try:
                 cid = to_int(val)
             except CommandError:
-                raise CommandError("ERR client-id should be greater than 0") from None
+                cid = 0
+            if cid <= 0:
+                raise CommandError("ERR client-id should be greater than 0")
             chosen = [x for x in chosen if x.id == cid]
         elif key == b"ADDR":
             chosen = [x for x in chosen if x.addr.encode() == val]
         elif key == b"LADDR":
             chosen = [x for x in chosen if x.laddr.encode() == val]
         elif key == b"SKIPME":
-            skipme = val.lower() != b"no"
+            if val.lower() not in (b"yes", b"no"):
+                raise CommandError(SYNTAX)
+            skipme = val.lower() == b"yes"
         elif key == b"TYPE":
-            chosen = [x for x in chosen if (val.lower() == b"pubsub") == bool(x.subscribed)]
+            kind = val.lower()
+            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+                raise CommandError(f"ERR Unknown client type '{val.decode(errors='replace')}'")
+            if kind in (b"master", b"replica", b"slave"):
+                chosen = []  # no replication here
+            else:
+                chosen = [x for x in chosen if (kind == b"pubsub") == bool(x.subscribed)]
         elif key == b"USER":
-            chosen = chosen if val == b"default" else []
+            if val != b"default":
+                raise CommandError(f"ERR No such user '{val.decode(errors='replace')}'")
         else:
             raise CommandError(SYNTAX)
     count = 0

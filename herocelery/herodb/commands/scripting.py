@@ -477,3 +477,29 @@ def script(c: Any, argv: list[bytes]) -> Any:
     if sub == b"KILL" and len(argv) == 2:
         raise CommandError("NOTBUSY No scripts in execution right now.")
     raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "SCRIPT"))
+
+
+@command("FUNCTION", -2, "noscript scripting")
+def function(c: Any, argv: list[bytes]) -> Any:
+    """Redis 7 functions are not implemented: no library can be loaded, so FLUSH, LIST, DUMP,
+    STATS and KILL answer as a server without any (Redis' own test suite and tools call
+    FUNCTION FLUSH first); LOAD and RESTORE are refused."""
+    sub = argv[1].upper()
+    n = len(argv)
+    if sub == b"FLUSH" and n <= 3:
+        if n == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
+            raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+        return OK
+    if sub == b"LIST":
+        return []
+    if sub == b"STATS" and n == 2:
+        engines = {b"LUA": {b"libraries_count": 0, b"functions_count": 0}}
+        return {b"running_script": None, b"engines": engines} if c.proto == 3 else [
+            b"running_script", None, b"engines",
+            [b"LUA", [b"libraries_count", 0, b"functions_count", 0]]]
+    if sub == b"KILL" and n == 2:
+        raise CommandError("NOTBUSY No scripts in execution right now.")
+    if sub in (b"LOAD", b"RESTORE", b"DELETE", b"DUMP"):
+        raise CommandError(f"ERR FUNCTION {sub.decode()} is not supported by HeroDB "
+                           "(functions are not implemented; use EVAL/EVALSHA)")
+    raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "FUNCTION"))

@@ -267,6 +267,7 @@ def append(c: Any, argv: list[bytes]) -> Any:
     value = _string(c, argv[1]) or b""
     if len(value) + len(argv[2]) > MAX_STRING:
         raise CommandError(STRING_TOO_LONG)
+    c.engine.check_growth(len(argv[2]))
     value += argv[2]
     c.store.set(argv[1], value, keep_ttl=True)
     return len(value)
@@ -316,6 +317,7 @@ def setrange(c: Any, argv: list[bytes]) -> Any:
         return len(value)
     if offset + len(patch) > MAX_STRING:
         raise CommandError(STRING_TOO_LONG)
+    c.engine.check_growth(offset + len(patch) - len(value))
     if len(value) < offset:
         value += b"\x00" * (offset - len(value))
     value = value[:offset] + patch + value[offset + len(patch):]
