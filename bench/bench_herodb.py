@@ -1,6 +1,7 @@
 """HeroDB against redis-server, side by side in one run (a benchmark, not a test).
 
-1. redis-benchmark -t set,get,incr,lpush,rpop -n N -c 50, without pipelining and with -P 16;
+1. redis-benchmark -t set,get,incr,lpush,rpop (and SETBIT/BITCOUNT of a 100,000-bit key) -n N
+   -c 50, without pipelining and with -P 16;
    both servers persist (appendonly, appendfsync everysec). Requests/s (median of repeats) and
    server CPU time per operation from /proc/<pid>/stat (utime+stime before and after).
 2. Memory: RSS growth for 1M small string keys and for a 1M-element list.
@@ -34,7 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import free_port, wait_port  # noqa: E402
 
 TESTS = "set,get,incr,lpush,rpop"
+# commands redis-benchmark has no built-in test for (issue 14): name -> command line
+CUSTOM = {"setbit": ["SETBIT", "bits", "__rand_int__", "1"], "bitcount": ["BITCOUNT", "bits"]}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+BEFORE_TREE: str | None = None  # --before: a checkout of the code before, run side by side
 
 
 @contextmanager
@@ -54,7 +58,9 @@ def server(kind: str, persist: bool) -> Iterator[tuple[int, int]]:
     env.pop("HEROCELERY_PURE_PYTHON", None)
     if kind == "herodb-py":
         env["HEROCELERY_PURE_PYTHON"] = "1"
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    cwd = BEFORE_TREE if kind == "herodb-before" else None  # that tree's herocelery first
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            cwd=cwd)
     try:
         wait_port(port)
         yield port, proc.pid
@@ -82,13 +88,15 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def run_benchmark(port: int, pid: int, requests: int, pipeline: int) -> dict[str, tuple[float, float]]:
+def run_benchmark(port: int, pid: int, requests: int, pipeline: int, custom: bool = True
+                  ) -> dict[str, tuple[float, float]]:
     """test -> (requests/s, server CPU microseconds per request)."""
     out: dict[str, tuple[float, float]] = {}
-    for test in TESTS.split(","):
+    for test in [*TESTS.split(","), *(CUSTOM if custom else ())]:
         before = cpu_seconds(pid)
-        res = subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests),
-                              "-c", "50", "-P", str(pipeline), "--csv"],
+        what = ["-r", "100000", *CUSTOM[test]] if test in CUSTOM else ["-t", test]
+        res = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(requests),
+                              "-c", "50", "-P", str(pipeline), "--csv", *what],
                              capture_output=True, text=True, timeout=600)
         cpu = cpu_seconds(pid) - before
         rows = list(csv.reader(io.StringIO(res.stdout)))
@@ -130,15 +138,24 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "herodb.md")
     ap.add_argument("--pure", action="store_true",
                     help="also run HeroDB with HEROCELERY_PURE_PYTHON=1 (the Python loop)")
+    ap.add_argument("--before", default=None,
+                    help="a checkout of the code before the change: its HeroDB runs alongside")
     args = ap.parse_args()
-    kinds = ("redis-server", "herodb-py", "herodb") if args.pure else ("redis-server", "herodb")
+    global BEFORE_TREE
+    BEFORE_TREE = args.before
+    kinds: tuple[str, ...] = ("redis-server", "herodb-py", "herodb") if args.pure else (
+        "redis-server", "herodb")
+    if args.before:
+        kinds = ("redis-server", "herodb-before", "herodb")
 
     table: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
     for rep in range(args.repeats):
         for pipeline in (1, 16):
-            for kind in kinds:  # alternate so load drifts hit all
+            # alternate, and reverse every other repeat (ABBA), so load drifts hit all
+            for kind in (kinds if rep % 2 == 0 else kinds[::-1]):
                 with server(kind, persist=True) as (port, pid):
-                    for test, value in run_benchmark(port, pid, args.requests, pipeline).items():
+                    for test, value in run_benchmark(port, pid, args.requests, pipeline,
+                                                     kind != "herodb-before").items():
                         table.setdefault((kind, pipeline, test), []).append(value)
                 print(f"repeat {rep + 1}/{args.repeats} -P {pipeline} {kind} done", flush=True)
 
@@ -148,24 +165,30 @@ def main() -> None:
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
         f" load average at start {os.getloadavg()[0]:.1f} (the machine is shared)",
-        f"- redis-benchmark -t {TESTS} -n {args.requests} -c 50; both servers appendonly with "
+        f"- redis-benchmark -t {TESTS} (and {', '.join(' '.join(v) for v in CUSTOM.values())}"
+        f" with -r 100000) -n {args.requests} -c 50; both servers appendonly with "
         f"appendfsync everysec; median of {args.repeats} repeats; CPU = server utime+stime per request",
         "",
         "| test | -P | redis rps | herodb rps | ratio | redis CPU µs/op | herodb CPU µs/op | CPU ratio |"
-        + (" herodb-py rps | py ratio | herodb-py CPU µs/op |" if args.pure else ""),
-        "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if args.pure else ""),
+        + (" herodb-py rps | py ratio | herodb-py CPU µs/op |" if args.pure else "")
+        + (" before rps | before ratio |" if args.before else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if args.pure else "")
+        + ("---|---|" if args.before else ""),
     ]
     for pipeline in (1, 16):
-        for test in TESTS.split(","):
+        for test in [*TESTS.split(","), *CUSTOM]:
             med = {kind: (statistics.median(x[0] for x in table[(kind, pipeline, test)]),
                           statistics.median(x[1] for x in table[(kind, pipeline, test)]))
-                   for kind in kinds}
+                   for kind in kinds if (kind, pipeline, test) in table}
             (r_rps, r_cpu), (h_rps, h_cpu) = med["redis-server"], med["herodb"]
             line = (f"| {test} | {pipeline} | {r_rps:,.0f} | {h_rps:,.0f} | {h_rps / r_rps:.2f} "
                     f"| {r_cpu:.1f} | {h_cpu:.1f} | {h_cpu / max(r_cpu, 1e-9):.1f}× |")
             if args.pure:
                 p_rps, p_cpu = med["herodb-py"]
                 line += f" {p_rps:,.0f} | {p_rps / r_rps:.2f} | {p_cpu:.1f} |"
+            if args.before:
+                b = med.get("herodb-before")
+                line += f" {b[0]:,.0f} | {b[0] / r_rps:.2f} |" if b else " — | — |"
             lines.append(line)
     if args.keys:
         r_str, r_list = memory("redis-server", args.keys)

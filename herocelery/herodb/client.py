@@ -40,6 +40,7 @@ class ConnState:
         self.multi_error = False
         self.watching: set[tuple[int, bytes]] = set()
         self.watch_dirty = False
+        self.watch_expired: set[tuple[int, bytes]] = set()  # WATCHed when already expired
         # pub/sub
         self.channels: set[bytes] = set()
         self.patterns: set[bytes] = set()

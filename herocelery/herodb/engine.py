@@ -17,7 +17,7 @@ from .client import ConnState
 from .commands.base import Command
 from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOWN_COMMAND,
                      WRONG_ARITY)
-from .keyspace import Database, Keyspace
+from .keyspace import Database, Keyspace, now_ms
 from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push, ReplyError,
                        encode)
 
@@ -145,6 +145,8 @@ class Engine:
         from .notify import Notifier
         self.notifier = Notifier(self.publish)
         self._parse_events = parse_events
+        for db in self.keyspace.dbs:
+            db.on_expired = self._expired_key
         # CONFIG GET/SET's parameters; `on_config` hooks (server.py) act on changes
         self.config = Config(settings, self._config_changed)
         self.config_hooks: list[Callable[[str, str], None]] = []
@@ -185,9 +187,6 @@ class Engine:
     def _config_changed(self, name: str, value: str) -> None:
         if name == "notify-keyspace-events":
             self.notifier.configure(self._parse_events(value) or 0)
-            expired = self.notifier.expired if self.notifier.flags else None
-            for db in self.keyspace.dbs:
-                db.on_expired = expired
             self.update_guard()
         for hook in self.config_hooks:
             hook(name, value)
@@ -363,6 +362,15 @@ class Engine:
         if self.maxmemory and (self.oom or self.used_memory() + extra > self.maxmemory):
             raise CommandError(OOM)
 
+    def _expired_key(self, index: int, key: bytes) -> None:
+        """A key was removed by expiry (lazily or by the active cycle): WATCHers see a change
+        (as Redis 7.0 signals it), and the `expired` event goes out."""
+        store = self.keyspace.dbs[index]
+        if store.watched and key in store.watched:
+            self.touch(store, key)
+        if self.notifier.flags:
+            self.notifier.expired(index, key)
+
     def update_guard(self) -> None:
         """`guarded` (every request on the Python path) while OOM or notifications need it."""
         self.guarded = self.oom or bool(self.notifier.flags)
@@ -424,10 +432,12 @@ class Engine:
             c.notify_before = None
             self.notifier.after(c, cmd.name, argv, before[0], before[1], c.effects)
         store = c.store
-        if store.watched or store.blocked:
+        effects = c.effects
+        # a write that changed nothing (its handler recorded no effect) signals nothing, as
+        # in Redis: a failed SETNX or a DEL of a missing key leaves WATCHers clean
+        if (store.watched or store.blocked) and (effects is None or effects):
             for key in cmd.key_args(argv):
                 self.touch(store, key)
-        effects = c.effects
         log = self.log
         if effects is not None:
             c.effects = None
@@ -443,20 +453,48 @@ class Engine:
             self.dirty += 1
 
     def touch(self, store: Database, key: bytes) -> None:
-        """A key changed: WATCHers become dirty, blocked clients get a chance."""
+        """A key changed: WATCHers become dirty, blocked clients get a chance. (A key that
+        had already expired when it was WATCHed and is now deleted changed nothing, Redis 7.)"""
         watchers = store.watched.get(key)
         if watchers:
             for w in watchers:
+                if w.watch_expired and (store.index, key) in w.watch_expired \
+                        and key not in store.data:
+                    w.watch_expired.discard((store.index, key))
+                    continue
                 w.watch_dirty = True
         if key in store.blocked:
             self.ready.append((store, key))
 
-    def touch_all(self, store: Database) -> None:
-        for watchers in store.watched.values():
-            for w in watchers:
+    def touch_all(self, store: Database, replaced_with: Database | None = None) -> None:
+        """FLUSHDB/FLUSHALL (``replaced_with`` None) or SWAPDB, before it happens: WATCHers of
+        keys that exist (in ``store`` or in what replaces it) become dirty, as Redis 7.0's
+        touchAllWatchedKeysInDb decides, expired keys included."""
+        for key, watchers in list(store.watched.items()):
+            exists = key in store.data
+            after = replaced_with is not None and key in replaced_with.data
+            if not (exists or after):
+                continue
+            for w in list(watchers):
+                mark = (store.index, key)
+                if mark in w.watch_expired:
+                    if not after:
+                        w.watch_expired.discard(mark)
+                        continue
+                    if _expired(replaced_with, key):
+                        continue
+                elif not exists and _expired(replaced_with, key):
+                    w.watch_expired.add(mark)
+                    continue
                 w.watch_dirty = True
         for key in store.blocked:
             self.ready.append((store, key))
+
+    def watched_expired(self, c: ConnState) -> bool:
+        """EXEC: a WATCHed key (live when WATCHed) has expired since: the transaction fails."""
+        dbs = self.keyspace.dbs
+        return any(mark not in c.watch_expired and _expired(dbs[mark[0]], mark[1])
+                   for mark in c.watching)
 
     # ---- blocking --------------------------------------------------------------------------
     def block(self, c: ConnState, block: Block) -> Block:
@@ -563,6 +601,8 @@ class Engine:
         for key in keys:
             c.watching.add((c.db, key))
             c.store.watched.setdefault(key, set()).add(c)
+            if _expired(c.store, key):
+                c.watch_expired.add((c.db, key))
 
     def unwatch(self, c: ConnState) -> None:
         dbs = self.keyspace.dbs
@@ -573,6 +613,7 @@ class Engine:
                 if not watchers:
                     del dbs[index].watched[key]
         c.watching.clear()
+        c.watch_expired.clear()
         c.watch_dirty = False
 
     # ---- pub/sub ---------------------------------------------------------------------------
@@ -613,6 +654,14 @@ class Engine:
                     sub.send(encode(Push([b"pmessage", pattern, channel, message]), sub.proto))
                     count += 1
         return count
+
+
+def _expired(store: Database | None, key: bytes) -> bool:
+    """The key is still stored but its time has come (not yet deleted lazily)."""
+    if store is None or key not in store.data:
+        return False
+    when = store.expires.get(key)
+    return when is not None and when <= now_ms()
 
 
 def _reply_on(argv: list[bytes]) -> bool:

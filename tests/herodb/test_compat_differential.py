@@ -108,7 +108,7 @@ COMMANDS = st.one_of(
     cmd("ZINTERSTORE", KEY, st.just("2"), KEY, KEY, st.just("WEIGHTS"), NUM, NUM),
     cmd("ZUNIONSTORE", KEY, st.just("2"), KEY, KEY, st.just("AGGREGATE"),
         st.sampled_from(["MIN", "MAX", "SUM", "AVG"])),
-    cmd("MULTI"), cmd("EXEC"), cmd("DISCARD"),
+    cmd("MULTI"), cmd("EXEC"), cmd("DISCARD"), cmd("WATCH", KEY), cmd("UNWATCH"),
     # bit operations (issue 14)
     cmd("SETBIT", KEY, st.sampled_from(["0", "7", "13", "100", "-1", "x"]),
         st.sampled_from(["0", "1", "2"])),
@@ -169,6 +169,7 @@ def test_random_sequences_get_the_same_replies(pair, protocol):
     def check(sequence: list[list[str]]) -> None:
         for w in (hero, oracle):
             w.call("DISCARD")                 # a previous example may have ended in MULTI
+            w.call("UNWATCH")
             assert w.call("FLUSHALL") == "OK"
         for step, argv in enumerate(sequence):
             got, want = hero.call(*argv), oracle.call(*argv)

@@ -349,3 +349,59 @@ def test_client_kill_by_type_and_addr(server, connect):
     names = {x["name"] for x in admin.client_list()}
     assert "a" not in names and "b" in names
     p.close()
+
+
+def _sleep(ms: int) -> None:
+    import time
+    time.sleep(ms / 1000)
+
+
+def test_watch_and_expired_keys(wire, connect):
+    """Redis 7.0: a key already expired when WATCHed changes nothing when it is deleted or
+    flushed; a key that expires after WATCH fails EXEC; FLUSHALL/FLUSHDB/SWAPDB dirty only
+    WATCHers of keys that exist."""
+    w = wire
+    w.call("SET", "x", "foo", "PX", "20")
+    _sleep(60)
+    assert w.call("WATCH", "x") == "OK"             # already expired
+    assert w.call("MULTI") == "OK" and w.call("PING") == "QUEUED"
+    assert w.call("EXEC") == ["PONG"]
+    w.call("SET", "x", "foo", "PX", "20")
+    _sleep(60)
+    w.call("WATCH", "x")
+    assert w.call("DEL", "x") == 0                  # deleting the stale key: no change
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") == ["PONG"]
+    w.call("SET", "x", "foo", "PX", "20")
+    _sleep(60)
+    w.call("WATCH", "x")
+    w.call("FLUSHDB")
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") == ["PONG"]
+    w.call("SET", "x", "foo", "PX", "100")          # live when WATCHed, expires before EXEC
+    w.call("WATCH", "x")
+    _sleep(200)
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") is None
+    other = connect()
+    w.call("WATCH", "nokey")                        # FLUSHALL of nothing it watches
+    other.flushall()
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") == ["PONG"]
+    w.call("SET", "k", "v")
+    w.call("WATCH", "k")
+    other.flushall()                                # ... of a key it watches
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") is None
+    w.call("WATCH", "s")                            # SWAPDB bringing the key in
+    other.execute_command("SELECT", "1")
+    c1 = connect(db=1)
+    c1.set("s", "from-1")
+    other.swapdb(0, 1)
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") is None
+    w.call("WATCH", "nothing")                      # SWAPDB of keys it does not watch
+    other.swapdb(0, 1)
+    w.call("MULTI"), w.call("PING")
+    assert w.call("EXEC") == ["PONG"]
+    other.flushall()

@@ -91,9 +91,9 @@ def swapdb(c: Any, argv: list[bytes]) -> Any:
     if not (0 <= a < len(dbs) and 0 <= b < len(dbs)):
         raise CommandError(DB_INDEX)
     if a != b:
+        c.engine.touch_all(dbs[a], dbs[b])
+        c.engine.touch_all(dbs[b], dbs[a])
         dbs[a].swap_contents(dbs[b])
-        c.engine.touch_all(dbs[a])
-        c.engine.touch_all(dbs[b])
     return OK
 
 

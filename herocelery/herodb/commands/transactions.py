@@ -28,7 +28,7 @@ def exec_(c: Any, argv: list[bytes]) -> Any:
     queued, c.multi = c.multi, None
     engine = c.engine
     failed, c.multi_error = c.multi_error, False
-    dirty = c.watch_dirty
+    dirty = c.watch_dirty or (bool(c.watching) and engine.watched_expired(c))
     engine.unwatch(c)
     if failed:
         raise CommandError(EXECABORT)
