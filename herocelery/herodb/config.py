@@ -256,7 +256,7 @@ def memory_value(text: str) -> int | None:
 
 def parse_events(text: str) -> int | None:
     """notify-keyspace-events as a set of class characters (a bit each); None if invalid."""
-    flags = set()
+    flags: set[str] = set()
     for ch in text:
         if ch == "A":
             flags.update(EVENT_CLASSES)

@@ -155,8 +155,11 @@ class Engine:
         self.stat_commands = 0
         self.stat_connections = 0
         self.stat_rejected = 0
-        self.stat_errors = 0
+        self.stat_errors = 0       # error replies (INFO total_error_replies)
+        self.stat_expired = 0
+        self.error_kinds: dict[str, int] = {}  # "ERR", "WRONGTYPE" ... -> count (errorstats)
         self.maxmemory = 0        # CONFIG maxmemory (bytes; 0 = no limit)
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 stops the active expiry cycle
         self.used_memory: Callable[[], int] = lambda: 0  # set by the server
         self.shutdown_asap = False  # SIGTERM came: a running script stops at its next check
         # a script past lua-time-limit calls busy_hook(lua) now and then (the server answers
@@ -257,7 +260,8 @@ class Engine:
             reply = cmd.handler(c, argv)
         except CommandError as exc:
             c.effects = None
-            return ReplyError(exc.text)
+            c.notify_before = None
+            return self.error(exc.text)
         if cmd.is_write:
             self.after_write(c, cmd, argv)
         if type(reply) is Block:
@@ -313,14 +317,14 @@ class Engine:
                     n = len(argv)
                     arity = cmd.arity
                     if (arity > 0 and n != arity) or n < -arity:
-                        reply = ReplyError(WRONG_ARITY.format(cmd.name.lower()))
+                        reply = self.error(WRONG_ARITY.format(cmd.name.lower()))
                     else:
                         ran += 1
                         try:
                             reply = cmd.handler(c, argv)
                         except CommandError as exc:
                             c.effects = None
-                            reply = ReplyError(exc.text)
+                            reply = self.error(exc.text)
                         else:
                             if cmd.is_write:
                                 store = c.store
@@ -365,6 +369,7 @@ class Engine:
     def _expired_key(self, index: int, key: bytes) -> None:
         """A key was removed by expiry (lazily or by the active cycle): WATCHers see a change
         (as Redis 7.0 signals it), and the `expired` event goes out."""
+        self.stat_expired += 1
         store = self.keyspace.dbs[index]
         if store.watched and key in store.watched:
             self.touch(store, key)
@@ -379,10 +384,20 @@ class Engine:
         """CONFIG RESETSTAT."""
         self.stat_commands = 0
         self.stat_rejected = 0
+        self.stat_errors = 0
+        self.stat_expired = 0
+        self.error_kinds.clear()
 
     def _refuse(self, c: ConnState, text: str) -> ReplyError:
         if c.multi is not None:
             c.multi_error = True
+        return self.error(text)
+
+    def error(self, text: str) -> ReplyError:
+        """An error reply, counted for INFO (total_error_replies, errorstats)."""
+        self.stat_errors += 1
+        kind = text.split(" ", 1)[0]
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
         return ReplyError(text)
 
     def run(self, c: ConnState, cmd: Command, argv: list[bytes]) -> Any:

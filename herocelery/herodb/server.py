@@ -661,7 +661,8 @@ class HeroDB:
         while True:
             await asyncio.sleep(0.1)
             try:
-                engine.keyspace.expire_cycle()
+                if engine.active_expire:
+                    engine.keyspace.expire_cycle()
                 if engine.maxmemory or engine.oom:
                     self.check_memory()
                 for conn in self.connections():

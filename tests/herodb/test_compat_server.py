@@ -4,6 +4,8 @@ Tables run on one wire-exact connection, over RESP2 and RESP3, against both serv
 """
 from __future__ import annotations
 
+import redis
+
 from compat import ANY, Check, E, P, U
 
 
@@ -405,3 +407,24 @@ def test_watch_and_expired_keys(wire, connect):
     w.call("MULTI"), w.call("PING")
     assert w.call("EXEC") == ["PONG"]
     other.flushall()
+
+
+def test_info_fields_tools_read(server, r):
+    """redis_version, used_memory, used_cpu_user, maxmemory, the keyspace section, and the
+    error counters (total_error_replies, errorstats) after the same steps on both servers."""
+    r.config_resetstat()
+    r.set("a", "1", ex=100)
+    r.set("b", "2")
+    for bad in (("BOGUS",), ("LPUSH", "a", "x"), ("INCR", "b", "c")):
+        try:
+            r.execute_command(*bad)
+        except redis.ResponseError:
+            pass
+    info = r.info("everything")
+    assert info["redis_version"].startswith("7.")
+    assert isinstance(info["used_memory"], int) and info["used_memory"] > 0
+    assert float(info["used_cpu_user"]) > 0 and info["maxmemory"] == 0
+    assert info["db0"]["keys"] == 2 and info["db0"]["expires"] == 1
+    assert 0 <= info["db0"]["avg_ttl"] <= 100_000  # (redis-server estimates it over time)
+    assert info["total_error_replies"] == 3
+    assert info["errorstat_ERR"] == {"count": 2} and info["errorstat_WRONGTYPE"] == {"count": 1}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from compat import E, Wire
+from compat import E, P, Wire
 
 SORT = [
     ('RPUSH l 3 1 2 10 1.5', 5),
@@ -89,3 +89,35 @@ def test_a_blocked_pop_is_woken_by(server, r, how: list[str]) -> None:
     assert waiter.read() == [b"q", b"7"]
     assert r.exists("q") == 0
     waiter.close()
+
+
+ZSET_COMBINE = [  # ZUNION ZINTER ZDIFF ZDIFFSTORE (the zset unit of Redis' suite needs them)
+    ('ZADD a 1 x 2 y 3 z', 3),
+    ('ZADD b 5 y 1 w', 2),
+    ('SADD s x w', 2),
+    ('ZUNION 2 a b', [b'w', b'x', b'z', b'y']),
+    ('ZUNION 2 a b WITHSCORES', P([b'w', b'1', b'x', b'1', b'z', b'3', b'y', b'7'], [[b'w', 1.0], [b'x', 1.0], [b'z', 3.0], [b'y', 7.0]])),
+    ('ZUNION 3 a b s WEIGHTS 1 2 3 AGGREGATE MAX WITHSCORES', P([b'w', b'3', b'x', b'3', b'z', b'3', b'y', b'10'], [[b'w', 3.0], [b'x', 3.0], [b'z', 3.0], [b'y', 10.0]])),
+    ('ZINTER 2 a b WITHSCORES', P([b'y', b'7'], [[b'y', 7.0]])),
+    ('ZINTER 2 a s AGGREGATE MIN', [b'x']),
+    ('ZDIFF 2 a b', [b'x', b'z']),
+    ('ZDIFF 2 a b WITHSCORES', P([b'x', b'1', b'z', b'3'], [[b'x', 1.0], [b'z', 3.0]])),
+    ('ZDIFF 1 a WEIGHTS 1', E('ERR syntax error')),
+    ('ZDIFFSTORE d 2 a b', 2),
+    ('ZRANGE d 0 -1 WITHSCORES', P([b'x', b'1', b'z', b'3'], [[b'x', 1.0], [b'z', 3.0]])),
+    ('ZDIFFSTORE d 2 nokey a', 0),
+    ('EXISTS d', 0),
+    ('ZUNION 0 a', E("ERR at least 1 input key is needed for 'zunion' command")),
+    ('ZUNION 2 a', E('ERR syntax error')),
+    ('ZUNIONSTORE u 2 a b WITHSCORES', E('ERR syntax error')),
+    ('ZUNIONSTORE u 2 a b', 4),
+    ('ZRANGE u 0 -1 WITHSCORES', P([b'w', b'1', b'x', b'1', b'z', b'3', b'y', b'7'], [[b'w', 1.0], [b'x', 1.0], [b'z', 3.0], [b'y', 7.0]])),
+    ('SET str v', 'OK'),
+    ('ZUNION 2 a str', E('WRONGTYPE Operation against a key holding the wrong kind of value')),
+    ('ZINTERSTORE i 2 a b WEIGHTS 2 3', 1),
+    ('ZRANGE i 0 -1 WITHSCORES', P([b'y', b'19'], [[b'y', 19.0]])),
+]
+
+
+def test_zset_combine(run):
+    run(ZSET_COMBINE)

@@ -349,22 +349,43 @@ def move(c: Any, argv: list[bytes]) -> Any:
     return 1
 
 
-def encoding(value: Any) -> bytes:
+def encoding(value: Any, config: Any = None) -> bytes:
+    """OBJECT ENCODING as Redis 7.0 would answer for this value, under the CONFIG thresholds
+    (`hash-max-listpack-*`, `zset-max-listpack-*`, `set-max-intset-entries`); 7.0 lists are
+    always quicklists and sets intsets or hashtables. (Redis keeps a converted encoding when
+    a value shrinks again; HeroDB answers for the value as it is.)"""
+    def limit(name: str, default: int) -> int:
+        return int(config.get(name)) if config is not None else default
     t = type(value)
     if t is bytes:
-        if len(value) <= 20 and value.lstrip(b"-").isdigit() and value[:1] != b"0" or value == b"0":
+        if _canonical_int(value):
             return b"int"
         return b"embstr" if len(value) <= 44 else b"raw"
     if t is dict:
-        small = len(value) <= 128 and all(len(k) <= 64 and len(v) <= 64 for k, v in value.items())
+        entries, size = limit("hash-max-listpack-entries", 512), limit("hash-max-listpack-value", 64)
+        small = len(value) <= entries and all(len(k) <= size and len(v) <= size
+                                              for k, v in value.items())
         return b"listpack" if small else b"hashtable"
     if t is deque:
-        return b"listpack" if len(value) <= 128 and all(len(x) <= 64 for x in value) else b"quicklist"
+        return b"quicklist"
     if t is set:
-        if len(value) <= 512 and all(x.lstrip(b"-").isdigit() for x in value):
+        if len(value) <= limit("set-max-intset-entries", 512) and all(
+                _canonical_int(x) for x in value):
             return b"intset"
-        return b"listpack" if len(value) <= 128 and all(len(x) <= 64 for x in value) else b"hashtable"
-    return b"listpack" if len(value) <= 128 and all(len(m) <= 64 for m in value.scores) else b"skiplist"
+        return b"hashtable"
+    entries, size = limit("zset-max-listpack-entries", 128), limit("zset-max-listpack-value", 64)
+    small = len(value) <= entries and all(len(m) <= size for m in value.scores)
+    return b"listpack" if small else b"skiplist"
+
+
+def _canonical_int(raw: bytes) -> bool:
+    """A string Redis stores as an integer: int64 in its canonical spelling."""
+    if not raw or len(raw) > 20:
+        return False
+    body = raw[1:] if raw[:1] == b"-" else raw
+    if not body.isdigit() or (body[:1] == b"0" and (len(body) > 1 or raw[:1] == b"-")):
+        return False
+    return INT64_MIN <= int(raw) <= INT64_MAX
 
 
 @command("OBJECT", -2, "read")
@@ -375,7 +396,7 @@ def object_(c: Any, argv: list[bytes]) -> Any:
         if value is None:
             return None
         if sub == b"ENCODING":
-            return encoding(value)
+            return encoding(value, c.engine.config)
         if sub == b"FREQ":
             raise CommandError("ERR An LFU maxmemory policy is not selected, access frequency "
                                "not tracked. Please note that when switching between policies "

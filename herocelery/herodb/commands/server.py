@@ -9,7 +9,8 @@ from typing import Any
 
 from ..errors import CommandError, DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND, WRONG_ARITY
 from ..protocol import OK
-from .base import INT32_MAX, INT32_MIN, Command, glob_match, registrar, to_int, to_ranged
+from .base import (INT32_MAX, INT32_MIN, Command, glob_match, registrar, to_float, to_int,
+                   to_ranged)
 from .connection import REDIS_VERSION
 
 COMMANDS: list[Command] = []
@@ -142,8 +143,21 @@ def shutdown(c: Any, argv: list[bytes]) -> Any:
 def debug(c: Any, argv: list[bytes]) -> Any:
     sub = argv[1].upper()
     if sub == b"SLEEP" and len(argv) == 3:
-        time.sleep(min(float(argv[2]), 5.0))
+        time.sleep(min(max(0.0, to_float(argv[2])), 5.0))
         return OK
+    if sub == b"SET-ACTIVE-EXPIRE" and len(argv) == 3:
+        c.engine.active_expire = argv[2] != b"0"  # Redis' test suite keeps stale keys so
+        return OK
+    if sub == b"QUICKLIST-PACKED-THRESHOLD" and len(argv) == 3:
+        return OK  # lists are not quicklists here: nothing to tune
+    if sub == b"OBJECT" and len(argv) == 3:
+        from .keys import encoding
+        value = c.store.get(argv[2])
+        if value is None:
+            raise CommandError("ERR no such key")
+        return (f"Value at:0x0 refcount:1 encoding:"
+                f"{encoding(value, c.engine.config).decode()} serializedlength:0 lru:0 "
+                f"lru_seconds_idle:0").encode()
     raise CommandError(UNKNOWN_SUBCOMMAND.format(argv[1].decode(errors="replace"), "DEBUG"))
 
 
@@ -231,14 +245,16 @@ def render_info(c: Any, wanted: set[str]) -> str:
                   ("rejected_connections", engine.stat_rejected),
                   ("pubsub_channels", len(engine.channels)),
                   ("pubsub_patterns", len(engine.patterns)),
-                  ("expired_keys", 0), ("evicted_keys", 0), ("keyspace_hits", 0),
-                  ("keyspace_misses", 0)],
+                  ("expired_keys", engine.stat_expired), ("evicted_keys", 0),
+                  ("total_error_replies", engine.stat_errors)],
         "replication": [("role", "master"), ("connected_slaves", 0)],
         "cpu": [("used_cpu_sys", f"{usage.ru_stime:.6f}"), ("used_cpu_user", f"{usage.ru_utime:.6f}")],
         "modules": [],
-        "errorstats": [],
+        "errorstats": [(f"errorstat_{kind}", f"count={n}")
+                       for kind, n in sorted(engine.error_kinds.items())],
         "cluster": [("cluster_enabled", 0)],
-        "keyspace": [(f"db{db.index}", f"keys={db.size()},expires={len(db.expires)},avg_ttl=0")
+        "keyspace": [(f"db{db.index}", f"keys={db.size()},expires={len(db.expires)},"
+                      f"avg_ttl={_avg_ttl(db)}")
                      for db in engine.keyspace.dbs if db.data],
     }
     default = {"server", "clients", "memory", "persistence", "stats", "replication", "cpu",
@@ -252,6 +268,17 @@ def render_info(c: Any, wanted: set[str]) -> str:
             out.append("# " + name.capitalize())
             out.extend(f"{k}:{v}" for k, v in fields)
     return "\r\n".join(out) + "\r\n"
+
+
+def _avg_ttl(db: Any) -> int:
+    """Average remaining TTL in ms of (up to 1,000 of) the keys with one (Redis estimates it
+    by sampling too)."""
+    if not db.expires:
+        return 0
+    now = int(time.time() * 1000)
+    sample = [w - now for _, w in zip(range(1000), db.expires.values())]
+    live = [t for t in sample if t > 0]
+    return sum(live) // len(live) if live else 0
 
 
 def _rss_bytes() -> int:

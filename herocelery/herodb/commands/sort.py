@@ -135,6 +135,7 @@ def _sort(c: Any, argv: list[bytes], read_only: bool) -> Any:
 
 def _ordered(store: Any, elements: list[bytes], by: bytes | None, alpha: bool,
              desc: bool) -> list[bytes]:
+    keyed: list[tuple[bytes, Any]]
     if by is None:
         keyed = [(e, e if alpha else _double(e)) for e in elements]
     else:

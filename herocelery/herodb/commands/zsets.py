@@ -227,10 +227,25 @@ def zrandmember(c: Any, argv: list[bytes]) -> Any:
 
 
 def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
-    numkeys = to_int(argv[2])
+    result = zcombine(c, argv, 2, "inter" if inter else "union")
+    store = c.store
+    store.delete(argv[1])
+    if result:
+        z = ZSet()
+        for m, s in result.items():
+            z.add(m, s)
+        store.set(argv[1], z)
+    return len(result)
+
+
+def zcombine(c: Any, argv: list[bytes], at: int, op: str, withscores: list[bool] | None = None
+             ) -> dict[bytes, float]:
+    """member -> score of ZUNION/ZINTER/ZDIFF (``op``) over ``numkeys key...`` at ``argv[at]``
+    with WEIGHTS / AGGREGATE (not for diff) and, when ``withscores`` is given, WITHSCORES."""
+    numkeys = to_int(argv[at])
     if numkeys <= 0:
         raise CommandError(f"ERR at least 1 input key is needed for '{argv[0].decode().lower()}' command")
-    keys = argv[3:3 + numkeys]
+    keys = argv[at + 1:at + 1 + numkeys]
     if len(keys) < numkeys:
         raise CommandError(SYNTAX)
     store = c.store  # the keys' types are checked before the options, as Redis does
@@ -248,10 +263,15 @@ def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
             raise CommandError(WRONGTYPE)
     weights = [1.0] * numkeys
     aggregate = b"SUM"
-    i = 3 + numkeys
+    i = at + 1 + numkeys
     while i < len(argv):
         opt = argv[i].upper()
-        if opt == b"WEIGHTS" and i + numkeys < len(argv):
+        if opt == b"WITHSCORES" and withscores is not None:
+            withscores.append(True)
+            i += 1
+        elif op == "diff":
+            raise CommandError(SYNTAX)
+        elif opt == b"WEIGHTS" and i + numkeys < len(argv):
             weights = [to_float(w, "ERR weight value is not a float") for w in argv[i + 1:i + 1 + numkeys]]
             i += numkeys + 1
         elif opt == b"AGGREGATE" and i + 1 < len(argv) and argv[i + 1].upper() in (b"SUM", b"MIN", b"MAX"):
@@ -260,6 +280,10 @@ def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
         else:
             raise CommandError(SYNTAX)
     result: dict[bytes, float] = {}
+    if op == "diff":
+        first = sources[0]
+        return {m: s for m, s in first.items() if not any(m in src for src in sources[1:])}
+    inter = op == "inter"
     members = set(sources[0]).intersection(*sources[1:]) if inter else set().union(*sources)
     for m in members:
         acc: float | None = None
@@ -279,13 +303,7 @@ def _zstore(c: Any, argv: list[bytes], inter: bool) -> Any:
                 else:
                     acc = max(acc, v)
         result[m] = acc if acc is not None else 0.0
-    store.delete(argv[1])
-    if result:
-        z = ZSet()
-        for m, s in result.items():
-            z.add(m, s)
-        store.set(argv[1], z)
-    return len(result)
+    return result
 
 
 def _store_keys(argv: list[bytes]) -> list[bytes]:
@@ -370,3 +388,38 @@ def bzmpop(c: Any, argv: list[bytes]) -> Any:
         pairs = [[m, s if proto == 3 else format_double(s).encode()] for s, m in got]
         return [key, pairs], [_mpop_effect(key, highest, len(got))]
     return block_or_timeout(c, keys, timeout, serve)
+
+
+def _zreply(c: Any, argv: list[bytes], op: str) -> Any:
+    flag: list[bool] = []
+    result = zcombine(c, argv, 1, op, flag)
+    pairs = sorted((s, m) for m, s in result.items())
+    return with_scores(c, pairs) if flag else [m for _, m in pairs]
+
+
+@command("ZUNION", -3, "read", key_fn=numkeys_fn(1))
+def zunion(c: Any, argv: list[bytes]) -> Any:
+    return _zreply(c, argv, "union")
+
+
+@command("ZINTER", -3, "read", key_fn=numkeys_fn(1))
+def zinter(c: Any, argv: list[bytes]) -> Any:
+    return _zreply(c, argv, "inter")
+
+
+@command("ZDIFF", -3, "read", key_fn=numkeys_fn(1))
+def zdiff(c: Any, argv: list[bytes]) -> Any:
+    return _zreply(c, argv, "diff")
+
+
+@command("ZDIFFSTORE", -4, "write", key_fn=_store_keys)
+def zdiffstore(c: Any, argv: list[bytes]) -> Any:
+    result = zcombine(c, argv, 2, "diff")
+    store = c.store
+    store.delete(argv[1])
+    if result:
+        z = ZSet()
+        for m, s in result.items():
+            z.add(m, s)
+        store.set(argv[1], z)
+    return len(result)
