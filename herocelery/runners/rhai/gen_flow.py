@@ -10,8 +10,8 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import RhaiBaseError, RhaiRuntimeError
-from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, binop_lines, compound_other, cond_lines,
-                  expr_lines, value_into)
+from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, _simple, binop_lines, compound_other,
+                  cond_lines, expr_lines, value_into)
 from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Call, Closure, Continue, Do,
                      ExprStmt, For, If, Index, Let, Lit, Method, Node, Return, Switch, Try, Var,
                      While)
@@ -111,6 +111,18 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
                     lines = value_into(comp, value, sc, g, tv, ind)
                 kl, ke = expr_lines(comp, target.idx, sc, g, ind)
                 loc = g.var(base.slot)
+                if _simple(ke) and _simple(tv) and g.int_expr(target.idx, sc):
+                    # `a[i] = v` with an int i: the list case written first, directly
+                    return lines + kl + [
+                        f"{ind}if type({loc}) is list:",
+                        f"{ind}    try:", f"{ind}        {loc}[{ke}] = {tv}",
+                        f"{ind}    except IndexError:",
+                        f"{ind}        raise bounds('Array', {ke}, len({loc})).at({p}) from None",
+                        f"{ind}else:", f"{ind}    try:",
+                        f"{ind}        nb = index_set(rt, {loc}, {ke}, {tv})",
+                        f"{ind}    except RhaiBaseError as e:",
+                        f"{ind}        raise e.at({p})",
+                        f"{ind}    if nb is not {loc}:", f"{ind}        {loc} = nb"]
                 return lines + kl + [
                     f"{ind}o = {loc}", f"{ind}k = {ke}", f"{ind}v = {tv}",
                     f"{ind}try:",
@@ -183,11 +195,12 @@ def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
     inner = ind + "        "
     g.n += 1
     cnt = f"n{g.n}"
-    pre = [f"{ind}{cnt} = 0", f"{ind}m{cnt} = rt.loop_mask"]
-    tick_lines = [f"{ind}    {cnt} += 1", f"{ind}    if not {cnt} & m{cnt}:",
-                  f"{ind}        tick(rt, {p}, m{cnt} + 1)"]
+    m = g.mask
+    pre = [f"{ind}{cnt} = 0"]
+    tick_lines = [f"{ind}    {cnt} += 1", f"{ind}    if not {cnt} & {m}:",
+                  f"{ind}        tick(rt, {p}, {m + 1})"]
     # a loop that ends spends what it counted, so nested short loops are never free
-    post = [f"{ind}if {cnt} & m{cnt}:", f"{ind}    tick(rt, {p}, {cnt} & m{cnt})"]
+    post = [f"{ind}if {cnt} & {m}:", f"{ind}    tick(rt, {p}, {cnt} & {m})"]
     handler = [f"{ind}    except CtlExc as e:", f"{ind}        r = e.ctl"] + \
         [f"{ind}        {ln}" for ln in LOOP_CTL]
     sc.loops += 1
