@@ -76,6 +76,7 @@ class Compiler:
         rt = self.rt
         for fd in script.fns:
             sfn = ScriptFn(fd.name, fd.params, fd.pos, fd.private)
+            sfn.rt = rt
             self.script_fns[(fd.name, len(fd.params))] = sfn
             self.fn_defs[(fd.name, len(fd.params))] = fd
         if register:

@@ -178,10 +178,11 @@ class Gen:
         """Lines calling the closure `fn` (compiled from node), its variables in the frame."""
         call = f"{self.name(fn, prefix)}(fr)"
         refs = self.refs(node, sc)
+        depth = [f"{ind}rt.depth = dd"]        # the closure may call script functions
         if not refs:
-            return [ind + (f"{target} = {call}" if target else call)]
+            return depth + [ind + (f"{target} = {call}" if target else call)]
         # the result goes to its target after the reload (the target may be one of them)
-        lines = [f"{ind}fr[{s}] = {self.locals[s]}" for s in refs] + \
+        lines = depth + [f"{ind}fr[{s}] = {self.locals[s]}" for s in refs] + \
             [f"{ind}try:", f"{ind}    fb = {call}", f"{ind}finally:"] + \
             [f"{ind}    {self.locals[s]} = fr[{s}]" for s in refs]
         return lines + ([f"{ind}{target} = fb"] if target else [])
@@ -383,13 +384,14 @@ def call_lines(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope", g: G
 
 
 def call_tail(g: Gen, S: str, vals: list[str], p: str, res: str, ind: str) -> list[str]:
-    """The call of script function S's fast entry: depth limit, one operation, the call."""
-    return [f"{ind}d = rt.depth", f"{ind}if d >= {g.max_depth}:",
+    """The call of script function S's fast entry: depth limit, one operation, the call.
+    Generated code keeps its call depth in `dd` (a fast entry's first argument; read from
+    rt.depth by a frame entry) and puts it in rt.depth before calling any closure."""
+    return [f"{ind}if dd >= {g.max_depth}:",
             f"{ind}    raise rt.too_deep().at({p})",
             f"{ind}bg = rt.budget - 1", f"{ind}rt.budget = bg",
             f"{ind}if bg < 0:", f"{ind}    tick(rt, {p}, 0)",
-            f"{ind}rt.depth = d + 1", f"{ind}{res} = {S}.fast({', '.join(vals)})",
-            f"{ind}rt.depth = d"]
+            f"{ind}{res} = {S}.fast({', '.join(['dd + 1', *vals])})"]
 
 
 PLACE_KINDS = (Var, Prop, Index)

@@ -72,11 +72,12 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
             g.env["other"] = compound_other
             if bop == "+" and lit is str:
                 # `s += "text"`: append in place (the string's only reference is `a`)
+                ms = g.env["rt"].max_str         # a limit of this evaluation: a constant here
                 return lines + [f"{ind}if type(a) is str:", f"{ind}    {loc} = None",
-                                f"{ind}    a += b", f"{ind}    {loc} = a",
-                                f"{ind}    if rt.max_str and len(a) > rt.max_str:",
-                                f"{ind}        slow(rt, '+', a, '', {p})",
-                                f"{ind}else:", f"{ind}    {loc} = other(rt, '+', a, b, {p})"]
+                                f"{ind}    a += b", f"{ind}    {loc} = a"] + \
+                    ([f"{ind}    if len(a) > {ms}:", f"{ind}        slow(rt, '+', a, '', {p})"]
+                     if ms else []) + \
+                    [f"{ind}else:", f"{ind}    {loc} = other(rt, '+', a, b, {p})"]
             if bop in ("+", "-", "*"):
                 known = var.slot in g.ints
                 bint = lit is int
@@ -459,8 +460,9 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
             lines = ["    try:"] + ["    " + ln for ln in lines] + \
                     ["    except CtlExc as e:", "        return e.ctl.v"]
     body = g.wrap(lines, store)
+    head = ["    dd = rt.depth"] if any(re.search(r"\bdd\b", ln) for ln in body) else []
     if params is None or any(p.boxed for p in params) or not g.lmode:
-        return g.build(["def f(fr):"] + body)
+        return g.build(["def f(fr):"] + head + body)
     # a function body also gets a `fast(args)` entry: the arguments arrive as the locals
     # (a frame is made only when some line still needs one)
     pslots = {p.slot for p in params}
@@ -472,7 +474,8 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
         g.env["PAD"] = [None] * (sc.nslots - 1 - len(params))
         g.env["NO_THIS"] = NO_THIS
         fast_body = [f"    fr = [NO_THIS, {', '.join(names)}] + PAD"] + fast_body
-    src = ["def f(fr):"] + body + [f"def fast({', '.join(names)}):"] + fast_body
+    src = ["def f(fr):"] + head + body + [f"def fast({', '.join(['dd', *names])}):"] + \
+        fast_body
     f = g.build(src)
     f.fast = g.last_ns["fast"]  # type: ignore[attr-defined]
     return f
@@ -486,7 +489,7 @@ def gen_script_call(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope",
     g.env["sfn"] = sfn
     g.env["RhaiBaseError"] = RhaiBaseError
     p = g.name(pos, "p")
-    lines = ["def f(fr):"]
+    lines = ["def f(fr):", "    dd = rt.depth"]
     vals = []
     for i, a in enumerate(args):
         lines += value_into(comp, a, sc, g, f"a{i}", "    ")

@@ -89,7 +89,7 @@ class ScriptFn:
     """A compiled script function or closure: its frame layout and its body."""
 
     __slots__ = ("name", "params", "nslots", "body", "boxed", "pos", "private", "capture_slots",
-                 "template", "fast")
+                 "template", "fast", "rt")
 
     def __init__(self, name: str, params: list[str], pos: tuple[int, int],
                  private: bool = False) -> None:
@@ -105,13 +105,22 @@ class ScriptFn:
         # `fast(*args)`: the body called with its arguments (no `this`); the compiler puts a
         # generated entry here when it can, this one builds the frame
         self.fast: Callable[..., Any] = self._framed
+        self.rt: Rt | None = None
 
-    def _framed(self, *args: Any) -> Any:
+    def _framed(self, depth: int, *args: Any) -> Any:
+        """fast(depth, *args) for a body that has only the frame entry."""
         nf = self.template.copy()
         nf[1:1 + len(args)] = args
         for s in self.boxed:
             nf[s] = Cell(nf[s])
-        return self.body(nf)
+        rt = self.rt
+        assert rt is not None
+        saved = rt.depth
+        rt.depth = depth
+        try:
+            return self.body(nf)
+        finally:
+            rt.depth = saved
 
     def finish(self, nslots: int) -> None:
         self.nslots = nslots
