@@ -341,6 +341,19 @@ def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
         g.env["index_get"] = index_get
         p = g.name(node.pos, "p")
         kint = "" if g.int_expr(node.idx, sc) else " and type(k) is int"
+        if not kint and _simple(be) and _simple(ke):
+            # `a[i]` with an int i on a plain variable: the list case first, directly
+            g.env["bounds"] = __import__("herocelery.runners.rhai.indexing",
+                                         fromlist=["bounds_error"]).bounds_error
+            return bl[:-1] + kl + [
+                f"{ind}if type({be}) is list:",
+                f"{ind}    try:", f"{ind}        {t} = {be}[{ke}]",
+                f"{ind}    except IndexError:",
+                f"{ind}        raise bounds('Array', {ke}, len({be})).at({p}) from None",
+                f"{ind}else:", f"{ind}    try:",
+                f"{ind}        {t} = index_get({be}, {ke})",
+                f"{ind}    except RhaiBaseError as e:",
+                f"{ind}        raise e.at({p})"], t
         return bl + kl + [
             f"{ind}k = {ke}",
             f"{ind}if type({o}) is list{kint} and 0 <= k < len({o}):",
