@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from .compile_expr import E, native_error
-from .errors import FN_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiParseError, RhaiRuntimeError
+from .errors import FN_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiRuntimeError
 from .ops import not_found
 from .runtime import NO_THIS, Cell, Closure, CtlExc, Rt, ScriptFn
 from .scope import FnScope
-from .syntax import PLACES, Call, Method, Node, Var
+from .syntax import PLACES, Call, Method, Var
 from .values import FnPtr, to_debug, to_display, type_name
 
 if TYPE_CHECKING:

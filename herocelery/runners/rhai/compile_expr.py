@@ -13,7 +13,7 @@ from .runtime import Closure as ClosureFn
 from .scope import FnScope
 from .syntax import (PLACES, And, ArrayLit, Bin, Closure, Index, Lit, MapLit, Node, NsVar, Or,
                      Prop, This, Tmpl, Unary, Var)
-from .values import Char, FnPtr, IRange, clone, to_display, type_name
+from .values import FnPtr, clone, to_display, type_name
 
 if TYPE_CHECKING:
     from .compiler import Compiler

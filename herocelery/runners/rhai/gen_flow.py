@@ -13,7 +13,7 @@ from .errors import RhaiBaseError, RhaiRuntimeError
 from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, _simple, binop_lines, compound_other,
                   cond_lines, expr_lines, value_into)
 from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Call, Closure, Continue, Do,
-                     ExprStmt, For, If, Index, Let, Lit, Method, Node, Return, Switch, Try, Var,
+                     ExprStmt, For, If, Index, Let, Lit, Method, Node, Return, Try, Var,
                      While)
 from .runtime import NO_THIS
 from .values import type_name
@@ -459,22 +459,22 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
         if has_return(nodes):
             lines = ["    try:"] + ["    " + ln for ln in lines] + \
                     ["    except CtlExc as e:", "        return e.ctl.v"]
-    body = g.wrap(lines, store)
-    head = ["    dd = rt.depth"] if any(re.search(r"\bdd\b", ln) for ln in body) else []
+    flines = g.wrap(lines, store)
+    head = ["    dd = rt.depth"] if any(re.search(r"\bdd\b", ln) for ln in flines) else []
     if params is None or any(p.boxed for p in params) or not g.lmode:
-        return g.build(["def f(fr):"] + head + body)
+        return g.build(["def f(fr):"] + head + flines)
     # a function body also gets a `fast(args)` entry: the arguments arrive as the locals
     # (a frame is made only when some line still needs one)
     pslots = {p.slot for p in params}
     names = [g.locals.get(p.slot, f"a{p.slot}") for p in params]
-    fast_body = [ln for ln in body if not any(ln == f"    {g.locals.get(s)} = fr[{s}]"
+    fast_body = [ln for ln in flines if not any(ln == f"    {g.locals.get(s)} = fr[{s}]"
                                              for s in pslots)]
     needs_fr = any(re.search(r"\bfr\b", ln) for ln in fast_body)
     if needs_fr:
         g.env["PAD"] = [None] * (sc.nslots - 1 - len(params))
         g.env["NO_THIS"] = NO_THIS
         fast_body = [f"    fr = [NO_THIS, {', '.join(names)}] + PAD"] + fast_body
-    src = ["def f(fr):"] + head + body + [f"def fast({', '.join(['dd', *names])}):"] + \
+    src = ["def f(fr):"] + head + flines + [f"def fast({', '.join(['dd', *names])}):"] + \
         fast_body
     f = g.build(src)
     f.fast = g.last_ns["fast"]  # type: ignore[attr-defined]

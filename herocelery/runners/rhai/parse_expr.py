@@ -293,6 +293,7 @@ class ExprParser:
         ts.enter()
         was = self.stmts.in_fn
         self.stmts.in_fn = True
+        body: Node
         if ts.is_op("{"):
             body = self.stmts.block()
         else:
