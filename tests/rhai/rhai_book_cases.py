@@ -670,6 +670,52 @@ SWITCH: list[tuple[str, object]] = [
     ("switch 1.0 { 1 => 'i', 1.0 => 'f', _ => 'x' }", "f"),
 ]
 
+MISC: list[tuple[str, object]] = [
+    ("1 / 2", "0"),
+    ("3 % 2", "1"),
+    ("let x = sin(PI()/6.0) - 0.5; x.abs() < 0.001", "true"),
+    ("cos(PI()/2.0).abs() < 0.001", "true"),
+    ("abs(-9223372036854775807)", "9223372036854775807"),
+    ("abs(-9223372036854775808)", Err("overflow")),
+    ("-9223372036854775808 - 1", Err("overflow")),
+    ("9223372036854775807 * 9223372036854775807", Err("overflow")),
+    ("9223372036854775807 / 0", Err("Division by zero")),
+    ("9223372036854775807 % 0", Err("Division by zero")),
+    ('parse_int("42", 16)', "66"),
+    ('parse_int("abcdef", 16)', "11259375"),
+    ("if true { throw 42 }", Err("42")),
+    ("throw", Err("Runtime error")),
+    ("try { throw 42; } catch (x) { return x; }", "42"),
+    ("try { throw 42; } catch { return 123; }", "123"),
+    ("let x = 42; try { let y = 123; print(x/0); } catch { x = 0 } x", "0"),
+    ("fn foo(x) { try { throw 42; } catch (x) { return x; } } foo(0)", "42"),
+    ("let err = 123; let x = 0; try { throw 42; } catch(err) { return err; }", "42"),
+    ("let err = 123; let x = 0; try { throw 42; } catch(err) { print(err); } err", "123"),
+    ("let foo = 123; let x = 0; try { throw 42; } catch(err) { return foo; }", "123"),
+    ("try { 42/0; } catch { throw; }", Err("Division by zero")),
+    ("const x = 123; x", "123"),
+    ("const x = 123; x = 42;", Err("Cannot modify constant: x")),
+    ("const x = [1, 2, 3, 4, 5]; x[2] = 42;", Err("Cannot modify constant: x")),
+    ("const x = [1]; push(x, 2); x", "[1]"),
+    ("let x = [1]; push(x, 2); x", "[1, 2]"),
+    ('let s = "abc"; truncate(s, 1); s', "a"),
+    ("print(())", "()"),
+    ("let x = 5; x.is_shared()", "false"),
+    ("let a = [1, 2, 3]; let b = a.map(|x| x * 2); a", "[1, 2, 3]"),
+    ("let x = 1; { let x = 2; } x", "1"),
+    ("let x = if false { 1 }; x", "()"),
+    ("let x = switch 3 { 1 => 1 }; x", "()"),
+    ("let i = 0; do { i += 1; } until i >= 3; i", "3"),
+    ("let i = 0; do { i += 1; } while i < 3; i", "3"),
+    ("let r = []; for x in [3, 1, 2] { if x == 1 { continue; } r.push(x); } r", "[3, 2]"),
+    ("is_def_var(\"zz\")", "false"),
+    ("let zz = 1; is_def_var(\"zz\")", "true"),
+    ("type_of(blob(1))", "blob"),
+    ("type_of(range(1, 5, 2))", "StepRange<i64>"),
+    ('type_of("a".chars())', "CharsStream"),
+    ("type_of(5.bits())", "BitRange"),
+]
+
 MODULES: list[tuple[str, object]] = [
     ("abc.def::xyz", Err("")),
     ("abc.def::xyz()", Err("")),
@@ -679,4 +725,4 @@ MODULES: list[tuple[str, object]] = [
 
 CASES: list[tuple[str, object]] = (STRINGS + FOR_RANGES + EVAL + ARRAYS + BLOBS + BIT_FIELDS
                                    + COMPARISONS + FUNCTIONS + MAPS + NUMBERS + TIME + SWITCH
-                                   + MODULES)
+                                   + MISC + MODULES)

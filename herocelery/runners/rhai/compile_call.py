@@ -116,11 +116,13 @@ class CallCompiler:
         if sfn is not None:
             from .gen_flow import gen_script_call
             return gen_script_call(self.c, sfn, args, sc, pos)
-        if n and isinstance(args[0], PLACES) and (name, n) in rt.lib.mutators:
+        by_ref = n and isinstance(args[0], PLACES) and \
+            self.c.stmts.root_const(args[0], sc) is None      # a constant is passed a copy
+        if by_ref and (name, n) in rt.lib.mutators:
             # `trim(s)`: a native's first argument is passed by reference, as in Rhai
             return self.method(Method(pos, args[0], name, args[1:], False), sc)
         argfs = [self.c.value(a, sc) for a in args]
-        if n and isinstance(args[0], PLACES):
+        if by_ref:
             argfs[0] = self.c.expr(args[0], sc)      # by reference (`push(a, 1)` changes a)
         d = rt.lib.resolve(name, n)
         if d is not None:
