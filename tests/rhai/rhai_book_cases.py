@@ -441,7 +441,17 @@ COMPARISONS: list[tuple[str, object]] = [
     ("2.5 >= 2", "true"),
     ("let x = 0.0/0.0; x == x", "false"),
     ("let x = 0.0/0.0; x < 1.0", "false"),
-    ("0.1 + 0.2 == 0.3", "false"),
+    # floats compare within epsilon (the Book: "Floating-point Comparison")
+    ("0.1 + 0.2 == 0.3", "true"),
+    ("let x = 1e-16; [x > 0, x == 0]", "[false, true]"),
+    ("let x = 1e-15; [x > 0, x == 0]", "[true, false]"),
+    ("let x = 1e-28; let y = 1e-29; x > y", "true"),
+    ("let x = 0.00000000000000000001; let y = 0.000000000000000000010000000000000001; x < y",
+     "false"),
+    ("let x = 0.00000000000000000001; let y = 0.00000000000000000001000000000000001; x < y",
+     "true"),
+    ("[0.1 + 0.2] == [0.3]", "true"),
+    ("1.0 != 1", "false"),
     ("false < true", "true"),
     ("(1..3) == (1..3)", "true"),
 ]

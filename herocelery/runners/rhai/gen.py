@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import RhaiBaseError, RhaiRuntimeError
 from .compile_expr import get_property, index_get
 from .fastops import slow_binary
+from .ops import fcmp
 from .runtime import Brk, Cont, CtlExc, Rt
 from .syntax import Bin, Call, Index, Let, Lit, Node, Prop, This, Var
 from .values import clone, type_name
@@ -262,7 +263,8 @@ def binop_lines(g: Gen, op: str, a: tuple[str, bool], b: tuple[str, bool], targe
     elif op in COMPARE_OPS:
         lines += [f"{ind}if {cond}:", f"{ind}    {target} = {a_} {op} {b_}"]
         if not (aint and bint):
-            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = {a_} {op} {b_}"]
+            g.env["fcmp"] = fcmp         # floats compare within epsilon, as in Rhai
+            lines += [f"{ind}elif {mixed}:", f"{ind}    {target} = fcmp({op!r}, {a_}, {b_})"]
     elif op in ("&", "|", "^"):
         lines += [f"{ind}if {cond}:", f"{ind}    {target} = {a_} {op} {b_}"]
     elif op in ("/", "%"):

@@ -109,6 +109,26 @@ COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+EPSILON = 2.220446049250313e-16         # f64::EPSILON
+
+
+def fcmp(op: str, x: float, y: float) -> bool:
+    """Rhai's float comparisons (the Book, "Floating-point Comparison"): within epsilon
+    (relative to the larger operand, absolute when one is zero) two floats are equal."""
+    tol = EPSILON if x == 0 or y == 0 else max(abs(x), abs(y)) * EPSILON
+    if op == "==":
+        return abs(x - y) < tol
+    if op == "!=":
+        return abs(x - y) >= tol
+    if op == ">":
+        return x - y >= tol
+    if op == ">=":
+        return x - y >= -tol
+    if op == "<":
+        return y - x >= tol
+    return y - x >= -tol                   # "<="
+
+
 def equals(a: Any, b: Any) -> bool:
     """Rhai `==`: numbers compare across int/float; other types only with their own type."""
     ta, tb = type(a), type(b)
@@ -117,9 +137,11 @@ def equals(a: Any, b: Any) -> bool:
             return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b))
         if ta is dict:
             return a.keys() == b.keys() and all(equals(a[k], b[k]) for k in a)
+        if ta is float:
+            return fcmp("==", a, b)
         return bool(a == b)
     if (ta is int and tb is float) or (ta is float and tb is int):
-        return bool(a == b)
+        return fcmp("==", float(a), float(b))
     if (ta is str and tb is Char) or (ta is Char and tb is str):
         return str.__eq__(a, b)
     return False
@@ -154,8 +176,8 @@ def binary(op: str, a: Any, b: Any) -> Any:
     elif (ta is float or ta is int) and (tb is float or tb is int):
         if op in FLOAT_OPS:
             return FLOAT_OPS[op](float(a), float(b))
-        if op in COMPARE:
-            return COMPARE[op](a, b)
+        if op in COMPARE or op == "==" or op == "!=":
+            return fcmp(op, float(a), float(b))
     if ta is Timestamp:
         if tb is Timestamp:
             if op == "-":
