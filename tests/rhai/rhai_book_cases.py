@@ -724,6 +724,13 @@ MISC: list[tuple[str, object]] = [
     ("type_of(range(1, 5, 2))", "StepRange<i64>"),
     ('type_of("a".chars())', "CharsStream"),
     ("type_of(5.bits())", "BitRange"),
+    ("let x = 1; exit(x + 41); 99", "42"),
+    ("exit(); 99", "()"),
+    ("try { exit(7) } catch { 0 }", "7"),
+    ("[1, 2].map(|x| exit(x * 10))", "10"),
+    ("fn f() { exit(5) } f() + 1", "5"),
+    ("acosh(1.0)", "0.0"),
+    ("atanh(0.0)", "0.0"),
 ]
 
 MODULES: list[tuple[str, object]] = [

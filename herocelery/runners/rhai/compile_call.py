@@ -94,7 +94,7 @@ class CallCompiler:
             "is_def_fn": self.special_is_def_fn, "print": self.special_print,
             "debug": self.special_debug, "eval": self.special_eval,
             "call": self.special_call, "curry": self.special_curry,
-            "is_shared": self.special_is_shared,
+            "is_shared": self.special_is_shared, "exit": self.special_exit,
         }
 
     def call(self, node: Call, sc: FnScope) -> E:
@@ -374,6 +374,17 @@ class CallCompiler:
             f(fr)
             return shared
         return is_shared
+
+    def special_exit(self, node: Call, sc: FnScope) -> E | None:
+        """`exit()` / `exit(value)`: stop the script at once with that value."""
+        if len(node.args) > 1:
+            return None
+        from .runtime import ExitScript
+        f = self.c.value(node.args[0], sc) if node.args else None
+
+        def exit_(fr: list[Any]) -> None:
+            raise ExitScript(f(fr) if f is not None else None)
+        return exit_
 
     def special_print(self, node: Call, sc: FnScope) -> E | None:
         if len(node.args) != 1:

@@ -18,7 +18,7 @@ from .compiler import Compiler
 from .errors import OUT_OF_MEMORY, RhaiBaseError, RhaiLimitError, RhaiRuntimeError
 from .library import STD, Library
 from .parser import parse
-from .runtime import Limits, Rt, ScriptFn
+from .runtime import ExitScript, Limits, Rt, ScriptFn
 from .values import from_json
 
 RECURSION_LIMIT = 30000
@@ -158,6 +158,8 @@ class Engine:
                 if n not in scope:
                     scope[n] = v
             return result
+        except ExitScript as e:           # `exit(value)`
+            return e.value
         except RhaiBaseError:
             raise
         except RecursionError:

@@ -30,7 +30,7 @@ BINARY: dict[str, tuple[int, bool]] = {
 KEYWORDS = {"let", "const", "if", "else", "switch", "while", "loop", "do", "until", "for", "in",
             "break", "continue", "return", "throw", "try", "catch", "fn", "private", "import",
             "export", "as", "true", "false", "this", "global"}
-RESERVED = {"var", "static", "shared", "goto", "exit", "match", "case", "public", "protected",
+RESERVED = {"var", "static", "shared", "goto", "match", "case", "public", "protected",
             "new", "use", "with", "module", "package", "super", "spawn", "thread", "go", "sync",
             "async", "await", "yield", "default", "void", "null", "nil"}
 

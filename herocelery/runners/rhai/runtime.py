@@ -76,6 +76,15 @@ class CtlExc(Exception):
         self.ctl = ctl
 
 
+class ExitScript(BaseException):
+    """`exit(value)`: ends the evaluation with value. A BaseException, so that no `try`, no
+    native's error wrapper and no loop handler stops it; only Engine.evaluate catches it."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
 class NoThis:
     """Marks `this` as unbound in a frame."""
 

@@ -125,7 +125,8 @@ def log_base(x: Any, base: Any) -> float:
         return m.nan
 
 
-for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh"):
+for _name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh",
+              "acosh", "atanh"):
     def _mk1(f: Any) -> Any:
         def g(x: Any) -> float:
             try:
