@@ -325,12 +325,17 @@ def main() -> None:
     ap.add_argument("--vectors", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--only", choices=["ft", "vec"], default=None, help="Run one half only.")
     a = ap.parse_args()
     load = open("/proc/loadavg").read().split()[:3]
-    ft = bench_ft(a.docs, a.queries, random.Random(1))
-    print(ft, flush=True)
-    vec = bench_vec(a.vectors, a.queries, np.random.default_rng(1))
-    print(vec, flush=True)
+    if a.only != "vec":
+        ft = bench_ft(a.docs, a.queries, random.Random(1))
+        print(ft, flush=True)
+    if a.only != "ft":
+        vec = bench_vec(a.vectors, a.queries, np.random.default_rng(1))
+        print(vec, flush=True)
+    if a.only:
+        return
     text = report(ft, vec, " ".join(load))
     print(text)
     if a.out:
