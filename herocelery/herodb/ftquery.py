@@ -171,8 +171,9 @@ class _Parser:
         while True:
             self.skip()
             ch = self.peek()
-            if not ch or ch in ")|" or self.text.startswith("OR", self.pos) and self._op("OR"):
-                break
+            if not ch or ch in ")|" or (self.text.startswith("OR", self.pos)
+                                        and self._op("OR")):
+                break  # the end of this AND group
             if self.keyword("AND"):
                 if not items:
                     raise self.error("AND needs something on its left")
