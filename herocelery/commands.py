@@ -114,21 +114,23 @@ def supervisor_start(ctx: click.Context, node: str | None, concurrency: int, man
                      runners: str | None, runner_concurrency: int) -> None:
     """Run the supervisor worker of NODE in the foreground."""
     from .local import connect
-    from .worker import start_supervisor
     with connect(settings_from(ctx)) as found:
         settings = found.settings
         authorize_registration(settings)
         node = node or settings.node
-        managed: list[str] | None = None
+        manager = None
         if manage:
-            from .supervisor.manage import available, node_runner_types
+            from .supervisor.manage import RunnerManager, available, node_runner_types
             if runners:
                 managed = [r.strip() for r in runners.split(",") if r.strip()]
             else:
                 index = list(settings.nodes).index(node) if node in settings.nodes else 0
                 managed = available(node_runner_types(index))
-        start_supervisor(settings, node, concurrency=concurrency, manage=managed,
-                         runner_concurrency=runner_concurrency)
+            # the runners start while this process imports Celery and starts its worker
+            manager = RunnerManager(settings, node, managed, concurrency=runner_concurrency)
+            manager.start()
+        from .worker import start_supervisor
+        start_supervisor(settings, node, concurrency=concurrency, manager=manager)
 
 
 @click.group("runner")

@@ -1,34 +1,29 @@
-"""The processes of `herocelery up` on one machine: start in order, wait until ready, stop
-in reverse, one installation per data directory (a lock file and a state file).
+"""The processes of `herocelery up` on one machine: which ones, in what order, and the
+installation's lock and state file (the processes themselves are started, watched and
+stopped by herocelery/launcher.py).
 
 Order: HeroDB 1 (broker, results, job store, node1's data) first; each further node's HeroDB
 starts while the supervisors start (`supervisor start --manage`, which start their runners);
 then the API and optionally Flower. Ready means every managed runner answered a real ping and
 the API answers /health. Stop: Flower and the API, then the supervisors (which stop their
-runners), then the HeroDBs.
+runners), then the HeroDBs. One `up` per data directory: `up.lock` held while it runs,
+`up.json` (mode 0600, herocelery/local.py) saying where everything is.
 """
 from __future__ import annotations
 
 import fcntl
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
-from .errors import AlreadyRunning, ConfigError, HeroCeleryError, StoreError
-from .local import (
-    UP_LOCK,
-    ensure_admin_key,
-    is_local_url,
-    read_up_state,
-    remove_up_state,
-    write_up_state,
-)
+from . import launcher
+from .errors import AlreadyRunning, ConfigError
+from .launcher import Proc, Processes
+from .local import (UP_LOCK, ensure_admin_key, is_local_url, read_up_state, remove_up_state,
+                    write_up_state)
 from .settings import Settings
 
 LOCK_GRACE_S = 0.3           # `local.up_running` probes the lock for an instant
@@ -36,7 +31,7 @@ LOCK_GRACE_S = 0.3           # `local.up_running` probes the lock for an instant
 
 @dataclass
 class Service:
-    """One process `up` started."""
+    """One process `up` started, as the state file and the status table show it."""
 
     name: str
     node: str
@@ -55,29 +50,6 @@ def flower_conf() -> Path | None:
     return path if path.exists() else None
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _try(fn: Callable[..., Any], *args: Any) -> Any:
-    """fn(*args), or the HeroCeleryError it raised (to hand over from a thread)."""
-    try:
-        return fn(*args)
-    except HeroCeleryError as exc:
-        return exc
-
-
-def _die_with_parent() -> None:
-    import ctypes
-    try:
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 class Installation:
     """The processes of `up`, started in order and stopped in reverse."""
 
@@ -93,9 +65,10 @@ class Installation:
         self.runner_concurrency = runner_concurrency
         self.data_dir = settings.data_dir
         self.log_dir = self.data_dir / "logs"
+        self.group = Processes()
         self.services: list[Service] = []
-        self.procs: list[tuple[Service, subprocess.Popen[bytes]]] = []
-        self.herodbs: list[Any] = []
+        self.supervisors: dict[str, Proc] = {}
+        self.api: Proc | None = None
         self.api_url = ""
         self.flower_url = ""
         self._lock: TextIO | None = None
@@ -105,7 +78,7 @@ class Installation:
     # ---- lock ---------------------------------------------------------------------------
     def acquire(self) -> None:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lock = open(self.data_dir / UP_LOCK, "a+")
+        lock = open(self.data_dir / UP_LOCK, "a+")  # noqa: SIM115 - held while `up` runs
         deadline = time.monotonic() + LOCK_GRACE_S
         while True:
             try:
@@ -125,103 +98,82 @@ class Installation:
 
     # ---- start ----------------------------------------------------------------------------
     def start(self) -> None:
+        """Start everything (from the calling thread, which must outlive the children)."""
         self.started = time.monotonic()
-        from .launcher import start_herodb
         if self._lock is None:
             self.acquire()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         broker = self.settings.broker_url
+        node_db: dict[str, str | None] = {self.nodes[0]: None}
+        herodbs: list[Proc] = []
         if broker is None:
-            db1 = start_herodb(self.settings)
-            self.herodbs.append(db1)
+            db1 = self._add(launcher.start_herodb(self.settings, name="herodb-1"))
             broker = db1.url + "/1"
-            self._record(Service("herodb-1", "node1", db1.url, db1.popen.pid,
-                                 str(self.log_dir / "herodb.log")))
+            # every further node's HeroDB starts while the supervisors do: its runners need
+            # it only once they run a job
+            for node in self.nodes[1:]:
+                port = launcher.free_port()
+                sub = self.settings.with_(data_dir=self.data_dir / node)
+                herodbs.append(self._add(launcher.launch_herodb(
+                    sub, port=port, name=f"herodb-{node[4:]}", node=node)))
+                node_db[node] = f"redis://127.0.0.1:{port}"
+        else:  # an external broker: the nodes share it unless node_db_url says otherwise
+            for node in self.nodes[1:]:
+                node_db[node] = self.settings.node_db_url
         self.settings = self.settings.with_(broker_url=broker)
         if is_local_url(broker):
             # the local admin key, made at the first start; the processes read it from the
             # data directory themselves (never from their environment)
             ensure_admin_key(self.settings)
         self.write_state()          # commands find the broker while the rest starts
-        node_db: dict[str, str | None] = {self.nodes[0]: None}
-        pending: list[tuple[str, threading.Thread, list[Any]]] = []
-        for node in self.nodes[1:]:
-            if self.herodbs:
-                # the node's own HeroDB starts while its supervisor does; its runners only
-                # need it once they run a job
-                port = _free_port()
-                sub = self.settings.with_(data_dir=self.data_dir / node, herodb_port=port)
-                box: list[Any] = []
-                t = threading.Thread(target=lambda s=sub, b=box: b.append(_try(start_herodb, s)),
-                                     daemon=True)
-                t.start()
-                pending.append((node, t, box))
-                node_db[node] = f"redis://127.0.0.1:{port}"
-            else:  # an external broker: the nodes share it unless node_db_url says otherwise
-                node_db[node] = self.settings.node_db_url
         for node in self.nodes:
-            env = self.settings.with_(node_db_url=node_db[node]).to_env()
-            if node_db[node] is None:
-                env.pop("HEROCELERY_NODE_DB_URL", None)
-            args = ["supervisor", "start", "--node", node, "--manage"]
-            if self.runner_concurrency:
-                args += ["--runner-concurrency", str(self.runner_concurrency)]
-            self._spawn("supervisor", node, args, env, self.log_dir / node / "supervisor.log")
+            sup_settings = self.settings.with_(node_db_url=node_db[node])
+            args = launcher.supervisor_args(node, None,
+                                            runner_concurrency=self.runner_concurrency)
+            self.supervisors[node] = self._add(launcher.spawn(
+                "supervisor", node, args, sup_settings, self.log_dir / node / "supervisor.log",
+                kind="supervisor"))
         # the coordinator side's reconciler: moves on what a dead process left (issue 13.1)
-        self._spawn("reconciler", "-", ["reconciler", "start"], self.settings.to_env(),
-                    self.log_dir / "reconciler.log")
+        self._add(launcher.spawn("reconciler", "-", ["reconciler", "start"], self.settings,
+                                 self.log_dir / "reconciler.log", kind="reconciler"))
         self._start_api()
-        for node, t, box in pending:
-            t.join(60)
-            db = box[0] if box else StoreError(f"HeroDB of {node} did not start")
-            if isinstance(db, Exception):
-                raise db
-            self.herodbs.append(db)
-            self._record(Service(f"herodb-{node[4:]}", node, db.url, db.popen.pid,
-                                 str(self.data_dir / node / "logs" / "herodb.log")))
+        for db in herodbs:
+            launcher.wait_herodb(db, 60.0)
+            self._service(db)         # its address is known now
         if self.flower:
             self._start_flower()
         self.write_state()
 
-    def _spawn(self, name: str, node: str, args: list[str], env: dict[str, str], log: Path,
-               exe: list[str] | None = None, address: str = "") -> subprocess.Popen[bytes]:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")},
-                    **env}
-        with open(log, "ab") as out:
-            popen = subprocess.Popen((exe or [sys.executable, "-m", "herocelery"]) + args,
-                                     env=full_env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                     preexec_fn=_die_with_parent)
-        service = Service(name, node, address or f"pid {popen.pid}", popen.pid, str(log))
-        self.services.append(service)
-        self.procs.append((service, popen))
-        return popen
+    def _add(self, proc: Proc) -> Proc:
+        self.group.add(proc)
+        if proc.address:
+            self._service(proc)
+        return proc
 
-    def _record(self, service: Service) -> None:
-        self.services.append(service)
+    def _service(self, proc: Proc) -> None:
+        self.services.append(Service(proc.name, proc.node, proc.address, proc.pid,
+                                     str(proc.log)))
 
     def _start_api(self) -> None:
         from .api.auth import require_safe_bind
         require_safe_bind(self.settings.api_host, self.settings.api_key)
-        port = self.api_port or _free_port()
-        env = self.settings.to_env()
+        port = self.api_port or launcher.free_port()
         url = f"http://{self.settings.api_host}:{port}"
-        self._spawn("api", "-", ["api", "serve", "--port", str(port)], env,
-                    self.log_dir / "api.log", address=url)
+        self.api = self._add(launcher.spawn("api", "-", ["api", "serve", "--port", str(port)],
+                                            self.settings, self.log_dir / "api.log",
+                                            address=url))
         self.api_url = url
 
     def _start_flower(self) -> None:
-        port = self.flower_port or _free_port()
-        env = self.settings.to_env()
-        env.setdefault("FLOWER_PORT", str(port))
+        port = self.flower_port or launcher.free_port()
         host = os.environ.get("FLOWER_ADDRESS", "127.0.0.1")
         from .api.auth import is_loopback
         if not is_loopback(host) and not os.environ.get("FLOWER_BASIC_AUTH"):
             raise ConfigError("Flower beyond loopback needs FLOWER_BASIC_AUTH=user:password")
         url = f"http://{host}:{port}"
-        self._spawn("flower", "-", ["flower", f"--port={port}", f"--address={host}"], env,
-                    self.log_dir / "flower.log", address=url)
+        self._add(launcher.spawn("flower", "-", ["flower", f"--port={port}", f"--address={host}"],
+                                 self.settings, self.log_dir / "flower.log", address=url,
+                                 env={"FLOWER_PORT": os.environ.get("FLOWER_PORT", str(port))}))
         self.flower_url = url
 
     # ---- readiness and state ----------------------------------------------------------------
@@ -229,46 +181,28 @@ class Installation:
                    on_tick: Callable[[], None] | None = None) -> float:
         """Block until the API answers and every managed runner answers pings (or failed);
         returns the seconds since `start` began. ConfigError naming what is missing past the
-        timeout."""
-        import urllib.request
-
+        timeout, or the process that exited."""
         from .store import Store
         t0 = self.started or time.monotonic()
         store = Store.from_url(self.settings.store_url())
         try:
-            while True:
-                missing = self.not_ready(store)
-                if not missing:
-                    try:
-                        with urllib.request.urlopen(self.api_url + "/health", timeout=2):
-                            self.write_state(ready=True)
-                            return time.monotonic() - t0
-                    except OSError:
-                        missing = ["api"]
-                for service, popen in self.procs:
-                    if popen.poll() is not None:
-                        raise ConfigError(f"{service.name} ({service.node}) exited with code "
-                                          f"{popen.returncode}; see {service.log}")
-                if time.monotonic() - t0 > timeout_s:
-                    raise ConfigError(f"not ready after {timeout_s:g}s: {', '.join(missing)}; "
-                                      f"logs in {self.log_dir}")
-                if on_tick is not None:
-                    on_tick()
-                time.sleep(0.2)
+            self.group.wait(lambda: self.not_ready(store),
+                            max(0.0, timeout_s - (time.monotonic() - t0)),
+                            on_tick=on_tick, logs=self.log_dir)
         finally:
             store.close()
+        self.write_state(ready=True)
+        return time.monotonic() - t0
 
     def not_ready(self, store: Any) -> list[str]:
         from .supervisor.manage import available, node_runner_types
         if self._expected is None:    # the managed types of each node, looked up once
             self._expected = {node: available(node_runner_types(i))
                               for i, node in enumerate(self.nodes)}
-        out = []
-        for node in self.nodes:
-            states = store.runner_states(node)
-            for runner in self._expected[node]:
-                if states.get(runner, {}).get("state") not in ("running", "failed"):
-                    out.append(f"{runner}@{node}")
+        out = launcher.runners_missing(store, self.supervisors, self._expected,
+                                       self.settings.heartbeat_s, failed_ok=True)
+        if not out and not _answers(self.api_url + "/health"):
+            out.append("api")
         return out
 
     def write_state(self, ready: bool = False) -> None:
@@ -286,29 +220,17 @@ class Installation:
         held the lock (a second `up` must not touch the first one's files)."""
         if self._lock is None:
             return
-        order = sorted(self.procs, key=lambda sp: {"flower": 0, "api": 1}.get(sp[0].name, 2))
-        for _, popen in order:
-            if popen.poll() is None:
-                try:
-                    os.killpg(popen.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + timeout_s
-        for _, popen in order:
-            try:
-                popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                popen.wait()
-        self.procs.clear()
-        for db in reversed(self.herodbs):
-            db.stop()
-        self.herodbs.clear()
+        self.group.stop(timeout_s)
         remove_up_state(self.data_dir)
-        if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
-            self._lock = None
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+        self._lock = None
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False

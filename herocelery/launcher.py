@@ -1,175 +1,345 @@
-"""Starting and stopping the processes of a local installation: the embedded HeroDB, one
-supervisor per node and the runner workers each node needs. Used by `herocelery run` and tests.
+"""The one place that starts, watches and stops the local processes of an installation:
+HeroDB, supervisors that manage their node's runners (`supervisor start --manage`), the API
+and Flower. `herocelery run`, `herocelery up` (installation.py), `herocelery.local` (the
+embedded HeroDB of a command) and the test fixtures all start processes here, so the tests
+run the shape users run.
+
+Every child gets its own session (a stop signals its whole process group), dies with the
+thread that started it (PR_SET_PDEATHSIG: start children from a long-lived thread), appends
+its output to its log file, and sees the starter's environment without `HEROCELERY_*` plus
+its Settings as `HEROCELERY_*` (the Settings are the whole configuration). Readiness is what
+the process itself says: HeroDB its address in its lock file, a supervisor its heartbeat,
+a managed runner its registration, consuming its queue, from a process that is the
+supervisor's child (so another installation sharing the store cannot make ours look ready).
 """
 from __future__ import annotations
 
+import ctypes
 import os
-import select
 import signal
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError, StoreError
 from .settings import Settings
-from .store import Store
-from .supervisor.registry import is_alive
+
+READY_POLL_S = 0.1
+STOP_ORDER = {"flower": 0, "api": 0, "reconciler": 1, "supervisor": 2, "runner": 2,
+              "herodb": 3}
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the thread that started it ends (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass
 class Proc:
+    """One child process: what it is, where it logs, where it listens (once known)."""
+
     name: str
+    node: str
     popen: subprocess.Popen[bytes]
     log: Path
+    address: str = ""
+    kind: str = ""
+    log_offset: int = 0                  # where this start's output begins in `log`
+    data_dir: Path | None = None         # a HeroDB's data directory
+    started_at: float = field(default_factory=time.time)
 
-
-@dataclass
-class Cluster:
-    """Worker processes for `topology` (node -> runner types), started as subprocesses."""
-
-    settings: Settings
-    topology: Mapping[str, list[str]]
-    log_dir: Path
-    procs: list[Proc] = field(default_factory=list)
-
-    def start(self, timeout_s: float = 60.0) -> "Cluster":
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.settings.to_env()}
-        for node, runners in self.topology.items():
-            self._spawn(f"supervisor-{node}", ["supervisor", "start", "--node", node], env)
-            for runner in runners:
-                self._spawn(f"runner-{node}-{runner}",
-                            ["runner", "start", runner, "--node", node], env)
-        self.wait_ready(timeout_s)
-        return self
-
-    def _spawn(self, name: str, args: list[str], env: Mapping[str, str]) -> None:
-        log = self.log_dir / f"{name}.log"
-        with open(log, "ab") as out:
-            popen = subprocess.Popen([sys.executable, "-m", "herocelery", *args], env=dict(env),
-                                     stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        self.procs.append(Proc(name, popen, log))
-
-    def wait_ready(self, timeout_s: float) -> None:
-        """Wait until every supervisor and runner of the topology heartbeats."""
-        store = Store.from_url(self.settings.store_url())
-        deadline = time.monotonic() + timeout_s
-        try:
-            while True:
-                missing = self.missing(store)
-                if not missing:
-                    return
-                for p in self.procs:
-                    if p.popen.poll() is not None:
-                        raise ConfigError(f"{p.name} exited with code {p.popen.returncode}; "
-                                          f"see {p.log}")
-                if time.monotonic() > deadline:
-                    raise ConfigError(f"workers not ready after {timeout_s:g}s: "
-                                      f"{', '.join(missing)}; logs in {self.log_dir}")
-                time.sleep(0.1)
-        finally:
-            store.close()
-
-    def missing(self, store: Store) -> list[str]:
-        out = []
-        for node, runners in self.topology.items():
-            alive = {e["runner"] for e in store.runners(node)
-                     if is_alive(e, self.settings.heartbeat_s)}
-            out += [f"{r}@{node}" for r in ["supervisor", *runners] if r not in alive]
-        return out
-
-    def stop(self, timeout_s: float = 15.0) -> None:
-        for p in self.procs:
-            if p.popen.poll() is None:
-                try:
-                    os.killpg(p.popen.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + timeout_s
-        for p in self.procs:
-            try:
-                p.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(p.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.popen.wait()
-        self.procs.clear()
-
-    def __enter__(self) -> "Cluster":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-@dataclass
-class EmbeddedHeroDB:
-    """The embedded HeroDB as a child process on a free loopback port."""
-
-    popen: subprocess.Popen[bytes]
-    port: int
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
+        return self.address
 
-    def stop(self) -> None:
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def failure(self) -> str | None:
+        """One line saying that (and why) the process ended; None while it runs."""
+        code = self.popen.poll()
+        if code is None:
+            return None
+        last = _last_line(self.log, self.log_offset)
+        why = f": {last}" if last else ""
+        return f"{self.name}{f' ({self.node})' if self.node not in ('', '-') else ''} " \
+               f"exited with code {code}{why} (log: {self.log})"
+
+    def signal(self, sig: int) -> None:
         if self.popen.poll() is None:
-            self.popen.terminate()
             try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+                os.killpg(self.popen.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        self.signal(signal.SIGTERM)
+        self.reap(time.monotonic() + timeout_s)
+
+    def reap(self, deadline: float) -> None:
+        try:
+            self.popen.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.popen.wait()
 
 
-def start_herodb(settings: Settings, timeout_s: float = 20.0) -> EmbeddedHeroDB:
-    """Start HeroDB with its data under the data directory; returns once it listens."""
+def _last_line(path: Path, offset: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    return last[len("Error: "):] if last.startswith("Error: ") else last[-300:]
+
+
+def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Path, *,
+          kind: str = "", exe: Sequence[str] | None = None, address: str = "",
+          env: Mapping[str, str] | None = None) -> Proc:
+    """Start `herocelery ARGS` (or `exe ARGS`) in its own session; returns at once."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
+    full_env.update(settings.to_env())
+    full_env.update(env or {})
+    offset = log.stat().st_size if log.exists() else 0
+    with open(log, "ab") as out:
+        popen = subprocess.Popen([*(exe or [sys.executable, "-m", "herocelery"]), *args],
+                                 env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True,
+                                 preexec_fn=_die_with_parent)
+    return Proc(name, node, popen, log, address or f"pid {popen.pid}", kind or name, offset)
+
+
+# ---- HeroDB ---------------------------------------------------------------------------------
+def launch_herodb(settings: Settings, *, data_dir: Path | None = None, port: int | None = None,
+                  log: Path | None = None, name: str = "herodb", node: str = "node1") -> Proc:
+    """Start HeroDB on `data_dir` (default `<data_dir>/herodb`) on loopback; returns at once
+    (`wait_herodb` waits until it listens)."""
     try:
         import herocelery.herodb.cli  # noqa: F401
     except ImportError:
         raise ConfigError("the embedded HeroDB is not available in this installation; "
                           "pass --broker redis://HOST:PORT") from None
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)   # keys, logs, data
-    data = settings.data_dir / "herodb"
+    data = data_dir or settings.data_dir / "herodb"
     data.mkdir(parents=True, exist_ok=True)
-    log_path = settings.data_dir / "logs" / "herodb.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "herocelery.herodb", "serve", "--host", "127.0.0.1",
-             "--port", str(settings.herodb_port), "--dir", str(data),
-             "--appendfsync", settings.herodb_appendfsync],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-    assert popen.stdout is not None
+    log = log or settings.data_dir / "logs" / "herodb.log"
+    args = ["serve", "--host", "127.0.0.1",
+            "--port", str(settings.herodb_port if port is None else port), "--dir", str(data),
+            "--appendfsync", settings.herodb_appendfsync]
+    proc = spawn(name, node, args, settings, log, kind="herodb",
+                 exe=[sys.executable, "-m", "herocelery.herodb"])
+    proc.address, proc.data_dir = "", data
+    return proc
+
+
+def wait_herodb(proc: Proc, timeout_s: float = 30.0) -> Proc:
+    """Wait until the HeroDB `proc` listens (its lock file names it and its address);
+    StoreError with its own one-line reason when it exits or does not start in time."""
+    from .herodb.lock import holder
+    data = proc.data_dir
+    assert data is not None, "wait_herodb: not a HeroDB process"
     deadline = time.monotonic() + timeout_s
-    line = b""
-    while time.monotonic() < deadline:
-        if popen.poll() is not None:
-            err = log_path.read_text(errors="replace").strip()[-500:]
-            raise StoreError(f"HeroDB failed to start: {err} (log: {log_path})")
-        ready, _, _ = select.select([popen.stdout], [], [], 0.2)
-        if ready:
-            line = popen.stdout.readline()
-            if b"listening on" in line:
-                port = int(line.strip().rsplit(b":", 1)[1])
-                _drain(popen.stdout)
-                return EmbeddedHeroDB(popen, port)
-    popen.kill()
-    raise StoreError(f"HeroDB did not start within {timeout_s:g}s")
+    while True:
+        failed = proc.failure()
+        if failed is not None:
+            raise StoreError(f"HeroDB did not start: {failed}")
+        held = holder(data)
+        if held is not None and held.pid == proc.pid and held.address:
+            proc.address = f"redis://{held.address}"
+            return proc
+        if time.monotonic() > deadline:
+            proc.stop()
+            raise StoreError(f"HeroDB on {data} did not start within {timeout_s:g}s "
+                             f"(log: {proc.log})")
+        time.sleep(0.02)
 
 
-def _drain(stream: Any) -> None:
-    """Keep reading a child's stdout so it can never block on a full pipe."""
-    def loop() -> None:
-        for _ in iter(lambda: stream.read(65536), b""):
-            pass
-    threading.Thread(target=loop, name="herodb-stdout", daemon=True).start()
+def start_herodb(settings: Settings, timeout_s: float = 30.0, **where: Any) -> Proc:
+    """`launch_herodb` + `wait_herodb`: a HeroDB that listens (its URL: `.url`)."""
+    return wait_herodb(launch_herodb(settings, **where), timeout_s)
+
+
+# ---- supervisors managing runners -----------------------------------------------------------
+def supervisor_args(node: str, runners: Sequence[str] | None, *, concurrency: int = 0,
+                    runner_concurrency: int = 0) -> list[str]:
+    """`supervisor start --node NODE --manage [--runners ...]` arguments. Pure."""
+    args = ["supervisor", "start", "--node", node, "--manage"]
+    if runners is not None:
+        args += ["--runners", ",".join(runners)]
+    if concurrency:
+        args += ["--concurrency", str(concurrency)]
+    if runner_concurrency:
+        args += ["--runner-concurrency", str(runner_concurrency)]
+    return args
+
+
+def runners_missing(store: Any, supervisors: Mapping[str, Proc],
+                    expected: Mapping[str, Sequence[str]], heartbeat_s: float, *,
+                    failed_ok: bool = False) -> list[str]:
+    """What is not ready yet: `supervisor@<node>` for a supervisor not heartbeating,
+    `<type>@<node>` for each expected runner that is not registered and consuming its queue
+    as a child of that node's supervisor. ConfigError for a runner that failed (past its
+    restarts), unless `failed_ok`."""
+    now = time.time()
+    out = []
+    for node, sup in supervisors.items():
+        fresh = [e for e in store.runners(node)
+                 if now - float(e.get("heartbeat", 0)) < 3 * heartbeat_s]
+        if not any(e.get("runner") == "supervisor" and e.get("pid") == sup.pid for e in fresh):
+            out.append(f"supervisor@{node}")
+        serving = {str(e.get("runner")) for e in fresh if e.get("consuming", True)
+                   and isinstance(e.get("pid"), int) and _parent(e["pid"]) == sup.pid}
+        states: dict[str, Any] | None = None
+        for runner in expected.get(node, ()):
+            if runner in serving:
+                continue
+            if states is None:
+                states = store.runner_states(node)
+            st = states.get(runner, {})
+            if st.get("state") == "failed" and float(st.get("updated", 0)) >= sup.started_at:
+                if failed_ok:
+                    continue
+                raise ConfigError(f"runner {runner} on {node} failed: {st.get('reason', '')}")
+            out.append(f"{runner}@{node}")
+    return out
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# ---- a group of processes ----------------------------------------------------------------------
+@dataclass
+class Processes:
+    """Children started in order, watched together, stopped by kind: Flower and the API
+    first, then supervisors (which stop their runners), then HeroDBs; later starts first
+    within a kind."""
+
+    procs: list[Proc] = field(default_factory=list)
+
+    def add(self, proc: Proc) -> Proc:
+        self.procs.append(proc)
+        return proc
+
+    def check(self) -> None:
+        """ConfigError naming the first child that exited."""
+        for p in self.procs:
+            failed = p.failure()
+            if failed is not None:
+                raise ConfigError(failed)
+
+    def wait(self, missing: Callable[[], list[str]], timeout_s: float, *,
+             on_tick: Callable[[], None] | None = None, logs: Path | None = None) -> None:
+        """Poll `missing()` (what is not ready yet) until it is empty. ConfigError when a
+        child exits meanwhile, or naming what is missing past `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                left = missing()
+            except Exception as exc:  # noqa: BLE001 - the store is still starting
+                left = [f"store ({exc})"]
+            if not left:
+                return
+            self.check()
+            if time.monotonic() > deadline:
+                raise ConfigError(f"not ready after {timeout_s:g}s: {', '.join(left)}"
+                                  + (f"; logs in {logs}" if logs else ""))
+            if on_tick is not None:
+                on_tick()
+            time.sleep(READY_POLL_S)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        ranks = sorted({STOP_ORDER.get(p.kind, 1) for p in self.procs})
+        for rank in ranks:
+            group = [p for p in reversed(self.procs) if STOP_ORDER.get(p.kind, 1) == rank]
+            for p in group:
+                p.signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout_s
+            for p in group:
+                p.reap(deadline)
+        self.procs.clear()
+
+
+@dataclass
+class Cluster:
+    """Supervisors managing the runners of `topology` (node -> runner types), as `up`
+    starts them; for `herocelery run`, tests and benchmarks."""
+
+    settings: Settings
+    topology: Mapping[str, Sequence[str]]
+    log_dir: Path
+    runner_concurrency: int = 0
+    group: Processes = field(default_factory=Processes)
+    supervisors: dict[str, Proc] = field(default_factory=dict)
+
+    @property
+    def procs(self) -> list[Proc]:
+        return self.group.procs
+
+    def start(self, timeout_s: float = 60.0) -> "Cluster":
+        """Start every node's supervisor and wait until each managed runner answers pings;
+        ConfigError (everything stopped) when that fails."""
+        try:
+            for node, runners in self.topology.items():
+                args = supervisor_args(node, list(runners),
+                                       runner_concurrency=self.runner_concurrency)
+                self.supervisors[node] = self.group.add(spawn(
+                    f"supervisor-{node}", node, args, self.settings,
+                    self.log_dir / f"supervisor-{node}.log", kind="supervisor"))
+            self.wait_ready(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def runner_log(self, node: str, runner: str) -> Path:
+        """The log file of a runner the node's supervisor manages (supervisor/manage.py)."""
+        return self.settings.data_dir / "logs" / node / f"runner-{runner}.log"
+
+    def wait_ready(self, timeout_s: float) -> None:
+        from .store import Store
+        store = Store.from_url(self.settings.store_url())
+        try:
+            self.group.wait(lambda: runners_missing(
+                store, self.supervisors, self.topology, self.settings.heartbeat_s),
+                timeout_s, logs=self.log_dir)
+        finally:
+            store.close()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        self.group.stop(timeout_s)
+        self.supervisors.clear()
+
+    def __enter__(self) -> "Cluster":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

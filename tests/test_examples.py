@@ -10,9 +10,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], tmp_path: Path, store_db: int | None = None
+        ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
     env["HEROCELERY_DATA_DIR"] = str(tmp_path / "data")
+    if store_db is not None:
+        env["HEROCELERY_STORE_DB"] = str(store_db)
     return subprocess.run([sys.executable, "-m", "herocelery", *args], capture_output=True,
                           text=True, timeout=240, env=env, cwd=ROOT)
 
@@ -30,8 +33,9 @@ def test_the_readme_main_command_runs_on_the_embedded_herodb(tmp_path):
 
 
 def test_the_heroscript_example_runs_python_rhai_and_heroscript_jobs(redis_server, tmp_path):
+    # a store of its own: the session's workers share this redis-server (store database 3)
     proc = run(["--broker", redis_server.url + "/12", "run", "examples/etl.heroscript",
-                "--json"], tmp_path)
+                "--json"], tmp_path, store_db=42)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     jobs = json.loads(proc.stdout)["jobs"]
     assert jobs["double"]["result"] == [2, 4, 6]

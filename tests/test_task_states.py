@@ -95,7 +95,7 @@ def test_flower_sees_failure_for_a_failed_job_and_success_for_a_finished_one(clu
         wait_for(lambda: not any(t in v.decode(errors="replace")
                                  for v in broker.hvals("unacked") for t in task.values()),
                  20, what="the failed tasks' messages to be acked")
-        log = next(p.log for p in cluster.procs if p.name == "runner-node1-python").read_text()
+        log = cluster.runner_log("node1", "python").read_text()
         assert "raise JobFailed" not in log and "JobFailed" in log  # logged, without traceback
     finally:
         store.close()

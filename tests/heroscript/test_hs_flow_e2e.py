@@ -48,6 +48,8 @@ def test_a_heroscript_flow_with_a_heroscript_job_runs_end_to_end(
     flow.write_text(FLOW.format(tag=tag))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
     env["HEROCELERY_DATA_DIR"] = str(tmp_path / "data")
+    # a store of its own: the session's workers share this redis-server (store database 3)
+    env["HEROCELERY_STORE_DB"] = "38"
     proc = subprocess.run([sys.executable, "-m", "herocelery", "--broker",
                            redis_server.url + "/8", "run", str(flow), "--json"],
                           capture_output=True, text=True, timeout=150, env=env)
