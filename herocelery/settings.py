@@ -112,6 +112,17 @@ class Settings:
             raise ConfigError("no broker configured: set HEROCELERY_BROKER_URL or --broker")
         return self.broker_url
 
+    def broker_db(self) -> int:
+        """The database number of the broker URL (where the queues are)."""
+        parts = urlsplit(self.require_broker())
+        if parts.scheme == "unix":
+            for item in parts.query.split("&"):
+                if item.startswith("db=") and item[3:].isdigit():
+                    return int(item[3:])
+            return 0
+        path = parts.path.strip("/")
+        return int(path) if path.isdigit() else 0
+
     def backend_url(self) -> str:
         return with_db(self.require_broker(), self.backend_db)
 

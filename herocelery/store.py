@@ -404,19 +404,26 @@ class Store:
         return sorted(self.r.smembers(Keys.nodes()))
 
     def live_workers(self, nodes: Iterable[str], heartbeat_s: float) -> dict[str, set[str]]:
-        """node -> the worker kinds (runner types, and `supervisor`) registered there with a
-        fresh heartbeat (younger than three intervals, as supervisor.registry.is_alive
-        judges); one round trip for all nodes."""
+        """node -> the worker kinds (runner types, and `supervisor`) with a fresh heartbeat
+        there (`live_entries`)."""
+        return {node: {str(e.get("runner")) for e in rows}
+                for node, rows in self.live_entries(nodes, heartbeat_s).items()}
+
+    def live_entries(self, nodes: Iterable[str], heartbeat_s: float
+                     ) -> dict[str, list[dict[str, Any]]]:
+        """node -> the registry entries (`register_runner`) of its workers with a fresh
+        heartbeat: younger than three intervals, as supervisor.registry.is_alive judges (the
+        worker's own interval when it says, else `heartbeat_s`); one round trip."""
         names = list(nodes)
         pipe = self.r.pipeline(transaction=False)
         for node in names:
             pipe.hvals(Keys.runners(node))
         at = time.time()
-        out: dict[str, set[str]] = {}
+        out: dict[str, list[dict[str, Any]]] = {}
         for node, values in zip(names, pipe.execute()):
             entries = [json.loads(v) for v in values]
-            out[node] = {str(e.get("runner")) for e in entries
-                         if at - float(e.get("heartbeat", 0)) < 3 * heartbeat_s}
+            out[node] = [e for e in entries if at - float(e.get("heartbeat", 0))
+                         < 3 * max(heartbeat_s, float(e.get("heartbeat_s") or 0))]
         return out
 
     def publish(self, flow_id: str, event: Mapping[str, Any], pipe: Any = None) -> None:

@@ -46,7 +46,8 @@ class Heartbeat:
         self._store.register_runner(self.node, self.runner, self.worker,
                                     {"pid": os.getpid(), "host": socket.gethostname(),
                                      "node": self.node, "processes": self.processes,
-                                     **report})
+                                     "heartbeat_s": self.settings.heartbeat_s,
+                                     "broker_db": self.settings.broker_db(), **report})
 
     def start(self, **_: Any) -> None:
         def loop() -> None:
@@ -127,13 +128,16 @@ def worker_name(role: str, node: str, runner: str | None = None) -> str:
 
 
 def start_supervisor(settings: Settings, node: str, *, concurrency: int = 4,
-                     manage: list[str] | None = None, runner_concurrency: int = 0) -> None:
-    """Run a supervisor worker for `node` in this process until it is stopped. With `manage`,
-    it also starts, restarts, health-checks and finally stops those runner workers."""
-    if manage:
+                     manage: list[str] | None = None, runner_concurrency: int = 0,
+                     manager: Any = None) -> None:
+    """Run a supervisor worker for `node` in this process until it is stopped. With `manage`
+    (or an already started RunnerManager `manager`), it also starts, restarts, health-checks
+    and finally stops those runner workers."""
+    if manage and manager is None:
         from .supervisor.manage import RunnerManager
         manager = RunnerManager(settings, node, manage, concurrency=runner_concurrency)
         manager.start()                       # runners start while the supervisor does
+    if manager is not None:
         signals.worker_shutdown.connect(manager.stop, weak=False)
     app = make_app(settings)
     app.runtime.tier()

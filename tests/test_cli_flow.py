@@ -78,3 +78,10 @@ def test_submit_without_wait_prints_the_id_and_the_flow_runs(cluster, hero_setti
         assert handle.wait(60).value == "finished"
     finally:
         handle.close()
+
+
+def test_submit_wait_prints_the_flow_id_first_then_the_outcome(cluster, hero_settings, n_flow):
+    out = hc(hero_settings, "flow", "submit", str(n_flow), "--wait").stdout
+    first, rest = out.split("\n", 1)
+    assert re.fullmatch(r"\d+-[0-9a-f]{32}", first)          # the id alone, on the first line
+    assert f"flow {first}: finished" in rest

@@ -131,6 +131,15 @@ def test_commands_find_the_running_up_with_no_broker_and_no_key(up):
     status = cli(env, "flow", "status", flow_id[:10], "--json")     # a unique prefix
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["jobs"]["double"]["result"] == [2, 4, 6]
+    # issue 12.6: jobs without a node go to a node that has their runner type
+    hs = cli(env, "flow", "submit", str(ROOT / "examples" / "etl.heroscript"), "--wait",
+             "--json")
+    assert hs.returncode == 0, hs.stdout + hs.stderr
+    jobs = json.loads(hs.stdout)["jobs"]
+    assert jobs["report"]["result"] == "doubled [2, 4, 6]"
+    placed = local_client(state, data).flow_status(json.loads(hs.stdout)["flow_id"])["jobs"]
+    assert {n: j["node"] for n, j in placed.items()} == {
+        "extract": "node1", "double": "node2", "report": "node2"}
     created = cli(env, "context", "create", "alpha")
     assert created.returncode == 0 and "context alpha" in created.stdout, created.stderr
     keys = cli(env, "key", "list", "--json")

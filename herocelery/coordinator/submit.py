@@ -1,23 +1,26 @@
 """Submitting, cancelling and retrying flows: the coordinator's decisions about a whole flow."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .. import graph
 from ..contexts import Caller, Registry, check_flow
-from ..errors import FlowError
+from ..errors import FlowError, NotRunning
 from ..keys import Keys, record_id
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
+from .placement import Want, live_kinds, node_order, other_databases, place
 from .progress import dispatch
 
 if TYPE_CHECKING:
     from ..celeryapp import Runtime
 
 
-def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home: int
-                  ) -> tuple[FlowRecord, list[Job]]:
+def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home: int,
+                  nodes: Mapping[str, str] | None = None) -> tuple[FlowRecord, list[Job]]:
     """Validate a flow and turn it into records whose ids name `home`, the database of the
-    flow's context; pure apart from fresh ids and the clock."""
+    flow's context, each job on `nodes[name]` (placement; default its own node, else the
+    `node` setting); pure apart from fresh ids and the clock."""
     s = rt.settings
     graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
                    max_script_bytes=s.max_script_bytes)
@@ -38,7 +41,8 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home:
         # and model_construct would resolve each default factory again (slow at 5,000 jobs)
         jobs.append(template.model_copy(update=dict(
             id=ids[name], flow_id=flow_id, name=name, caller_id=caller,
-            context_id=spec.context, node=js.node or s.node, runner=js.runner,
+            context_id=spec.context, node=(nodes or {}).get(name) or js.node or s.node,
+            runner=js.runner,
             script=js.script, args=js.args, env=js.env, after=list(js.after),
             after_ids=[ids[p] for p in js.after], dependents=[ids[c] for c in children[name]],
             timeout_s=timeout, retries=js.retries,
@@ -59,7 +63,8 @@ def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
 
     `caller` is an already authenticated caller (the API server passes it); otherwise the
     caller is the owner of `api_key` (default: the `api_key` setting). PermissionDenied when
-    the caller may not execute in the flow's context or a signature does not hold."""
+    the caller may not execute in the flow's context or a signature does not hold;
+    NotRunning when a node the jobs need has no live supervisor or runner (placement.py)."""
     s = rt.settings
     graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
                    max_script_bytes=s.max_script_bytes)  # pure: before touching the store
@@ -69,12 +74,19 @@ def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
     elif isinstance(caller, str):  # a caller known by name (re-checked like the supervisor does)
         caller = registry.caller(caller)
     ctx = check_flow(registry, caller, spec)
-    flow, jobs = build_records(rt, spec, caller.name, home=ctx.db)
-    known = set(rt.settings.nodes) | set(rt.store.nodes())
-    for job in jobs:
-        if job.node not in known:
-            raise FlowError(f"flow {spec.name!r}, job {job.name!r}, field 'node': unknown node "
-                            f"{job.node!r} (known: {', '.join(sorted(known))})")
+    order = node_order(s.nodes, rt.store.nodes())
+    entries = rt.store.live_entries(order, s.heartbeat_s)
+    try:
+        placed = place([Want(name, js.runner, js.node) for name, js in spec.jobs.items()],
+                       order, live_kinds(entries, s.broker_db()), spec.name)
+    except NotRunning as exc:
+        others = other_databases(entries, s.broker_db())
+        if not others:
+            raise
+        raise NotRunning(f"{exc} (the workers that run consume broker database "
+                         f"{', '.join(map(str, others))}, not {s.broker_db()}: check the "
+                         "database number at the end of the broker URL)") from None
+    flow, jobs = build_records(rt, spec, caller.name, home=ctx.db, nodes=placed)
     rt.store.create_flow(flow, jobs)
     dispatch(rt, flow.id, [(j.id, j.node, j.name) for j in jobs if j.pending == 0])
     return flow.id

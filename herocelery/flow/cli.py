@@ -176,13 +176,19 @@ def flow_group() -> None:
 def flow_submit(ctx: click.Context, target: str, wait_: bool, timeout: float | None,
                 as_json: bool, sign_key: str | None) -> None:
     """Validate and submit a flow FILE or module:attr; prints its id (first, with --wait)."""
+    from .. import graph
     from ..coordinator import submit
+    from ..local import connect
     from . import FlowHandle, load
     spec = load(target)
+    wanted = settings_from(ctx)
+    graph.validate(spec, runner_types=wanted.runner_types, max_jobs=wanted.max_jobs_per_flow,
+                   max_script_bytes=wanted.max_script_bytes)   # before finding anything
     if sign_key:
         from ..contexts.signing import sign_spec
         spec = sign_spec(spec, sign_key)
-    with installation(ctx, start=False) as settings:
+    with connect(wanted, start=False) as found:
+        settings = found.settings
         with _Runtime(settings) as rt:
             flow_id = submit(rt, spec)
         if not wait_:

@@ -20,10 +20,17 @@ FORBIDDEN, UNAUTHORIZED = -32004, -32003
 def server(tmp_path_factory):
     redis_server = start_redis_server()
     settings = Settings.load(env={}, broker_url=redis_server.url + "/1",
-                             data_dir=tmp_path_factory.mktemp("access"))
+                             data_dir=tmp_path_factory.mktemp("access"), heartbeat_s=0.5,
+                             concurrency=1)
+    # submit refuses a flow no live worker would run (issue 12.5): a supervisor and a python
+    # runner, started while the installation has no keys yet (single-user)
+    from herocelery.launcher import Cluster
+    cluster = Cluster(settings, {"node1": ["python"]},
+                      tmp_path_factory.mktemp("access-workers")).start(120)
     proc = start_api(settings, tmp_path_factory.mktemp("access-api") / "api.log")
     yield proc.url, settings.store_url()
     proc.stop()
+    cluster.stop()
     redis_server.stop()
 
 

@@ -34,9 +34,14 @@ def installation(tmp_path_factory):
     store = Store.from_url(settings.store_url())
     key = embedded_admin_key(Registry(store.r, settings), data / "admin.key")
     store.close()
+    # submit refuses a flow no live worker would run (issue 12.5): a supervisor and a runner
+    from herocelery.launcher import Cluster
+    workers = Cluster(settings.with_(api_key=key, heartbeat_s=0.5, concurrency=1),
+                      {"node1": ["python"]}, tmp_path_factory.mktemp("client-workers")).start(120)
     api = start_api(settings, tmp_path_factory.mktemp("client-api") / "api.log")
     yield data, api, key, settings
     api.stop()
+    workers.stop()
     server.stop()
 
 

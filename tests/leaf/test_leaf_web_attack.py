@@ -103,9 +103,14 @@ def keyed_installation(tmp_path):
     key = embedded_admin_key(Registry(store.r, settings), settings.data_dir / "admin.key")
     store.close()
     assert key
+    # submit refuses a flow no live worker would run (issue 12.5): a supervisor and a runner
+    from herocelery.launcher import Cluster
+    workers = Cluster(settings.with_(api_key=key, heartbeat_s=0.5, concurrency=1),
+                      {"node1": ["python"]}, tmp_path / "workers").start(120)
     proc = start_api(settings, tmp_path / "api.log")
     yield proc, key
     proc.stop()
+    workers.stop()
     server.stop()
 
 
