@@ -56,12 +56,17 @@ def redis_server(appendfsync: str | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def herodb_server(appendfsync: str = "everysec") -> Iterator[str]:
+def herodb_server(appendfsync: str = "everysec", encryption_key: str | None = None
+                  ) -> Iterator[str]:
     port = free_port()
     d = tempfile.mkdtemp(prefix="bench-herodb-")
+    env = dict(os.environ)
+    env.pop("HERODB_ENCRYPTION_KEY", None)
+    if encryption_key:
+        env["HERODB_ENCRYPTION_KEY"] = encryption_key   # never on the command line
     proc = subprocess.Popen([sys.executable, "-m", "herocelery.herodb", "serve", "--port",
                              str(port), "--dir", d, "--appendfsync", appendfsync],
-                            stdout=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, env=env)
     try:
         wait_port(port)
         yield f"redis://127.0.0.1:{port}"
