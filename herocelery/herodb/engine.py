@@ -167,6 +167,9 @@ class Engine:
         self.busy_hook: Callable[[Any], None] | None = None
         self.after_busy: Callable[[], None] | None = None
         self.oom = False          # used memory is past maxmemory (the server measures it)
+        self.near_limit = False   # past half of maxmemory: writes take the measuring path
+        self.growth = 0           # bytes of DENYOOM writes since the last measurement
+        self.measure: Callable[[], None] | None = None  # set by the server: check_memory
         # True while something needs every request on the Python path (the C loop checks it
         # once per read): OOM, keyspace notifications
         self.guarded = False
@@ -244,8 +247,9 @@ class Engine:
             err = self.access.check(c, cmd.name, cmd.flags, c.db)
             if err:
                 return self._refuse(c, err)
-        if self.oom and cmd.name in DENYOOM:
-            return self._refuse(c, OOM)
+        if self.maxmemory and cmd.name in DENYOOM:
+            if self.oom or self._grows(argv):
+                return self._refuse(c, OOM)
         if c.multi is not None and cmd.name not in MULTI_CONTROL:
             c.multi.append((cmd, argv))
             return "QUEUED"
@@ -376,9 +380,19 @@ class Engine:
         if self.notifier.flags:
             self.notifier.expired(index, key)
 
+    def _grows(self, argv: list[bytes]) -> bool:
+        """Count what writes bring in; past 1/256 of maxmemory since the last measurement,
+        measure again now (True: that measurement says OOM)."""
+        self.growth += sum(map(len, argv))
+        if self.growth > max(64 * 1024, self.maxmemory >> 8) and self.measure is not None:
+            self.growth = 0
+            self.measure()
+        return self.oom
+
     def update_guard(self) -> None:
-        """`guarded` (every request on the Python path) while OOM or notifications need it."""
-        self.guarded = self.oom or bool(self.notifier.flags)
+        """`guarded` (every request on the Python path, where writes are measured as they
+        come) while OOM, within half of maxmemory, or notifications need it."""
+        self.guarded = self.oom or self.near_limit or bool(self.notifier.flags)
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""

@@ -350,10 +350,11 @@ class HeroDB:
         self.engine.secret = secret.encode() if secret else None
         self.engine.config_hooks.append(self._config_changed)
         self.engine.used_memory = self.used_memory
+        self.engine.measure = self.check_memory
         self.engine.busy_hook = self.serve_while_busy
         self.engine.after_busy = self._end_busy
         self._busy_next = 0.0
-        self._busy_socks: list[tuple[socket.socket, Parser]] = []
+        self._busy_socks: list[tuple[socket.socket, Parser, Any]] = []
         self.maxclients = config.maxclients
         self.max_bulk = config.max_request_bytes
         self.limits = client_limits(self.engine.config)
@@ -401,11 +402,15 @@ class HeroDB:
         (malloc_trim), so deleting data lets writes in again."""
         engine = self.engine
         over = False
+        used = 0
         if engine.maxmemory:
-            over = self.used_memory() > engine.maxmemory
+            used = self.used_memory()
+            over = used > engine.maxmemory
             if over and trim_heap():
-                over = self.used_memory() > engine.maxmemory
+                used = self.used_memory()
+                over = used > engine.maxmemory
         engine.oom = over
+        engine.near_limit = bool(engine.maxmemory) and used * 2 > engine.maxmemory
         engine.update_guard()
 
     def check_output(self, conn: "Connection") -> bool:
@@ -459,13 +464,13 @@ class HeroDB:
                 continue
             data = _read_now(sock.fileno())
             if data:
-                replies = self._busy_replies(lua, conn.parser, data, conn.abort)
+                replies = self._busy_replies(lua, conn.parser, data, conn.abort, c)
                 if replies:
                     conn.transport.write(replies)
-        for sock, parser in list(self._busy_socks):
+        for sock, parser, state in list(self._busy_socks):
             data = _read_now(sock.fileno())
             if data:
-                replies = self._busy_replies(lua, parser, data, sock.close)
+                replies = self._busy_replies(lua, parser, data, sock.close, state)
                 if replies:
                     try:
                         sock.send(replies)
@@ -484,13 +489,15 @@ class HeroDB:
                 except (BlockingIOError, InterruptedError):
                     break
                 sock.setblocking(False)
-                self._busy_socks.append((sock, Parser(self.max_bulk, self.config.max_multibulk)))
+                state = self.engine.new_client(_addr(sock.getpeername()), "")
+                self._busy_socks.append((sock, Parser(self.max_bulk, self.config.max_multibulk),
+                                         state))
         except OSError:
             pass
         finally:
             listener.close()
 
-    def _busy_replies(self, lua: Any, parser: Parser, data: bytes, close: Any) -> bytes:
+    def _busy_replies(self, lua: Any, parser: Parser, data: bytes, close: Any, c: Any) -> bytes:
         cmds: list[list[bytes]] = []
         try:
             parser.feed(data, cmds)
@@ -512,6 +519,8 @@ class HeroDB:
                 out.append(b"+OK\r\n")
                 close()
                 break
+            elif name in (b"HELLO", b"AUTH"):  # allowed while busy (Redis: ALLOW_BUSY)
+                out.append(encode(self.engine.execute(c, argv), c.proto))
             else:
                 out.append(BUSY)
         return b"".join(out)
@@ -523,16 +532,25 @@ class HeroDB:
             return
         socks, self._busy_socks = self._busy_socks, []
         loop = asyncio.get_running_loop()
-        for sock, _ in socks:
+        for sock, _, state in socks:
             if sock.fileno() >= 0:
-                loop.create_task(self._adopt(sock))
+                loop.create_task(self._adopt(sock, state))
 
-    async def _adopt(self, sock: socket.socket) -> None:
+    async def _adopt(self, sock: socket.socket, state: Any) -> None:
+        """A connection accepted during a busy script joins the loop, keeping what HELLO and
+        AUTH set meanwhile."""
         try:
-            await asyncio.get_running_loop().connect_accepted_socket(lambda: Connection(self),
-                                                                     sock)
+            _, conn = await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: Connection(self), sock)
         except OSError:
             sock.close()
+            return
+        c = conn.c
+        if c is not None:
+            c.proto, c.name = state.proto, state.name
+            c.admin, c.perm, c.authenticated = state.admin, state.perm, state.authenticated
+            if state.db != c.db:
+                c.select(state.db)
 
     def exit_now(self, why: str) -> None:
         """Exit without finishing what runs: fsync what the log wrote (everything acknowledged

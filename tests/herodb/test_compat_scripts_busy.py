@@ -61,6 +61,8 @@ def test_busy_then_script_kill(port: int, protocol: int) -> None:
     assert other.call("GET", "x") == Err(BUSY)
     late = Wire(port, 2)                                  # connected while the script runs
     assert late.call("SET", "x", "1") == Err(BUSY)
+    late3 = Wire(port, 3)                                 # HELLO 3 is answered while busy
+    assert late3.call("PING") == Err(BUSY)
     assert late.call("SCRIPT", "KILL") == "OK"
     t.join(20)
     assert len(got) == 1 and isinstance(got[0], Err)
@@ -68,6 +70,8 @@ def test_busy_then_script_kill(port: int, protocol: int) -> None:
     wait_for(lambda: other.call("PING") == "PONG", 10, what="the server to serve again")
     assert other.call("SCRIPT", "KILL") == Err("NOTBUSY No scripts in execution right now.")
     assert late.call("GET", "x") is None and late.call("PING") == "PONG"
+    assert late3.call("HGETALL", "nokey") == {}           # still RESP3 after joining the loop
+    late3.close()
     other.call("CONFIG", "SET", "lua-time-limit", "5000")
     other.close()
     late.close()
