@@ -423,7 +423,7 @@ def test_info_fields_tools_read(server, r):
     info = r.info("everything")
     assert info["redis_version"].startswith("7.")
     assert isinstance(info["used_memory"], int) and info["used_memory"] > 0
-    assert float(info["used_cpu_user"]) > 0 and info["maxmemory"] == 0
+    assert float(info["used_cpu_user"]) >= 0 and info["maxmemory"] == 0  # (a fresh server: 0.0)
     assert info["db0"]["keys"] == 2 and info["db0"]["expires"] == 1
     assert 0 <= info["db0"]["avg_ttl"] <= 100_000  # (redis-server estimates it over time)
     assert info["total_error_replies"] == 3
