@@ -29,6 +29,9 @@ from .errors import ConfigError, StoreError
 from .settings import Settings
 
 READY_POLL_S = 0.1
+KEY_FILE = "herodb.key"           # in the data directory, next to admin.key
+LOG_FILE = "herodb.aof"           # HeroDB's log in its data directory (herodb/server.py)
+ENCRYPTION_ENV = "HERODB_ENCRYPTION_KEY"
 STOP_ORDER = {"flower": 0, "api": 0, "reconciler": 1, "supervisor": 2, "runner": 2,
               "herodb": 3}
 
@@ -121,7 +124,8 @@ def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Pa
           env: Mapping[str, str] | None = None) -> Proc:
     """Start `herocelery ARGS` (or `exe ARGS`) in its own session; returns at once."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("HEROCELERY_") and k != ENCRYPTION_ENV}
     full_env.update(settings.to_env())
     full_env.update(env or {})
     offset = log.stat().st_size if log.exists() else 0
@@ -150,10 +154,35 @@ def launch_herodb(settings: Settings, *, data_dir: Path | None = None, port: int
     args = ["serve", "--host", "127.0.0.1",
             "--port", str(settings.herodb_port if port is None else port), "--dir", str(data),
             "--appendfsync", settings.herodb_appendfsync]
+    key = encryption_key(settings, data)
     proc = spawn(name, node, args, settings, log, kind="herodb",
-                 exe=[sys.executable, "-m", "herocelery.herodb"])
+                 exe=[sys.executable, "-m", "herocelery.herodb"],
+                 env={ENCRYPTION_ENV: key} if key else None)   # by environment, never argv
     proc.address, proc.data_dir = "", data
     return proc
+
+
+def encryption_key(settings: Settings, data: Path) -> str | None:
+    """The key of the HeroDB log in `data`: the one in `<data_dir>/herodb.key`; a new one
+    (mode 0600) when the log is new and `herodb_encrypt` is on; None for a plain log (one
+    made before, or with `herodb_encrypt` off, stays plain: it cannot be encrypted in place).
+    ConfigError when the key file may be read by others or belongs to another user."""
+    path = settings.data_dir / KEY_FILE
+    if path.exists():
+        st = path.stat()
+        if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+            raise ConfigError(f"{path} must belong to you and be readable by you only "
+                              f"(chmod 600 {path})")
+        return path.read_text().strip() or None
+    log = data / LOG_FILE
+    if not settings.herodb_encrypt or (log.exists() and log.stat().st_size > 0):
+        return None
+    import secrets
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
 
 
 def wait_herodb(proc: Proc, timeout_s: float = 30.0) -> Proc:

@@ -55,6 +55,7 @@ class Settings:
     concurrency: int = 0                     # worker processes per runner; 0 = number of CPUs
     herodb_port: int = 0                     # embedded HeroDB port; 0 = a free port
     herodb_appendfsync: str = "everysec"
+    herodb_encrypt: bool = True              # a new embedded HeroDB log: encrypted at rest
     log_level: str = "WARNING"
     # ---- running it (`herocelery up`, the API, supervised runners) -------------------
     api_host: str = "127.0.0.1"              # beyond loopback requires api_key
@@ -182,6 +183,15 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
         if kind.startswith("str"):
             return str(value)
     except (TypeError, ValueError):
