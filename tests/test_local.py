@@ -185,7 +185,7 @@ def test_flow_list_at_80_columns_keeps_ids_and_statuses_whole(hero_settings, cra
         assert json.loads(status_out.stdout)["flow_id"] == fid
 
 
-def test_a_module_path_works_from_any_directory(tmp_path):
+def test_a_module_path_works_from_any_directory(tmp_path, redis_server):
     pkg = tmp_path / "proj" / "pkg"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -203,3 +203,8 @@ def test_a_module_path_works_from_any_directory(tmp_path):
         assert out.stdout.splitlines() == ["a", "└── b"]
     missing = hc(env, "flow", "graph", "../proj/pkg/nope.py:etl", cwd=elsewhere)
     assert missing.returncode == 2 and "no such module file" in missing.stderr
+    # and `herocelery run pkg/module.py:attr` (workers of its own; a store of its own too)
+    ran = hc({**env, "HEROCELERY_STORE_DB": "45"}, "--broker", redis_server.url + "/44",
+             "run", "../proj/pkg/flows.py:etl", "--json", cwd=elsewhere)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["jobs"]["b"]["result"] == 7
