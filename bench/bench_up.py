@@ -79,16 +79,17 @@ def stop_up(proc: subprocess.Popen) -> float:
     return time.monotonic() - t0
 
 
-def event_latency(api_url: str, jobs: int) -> list[float]:
+def event_latency(api_url: str, jobs: int, key: str | None = None) -> list[float]:
     """Seconds from each job's finished_at to its `finished` event arriving over SSE."""
-    hc = HeroClient(api_url)
+    hc = HeroClient(api_url, api_key=key)
     arrivals: dict[str, float] = {}
     finished_at: dict[str, float] = {}
     opened = threading.Event()
     done = threading.Event()
 
     def listen() -> None:
-        for ev in HeroClient(api_url).events(None, timeout_s=60, on_open=opened.set):
+        for ev in HeroClient(api_url, api_key=key).events(None, timeout_s=60,
+                                                           on_open=opened.set):
             if ev.get("type") == "job" and ev.get("status") == "finished":
                 arrivals[ev["job_id"]] = time.time()
                 finished_at[ev["job_id"]] = float(ev["at"])
@@ -105,7 +106,7 @@ def event_latency(api_url: str, jobs: int) -> list[float]:
     return [arrivals[j] - finished_at[j] for j in arrivals]
 
 
-def leaf_latency(api_url: str, flows: int) -> list[float]:
+def leaf_latency(api_url: str, flows: int, key: str | None = None) -> list[float]:
     """Seconds from each job's finished_at to its DAG node turning `finished` in leaf, in
     Debian's chromium (Playwright). Empty when chromium or playwright is missing."""
     try:
@@ -114,7 +115,7 @@ def leaf_latency(api_url: str, flows: int) -> list[float]:
         return []
     if not Path("/usr/bin/chromium").exists():
         return []
-    hc = HeroClient(api_url)
+    hc = HeroClient(api_url, api_key=key)
     out: list[float] = []
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run"]
@@ -164,8 +165,9 @@ def main() -> None:
                 walls.append(wall)
                 inner.append(reported)
                 if i == args.repeats - 1:
-                    lat = event_latency(state["api_url"], args.jobs)
-                    leaf = leaf_latency(state["api_url"], args.leaf_flows)
+                    key = (Path(d) / "admin.key").read_text().strip()   # made by `up`
+                    lat = event_latency(state["api_url"], args.jobs, key)
+                    leaf = leaf_latency(state["api_url"], args.leaf_flows, key)
             finally:
                 stops.append(stop_up(proc))
         print(f"run {i + 1}: ready {wall:.2f}s (up says {reported:.2f}s, cpu {cpus[-1]:.1f}s), "
