@@ -156,6 +156,18 @@ class Access:
         perm = keys.get(h, b"none").decode()
         return perm if perm in PERMS else "none"
 
+    def may_open(self, conn: Any, db: int) -> bool:
+        """Whether this connection may use database `db` now (opened with a key, or public):
+        what INFO keyspace and the scoped pub/sub views show it."""
+        if conn.admin:
+            return True
+        if db == 0:
+            return False
+        if self.permission(conn, db) != "none":
+            return True
+        meta = self._meta(conn, db)
+        return meta is not None and meta.get(b"visibility") == b"public"
+
     # ---- registry reads ---------------------------------------------------------------------
     @staticmethod
     def _store(conn: Any) -> Any:

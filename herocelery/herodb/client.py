@@ -44,6 +44,9 @@ class ConnState:
         # pub/sub
         self.channels: set[bytes] = set()
         self.patterns: set[bytes] = set()
+        # (is pattern, name) -> database of a subscription scoped to it (scoped.py); an
+        # admin's (global) subscription is not in here
+        self.scopes: dict[tuple[bool, bytes], int] = {}
         # execution
         self.in_script = False
         self.in_exec = False

@@ -20,6 +20,7 @@ from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOW
 from .keyspace import Database, Keyspace, now_ms
 from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push, ReplyError,
                        encode)
+from .scoped import ScopedChannels
 
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
@@ -138,6 +139,8 @@ class Engine:
         self.clients: dict[int, ConnState] = {}
         self.channels: dict[bytes, set[ConnState]] = {}
         self.patterns: dict[bytes, set[ConnState]] = {}
+        # subscriptions of non-admin connections, per database (scoped.py; access model only)
+        self.scoped = ScopedChannels()
         self.scripts: dict[str, bytes] = {}
         self.lua: Any = None
         self.ready: deque[tuple[Database, bytes]] = deque()
@@ -183,7 +186,15 @@ class Engine:
         self.secret: bytes | None = None
         self.keyring: Any = None  # (salt, Sealer) cached by commands/crypto.py
         # the C request loop (fastpath.py), or None: execute_batch's Python loop runs
-        self.native: Any = fastpath.runner(self.table)
+        self.native: Any = None
+        self.build_native()
+
+    def build_native(self) -> None:
+        """(Re)build the C request loop for the current access model: with one, PUBLISH
+        stays in Python, as delivery depends on the publisher's database and rights
+        (scoped.py), which the C call does not pass. Call after setting `access`."""
+        self.native = fastpath.runner(self.table,
+                                      skip=("PUBLISH",) if self.access is not None else ())
 
     @property
     def settings(self) -> dict[str, str]:
@@ -216,11 +227,9 @@ class Engine:
         if c.waiter is not None:
             self.unblock(c.waiter)
         for ch in list(c.channels):
-            self._unsub(self.channels, ch, c)
+            self.unsubscribe(c, ch, False)
         for p in list(c.patterns):
-            self._unsub(self.patterns, p, c)
-        c.channels.clear()
-        c.patterns.clear()
+            self.unsubscribe(c, p, True)
         self.unwatch(c)
 
     # ---- execution -------------------------------------------------------------------------
@@ -647,7 +656,19 @@ class Engine:
 
     # ---- pub/sub ---------------------------------------------------------------------------
     def subscribe(self, c: ConnState, channel: bytes, pattern: bool) -> None:
-        (self.patterns if pattern else self.channels).setdefault(channel, set()).add(c)
+        if self.access is not None and not c.admin:   # scoped to its database (scoped.py)
+            scope = c.scopes.get((pattern, channel))
+            if scope is not None and scope != c.db:
+                self.scoped.remove(c, channel, pattern, scope)
+            elif scope is None and channel in (c.patterns if pattern else c.channels):
+                self._unsub(self.patterns if pattern else self.channels, channel, c)
+            c.scopes[(pattern, channel)] = c.db
+            self.scoped.add(c, channel, pattern, c.db)
+        else:
+            scope = c.scopes.pop((pattern, channel), None)
+            if scope is not None:
+                self.scoped.remove(c, channel, pattern, scope)
+            (self.patterns if pattern else self.channels).setdefault(channel, set()).add(c)
         (c.patterns if pattern else c.channels).add(channel)
 
     def unsubscribe(self, c: ConnState, channel: bytes, pattern: bool) -> bool:
@@ -655,7 +676,11 @@ class Engine:
         if channel not in mine:
             return False
         mine.discard(channel)
-        self._unsub(self.patterns if pattern else self.channels, channel, c)
+        scope = c.scopes.pop((pattern, channel), None) if c.scopes else None
+        if scope is not None:
+            self.scoped.remove(c, channel, pattern, scope)
+        else:
+            self._unsub(self.patterns if pattern else self.channels, channel, c)
         return True
 
     @staticmethod
@@ -666,12 +691,18 @@ class Engine:
             if not subs:
                 del registry[name]
 
-    def publish(self, channel: bytes, message: bytes) -> int:
-        """Deliver to channel and pattern subscribers; returns how many received it."""
+    def publish(self, channel: bytes, message: bytes, c: ConnState | None = None) -> int:
+        """Deliver to channel and pattern subscribers; returns how many received it. With an
+        access model, `c` (the publisher) decides who may hear it (scoped.py)."""
         from .commands.base import glob_match
+        access = self.access
+        # a non-admin's message reaches only the admin subscribers on its own database
+        only_db = c.db if access is not None and c is not None and not c.admin else None
         count = 0
         frames: dict[int, bytes] = {}
         for sub in list(self.channels.get(channel, ())):
+            if only_db is not None and sub.db != only_db:
+                continue
             data = frames.get(sub.proto)
             if data is None:
                 data = frames[sub.proto] = encode(Push([b"message", channel, message]), sub.proto)
@@ -680,9 +711,17 @@ class Engine:
         for pattern, subs in list(self.patterns.items()):
             if glob_match(pattern, channel):
                 for sub in list(subs):
+                    if only_db is not None and sub.db != only_db:
+                        continue
                     sub.send(encode(Push([b"pmessage", pattern, channel, message]), sub.proto))
                     count += 1
+        if access is not None and c is not None and (self.scoped.channels
+                                                     or self.scoped.patterns):
+            count += self.scoped.deliver(c.db, channel, message, self._may_read)
         return count
+
+    def _may_read(self, sub: ConnState, db: int) -> bool:
+        return bool(sub.admin) or self.access.permission(sub, db) != "none"
 
 
 def _expired(store: Database | None, key: bytes) -> bool:

@@ -74,8 +74,9 @@ def reader(native: Any) -> Callable[..., None] | None:
     return partial(_fastpath.read, native.args[0])
 
 
-def runner(table: dict[bytes, Command]) -> Batch | None:
-    """The C batch loop for a command table, or None (then the Python loop runs)."""
+def runner(table: dict[bytes, Command], skip: tuple[str, ...] = ()) -> Batch | None:
+    """The C batch loop for a command table, or None (then the Python loop runs). Commands
+    in `skip` always take the Python path."""
     _fastpath = _module()
     if _fastpath is None:
         return None
@@ -89,7 +90,8 @@ def runner(table: dict[bytes, Command]) -> Batch | None:
     natives: dict[bytes, int] = {}
     exec_cmd = table.get(b"EXEC")
     for name, (op, handler) in NATIVE.items():
-        if name == "MULTI" and (exec_cmd is None or exec_cmd.handler is not transactions.exec_):
+        if name in skip or (name == "MULTI" and (exec_cmd is None
+                                                 or exec_cmd.handler is not transactions.exec_)):
             continue
         for spelling in (name.encode(), name.lower().encode()):
             cmd = table.get(spelling)

@@ -619,6 +619,7 @@ class HeroDB:
             engine.log = make_log(self.config)
         if engine.access is None:
             engine.access = make_access(self.config)
+            engine.build_native()
         if engine.log is not None:
             self.replay()
         loop = asyncio.get_running_loop()

@@ -215,6 +215,9 @@ def test_read_key_may_subscribe(hd, admin):
     sub = Wire(hd.port)
     assert sub.call("SELECT", "4", "KEY", key) == "OK"
     assert sub.call("SUBSCRIBE", "news") == [b"subscribe", b"news", 1]
+    # channels are scoped by database (scoped.py): a publish in database 0 does not reach it
+    assert admin.call("PUBLISH", "news", "elsewhere") == 0
+    assert admin.call("SELECT", "4") == "OK"
     assert admin.call("PUBLISH", "news", "hi") == 1
     assert sub.read() == [b"message", b"news", b"hi"]
     sub.close()

@@ -13,7 +13,7 @@ command = registrar(COMMANDS)
 
 @command("PUBLISH", 3, "pubsub fast")
 def publish(c: Any, argv: list[bytes]) -> Any:
-    return c.engine.publish(argv[1], argv[2])
+    return c.engine.publish(argv[1], argv[2], c)
 
 
 def _confirm(c: Any, kind: bytes, name: bytes | None) -> bytes:
@@ -63,18 +63,25 @@ def punsubscribe(c: Any, argv: list[bytes]) -> Any:
 
 @command("PUBSUB", -2, "pubsub")
 def pubsub(c: Any, argv: list[bytes]) -> Any:
+    """What a connection may see: everything (admin, or no access model), else only the
+    channels of its database (scoped.py); an admin also sees its database's scoped ones."""
     sub = argv[1].upper()
     engine = c.engine
+    scoped = engine.scoped
+    everything = engine.access is None or c.admin
     if sub == b"CHANNELS" and len(argv) <= 3:
         pattern = argv[2] if len(argv) == 3 else None
-        return [ch for ch in engine.channels if pattern is None or glob_match(pattern, ch)]
+        names = set(engine.channels) if everything else set()
+        names.update(scoped.channel_names(c.db))
+        return [ch for ch in names if pattern is None or glob_match(pattern, ch)]
     if sub == b"NUMSUB":
         out: list[Any] = []
         for ch in argv[2:]:
-            out.extend((ch, len(engine.channels.get(ch, ()))))
+            n = len(engine.channels.get(ch, ())) if everything else 0
+            out.extend((ch, n + scoped.numsub(c.db, ch)))
         return out
     if sub == b"NUMPAT" and len(argv) == 2:
-        return len(engine.patterns)
+        return (len(engine.patterns) if everything else 0) + scoped.numpat(c.db)
     if sub in (b"SHARDCHANNELS",) and len(argv) <= 3:
         return []
     if sub == b"SHARDNUMSUB":

@@ -211,6 +211,9 @@ def info(c: Any, argv: list[bytes]) -> Any:
 def render_info(c: Any, wanted: set[str]) -> str:
     """INFO text: the fields kombu, Celery, Flower and redis-cli read, Redis 7 names."""
     engine = c.engine
+    access = engine.access
+    # without admin rights a connection sees only its own databases and channels (19.4)
+    everything = access is None or c.admin
     usage = resource.getrusage(resource.RUSAGE_SELF)
     rss = _rss_bytes()
     used = engine.used_memory() or rss
@@ -243,8 +246,10 @@ def render_info(c: Any, wanted: set[str]) -> str:
         "stats": [("total_connections_received", engine.stat_connections),
                   ("total_commands_processed", engine.stat_commands),
                   ("rejected_connections", engine.stat_rejected),
-                  ("pubsub_channels", len(engine.channels)),
-                  ("pubsub_patterns", len(engine.patterns)),
+                  ("pubsub_channels", len(engine.channels) + engine.scoped.total(False)
+                   if everything else len(list(engine.scoped.channel_names(c.db)))),
+                  ("pubsub_patterns", len(engine.patterns) + engine.scoped.total(True)
+                   if everything else engine.scoped.numpat(c.db)),
                   ("expired_keys", engine.stat_expired), ("evicted_keys", 0),
                   ("total_error_replies", engine.stat_errors)],
         "replication": [("role", "master"), ("connected_slaves", 0)],
@@ -255,7 +260,8 @@ def render_info(c: Any, wanted: set[str]) -> str:
         "cluster": [("cluster_enabled", 0)],
         "keyspace": [(f"db{db.index}", f"keys={db.size()},expires={len(db.expires)},"
                       f"avg_ttl={_avg_ttl(db)}")
-                     for db in engine.keyspace.dbs if db.data],
+                     for db in engine.keyspace.dbs
+                     if db.data and (everything or access.may_open(c, db.index))],
     }
     default = {"server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                "modules", "errorstats", "cluster", "keyspace"}
