@@ -47,7 +47,7 @@ def run_cmd(ctx: click.Context, target: str, as_json: bool, timeout: float | Non
         settings = found.settings
         if found.via != "up":     # a running `up` has the workers; else start them
             log_dir = settings.data_dir / "logs" / time.strftime("run-%Y%m%d-%H%M%S")
-            cluster = Cluster(settings, topology, log_dir)
+            cluster = Cluster(found.for_children, topology, log_dir)
             stack.callback(cluster.stop)
             with _spinner("starting workers", as_json):
                 cluster.start()
@@ -127,7 +127,8 @@ def supervisor_start(ctx: click.Context, node: str | None, concurrency: int, man
                 index = list(settings.nodes).index(node) if node in settings.nodes else 0
                 managed = available(node_runner_types(index))
             # the runners start while this process imports Celery and starts its worker
-            manager = RunnerManager(settings, node, managed, concurrency=runner_concurrency)
+            manager = RunnerManager(found.for_children, node, managed,
+                                    concurrency=runner_concurrency)
             manager.start()
         from .worker import start_supervisor
         start_supervisor(settings, node, concurrency=concurrency, manager=manager)

@@ -72,10 +72,19 @@ class UpState:
 
 @dataclass(frozen=True)
 class Local:
-    """The installation a command uses: its settings (with a broker) and how it was found."""
+    """The installation a command uses: its settings (with a broker) and how it was found.
+
+    `settings.api_key` may be the local admin key found here; processes this command starts
+    get `for_children` instead (the key as configured), so the admin key never travels in
+    an environment: a child on this machine finds the key file itself."""
 
     settings: Settings
     via: Via
+    configured_key: str | None = None
+
+    @property
+    def for_children(self) -> Settings:
+        return self.settings.with_(api_key=self.configured_key)
 
 
 # ---- `up`: its lock and its state ---------------------------------------------------------
@@ -236,18 +245,19 @@ def api_endpoint(settings: Settings) -> tuple[str, str | None]:
 def find(settings: Settings) -> Local | None:
     """The running installation `settings` points at, without starting anything: the
     configured broker, the running `up`, or a HeroDB serving the data directory."""
+    key = settings.api_key
     if settings.broker_url is not None:
-        return Local(with_local_key(settings), "configured")
+        return Local(with_local_key(settings), "configured", key)
     state = up_state(settings.data_dir, wait_s=STATE_WAIT_S)
     if state is not None:
         nodes = tuple(dict.fromkeys((*state.nodes, *settings.nodes)))
         found = settings.with_(broker_url=state.broker_url, nodes=nodes)
-        return Local(with_local_key(found, check=False), "up")
+        return Local(with_local_key(found, check=False), "up", key)
     from .herodb.lock import holder
     held = holder(settings.data_dir / HERODB_DIR)
     if held is not None and held.address:
         found = settings.with_(broker_url=f"redis://{held.address}/1")
-        return Local(with_local_key(found), "herodb")
+        return Local(with_local_key(found), "herodb", key)
     if held is not None:
         raise NotRunning(f"the HeroDB of {settings.data_dir} (pid {held.pid}) is starting; "
                          "try again in a moment")
@@ -277,6 +287,6 @@ def connect(settings: Settings, *, start: bool = True) -> Iterator[Local]:
         return
     try:
         embedded = settings.with_(broker_url=herodb.url + "/1")
-        yield Local(ensure_admin_key(embedded), "embedded")
+        yield Local(ensure_admin_key(embedded), "embedded", settings.api_key)
     finally:
         herodb.stop()

@@ -115,6 +115,14 @@ def test_up_state_and_the_local_admin_key_are_private(up):
     for name in ("up.json", "admin.key"):
         assert (data / name).stat().st_mode & 0o777 == 0o600, name
     assert state["ready"] is True and state["broker_url"].startswith("redis://127.0.0.1:")
+    # no process of `up` holds the key in its environment: each reads the file itself
+    key = (data / "admin.key").read_text().strip().encode()
+    rows = json.loads(cli(env, "status", "--json").stdout)["rows"]
+    pids = {r["pid"] for r in rows if r["pid"]} | {s["pid"] for s in state["services"]}
+    assert len(pids) >= 10
+    for pid in pids:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            assert key not in f.read(), f"pid {pid} holds the admin key in its environment"
 
 
 def test_commands_find_the_running_up_with_no_broker_and_no_key(up):
