@@ -85,3 +85,11 @@ def test_submit_wait_prints_the_flow_id_first_then_the_outcome(cluster, hero_set
     first, rest = out.split("\n", 1)
     assert re.fullmatch(r"\d+-[0-9a-f]{32}", first)          # the id alone, on the first line
     assert f"flow {first}: finished" in rest
+
+
+def test_status_on_a_configured_broker_shows_its_nodes_runners(cluster, hero_settings):
+    """`herocelery status` with a broker configured and no `up`: the store's nodes."""
+    rows = json.loads(hc(hero_settings, "status", "--json").stdout)["rows"]
+    states = {(r["process"], r["node"]): r["state"] for r in rows}
+    assert states[("runner python", "node1")].startswith("running")
+    assert states[("runner shell", "node1")].startswith("running")
