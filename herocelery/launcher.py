@@ -9,8 +9,9 @@ thread that started it (PR_SET_PDEATHSIG: start children from a long-lived threa
 its output to its log file, and sees the starter's environment without `HEROCELERY_*` plus
 its Settings as `HEROCELERY_*` (the Settings are the whole configuration). Readiness is what
 the process itself says: HeroDB its address in its lock file, a supervisor its heartbeat,
-a managed runner its registration, consuming its queue, from a process that is the
-supervisor's child (so another installation sharing the store cannot make ours look ready).
+a managed runner what its supervisor reports of it (`running`: its loop reports consuming its
+queue), naming a process that is the supervisor's child (so another installation sharing the
+store cannot make ours look ready).
 """
 from __future__ import annotations
 
@@ -230,9 +231,13 @@ def runners_missing(store: Any, supervisors: Mapping[str, Proc],
                     expected: Mapping[str, Sequence[str]], heartbeat_s: float, *,
                     failed_ok: bool = False) -> list[str]:
     """What is not ready yet: `supervisor@<node>` for a supervisor not heartbeating,
-    `<type>@<node>` for each expected runner that is not registered and consuming its queue
-    as a child of that node's supervisor. ConfigError for a runner that failed (past its
-    restarts), unless `failed_ok`."""
+    `<type>@<node>` for each expected runner that the node's supervisor itself does not yet
+    report `running` (its published runner state, written since this supervisor started,
+    naming a process that is the supervisor's child: another installation sharing the store
+    cannot make ours look ready). Ready is the supervisor's own view, so `up`'s "ready" and
+    what `runners()`/`status` show then agree (a runner's own heartbeat comes before the
+    supervisor's next health pass has seen it). ConfigError for a runner that failed (past
+    its restarts), unless `failed_ok`."""
     now = time.time()
     out = []
     for node, sup in supervisors.items():
@@ -240,16 +245,18 @@ def runners_missing(store: Any, supervisors: Mapping[str, Proc],
                  if now - float(e.get("heartbeat", 0)) < 3 * heartbeat_s]
         if not any(e.get("runner") == "supervisor" and e.get("pid") == sup.pid for e in fresh):
             out.append(f"supervisor@{node}")
-        serving = {str(e.get("runner")) for e in fresh if e.get("consuming", True)
-                   and isinstance(e.get("pid"), int) and _parent(e["pid"]) == sup.pid}
-        states: dict[str, Any] | None = None
-        for runner in expected.get(node, ()):
-            if runner in serving:
+        wanted = expected.get(node, ())
+        states: dict[str, Any] = store.runner_states(node) if wanted else {}
+        for runner in wanted:
+            st = states.get(runner) or {}
+            if float(st.get("updated", 0)) < sup.started_at:   # a record of an earlier run
+                out.append(f"{runner}@{node}")
                 continue
-            if states is None:
-                states = store.runner_states(node)
-            st = states.get(runner, {})
-            if st.get("state") == "failed" and float(st.get("updated", 0)) >= sup.started_at:
+            pid = st.get("pid")
+            if st.get("state") == "running" and isinstance(pid, int) \
+                    and _parent(pid) == sup.pid:
+                continue
+            if st.get("state") == "failed":
                 if failed_ok:
                     continue
                 raise ConfigError(f"runner {runner} on {node} failed: {st.get('reason', '')}")
