@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import redis
 from celery import Celery
@@ -18,9 +19,22 @@ if os.environ.get("PLAIN_SAME_CONFIG") == "1":  # the options herocelery uses
 _counter = None
 
 
-@app.task(name="plain.noop")
-def noop(key: str) -> None:
+def _client() -> redis.Redis:
     global _counter
     if _counter is None:
         _counter = redis.Redis.from_url(os.environ["PLAIN_COUNTER"])
-    _counter.incr(key)
+    return _counter
+
+
+@app.task(name="plain.noop")
+def noop(key: str) -> None:
+    _client().incr(key)
+
+
+@app.task(name="plain.stamp")
+def stamp(key: str) -> None:
+    """The last link of a chain: when it ran (for the chain latency), then the count."""
+    pipe = _client().pipeline(transaction=False)
+    pipe.set(key + ":t", repr(time.time()))
+    pipe.incr(key)
+    pipe.execute()
