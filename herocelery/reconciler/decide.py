@@ -70,6 +70,8 @@ def decide(job: JobView, *, now: float, held: bool, queue_busy: bool,
         if held or queue_busy:
             waited = now - job.dispatched_at if job.dispatched_at else 0.0
             return Action("later", now + min(MAX_LOOK_AFTER_S, max(grace_s, waited / 2)))
+        if job.dispatched_at and now - job.dispatched_at < grace_s:
+            return Action("later", now + grace_s)   # its message may be on its way still
         return Action("redispatch", reason="dispatched, but no runner message holds it")
     if status == JobStatus.started.value:
         if job.lease_held:

@@ -104,17 +104,26 @@ class Reconciler:
         store = self.rt.store
         with self.app.connection_for_write() as conn:
             channel = conn.default_channel
+            # Order matters (issue 13.1, several reconcilers): the jobs first, then the
+            # queues, then the messages in workers' hands. A message only moves queue ->
+            # worker, so one that moves meanwhile is seen in one of them, and whatever moves
+            # a job after it was read changes its status or generation, which the store's
+            # reclaim checks. Reading the broker first let a job re-dispatched by another
+            # reconciler and already in a runner's hands look orphaned (taken twice).
+            reads = [(db, self._read_jobs(db, now)) for db in store.homes()]
+            queues = set().union(*(_queues(rows) for _, rows in reads)) if reads else set()
+            busy = broker.busy_queues(channel.client, queues)
             unacked = broker.read_unacked(channel)
             live = self._live_tags(now)
-            held_tags = set(unacked.delivered)
             if unacked.delivered and now >= self.quiet_until:
                 dead = orphans(unacked.delivered, live, now=now,
                                grace_s=3 * self.settings.heartbeat_s + 1.0)
+                # restored messages are back in their queues: their jobs stay held
                 report.counts["restored"] += broker.restore(channel, dead)
-                held_tags -= set(dead)
-            held = unacked.holding(held_tags)
+            held = unacked.holding(unacked.delivered)
+            for db, rows in reads:
+                report.looked += self._jobs(db, rows, now, held, busy, report)
             for db in store.homes():
-                report.looked += self._jobs(db, now, held, channel.client, report)
                 self._flows(db, now, report)
         cutoff = now - 600.0          # forget what was seen of jobs that left the index
         self.missing_lease = {k: v for k, v in self.missing_lease.items() if v > cutoff}
@@ -141,27 +150,27 @@ class Reconciler:
                     out.update(str(t) for t in entry.get("held", ()))
         return out
 
-    def _jobs(self, db: int, now: float, held: set[str], broker_client: Any,
-              report: PassReport) -> int:
+    def _read_jobs(self, db: int, now: float) -> list[tuple[str, tuple[Any, ...], bool]]:
+        """The due jobs of the `inflight` index of database `db`, with what decide needs:
+        (id, fields, lease held), in one round trip."""
         r = self.rt.store.database(db)
         ids = [str(i) for i in r.zrangebyscore(Keys.inflight(), "-inf", now, start=0,
                                                num=self.settings.reconcile_batch)]
         if not ids:
-            return 0
+            return []
         pipe = r.pipeline(transaction=False)
         for jid in ids:
             pipe.hmget(Keys.job(jid), "status", "pending", "generation", "attempts",
                        "retries", "dispatched_at", "node", "runner", "flow_id", "name")
             pipe.exists(Keys.lease(jid))
         raw = pipe.execute()
-        rows = [(jid, raw[2 * i], bool(raw[2 * i + 1])) for i, jid in enumerate(ids)]
-        queues = set()
-        for _, f, _ in rows:
-            if f[0] is not None and f[6]:
-                queues.add(supervisor_queue(f[6]))
-                if f[7]:
-                    queues.add(runner_queue(f[6], f[7]))
-        busy = broker.busy_queues(broker_client, queues)
+        return [(jid, tuple(raw[2 * i]), bool(raw[2 * i + 1])) for i, jid in enumerate(ids)]
+
+    def _jobs(self, db: int, rows: list[tuple[str, tuple[Any, ...], bool]], now: float,
+              held: set[str], busy: set[str], report: PassReport) -> int:
+        if not rows:
+            return 0
+        r = self.rt.store.database(db)
         later: dict[str, float] = {}
         forget: list[str] = []
         stale: list[tuple[JobView, tuple[Any, ...], Action]] = []
@@ -193,7 +202,7 @@ class Reconciler:
             report.counts["stale"] += 1
             self.missing_lease.pop((view.id, view.generation), None)
             self._act(view, f, action, report)
-        return len(ids)
+        return len(rows)
 
     def _act(self, view: JobView, f: tuple[Any, ...], action: Action,
              report: PassReport) -> None:
@@ -234,6 +243,17 @@ class Reconciler:
                 log.warning("reconciler: flow %s finished (its last settler had not)", flow_id)
             else:
                 r.zrem(Keys.finishing(), flow_id)
+
+
+def _queues(rows: list[tuple[str, tuple[Any, ...], bool]]) -> set[str]:
+    """The queues the messages of these jobs would wait in. Pure."""
+    out: set[str] = set()
+    for _, f, _ in rows:
+        if f[0] is not None and f[6]:
+            out.add(supervisor_queue(f[6]))
+            if f[7]:
+                out.add(runner_queue(f[6], f[7]))
+    return out
 
 
 def _view(jid: str, f: tuple[Any, ...], lease: bool, lost_runs_limit: int) -> JobView:
