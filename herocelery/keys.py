@@ -125,6 +125,11 @@ class Keys:
         return f"{PREFIX}:callers"
 
     @staticmethod
+    def seal_key() -> str:
+        """String (store database): the key job records are sealed with (contexts/seal.py)."""
+        return f"{PREFIX}:seal-key"
+
+    @staticmethod
     def api_key(key_hash: str) -> str:
         """String: the caller name owning the API key with this SHA-256."""
         return f"{PREFIX}:apikey:{key_hash}"

@@ -129,6 +129,7 @@ class Job(BaseModel):
     worker: str | None = None                                # host:pid of its last run
     signatures: list[dict[str, str]] = Field(default_factory=list)
     signatories: list[str] = Field(default_factory=list)    # verified by the supervisor
+    seal: str = ""                  # HMAC of the fields admission trusts (contexts/seal.py)
 
     JSON_FIELDS: ClassVar[tuple[str, ...]] = ("args", "env", "after", "after_ids", "dependents", "result", "error",
                    "signatures", "signatories")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .. import graph
 from ..contexts import Caller, Registry, check_flow
+from ..contexts.seal import seal, seal_key
 from ..errors import FlowError, NotRunning
 from ..keys import Keys, record_id
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
@@ -51,6 +52,9 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home:
             allow_failure=js.allow_failure, signatures=list(js.signatures),
             status=JobStatus.waiting_for_prerequisites,
             pending=len(js.after), created_at=created)))
+    key = seal_key(rt.store.r)       # what admission checked, bound to each record
+    for job in jobs:
+        job.seal = seal(job, key)
     flow = FlowRecord(id=flow_id, name=spec.name, context_id=spec.context, caller_id=caller,
                       status=FlowStatus.started, jobs=ids, remaining=len(jobs),
                       created_at=created, started_at=created)

@@ -215,6 +215,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     """Run the job and record its outcome. Returns (whether the lease went with the settle,
     the status this run settled the job with, or None)."""
     from ..contexts import check_signatures
+    from ..contexts.seal import broken, seal_key
     store, s = rt.store, rt.settings
     attempt = job.attempts
     started = job.started_at or now()
@@ -225,7 +226,9 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     try:
         context = job_context(rt, job)
         signatories, why = check_signatures(context, job)
-        if why is not None:  # the record changed after admission
+        if why is None:  # the record changed after admission: caller, limits, script ...
+            why = broken(job, seal_key(store.r))
+        if why is not None:
             raise PermissionDenied(why)
     except HeroCeleryError as exc:  # the context was deleted after admission
         done = rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",

@@ -22,7 +22,8 @@ class Team:
 
     def __init__(self, registry) -> None:
         tag = uuid.uuid4().hex[:6]
-        self.admin = registry.create_key(f"iso-admin-{tag}", Scope.admin)
+        self.admin_name = f"iso-admin-{tag}"
+        self.admin = registry.create_key(self.admin_name, Scope.admin)
         self.alice_name, self.bob_name = f"alice-{tag}", f"bob-{tag}"
         self.rita_name = f"rita-{tag}"
         self.alice = registry.create_key(self.alice_name, Scope.user)
@@ -241,6 +242,42 @@ def test_a_job_changed_after_admission_is_refused_by_the_runner(secure_cluster, 
     assert done.status is JobStatus.error and done.error["type"] == "PermissionDenied"
     assert "does not match" in done.error["message"]
     assert done.result is None
+
+
+HOSTILE_PY = """
+import json
+jobs = json.loads(ctx.db.hget('hero:flow:' + ctx.flow_id, 'jobs'))
+ctx.db.hset('hero:job:' + jobs['victim'], mapping={'caller_id': args['as']})
+ctx.db.hset('hero:job:' + jobs['slow'], mapping={'timeout_s': '55'})
+result = sorted(jobs)
+"""
+
+
+def test_a_job_rewriting_a_siblings_caller_and_timeout_does_not_make_it_run_so(
+        secure_cluster, secure_settings, team) -> None:
+    """issue 19.5: records live in the context's database, which its jobs can write; a job
+    set a sibling's `caller_id` to an admin's and raised another's `timeout_s`, and they
+    ran so. Now the fields submission checked are sealed: neither runs with what it was
+    given, and the rewrite is named."""
+    f = Flow("hostile", context=team.a.name)
+    f.job("evil", script=HOSTILE_PY, args={"as": team.admin_name})
+    f.job("victim", after="evil", script="ctx.db.set('ran-as', ctx.caller_id); result = 1")
+    f.job("slow", after="evil", timeout=2,
+          script="import time; ctx.db.set('slow-ran', 1); time.sleep(4); result = 1")
+    h = f.submit(secure_settings, api_key=team.alice)
+    try:
+        h.wait(60)
+        jobs = h.jobs()
+        assert jobs["evil"].status is JobStatus.finished, jobs["evil"]
+        for name in ("victim", "slow"):
+            job = jobs[name]
+            assert job.status is JobStatus.error, (name, job)
+            assert job.error["type"] == "PermissionDenied", job.error
+            assert "changed after submission" in job.error["message"]
+        a_db = context_client(secure_settings, team.a)
+        assert a_db.get("ran-as") is None and a_db.get("slow-ran") is None
+    finally:
+        h.close()
 
 
 def test_a_forged_signature_is_refused_at_submit(secure_settings, team, signed) -> None:
