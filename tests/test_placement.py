@@ -95,9 +95,14 @@ def test_a_broker_url_with_the_wrong_database_is_refused_and_says_so(cluster, he
     """Issue 12.5: the broker URL without /1 reaches the same store (and its heartbeats),
     but not the queues the workers consume."""
     wrong = hero_settings.with_(broker_url=hero_settings.broker_url.rsplit("/", 1)[0])
+    before = _sizes(hero_settings)
+    queued = redis.Redis.from_url(wrong.broker_url)
     f = Flow("wrongdb")
     f.job("a", script="result = 1")
     with pytest.raises(NotRunning) as exc:
         f.submit(wrong)
     text = str(exc.value)
     assert "no supervisor" in text and "consume broker database 1, not 0" in text
+    assert _sizes(hero_settings) == before                    # nothing stored
+    assert queued.llen("supervisor.node1") == 0               # nothing queued where it went
+    queued.close()

@@ -3,20 +3,16 @@
 not fail a flow."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
 
+from herocelery import launcher
 from herocelery.celeryapp import make_app
 from herocelery.coordinator import build_records, dispatch
 from herocelery.flow import FlowHandle
 from herocelery.contexts import Registry
 from herocelery.models import FlowSpec, FlowStatus, JobStatus
 from herocelery.supervisor.admit import NO_RUNNER, waits
-from support import env_without_herocelery, wait_for
+from support import wait_for
 
 NODE = "waitnode"
 NO_PYTHON = f"{NO_RUNNER}'python' runner on node '{NODE}' (start one with ...)"
@@ -33,21 +29,9 @@ def test_only_a_missing_runner_is_waited_out_and_only_so_long(reason, since, now
     assert waits(reason, since, now, runner_wait_s=30.0) is expected
 
 
-def _spawn(settings, log, *args: str) -> subprocess.Popen:
-    env = {**env_without_herocelery(), **settings.to_env()}
-    with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "herocelery", *args], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def _spawn(settings, log, *args: str) -> launcher.Proc:
+    """A node's worker as `up` and `run` start one (the one orchestrator, launcher.py)."""
+    return launcher.spawn(args[0], NODE, args, settings, log, kind=args[0])
 
 
 def test_a_job_waits_for_a_runner_that_comes_later_and_then_runs(hero_settings, tmp_path):
@@ -84,4 +68,4 @@ def test_a_job_waits_for_a_runner_that_comes_later_and_then_runs(hero_settings, 
         app.close()
         for proc in (runner, sup):
             if proc is not None:
-                _stop(proc)
+                proc.stop(20)

@@ -154,6 +154,53 @@ def test_commands_find_the_running_up_with_no_broker_and_no_key(up):
     assert keys.returncode == 0 and "local-admin" in keys.stdout, keys.stderr
 
 
+def test_run_uses_the_running_up_and_starts_nothing_of_its_own(up):
+    """Issue 12.1/12.4: `herocelery run` with nothing configured runs the flow on the running
+    `up` (its store lists the flow) instead of starting a HeroDB and workers of its own."""
+    proc, env, state, data = up
+    out = cli(env, "run", str(ROOT / "examples" / "etl.yaml"), "--json", timeout=120)
+    assert out.returncode == 0, out.stderr
+    ran = json.loads(out.stdout)
+    assert ran["jobs"]["double"]["result"] == [2, 4, 6]
+    assert not list((data / "logs").glob("run-*"))         # no workers started for it
+    flows = local_client(state, data).flows()
+    assert ran["flow_id"] in {f["id"] for f in flows}
+
+
+def test_flower_finds_the_running_up(up):
+    """Issue 12.4: `herocelery flower` with no broker configured watches up's broker."""
+    proc, env, state, data = up
+    port = _free_port()
+    log = open(data / "flower-cmd.log", "wb")
+    flower = subprocess.Popen([sys.executable, "-m", "herocelery", "flower", "--port",
+                               str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        def workers() -> dict:
+            assert flower.poll() is None, (data / "flower-cmd.log").read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/workers?refresh=1",
+                                            timeout=10) as resp:
+                    return json.loads(resp.read())
+            except OSError:
+                return {}
+        seen = wait_for(lambda: any(name.startswith("supervisor-node2-")
+                                    for name in workers()), 60, interval=0.5,
+                        what="Flower of `herocelery flower` to list up's workers")
+        assert seen
+    finally:
+        os.killpg(flower.pid, signal.SIGTERM)
+        flower.wait(20)
+        log.close()
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_a_second_up_says_one_is_running(up):
     proc, env, state, data = up
     out = cli(env, "up", "--api-port", "0", timeout=30)

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
+from herocelery import launcher
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus
 from herocelery.store import Store
 from herocelery.supervisor.manage import backoff_s, health, last_seen, node_runner_types
-from support import env_without_herocelery, wait_for
+from support import wait_for
 
 NODE = "mnode"
 
@@ -58,18 +57,13 @@ def managed(hero_settings, tmp_path_factory):
                                    health_timeout_s=2.0, health_interval_s=0.3,
                                    nodes=(*hero_settings.nodes, NODE),
                                    data_dir=tmp_path_factory.mktemp("managed"))
-    log = settings.data_dir / "supervisor.log"
-    env = {**env_without_herocelery(), **settings.to_env()}
-    with open(log, "ab") as out:
-        sup = subprocess.Popen([sys.executable, "-m", "herocelery", "supervisor", "start",
-                                "--node", NODE, "--manage", "--runners", "python,nosuchtype",
-                                "--runner-concurrency", "1"], env=env, stdout=out,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    # started as `up` and `run` start a node's supervisor (the one orchestrator, launcher.py)
+    sup = launcher.spawn("supervisor", NODE, launcher.supervisor_args(
+        NODE, ["python", "nosuchtype"], runner_concurrency=1), settings,
+        settings.data_dir / "supervisor.log", kind="supervisor")
     store = Store.from_url(settings.store_url())
     yield settings, sup, store
-    if sup.poll() is None:
-        os.killpg(sup.pid, signal.SIGKILL)
-        sup.wait()
+    sup.stop()
     store.close()
 
 
@@ -165,7 +159,7 @@ def test_stopping_the_supervisor_stops_its_runners(managed):
     settings, sup, store = managed
     pid = state(store, "python")["pid"]
     os.kill(sup.pid, signal.SIGTERM)
-    sup.wait(30)
+    sup.popen.wait(30)
     wait_for(lambda: not _exists(pid), 15, what="the runner process to end")
     assert state(store, "python")["state"] == "stopped"
 

@@ -77,6 +77,13 @@ def test_heroclient_without_arguments_finds_the_running_api_and_the_local_key(
         assert client_in_subprocess(env, tmp_path) == {"url": api.url, "caller": "local-admin"}
         wrong = client_in_subprocess({**env, "HEROCELERY_API_KEY": "hc_wrong"}, tmp_path)
         assert wrong["url"] == api.url and "not valid" in wrong["error"]   # the variable first
+        from herocelery.contexts import Registry, Scope
+        from herocelery.store import Store
+        store = Store.from_url(settings.store_url())
+        other = Registry(store.r, settings).create_key("another-admin", Scope.admin)
+        store.close()
+        assert client_in_subprocess({**env, "HEROCELERY_API_KEY": other}, tmp_path) == {
+            "url": api.url, "caller": "another-admin"}             # acts as that key's owner
     finally:
         lock.close()
         (data / "up.json").unlink()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from support import env_without_herocelery, free_port, port_open, wait_for
+from support import free_port, port_open, wait_for
 
 STORES = ("redis", "redis-aof", "herodb-always", "herodb-everysec")
 RUN_S = 180.0          # a case's flows must all end within this after its fault
@@ -132,16 +132,14 @@ class Rig:
             reconcile_interval_s=1.0, reconcile_grace_s=3.0, runner_backoff_s=0.2,
             runner_restart_limit=50, job_timeout_s=60.0, visibility_timeout_s=3600.0,
             store_retry_s=30.0, runner_wait_s=120.0, log_level="INFO")
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.procs: dict[str, Any] = {}         # name -> launcher.Proc
 
     # ---- processes ------------------------------------------------------------------------
     def spawn(self, name: str, *args: str) -> None:
-        env = {**env_without_herocelery(), **self.settings.to_env()}
-        log = self.root / f"{name}.log"
-        with open(log, "ab") as out:
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "herocelery", *args], env=env, stdout=out,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        """A worker as `up` and `run` start one (the one orchestrator, launcher.py)."""
+        from herocelery import launcher
+        self.procs[name] = launcher.spawn(name, "node1", args, self.settings,
+                                          self.root / f"{name}.log", kind=name)
 
     def start_supervisor(self) -> None:
         self.spawn("supervisor", "supervisor", "start", "--node", "node1", "--manage",
@@ -171,7 +169,7 @@ class Rig:
         """kill -9 of a whole process group (a process and everything it started in it)."""
         pid = self.procs[name].pid
         os.killpg(pid, signal.SIGKILL)
-        self.procs[name].wait(10)
+        self.procs[name].popen.wait(10)
         return pid
 
     def runner_pid(self) -> int:
@@ -179,18 +177,8 @@ class Rig:
             return int(s.runner_states("node1")["python"]["pid"])
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in self.procs.values():
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        from herocelery.launcher import Processes
+        Processes(list(self.procs.values())).stop(20.0)
         self.store.stop()
 
     def client(self) -> Any:
