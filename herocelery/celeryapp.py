@@ -1,8 +1,9 @@
-"""Builds the Celery app from Settings and wires the three tiers' tasks onto it.
+"""Builds the Celery app from Settings and wires the three tiers' tasks onto it; only wires.
 
 The tasks are thin: `hero.admit` calls the supervisor, `hero.run` calls the runner executor,
-which settles the job through the coordinator. Everything is built from the one Settings
-object; nothing here runs at import time.
+which settles the job through `settle.py` (below every tier). Everything is built from the one
+Settings object; nothing here runs at import time. The `Runtime` an app carries is
+`runtime.py`'s; it is re-exported here for callers that built it from here.
 """
 from __future__ import annotations
 
@@ -14,51 +15,10 @@ from .canvas import ADMIT_TASK, RUN_TASK
 from .errors import JobFailed, NotFound
 from .models import FAILED_JOB, JobStatus
 from .settings import Settings
-from .store import TRANSIENT_ERRORS, Store
+from .runtime import Runtime
+from .store import TRANSIENT_ERRORS
 
-
-class Runtime:
-    """What a worker process needs: settings, the Celery app and (lazily) the store.
-
-    `retry_s`: how long a store command is retried on a transient error before it raises;
-    short for clients (a user waits), `store_retry_s` in the tiers' workers (`tier()`)."""
-
-    def __init__(self, settings: Settings, app: Celery) -> None:
-        self.settings = settings
-        self.app = app
-        self.retry_s = 3.0
-        self._store: Store | None = None
-        self._watch: Store | None = None
-        # context id -> (valid until, the context); see runners/execute.py
-        self.contexts: dict[str, tuple[float, Any]] = {}
-        from .coordinator import job_ended
-        self.job_ended = job_ended
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store.from_url(self.settings.store_url(), retry_s=self.retry_s)
-            self._store.look_after_s = self.settings.reconcile_grace_s
-        return self._store
-
-    @property
-    def watch(self) -> Store:
-        """A store client that gives up fast, for periodic checks (lease renewal,
-        cancellation): a check that fails is simply made again at the next tick."""
-        if self._watch is None:
-            self._watch = Store.from_url(self.settings.store_url(), retry_s=0.5)
-        return self._watch
-
-    def tier(self) -> "Runtime":
-        """Configure this runtime for a tier's worker: retry the store for `store_retry_s`."""
-        self.retry_s = self.settings.store_retry_s
-        return self
-
-    def close(self) -> None:
-        for store in (self._store, self._watch):
-            if store is not None:
-                store.close()
-        self._store = self._watch = None
+__all__ = ["Runtime", "make_app", "failure", "store_trouble_requeues"]
 
 
 def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
@@ -97,7 +57,7 @@ def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
     return app
 
 
-def _register_tasks(app: Celery, rt: Runtime) -> None:
+def _register_tasks(app: Celery, runtime: Runtime) -> None:
     # shared=False: a task must reach only the runtime of the app it was registered on
     app.task(name=ADMIT_TASK, bind=True, ignore_result=True, shared=False)(admit_task)
     # throws: a job that failed is a FAILURE in Flower, without a traceback in the log

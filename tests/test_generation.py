@@ -10,6 +10,7 @@ from herocelery.contexts import Registry
 from herocelery.coordinator import build_records
 from herocelery.keys import Keys
 from herocelery.models import FlowSpec, JobStatus
+from herocelery.settle import job_ended
 
 
 @pytest.fixture
@@ -33,11 +34,11 @@ def test_a_superseded_run_cannot_settle_the_job(rt):
     flow, jobs = _flow(rt)
     a = jobs["a"]
     rt.store.home(a.id).hincrby(Keys.job(a.id), "generation", 1)   # retried meanwhile
-    assert rt.job_ended(rt, a, JobStatus.cancelled, {}, generation=0) is False
+    assert job_ended(rt, a, JobStatus.cancelled, {}, generation=0) is False
     record = rt.store.job(a.id)
     assert record.status is JobStatus.waiting_for_prerequisites and record.generation == 1
     assert rt.store.flow(flow.id).remaining == 2
-    assert rt.job_ended(rt, record, JobStatus.finished, {"result": 1}, generation=1) is True
+    assert job_ended(rt, record, JobStatus.finished, {"result": 1}, generation=1) is True
     assert rt.store.job(a.id).status is JobStatus.finished
 
 

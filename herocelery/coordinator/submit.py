@@ -11,10 +11,10 @@ from ..errors import FlowError, NotRunning
 from ..keys import Keys, record_id
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
 from .placement import Want, live_kinds, node_order, other_databases, place
-from .progress import dispatch
+from ..settle import dispatch
 
 if TYPE_CHECKING:
-    from ..celeryapp import Runtime
+    from ..runtime import Runtime
 
 
 def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home: int,

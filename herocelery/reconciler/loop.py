@@ -20,10 +20,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..coordinator import dispatch, finish_flow, job_ended
 from ..keys import Keys, runner_queue, supervisor_queue
 from ..models import JobStatus, runs_allowed
 from ..settings import Settings
+from ..settle import dispatch, finish_flow, job_ended
 from ..store import TRANSIENT_ERRORS
 from ..supervisor.registry import is_alive
 from . import broker

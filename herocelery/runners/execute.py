@@ -17,12 +17,13 @@ from .. import canvas
 from ..errors import HeroCeleryError, JobTimeout, NotFound, PermissionDenied, ScriptError
 from ..keys import Keys
 from ..models import TERMINAL_JOB, Job, JobStatus, now
+from ..settle import job_ended
 from ..store import TRANSIENT_ERRORS
 from . import get_runner
 from .base import JobContext
 
 if TYPE_CHECKING:
-    from ..celeryapp import Runtime
+    from ..runtime import Runtime
     from ..contexts import Context
 
 
@@ -109,14 +110,14 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStat
             # a live execution elsewhere, or one that died on another host: look again later
             raise task.retry(countdown=s.lease_s, max_retries=None)
     if verdict == "cancelled":   # payload: the generation the claim saw cancelled
-        rt.job_ended(rt, store.job(job_id), JobStatus.cancelled, {},
+        job_ended(rt, store.job(job_id), JobStatus.cancelled, {},
                      generation=int(payload or 0))
         return None
     if verdict != "ok":  # missing or already terminal: a late duplicate
         return None
     job = payload
     if job.attempts > job.runs_allowed(s.lost_runs_limit):  # every earlier run was lost
-        done = rt.job_ended(rt, job, JobStatus.error, {"error": lost_error(job, job.attempts - 1)},
+        done = job_ended(rt, job, JobStatus.error, {"error": lost_error(job, job.attempts - 1)},
                             lease_token=token, generation=job.generation)
         return JobStatus.error if done else None
     released, settled = False, None
@@ -231,7 +232,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
         if why is not None:
             raise PermissionDenied(why)
     except HeroCeleryError as exc:  # the context was deleted after admission
-        done = rt.job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
+        done = job_ended(rt, job, JobStatus.error, {"error": {"type": "PermissionDenied",
                                                                  "message": str(exc)}},
                             generation=job.generation)
         return False, JobStatus.error if done else None
@@ -275,7 +276,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
         return False, None
     if keeper.was_cancelled:
         # guarded: a cancel followed at once by `flow retry` must not cancel the new run
-        rt.job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]},
+        job_ended(rt, job, JobStatus.cancelled, {"logs": fields["logs"]},
                      generation=job.generation)
         return False, None
     fields["started_at"] = started  # unchanged; lets the settler measure the run time
@@ -293,7 +294,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
         canvas.send([sig], countdown=delay)
         return False, None
     # settling is a no-op if the job was cancelled meanwhile (its record is already terminal)
-    done = rt.job_ended(rt, job, status, fields, lease_token=token, generation=job.generation)
+    done = job_ended(rt, job, status, fields, lease_token=token, generation=job.generation)
     return True, status if done else None
 
 

@@ -11,10 +11,11 @@ from ..contexts.seal import broken, seal_key
 from ..errors import NotFound
 from ..keys import Keys, home_of
 from ..models import Job, JobStatus
+from ..settle import job_ended
 from .registry import chunk_size, live_capacity
 
 if TYPE_CHECKING:
-    from ..celeryapp import Runtime
+    from ..runtime import Runtime
 
 ADMISSIBLE = (JobStatus.waiting_for_prerequisites, JobStatus.dispatched)
 
@@ -134,15 +135,15 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
         if job.id in waited:
             continue
         if reason == "cancelled":
-            rt.job_ended(rt, job, JobStatus.cancelled, {}, generation=job.generation)
+            job_ended(rt, job, JobStatus.cancelled, {}, generation=job.generation)
         elif reason.startswith(PERMISSION):
-            rt.job_ended(rt, job, JobStatus.error, {"error": {
+            job_ended(rt, job, JobStatus.error, {"error": {
                 "type": "PermissionDenied", "message": reason[len(PERMISSION):]}},
                 generation=job.generation)
         else:
             waited_s = at_now - job.waiting_since if job.waiting_since else 0.0
             tail = f" (waited {waited_s:.0f}s)" if waited_s else ""
-            rt.job_ended(rt, job, JobStatus.error,
+            job_ended(rt, job, JobStatus.error,
                          {"error": {"type": "AdmissionError", "message": reason + tail}},
                          generation=job.generation)
     return sum(len(group) for group in admitted.values())

@@ -1,8 +1,9 @@
 """What happens when a job ends: settle it, release or skip its dependents, end the flow.
 
-Runs wherever a job settles (a runner or a supervisor process): the last prerequisite to
-settle releases a job, so a job starts as soon as - and only when - all its prerequisites are
-done, for every DAG shape.
+Below every tier: a runner, a supervisor (a refused job), the reconciler (a lost one) and the
+coordinator (dispatching a new flow's first jobs) import it directly; nobody hands it around
+as a callable. The last prerequisite to settle releases a job, so a job starts as soon as -
+and only when - all its prerequisites are done, for every DAG shape.
 """
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import json
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .. import canvas, graph
-from ..keys import Keys
-from ..store import count_job_commands, publish_command
-from ..models import FAILED_JOB, JobStatus, now
+from . import canvas, graph
+from .keys import Keys
+from .models import FAILED_JOB, JobStatus, now
+from .store import count_job_commands, publish_command
 
 if TYPE_CHECKING:
-    from ..celeryapp import Runtime
-    from ..models import Job
+    from .models import Job
+    from .runtime import Runtime
 
 
 def dispatch(rt: "Runtime", flow_id: str, ready: Iterable[tuple[str, str, str]]) -> None:
