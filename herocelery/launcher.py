@@ -37,7 +37,7 @@ STOP_ORDER = {"flower": 0, "api": 0, "reconciler": 1, "supervisor": 2, "runner":
               "herodb": 3}
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: SIGTERM when the thread that started it ends (Linux)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -134,7 +134,7 @@ def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Pa
         popen = subprocess.Popen([*(exe or [sys.executable, "-m", "herocelery"]), *args],
                                  env=full_env, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True,
-                                 preexec_fn=_die_with_parent)
+                                 preexec_fn=die_with_parent)
     return Proc(name, node, popen, log, address or f"pid {popen.pid}", kind or name, offset)
 
 

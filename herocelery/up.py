@@ -147,8 +147,6 @@ def flower_cmd(ctx: click.Context, port: int, address: str, flower_args: tuple[s
                ) -> None:
     """Run Flower with flower.conf on the installation's broker (`herocelery up`'s, the
     configured one, or the data directory's HeroDB); extra args go to Flower."""
-    import subprocess
-
     from .api.auth import is_loopback
     from .local import connect
     if not is_loopback(address) and not os.environ.get("FLOWER_BASIC_AUTH"):
@@ -162,9 +160,30 @@ def flower_cmd(ctx: click.Context, port: int, address: str, flower_args: tuple[s
         args += list(flower_args)
         if found.via != "embedded":
             os.execv(sys.executable, args)
-        # the HeroDB started for us must outlive Flower: run it as a child
-        try:
-            code = subprocess.call(args)
-        except KeyboardInterrupt:
-            code = 130
+        code = _flower_child(args)   # the HeroDB started for us must outlive Flower
     sys.exit(code)
+
+
+def _flower_child(args: list[str]) -> int:
+    """Run Flower as a child until it exits or this command is stopped (Ctrl-C, SIGTERM,
+    the terminal closing): then stop Flower first, so none is left behind on a HeroDB
+    that stops with this command."""
+    import subprocess
+
+    from .launcher import die_with_parent
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    proc = subprocess.Popen(args, preexec_fn=die_with_parent)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 130

@@ -208,3 +208,60 @@ def test_a_module_path_works_from_any_directory(tmp_path, redis_server):
              "run", "../proj/pkg/flows.py:etl", "--json", cwd=elsewhere)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["jobs"]["b"]["result"] == 7
+
+
+def test_flower_on_the_embedded_herodb_stops_with_the_command(tmp_path):
+    """`herocelery flower` with nothing running opens the data directory's HeroDB for its
+    duration and runs Flower as its child; stopping the command (SIGTERM) stops Flower too
+    (before, Flower was left running on a HeroDB that had stopped)."""
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from support import wait_for
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**env_without_herocelery(), "HEROCELERY_DATA_DIR": str(tmp_path / "data")}
+    log = open(tmp_path / "flower.log", "wb")
+    cmd = subprocess.Popen([sys.executable, "-m", "herocelery", "flower", "--port", str(port)],
+                           env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        def healthy() -> bool:
+            assert cmd.poll() is None, (tmp_path / "flower.log").read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck",
+                                            timeout=5) as resp:
+                    return resp.read() == b"OK"
+            except OSError:
+                return False
+        wait_for(healthy, 60, interval=0.3, what="Flower on the embedded HeroDB")
+        children = [int(p) for p in open(f"/proc/{cmd.pid}/task/{cmd.pid}/children")
+                    .read().split()]
+        assert children, "Flower runs as a child of the command"
+        cmd.send_signal(signal.SIGTERM)
+        cmd.wait(30)
+
+        def gone(pid: int) -> bool:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    return f.read().rsplit(") ", 1)[1][0] == "Z"
+            except OSError:
+                return True
+        deadline = time.monotonic() + 20
+        while not all(gone(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(gone(p) for p in children), "Flower outlived `herocelery flower`"
+        assert holder(tmp_path / "data" / "herodb") is None     # the HeroDB stopped too
+    finally:
+        if cmd.poll() is None:
+            cmd.kill()
+            cmd.wait()
+        for pid in locals().get("children", []):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()

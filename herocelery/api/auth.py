@@ -20,6 +20,8 @@ from ..errors import ConfigError, HeroCeleryError, PermissionDenied
 
 MISSING_KEY = "missing API key: send Authorization: Bearer <key>"
 WRONG_KEY = "API key refused"
+NEEDS_BEARER = ("this installation has API keys: send Authorization: Bearer <key> (on the "
+                "API's machine, its admin key is admin.key in the data directory)")
 NO_LOCAL_KEY = ("this installation has API keys but no valid local admin key in its data "
                 "directory (admin.key): open leaf as /leaf/?key=<key>")
 OPEN_BIND = ("refusing to bind the API to {host}: beyond loopback an API key is required "
@@ -90,7 +92,8 @@ class Authenticator:
         try:
             return self.registry.authenticate(presented)
         except PermissionDenied as exc:
-            raise Unauthorized(str(exc)) from None
+            # over HTTP, say what to send (the registry's words name the CLI's options)
+            raise Unauthorized(NEEDS_BEARER if presented is None else str(exc)) from None
 
     def local_caller(self) -> Any:
         """The caller of leaf's session (the local user's browser): the configured key's, else

@@ -96,8 +96,8 @@ def test_heroclient_without_arguments_finds_the_running_api_and_the_local_key(
 
 def test_a_client_given_a_url_sends_only_the_key_it_is_given(installation):
     data, api, key, settings = installation
-    with pytest.raises(ApiError, match="has API keys"):
-        HeroClient(api.url).flows()
+    with pytest.raises(ApiError, match="has API keys: send Authorization: Bearer <key>"):
+        HeroClient(api.url).flows()           # over HTTP, what to send (not the CLI's flags)
     assert isinstance(HeroClient(api.url, api_key=key).flows(), list)
     assert isinstance(HeroClient(settings=settings.with_(
         api_port=int(api.url.rsplit(":", 1)[1]))).flows(), list)
