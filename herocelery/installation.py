@@ -94,6 +94,12 @@ class Installation:
                     f"herocelery up is already running on {self.data_dir} (pid "
                     f"{info.get('pid', '?')}, API {info.get('api_url', '?')}); see `herocelery "
                     "status`, or stop it (Ctrl-C) before starting another") from None
+        if self.api_port and launcher.port_taken(self.settings.api_host, self.api_port):
+            # before anything starts: another `up` (of another data directory) or API has it
+            lock.close()
+            raise ConfigError(f"the API port {self.settings.api_host}:{self.api_port} is in "
+                              "use by another process (another `herocelery up`?): choose "
+                              "another with `herocelery up --api-port P`")
         self._lock = lock
 
     # ---- start ----------------------------------------------------------------------------

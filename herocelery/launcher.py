@@ -45,6 +45,19 @@ def die_with_parent() -> None:
         pass
 
 
+def port_taken(host: str, port: int) -> bool:
+    """True when another process listens on host:port (binding it fails with EADDRINUSE)."""
+    import errno
+    import socket
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def free_port() -> int:
     import socket
     with socket.socket() as s:

@@ -295,3 +295,26 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(") ", 1)[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_an_api_port_in_use_is_said_before_anything_starts(tmp_path, redis_server):
+    """A second installation (another data directory) on the API port another one uses:
+    one line naming the port and the flag, nothing started, nothing left behind. Before,
+    `up` started everything, then said the API "cannot reach the broker or store"."""
+    import socket
+    from herocelery.herodb.lock import holder
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        env = {**env_without_herocelery(), "HEROCELERY_DATA_DIR": str(tmp_path / "data")}
+        out = cli(env, "up", "--api-port", str(port), "--no-live", "--timeout", "60")
+        assert out.returncode == 2 and out.stdout == "", out.stdout + out.stderr
+        assert f"API port 127.0.0.1:{port} is in use" in out.stderr
+        assert "--api-port" in out.stderr and "Traceback" not in out.stderr
+        assert holder(tmp_path / "data" / "herodb") is None
+        assert not (tmp_path / "data" / "up.json").exists()
+        api = cli({**env, "HEROCELERY_BROKER_URL": redis_server.url + "/1"},
+                  "api", "serve", "--port", str(port))
+        assert api.returncode != 0 and "Traceback" not in api.stderr
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in api.stderr

@@ -26,6 +26,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..errors import ConfigError
 from ..settings import Settings
 from ..keys import Keys
 from .access import has_contexts, may_read
@@ -203,7 +204,13 @@ def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"the API cannot listen on {host}:{port}: {exc.strerror} (another "
+                          "process uses it? choose another port: --port P, or "
+                          "HEROCELERY_API_PORT)") from None
     sock.listen(512)
     sock.set_inheritable(True)
     return sock
