@@ -1,7 +1,7 @@
 """Numbered databases of typed values with lazy and active expiry.
 
 Value types: ``bytes`` (string), ``dict`` (hash), ``deque`` (list), ``set`` (set), ``ZSet``
-(sorted set). Expiry times are absolute unix milliseconds. A key past its time is never
+(sorted set), ``Stream`` (stream.py). Expiry times are absolute unix milliseconds. A key past its time is never
 returned (lazy expiry) and is removed within a second or so by ``expire_cycle`` (active expiry).
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from sortedcontainers import SortedList
 
 from .errors import CommandError, WRONGTYPE
+from .stream import Stream
 
 DUMP_CHUNK = 512
 
@@ -64,6 +65,7 @@ class ZSet:
 
 TYPE_NAMES: dict[type, bytes] = {
     bytes: b"string", dict: b"hash", deque: b"list", set: b"set", ZSet: b"zset",
+    Stream: b"stream",
 }
 
 
@@ -238,6 +240,9 @@ def dump_value(key: bytes, value: Any) -> Iterator[list[bytes]]:
     elif t is ZSet:
         items = [x for score, m in value.order for x in (repr(score).encode(), m)]
         cmd, step = b"ZADD", 2 * DUMP_CHUNK
+    elif t is Stream:
+        yield from value.dump(key)
+        return
     else:
         return
     for i in range(0, len(items), step):

@@ -166,10 +166,7 @@ class Notifier:
                 if store.data.get(e[1]) is None:
                     emit(G, "del", e[1], db)
             return
-        if name == "XADD" or name.startswith("X"):
-            for k in keys:
-                if now.get(k):
-                    emit(STM, name.lower(), k, db)
+        # stream commands publish their own events as they go (commands/streams.py)
 
 
     def served(self, store: Any, effects: list[list[bytes]]) -> None:
@@ -177,6 +174,8 @@ class Notifier:
         db = store.index
         for e in effects:
             kind = e[0].decode().lower()
+            if kind.startswith("x"):  # a blocked XREADGROUP served: published as it went
+                continue
             if kind == "lmove":
                 src, dst, frm, to = e[1], e[2], e[3], e[4]
                 self.emit(LST, "lpush" if to == b"LEFT" else "rpush", dst, db)

@@ -2,7 +2,7 @@
 must get the same replies, error texts included (the oracle decides; nothing is hard-coded).
 
 Commands come from a small grammar over a few keys, so types collide (WRONGTYPE), containers
-empty out, options combine. Random-reply commands (SPOP, RANDOMKEY ...), wall-clock
+empty out, options combine (streams with explicit IDs, groups and pending entries too). Random-reply commands (SPOP, RANDOMKEY ...), wall-clock
 replies (TTL) and INCRBYFLOAT (Redis computes in long double, HeroDB in double: see
 test_compat_more) are left out; unordered replies are compared sorted.
 """
@@ -41,7 +41,40 @@ def keyed(name: str, part: st.SearchStrategy[str], lo: int = 1, hi: int = 3
 
 
 PAIR = st.tuples(VAL, VAL).map(list)
+SID = st.sampled_from(["1-1", "1-2", "2-0", "2", "3-*", "0-0", "5-5", "x"])
+RID = st.sampled_from(["-", "+", "0", "1-1", "(1-1", "2", "(2-0", "5-5"])
+GROUP = st.sampled_from(["g", "h"])
+CONSUMER = st.sampled_from(["alice", "bob"])
 ZPAIR = st.tuples(SCORE, VAL).map(list)
+# streams (issue 14): explicit IDs (an auto ID is the clock's), groups, trims, pending entries
+STREAMS = st.one_of(
+    cmd("XADD", KEY, SID, st.sampled_from(["f", "g"]), VAL),
+    cmd("XADD", KEY, st.sampled_from(["MAXLEN", "MINID"]), st.sampled_from(["~", "="]),
+        st.sampled_from(["0", "1", "2", "3-0", "x"]), SID, st.just("f"), VAL),
+    cmd("XADD", KEY, st.just("NOMKSTREAM"), SID, st.just("f"), VAL),
+    cmd("XLEN", KEY), cmd("XRANGE", KEY, RID, RID), cmd("XREVRANGE", KEY, RID, RID),
+    cmd("XRANGE", KEY, RID, RID, st.just("COUNT"), NUM), keyed("XDEL", SID),
+    cmd("XTRIM", KEY, st.sampled_from(["MAXLEN", "MINID"]), st.sampled_from(["=", "~"]),
+        st.sampled_from(["0", "1", "2", "3-0"])),
+    cmd("XSETID", KEY, SID), cmd("XREAD", st.just("STREAMS"), KEY, RID),
+    cmd("XREAD", st.just("COUNT"), NUM, st.just("STREAMS"), KEY, KEY, RID, RID),
+    cmd("XGROUP", st.just("CREATE"), KEY, GROUP, st.sampled_from(["0", "$", "2-0", "x"]),
+        st.sampled_from(["MKSTREAM", "ENTRIESREAD"]), st.sampled_from(["1", "3", "-1"])),
+    cmd("XGROUP", st.just("CREATE"), KEY, GROUP, st.sampled_from(["0", "$"])),
+    cmd("XGROUP", st.sampled_from(["SETID"]), KEY, GROUP, st.sampled_from(["0", "$", "1-1"])),
+    cmd("XGROUP", st.sampled_from(["DESTROY"]), KEY, GROUP),
+    cmd("XGROUP", st.sampled_from(["CREATECONSUMER", "DELCONSUMER"]), KEY, GROUP, CONSUMER),
+    cmd("XREADGROUP", st.just("GROUP"), GROUP, CONSUMER, st.just("STREAMS"), KEY,
+        st.sampled_from([">", "0", "1-1", "$"])),
+    cmd("XREADGROUP", st.just("GROUP"), GROUP, CONSUMER, st.sampled_from(["NOACK", "COUNT"]),
+        st.just("1"), st.just("STREAMS"), KEY, st.just(">")),
+    keyed("XACK", SID).map(lambda a: [a[0], a[1], "g", *a[2:]]),
+    cmd("XPENDING", KEY, GROUP),
+    cmd("XCLAIM", KEY, GROUP, CONSUMER, st.just("0"), SID,
+        st.sampled_from(["JUSTID", "FORCE", "RETRYCOUNT"]), st.just("5")),
+    cmd("XAUTOCLAIM", KEY, GROUP, CONSUMER, st.just("0"), RID, st.just("JUSTID")),
+    cmd("XINFO", st.just("GROUPS"), KEY),
+)
 COMMANDS = st.one_of(
     # strings
     cmd("GET", KEY), cmd("SET", KEY, VAL), cmd("SETNX", KEY, VAL), cmd("GETSET", KEY, VAL),
@@ -129,6 +162,7 @@ COMMANDS = st.one_of(
     cmd("SORT", KEY, st.just("ALPHA"), st.just("LIMIT"), NUM, NUM),
     cmd("SORT", KEY, st.just("ALPHA"), st.just("STORE"), KEY),
     cmd("SORT_RO", KEY, st.sampled_from(["ALPHA", "DESC"]), st.just("ALPHA")),
+    STREAMS,
     cmd("EVAL", st.sampled_from([
         "return redis.call('GET', KEYS[1])",
         "return redis.pcall('INCR', KEYS[1])",
@@ -161,11 +195,24 @@ def normalise(name: str, reply: Any) -> Any:
 
 @pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
 def test_random_sequences_get_the_same_replies(pair, protocol):
+    compare(pair, protocol, COMMANDS)
+
+
+STREAM_MIX = st.one_of(STREAMS, cmd("DEL", KEY), cmd("RENAME", KEY, KEY), cmd("SET", KEY, VAL),
+                       cmd("COPY", KEY, KEY), cmd("TYPE", KEY))
+
+
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_random_stream_sequences_get_the_same_replies(pair, protocol):
+    compare(pair, protocol, STREAM_MIX)
+
+
+def compare(pair: tuple[int, int], protocol: int, commands: st.SearchStrategy[list[str]]) -> None:
     hero, oracle = Wire(pair[0], protocol), Wire(pair[1], protocol)
 
     @settings(max_examples=120, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(st.lists(COMMANDS, min_size=1, max_size=25))
+    @given(st.lists(commands, min_size=1, max_size=25))
     def check(sequence: list[list[str]]) -> None:
         for w in (hero, oracle):
             w.call("DISCARD")                 # a previous example may have ended in MULTI

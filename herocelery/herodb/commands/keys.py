@@ -12,6 +12,7 @@ from sortedcontainers import SortedList
 from ..errors import (CommandError, DB_INDEX, EXPIRE_INVALID, NO_SUCH_KEY, NOT_INTEGER,
                       SAME_OBJECT, SYNTAX, UNKNOWN_SUBCOMMAND)
 from ..keyspace import TYPE_NAMES, ZSet, now_ms
+from ..stream import Stream
 from ..protocol import OK
 from .base import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_int, to_ranged
 
@@ -249,6 +250,8 @@ def copy_value(value: Any) -> Any:
         return deque(value)
     if t is set:
         return set(value)
+    if t is Stream:
+        return value.copy()
     z = ZSet()
     z.scores = dict(value.scores)
     z.order = SortedList(value.order)
@@ -368,6 +371,8 @@ def encoding(value: Any, config: Any = None) -> bytes:
         return b"listpack" if small else b"hashtable"
     if t is deque:
         return b"quicklist"
+    if t is Stream:
+        return b"stream"
     if t is set:
         if len(value) <= limit("set-max-intset-entries", 512) and all(
                 _canonical_int(x) for x in value):
