@@ -25,9 +25,8 @@ from .scoped import ScopedChannels
 # families in table order; a later family may replace an earlier command (admin.py does for
 # AUTH and SELECT)
 FAMILIES = ("connection", "server", "keys", "strings", "bits", "hashes", "lists", "blocking",
-            "sets", "zsets", "zranges", "sort", "streams", "pubsub", "transactions", "scripting",
-            "search", "vectors",
-            "crypto", "admin")
+            "sets", "zsets", "zranges", "sort", "streams", "hyperloglog", "pubsub", "transactions",
+            "scripting", "search", "vectors", "crypto", "admin")
 
 # Redis 7.0's DENYOOM commands: refused with -OOM while used memory is past maxmemory
 DENYOOM = frozenset(
