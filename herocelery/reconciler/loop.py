@@ -195,8 +195,8 @@ class Reconciler:
         pipe = r.pipeline(transaction=False)
         if forget:
             pipe.zrem(Keys.inflight(), *forget)
-        if later:
-            pipe.zadd(Keys.inflight(), later)
+        if later:   # XX: a job that settled since it was read stays out of the index
+            pipe.zadd(Keys.inflight(), later, xx=True)
         pipe.execute()
         for view, f, action in stale:
             report.counts["stale"] += 1

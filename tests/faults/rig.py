@@ -1,6 +1,8 @@
 """A small real installation to break: a store (redis-server or HeroDB) on a fixed loopback
 port and data directory, node1's supervisor managing its python runner, and a reconciler —
-every one a subprocess that a fault can kill -9, pause or restart.
+every one a subprocess that a fault can kill -9, pause or restart. HeroDB, the supervisor and
+the reconciler are started by herocelery/launcher.py with the arguments `up` gives them (so
+the processes broken here are the ones `up` ships); redis-server is Debian's.
 
 Flows: a root, 100 short jobs and a few 2–5 s jobs fanned out, and a sink. Every job appends
 `<flow> <job> <attempt>` to the effects file before it works, so after a fault every job's
@@ -12,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ class Store:
     kind: str
     dir: Path
     port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Any = None                   # launcher.Proc (HeroDB) or subprocess.Popen (redis)
+    settings: Any = None               # the rig's (HeroDB reads its key and policy there)
 
     @property
     def url(self) -> str:
@@ -50,11 +52,12 @@ class Store:
     def persistent(self) -> bool:
         return self.kind != "redis"
 
-    def command(self) -> list[str]:
-        if self.kind.startswith("herodb"):
-            return [sys.executable, "-m", "herocelery.herodb", "serve", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--dir", str(self.dir / "herodb"),
-                    "--appendfsync", self.kind.split("-")[1], "--databases", "64"]
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return int(self.proc.pid)
+
+    def redis_command(self) -> list[str]:
         exe = shutil.which("redis-server")
         assert exe, "redis-server is not installed (bash scripts/test.sh installs it)"
         aof = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persistent else \
@@ -62,37 +65,51 @@ class Store:
         return [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--dir", str(self.dir), "--databases", "64", *aof]
 
-    def start(self) -> None:
-        (self.dir / "herodb").mkdir(parents=True, exist_ok=True)
+    def start(self, settings: Any = None) -> None:
+        """Start (again) on the same port and data directory."""
+        if settings is not None:
+            self.settings = settings
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.kind.startswith("herodb"):          # as `up` starts it
+            from herocelery import launcher
+            self.proc = launcher.start_herodb(
+                self.settings.with_(herodb_appendfsync=self.kind.split("-")[1]),
+                data_dir=self.dir / "herodb", port=self.port, log=self.dir / "store.log")
+            return
         with open(self.dir / "store.log", "ab") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(self.redis_command(), stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
         wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 30,
                  what=f"{self.kind} to listen")
         assert self.proc.poll() is None, (self.dir / "store.log").read_text()[-2000:]
 
+    def _wait(self, timeout: float) -> None:
+        popen = getattr(self.proc, "popen", self.proc)
+        popen.wait(timeout)
+
     def kill9(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
+        os.killpg(self.pid, signal.SIGKILL)
+        self._wait(10)
 
     def pause(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        os.kill(self.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGCONT)
+        os.kill(self.pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
-            self.proc.terminate()
+        if self.proc is None:
+            return
+        popen = getattr(self.proc, "popen", self.proc)
+        if popen.poll() is None:
+            os.kill(popen.pid, signal.SIGCONT)
+            popen.terminate()
             try:
-                self.proc.wait(15)
+                popen.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                popen.kill()
+                popen.wait()
 
 
 @dataclass
@@ -132,53 +149,60 @@ class Rig:
             reconcile_interval_s=1.0, reconcile_grace_s=3.0, runner_backoff_s=0.2,
             runner_restart_limit=50, job_timeout_s=60.0, visibility_timeout_s=3600.0,
             store_retry_s=30.0, runner_wait_s=120.0, log_level="INFO")
-        self.procs: dict[str, Any] = {}         # name -> launcher.Proc
+        self.procs: dict[str, Any] = {}          # name -> launcher.Proc
 
-    # ---- processes ------------------------------------------------------------------------
-    def spawn(self, name: str, *args: str) -> None:
-        """A worker as `up` and `run` start one (the one orchestrator, launcher.py)."""
-        from herocelery import launcher
-        self.procs[name] = launcher.spawn(name, "node1", args, self.settings,
-                                          self.root / f"{name}.log", kind=name)
-
+    # ---- processes: started as `up` starts them (herocelery/launcher.py) ----------------------
     def start_supervisor(self) -> None:
-        self.spawn("supervisor", "supervisor", "start", "--node", "node1", "--manage",
-                   "--runners", "python", "--runner-concurrency", str(self.concurrency))
+        from herocelery import launcher
+        args = launcher.supervisor_args("node1", ["python"],
+                                        runner_concurrency=self.concurrency)
+        self.procs["supervisor"] = launcher.spawn(
+            "supervisor", "node1", args, self.settings, self.root / "supervisor.log",
+            kind="supervisor")
 
     def start_reconciler(self) -> None:
-        self.spawn("reconciler", "reconciler", "start")
+        from herocelery import launcher
+        self.procs["reconciler"] = launcher.spawn(
+            "reconciler", "-", ["reconciler", "start"], self.settings,
+            self.root / "reconciler.log", kind="reconciler")
 
     def start(self) -> "Rig":
-        self.store.start()
+        self.store.start(self.settings)
         self.start_supervisor()
         self.start_reconciler()
         self.wait_ready()
         return self
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        """Until the python runner is running and the reconciler made a pass."""
+        """Until the supervisor reports its python runner running (launcher's readiness, as
+        `up` waits for it) and the reconciler made a pass."""
+        from herocelery import launcher
+
         def ready() -> bool:
             with self.client() as s:
-                state = s.runner_states("node1").get("python", {}).get("state")
+                missing = launcher.runners_missing(
+                    s, {"node1": self.procs["supervisor"]}, {"node1": ["python"]},
+                    self.settings.heartbeat_s)
                 passes = [r for r in s.reconcilers().values()
-                          if time.time() - r.get("last_pass", 0) < 5]
-                return state == "running" and bool(passes)
+                          if r.get("pid") == self.procs["reconciler"].pid
+                          and time.time() - r.get("last_pass", 0) < 5]
+                return not missing and bool(passes)
         wait_for(lambda: _quiet(ready), timeout, interval=0.2, what="the rig to be ready")
 
     def kill9(self, name: str) -> int:
         """kill -9 of a whole process group (a process and everything it started in it)."""
-        pid = self.procs[name].pid
-        os.killpg(pid, signal.SIGKILL)
-        self.procs[name].popen.wait(10)
-        return pid
+        proc = self.procs[name]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.popen.wait(10)
+        return int(proc.pid)
 
     def runner_pid(self) -> int:
         with self.client() as s:
             return int(s.runner_states("node1")["python"]["pid"])
 
     def stop(self) -> None:
-        from herocelery.launcher import Processes
-        Processes(list(self.procs.values())).stop(20.0)
+        from herocelery import launcher
+        launcher.Processes(list(self.procs.values())).stop(20.0)   # in up's order
         self.store.stop()
 
     def client(self) -> Any:
@@ -215,6 +239,7 @@ class Rig:
                 *, timeout: float = RUN_S, lost_ok: bool = False) -> Outcome:
         """Wait for every flow to end (tolerating a store that comes and goes), then count."""
         from herocelery.errors import NotFound
+        from herocelery.keys import Keys
         from herocelery.models import TERMINAL_FLOW
         deadline = time.monotonic() + timeout
         ended: dict[str, Any] = {}
@@ -247,6 +272,12 @@ class Rig:
                 records = s.flow_jobs(record)
                 jobs += len(records)
                 stuck += sum(1 for j in records.values() if j.status.value != "finished")
+                # nothing of an ended flow is left for the reconciler to look after
+                home = s.home(fid)
+                pipe = home.pipeline(transaction=False)
+                for j in records.values():
+                    pipe.zscore(Keys.inflight(), j.id)
+                stuck += sum(1 for score in pipe.execute() if score is not None)
                 settled_once &= record.remaining == 0 and record.status.value == "finished"
                 for name in records:
                     n = seen.get((fid, name), 0)

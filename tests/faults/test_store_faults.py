@@ -64,3 +64,23 @@ def test_a_store_that_lost_its_data_reports_the_flows_lost(tmp_path, report):
         assert outcome.lost == 0 and outcome.stuck == 0, outcome.line()
     finally:
         rig.stop()
+
+
+def test_herodb_paused_10s_then_resumed(tmp_path, report):
+    """The store `up` ships stops answering for 10 s (SIGSTOP) with flows in flight: every
+    tier waits it out (retries, no job error), and every flow finishes once it answers."""
+    rig = Rig("herodb-everysec", tmp_path).start()
+    try:
+        before = rig.finished_count()
+        flows = rig.submit(3)
+        rig.wait_running(flows, under_way(flows))
+        rig.store.pause()
+        time.sleep(10)                          # the fault itself lasts 10 s
+        t0 = time.monotonic()
+        rig.store.resume()
+        outcome = report(rig.outcome("SIGSTOP herodb 10 s, SIGCONT", flows, t0, before))
+        assert outcome.lost == 0 and outcome.stuck == 0, outcome.line()
+        assert outcome.settled_once, outcome.line()
+        assert outcome.recovery_s < 30, outcome.line()
+    finally:
+        rig.stop()
