@@ -35,14 +35,14 @@ _keys: dict[Any, bytes] = {}
 _lock = threading.Lock()
 
 
-def seal_key(store_r: Any) -> bytes:
+def seal_key(store_r: Any, *, fresh: bool = False) -> bytes:
     """The installation's seal key (made once, kept in the store database); cached per
-    server for the life of the process."""
+    server for the life of the process (`fresh`: read it from the store again)."""
     pool = store_r.connection_pool
     where = (tuple(sorted((k, str(v)) for k, v in pool.connection_kwargs.items()
                           if k in ("host", "port", "path", "db"))))
     key = _keys.get(where)
-    if key is not None:
+    if key is not None and not fresh:
         return key
     with _lock:
         store_r.set(Keys.seal_key(), secrets.token_hex(32), nx=True)
@@ -50,6 +50,16 @@ def seal_key(store_r: Any) -> bytes:
         key = (raw.encode() if isinstance(raw, str) else raw) or b""
         _keys[where] = key
     return key
+
+
+def verify(job: Job, store_r: Any) -> str | None:
+    """`broken` under the installation's key. A seal that fails under the cached key is
+    checked once more under the key the store holds now: a store that lost its data (a
+    restart without persistence) gets a new key at the next submit, and a tier started
+    before must not refuse every job from then on (issue 13.4)."""
+    if broken(job, seal_key(store_r)) is None:
+        return None
+    return broken(job, seal_key(store_r, fresh=True))
 
 
 def _message(job: Job) -> bytes:

@@ -52,7 +52,9 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home:
             allow_failure=js.allow_failure, signatures=list(js.signatures),
             status=JobStatus.waiting_for_prerequisites,
             pending=len(js.after), created_at=created)))
-    key = seal_key(rt.store.r)       # what admission checked, bound to each record
+    # what admission checked, bound to each record; the key as the store holds it now (one
+    # that lost its data makes a new one, which a long-lived submitter must not miss)
+    key = seal_key(rt.store.r, fresh=True)
     for job in jobs:
         job.seal = seal(job, key)
     flow = FlowRecord(id=flow_id, name=spec.name, context_id=spec.context, caller_id=caller,

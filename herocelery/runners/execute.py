@@ -216,7 +216,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     """Run the job and record its outcome. Returns (whether the lease went with the settle,
     the status this run settled the job with, or None)."""
     from ..contexts import check_signatures
-    from ..contexts.seal import broken, seal_key
+    from ..contexts.seal import verify
     store, s = rt.store, rt.settings
     attempt = job.attempts
     started = job.started_at or now()
@@ -228,7 +228,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
         context = job_context(rt, job)
         signatories, why = check_signatures(context, job)
         if why is None:  # the record changed after admission: caller, limits, script ...
-            why = broken(job, seal_key(store.r))
+            why = verify(job, store.r)
         if why is not None:
             raise PermissionDenied(why)
     except HeroCeleryError as exc:  # the context was deleted after admission

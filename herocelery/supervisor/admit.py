@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Collection
 from .. import canvas
 from ..canvas import batch_task_id, job_task_id
 from ..contexts import JobCheck, Registry
-from ..contexts.seal import broken, seal_key
+from ..contexts.seal import verify
 from ..errors import NotFound
 from ..keys import Keys, home_of
 from ..models import Job, JobStatus
@@ -80,7 +80,6 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     admitted: dict[tuple[str, str, str], list[Job]] = {}
     refused: list[tuple[Job, str]] = []
     check = JobCheck(Registry(store.r, rt.settings))
-    key = seal_key(store.r)
     pipe = store.home(job_ids[0]).pipeline(transaction=False)
     for job in jobs:
         if job.node not in live:
@@ -89,7 +88,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
             flow_status[job.flow_id] = _flow_status(rt, job.flow_id)
         signatories, denied = check.refusal(job)
         if denied is None:       # the record as submission checked it, or not at all
-            denied = broken(job, key)
+            denied = verify(job, store.r)
         reason = refusal(job, live[job.node], flow_status[job.flow_id], denied)
         if reason is not None:
             refused.append((job, reason))
