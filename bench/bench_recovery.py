@@ -34,6 +34,7 @@ from rig import Rig  # noqa: E402
 
 FAULTS = {                      # fault -> store kind of its rig
     "runner": "redis", "supervisor": "redis", "reconciler": "redis", "pause": "redis",
+    "pause-herodb": "herodb-everysec",
     "herodb-always": "herodb-always", "herodb-everysec": "herodb-everysec",
     "redis-aof": "redis-aof",
 }
@@ -56,7 +57,7 @@ def one(rig: Rig, fault: str) -> tuple[float, str]:
     elif fault == "reconciler":
         rig.kill9("reconciler")
         rig.start_reconciler()
-    elif fault == "pause":
+    elif fault.startswith("pause"):
         rig.store.pause()
         time.sleep(10)
         t0 = time.monotonic()
@@ -98,7 +99,7 @@ def idle(flows: int, seconds: float) -> float:
     from herocelery.coordinator import build_records
     from herocelery.models import FlowSpec, FlowStatus, JobStatus
     rig = Rig("redis", Path(tempfile.mkdtemp(prefix="bench-rec-idle-")))
-    rig.store.start()
+    rig.store.start(rig.settings)
     app = make_app(rig.settings)
     rt = app.runtime
     try:
