@@ -95,6 +95,8 @@ def _connection_problem(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors are one line, never a traceback."""
+    from .hardening import not_dumpable
+    not_dumpable()        # its memory and environ hold the tiers' secrets (hardening.py)
     try:
         cli.main(args=argv, prog_name="herocelery", standalone_mode=False)
     except click.exceptions.Abort:

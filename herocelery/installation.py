@@ -24,7 +24,7 @@ from .errors import AlreadyRunning, ConfigError
 from .launcher import Proc, Processes
 from .local import (UP_LOCK, ensure_admin_key, is_local_url, read_up_state, remove_up_state,
                     write_up_state)
-from .settings import Settings
+from .settings import Settings, without_password
 
 LOCK_GRACE_S = 0.3           # `local.up_running` probes the lock for an instant
 
@@ -112,21 +112,28 @@ class Installation:
         broker = self.settings.broker_url
         node_db: dict[str, str | None] = {self.nodes[0]: None}
         herodbs: list[Proc] = []
+        secret: Path | None = None
         if broker is None:
-            db1 = self._add(launcher.start_herodb(self.settings, name="herodb-1"))
-            broker = db1.url + "/1"
+            # every HeroDB of `up` requires the admin secret made at the first start
+            # (<data_dir>/herodb.secret, mode 0600); every process reads it from there
+            secret = launcher.admin_secret_file(self.settings)
+            db1 = self._add(launcher.start_herodb(self.settings, name="herodb-1",
+                                                  secret_file=secret))
+            broker = db1.address + "/1"
             # every further node's HeroDB starts while the supervisors do: its runners need
             # it only once they run a job
             for node in self.nodes[1:]:
                 port = launcher.free_port()
                 sub = self.settings.with_(data_dir=self.data_dir / node)
                 herodbs.append(self._add(launcher.launch_herodb(
-                    sub, port=port, name=f"herodb-{node[4:]}", node=node)))
+                    sub, port=port, name=f"herodb-{node[4:]}", node=node, secret_file=secret)))
                 node_db[node] = f"redis://127.0.0.1:{port}"
         else:  # an external broker: the nodes share it unless node_db_url says otherwise
             for node in self.nodes[1:]:
                 node_db[node] = self.settings.node_db_url
         self.settings = self.settings.with_(broker_url=broker)
+        if secret is not None:
+            self.settings = self.settings.with_secret(secret)
         if is_local_url(broker):
             # the local admin key, made at the first start; the processes read it from the
             # data directory themselves (never from their environment)
@@ -134,6 +141,8 @@ class Installation:
         self.write_state()          # commands find the broker while the rest starts
         for node in self.nodes:
             sup_settings = self.settings.with_(node_db_url=node_db[node])
+            if secret is not None:
+                sup_settings = sup_settings.with_secret(secret)
             args = launcher.supervisor_args(node, None,
                                             runner_concurrency=self.runner_concurrency)
             self.supervisors[node] = self._add(launcher.spawn(
@@ -215,7 +224,9 @@ class Installation:
         """`up.json` (mode 0600): where the broker, store and API are, what runs."""
         write_up_state(self.data_dir, {
             "pid": os.getpid(), "started_at": time.time(), "data_dir": str(self.data_dir),
-            "broker_url": self.settings.broker_url, "store_url": self.settings.store_url(),
+            # without the admin secret: commands read it from <data_dir>/herodb.secret
+            "broker_url": without_password(self.settings.require_broker()),
+            "store_url": without_password(self.settings.store_url()),
             "api_url": self.api_url, "flower_url": self.flower_url, "ready": ready,
             "nodes": list(self.nodes), "services": [asdict(s) for s in self.services]})
 

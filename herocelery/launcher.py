@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, StoreError
-from .settings import Settings
+from .settings import Settings, with_password
 
 READY_POLL_S = 0.1
 KEY_FILE = "herodb.key"           # in the data directory, next to admin.key
+SECRET_FILE = "herodb.secret"     # the HeroDBs' admin secret, in the data directory (0600)
 LOG_FILE = "herodb.aof"           # HeroDB's log in its data directory (herodb/server.py)
 ENCRYPTION_ENV = "HERODB_ENCRYPTION_KEY"
+SECRET_ENV = ("HERODB_ENCRYPTION_KEY", "HERODB_ADMIN_SECRET")   # never passed on to a child
 STOP_ORDER = {"flower": 0, "api": 0, "reconciler": 1, "supervisor": 2, "runner": 2,
               "herodb": 3}
 
@@ -78,6 +80,7 @@ class Proc:
     log_offset: int = 0                  # where this start's output begins in `log`
     data_dir: Path | None = None         # a HeroDB's data directory
     started_at: float = field(default_factory=time.time)
+    password: str = field(default="", repr=False)   # a HeroDB's admin secret
 
     @property
     def pid(self) -> int:
@@ -85,6 +88,9 @@ class Proc:
 
     @property
     def url(self) -> str:
+        """Where it listens; for a HeroDB, as admin (with its admin secret)."""
+        if self.password and self.address.startswith("redis://"):
+            return with_password(self.address, self.password) or self.address
         return self.address
 
     def running(self) -> bool:
@@ -139,7 +145,7 @@ def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Pa
     """Start `herocelery ARGS` (or `exe ARGS`) in its own session; returns at once."""
     log.parent.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("HEROCELERY_") and k != ENCRYPTION_ENV}
+                if not k.startswith("HEROCELERY_") and k not in SECRET_ENV}
     full_env.update(settings.to_env())
     full_env.update(env or {})
     offset = log.stat().st_size if log.exists() else 0
@@ -153,9 +159,12 @@ def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Pa
 
 # ---- HeroDB ---------------------------------------------------------------------------------
 def launch_herodb(settings: Settings, *, data_dir: Path | None = None, port: int | None = None,
-                  log: Path | None = None, name: str = "herodb", node: str = "node1") -> Proc:
-    """Start HeroDB on `data_dir` (default `<data_dir>/herodb`) on loopback; returns at once
-    (`wait_herodb` waits until it listens)."""
+                  log: Path | None = None, name: str = "herodb", node: str = "node1",
+                  secret_file: Path | None = None) -> Proc:
+    """Start HeroDB on `data_dir` (default `<data_dir>/herodb`) on loopback, requiring the
+    admin secret of `secret_file` (default: the data directory's, made at the first start);
+    returns at once (`wait_herodb` waits until it listens). The secrets go by file, never
+    on the command line or in the environment."""
     try:
         import herocelery.herodb.cli  # noqa: F401
     except ImportError:
@@ -168,12 +177,45 @@ def launch_herodb(settings: Settings, *, data_dir: Path | None = None, port: int
     args = ["serve", "--host", "127.0.0.1",
             "--port", str(settings.herodb_port if port is None else port), "--dir", str(data),
             "--appendfsync", settings.herodb_appendfsync]
-    key = encryption_key(settings, data)
+    secret_file = secret_file or admin_secret_file(settings)
+    password = read_private(secret_file)
+    args += ["--admin-secret-file", str(secret_file)]
+    if encryption_key(settings, data):
+        args += ["--encryption-key-file", str(settings.data_dir / KEY_FILE)]
     proc = spawn(name, node, args, settings, log, kind="herodb",
-                 exe=[sys.executable, "-m", "herocelery.herodb"],
-                 env={ENCRYPTION_ENV: key} if key else None)   # by environment, never argv
-    proc.address, proc.data_dir = "", data
+                 exe=[sys.executable, "-m", "herocelery.herodb"])
+    proc.address, proc.data_dir, proc.password = "", data, password
     return proc
+
+
+def admin_secret_file(settings: Settings) -> Path:
+    """`<data_dir>/herodb.secret`: the admin secret the installation's HeroDBs require, made
+    (mode 0600) at the first start. ConfigError when others may read it."""
+    path = settings.data_dir / SECRET_FILE
+    if not path.exists():
+        import secrets
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path           # another command made it meanwhile
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    read_private(path)
+    return path
+
+
+def read_private(path: Path) -> str:
+    """The text of a secret file that is this user's and readable by no one else;
+    ConfigError otherwise."""
+    st = path.stat()
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise ConfigError(f"{path} must belong to you and be readable by you only "
+                          f"(chmod 600 {path})")
+    text = path.read_text().strip()
+    if not text:
+        raise ConfigError(f"{path} is empty")
+    return text
 
 
 def encryption_key(settings: Settings, data: Path) -> str | None:
@@ -183,11 +225,7 @@ def encryption_key(settings: Settings, data: Path) -> str | None:
     ConfigError when the key file may be read by others or belongs to another user."""
     path = settings.data_dir / KEY_FILE
     if path.exists():
-        st = path.stat()
-        if st.st_uid != os.geteuid() or st.st_mode & 0o077:
-            raise ConfigError(f"{path} must belong to you and be readable by you only "
-                              f"(chmod 600 {path})")
-        return path.read_text().strip() or None
+        return read_private(path)
     log = data / LOG_FILE
     if not settings.herodb_encrypt or (log.exists() and log.stat().st_size > 0):
         return None

@@ -230,6 +230,17 @@ def ensure_admin_key(settings: Settings) -> Settings:
     return settings.with_(api_key=key) if key else settings
 
 
+def with_local_secret(settings: Settings) -> Settings:
+    """`settings` (whose broker is this data directory's own HeroDB) with its admin secret,
+    read from `<data_dir>/herodb.secret` (launcher.py made it at the first start)."""
+    from .launcher import SECRET_FILE, read_private
+    path = Path(settings.data_dir) / SECRET_FILE
+    if not path.exists():
+        return settings            # a HeroDB of an older version, started without one
+    read_private(path)
+    return settings.with_secret(path)
+
+
 # ---- the API of the running `up` (for HeroClient()) ---------------------------------------
 def api_endpoint(settings: Settings) -> tuple[str, str | None]:
     """(URL, key) of the local API: the running `up`'s address and the key to present (the
@@ -251,12 +262,12 @@ def find(settings: Settings) -> Local | None:
     state = up_state(settings.data_dir, wait_s=STATE_WAIT_S)
     if state is not None:
         nodes = tuple(dict.fromkeys((*state.nodes, *settings.nodes)))
-        found = settings.with_(broker_url=state.broker_url, nodes=nodes)
+        found = with_local_secret(settings.with_(broker_url=state.broker_url, nodes=nodes))
         return Local(with_local_key(found, check=False), "up", key)
     from .herodb.lock import holder
     held = holder(settings.data_dir / HERODB_DIR)
     if held is not None and held.address:
-        found = settings.with_(broker_url=f"redis://{held.address}/1")
+        found = with_local_secret(settings.with_(broker_url=f"redis://{held.address}/1"))
         return Local(with_local_key(found), "herodb", key)
     if held is not None:
         raise NotRunning(f"the HeroDB of {settings.data_dir} (pid {held.pid}) is starting; "
@@ -286,7 +297,7 @@ def connect(settings: Settings, *, start: bool = True) -> Iterator[Local]:
         yield found
         return
     try:
-        embedded = settings.with_(broker_url=herodb.url + "/1")
+        embedded = with_local_secret(settings.with_(broker_url=herodb.address + "/1"))
         yield Local(ensure_admin_key(embedded), "embedded", settings.api_key)
     finally:
         herodb.stop()

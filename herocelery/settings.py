@@ -28,6 +28,9 @@ class Settings:
     """Everything configurable. Built at the entry point; no other module reads the environment."""
 
     broker_url: str | None = None            # None: start the embedded HeroDB
+    # the password of broker_url (and node_db_url) is read from this file, never carried in
+    # an environment: processes we start get the URLs without it and read the file
+    broker_secret_file: Path | None = None
     backend_db: int = 2                      # Celery results live in this database of the broker's server
     store_db: int = 3                        # job and flow records live here
     context_db: int = 4                      # the default context's data (runners' HeroDB)
@@ -68,6 +71,7 @@ class Settings:
     health_interval_s: float = 0.5           # how often a supervisor checks its runners' health
     runner_wait_s: float = 120.0             # a released job waits this long for a live runner
     health_timeout_s: float = 10.0           # a runner whose loop has not reported this long is `dead`
+    job_user: str | None = None              # run python/shell jobs as this Unix user (runner as root)
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -91,7 +95,23 @@ class Settings:
         converted = {k: _convert(known[k], v) for k, v in values.items()}
         settings = cls(**converted)
         settings.check()
+        if settings.broker_secret_file is not None:
+            settings = settings.with_secret(settings.broker_secret_file)
         return settings
+
+    def with_secret(self, path: Path) -> "Settings":
+        """These settings with the broker's password read from `path`, put into broker_url
+        and node_db_url where they carry none (`to_env` leaves it out again)."""
+        try:
+            secret = Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"broker_secret_file {path}: cannot read it: "
+                              f"{exc.strerror}") from None
+        if not secret:
+            raise ConfigError(f"broker_secret_file {path} is empty")
+        return self.with_(broker_secret_file=Path(path),
+                          broker_url=with_password(self.broker_url, secret),
+                          node_db_url=with_password(self.node_db_url, secret))
 
     def check(self) -> None:
         if self.visibility_timeout_s <= self.job_timeout_s:
@@ -140,6 +160,8 @@ class Settings:
             value = getattr(self, f.name)
             if value is None:
                 continue
+            if self.broker_secret_file is not None and f.name in ("broker_url", "node_db_url"):
+                value = without_password(value)     # the child reads broker_secret_file
             if isinstance(value, tuple):
                 value = ",".join(value)
             out[ENV_PREFIX + f.name.upper()] = str(value)
@@ -154,6 +176,27 @@ def with_db(url: str, db: int) -> str:
         query = f"{query}&db={db}" if query else f"db={db}"
         return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
+
+
+def with_password(url: str | None, secret: str) -> str | None:
+    """`url` with `secret` as its password, unless it names credentials already. Pure."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "unix" or "@" in parts.netloc:
+        return url
+    from urllib.parse import quote
+    return urlunsplit((parts.scheme, f":{quote(secret, safe='')}@{parts.netloc}", parts.path,
+                       parts.query, parts.fragment))
+
+
+def without_password(url: str) -> str:
+    """`url` without credentials. Pure."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query,
+                       parts.fragment))
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -177,7 +220,7 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
-        if kind == "Path":
+        if kind.startswith("Path"):
             return Path(str(value)).expanduser()
         if kind == "int":
             return int(value)

@@ -152,19 +152,23 @@ def flower_cmd(ctx: click.Context, port: int, address: str, flower_args: tuple[s
     if not is_loopback(address) and not os.environ.get("FLOWER_BASIC_AUTH"):
         raise ConfigError(f"Flower on {address} needs FLOWER_BASIC_AUTH=user:password")
     with connect(settings_from(ctx)) as found:
-        args = [sys.executable, "-m", "celery", "--broker", found.settings.require_broker(),
+        # the app is built from the settings in Flower's environment: the broker's password
+        # is read from broker_secret_file there, never put on a command line
+        args = [sys.executable, "-m", "celery", "-A", "herocelery.flowerapp",
                 "flower", f"--port={port}", f"--address={address}"]
         conf = flower_conf()
         if conf is not None:
             args.append(f"--conf={conf}")
         args += list(flower_args)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
+        env.update(found.for_children.to_env())
         if found.via != "embedded":
-            os.execv(sys.executable, args)
-        code = _flower_child(args)   # the HeroDB started for us must outlive Flower
+            os.execve(sys.executable, args, env)
+        code = _flower_child(args, env)   # the HeroDB started for us must outlive Flower
     sys.exit(code)
 
 
-def _flower_child(args: list[str]) -> int:
+def _flower_child(args: list[str], env: dict[str, str]) -> int:
     """Run Flower as a child until it exits or this command is stopped (Ctrl-C, SIGTERM,
     the terminal closing): then stop Flower first, so none is left behind on a HeroDB
     that stops with this command."""
@@ -176,7 +180,7 @@ def _flower_child(args: list[str]) -> int:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
-    proc = subprocess.Popen(args, preexec_fn=die_with_parent)
+    proc = subprocess.Popen(args, env=env, preexec_fn=die_with_parent)
     try:
         return proc.wait()
     except KeyboardInterrupt:

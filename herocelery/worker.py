@@ -152,6 +152,9 @@ def start_runner(settings: Settings, runner: str, node: str, *, concurrency: int
     """Run a worker for one runner type on `node` in this process until it is stopped."""
     from .runners import get_runner
     get_runner(runner)  # fail fast on an unknown or unavailable type
+    if runner in ("python", "shell"):
+        from .hardening import job_ids
+        job_ids(settings.job_user)  # fail fast: no such user, or not root to switch to it
     app = make_app(settings)
     app.runtime.tier()
     name = worker_name("runner", node, runner)

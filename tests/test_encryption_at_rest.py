@@ -42,15 +42,22 @@ def test_a_new_installation_log_is_encrypted_and_its_key_private(tmp_path):
     assert key_file.read_text() == key                       # not remade
 
 
-def test_the_key_goes_by_environment_never_on_the_command_line(tmp_path, monkeypatch):
+def test_the_keys_go_by_file_never_on_the_command_line_or_in_the_environment(tmp_path,
+                                                                            monkeypatch):
+    """issue 19.3: the encryption key went by environment (readable in /proc/<pid>/environ);
+    now it and the admin secret are files the server reads (mode 0600)."""
     settings = Settings.load(env={}, data_dir=tmp_path / "data")
     db = launcher.start_herodb(settings)
     try:
         key = (tmp_path / "data" / "herodb.key").read_text().strip()
+        secret = (tmp_path / "data" / "herodb.secret").read_text().strip()
         with open(f"/proc/{db.pid}/cmdline", "rb") as f:
-            assert key.encode() not in f.read()
+            cmdline = f.read()
         with open(f"/proc/{db.pid}/environ", "rb") as f:
-            assert f"HERODB_ENCRYPTION_KEY={key}".encode() in f.read().split(b"\0")
+            environ = f.read()
+        for value in (key, secret):
+            assert value.encode() not in cmdline and value.encode() not in environ
+        assert b"--encryption-key-file" in cmdline and b"--admin-secret-file" in cmdline
     finally:
         db.stop()
     # no other process started here inherits a key, even one set in the starter's environment

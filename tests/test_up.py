@@ -125,6 +125,72 @@ def test_up_state_and_the_local_admin_key_are_private(up):
             assert key not in f.read(), f"pid {pid} holds the admin key in its environment"
 
 
+def descendants(root: int) -> set[int]:
+    """Every live process below `root` (its children, theirs ...)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, p in parent.items() if p == pid]
+        out.update(kids)
+        todo += kids
+    return out
+
+
+def test_herodb_requires_the_admin_secret_made_at_the_first_start(up):
+    """issue 19.2: `up` ran HeroDB with no admin secret, so a job's own context key was not
+    even needed to read the store database. Now every HeroDB of `up` requires the secret
+    made at the first start (<data_dir>/herodb.secret, 0600)."""
+    proc, env, state, data = up
+    secret_file = data / "herodb.secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    secret = secret_file.read_text().strip()
+    assert len(secret) == 64
+    for name in ("herodb-1", "herodb-2"):
+        address = next(s["address"] for s in state["services"] if s["name"] == name)
+        bare = redis.Redis.from_url(address + "/3")
+        with pytest.raises(redis.AuthenticationError):
+            bare.dbsize()
+        bare.close()
+        admin = redis.Redis.from_url(address.replace("redis://", f"redis://:{secret}@") + "/3")
+        assert admin.dbsize() >= 0
+        admin.close()
+    assert secret not in json.dumps(state)      # up.json names the broker, not its secret
+
+
+def test_no_process_of_up_holds_a_secret_on_its_command_line_or_in_its_environment(up):
+    """issue 19.3: HeroDB's --admin-secret was on its command line (ps shows it to every
+    user) and the runners' environment held the broker URL with the secret. Now every
+    process `up` starts (HeroDBs, supervisors, runners and their pool processes, zygotes,
+    the API, the reconciler, Flower) gets secrets by file only, and turns off
+    PR_SET_DUMPABLE (its memory and /proc/<pid>/environ are not readable by the user's
+    other processes)."""
+    proc, env, state, data = up
+    secrets = [(data / name).read_text().strip().encode()
+               for name in ("herodb.secret", "admin.key", "herodb.key")]
+    pids = descendants(proc.pid)
+    assert len(pids) >= 12
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue                                   # ended meanwhile (a job)
+        for secret in secrets:
+            assert secret not in cmdline, (pid, cmdline)
+            assert secret not in environ, (pid, cmdline)
+        assert b"@127.0.0.1" not in environ, (pid, cmdline)   # no URL with credentials
+
+
 def test_commands_find_the_running_up_with_no_broker_and_no_key(up):
     """Issue 12.4: nothing configured; every command goes through up's state file and the
     local admin key."""
@@ -233,15 +299,17 @@ def test_a_flow_crosses_both_nodes_and_node2_keeps_data_in_its_own_db(up):
     assert hc.job_result(status["back"]["id"])["result"]["stdout"] == "back-on-node1\n"
     db2 = next(s["address"] for s in state["services"] if s["name"] == "herodb-2")
     db1 = next(s["address"] for s in state["services"] if s["name"] == "herodb-1")
-    assert _find_key(db2, "crossed") == "made"
-    assert _find_key(db1, "crossed") is None
+    assert _find_key(db2, "crossed", data) == "made"
+    assert _find_key(db1, "crossed", data) is None
     if with_rhai:
         assert hc.job_result(status["rh"]["id"])["result"] == "made-node2-rhai"
-        assert _find_key(db2, "rhai_was_here") == "made-node2"
-        assert _find_key(db1, "rhai_was_here") is None
+        assert _find_key(db2, "rhai_was_here", data) == "made-node2"
+        assert _find_key(db1, "rhai_was_here", data) is None
 
 
-def _find_key(url: str, key: str) -> str | None:
+def _find_key(url: str, key: str, data: Path) -> str | None:
+    secret = data / "herodb.secret"         # up's HeroDBs require the admin secret
+    url = url.replace("redis://", f"redis://:{secret.read_text().strip()}@")
     for db in range(16):
         r = redis.Redis.from_url(f"{url}/{db}", decode_responses=True)
         try:

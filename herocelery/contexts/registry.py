@@ -84,6 +84,19 @@ def scoped_url(broker_url: str, ctx: Context) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
+def register_on(node_admin: redis.Redis, ctx: Context) -> None:
+    """Open context `ctx`'s database on another HeroDB with an access model (a node's own
+    Hero DB, `node_db_url`) to the same access key: its database registered private and the
+    key's SHA-256 granted readwrite, written as admin into that server's registry (database
+    0, herodb/access.py). Idempotent."""
+    meta, keys = f"herodb:db:{ctx.db}", f"herodb:keys:{ctx.db}"
+    pipe = node_admin.pipeline(transaction=True)
+    pipe.hsetnx(meta, "visibility", "private")
+    pipe.hsetnx(meta, "created", str(int(time.time())))
+    pipe.hset(keys, hashlib.sha256(ctx.access_key.encode()).hexdigest(), "readwrite")
+    pipe.execute()
+
+
 class Registry:
     """Contexts and API keys over an admin client of the job store's database."""
 
@@ -177,6 +190,21 @@ class Registry:
         raise ContextError(f"no free database left for context {name!r}: the server has "
                            f"{self._database_count()} (HeroDB: --databases)")
 
+    def _protect(self, ctx: Context) -> Context:
+        """A context made while the server had no admin secret (an `up` data directory of an
+        earlier version): register its database private with an access key of its own now,
+        so its jobs never get the broker's credentials."""
+        try:
+            self.r.execute_command("HERODB", "DBCREATE", ctx.db, "PRIVATE")
+        except redis.ResponseError as exc:
+            if "already registered" not in str(exc):
+                raise ContextError(f"cannot protect database {ctx.db} of context "
+                                   f"{ctx.name!r}: {exc}") from None
+        key = self.r.execute_command("HERODB", "KEYCREATE", ctx.db, "readwrite")
+        access_key = key.decode() if isinstance(key, bytes) else str(key)
+        self.r.hset(Keys.context(ctx.name), "access_key", access_key)
+        return Context(**{**ctx.__dict__, "access_key": access_key})
+
     def _database_count(self) -> int:
         try:
             reply = self.r.config_get("databases")
@@ -188,7 +216,10 @@ class Registry:
         """The context; `default` is created on first use. NotFound for unknown names."""
         raw = self.r.hgetall(Keys.context(name))
         if raw and "db" in raw:
-            return _from_hash(raw)
+            ctx = _from_hash(raw)
+            if not ctx.access_key and self.protected():
+                ctx = self._protect(ctx)
+            return ctx
         if name == DEFAULT:
             try:
                 return self.create_context(DEFAULT)

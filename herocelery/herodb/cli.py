@@ -29,9 +29,16 @@ def group() -> None:
 @click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Data directory for the append-only log (default: in memory only).")
 @click.option("--admin-secret", default=None, envvar="HERODB_ADMIN_SECRET",
-              help="Enable the access model; AUTH <secret> grants everything.")
+              help="Enable the access model; AUTH <secret> grants everything. On a command "
+                   "line every user sees it (ps): prefer --admin-secret-file.")
+@click.option("--admin-secret-file", default=None, type=click.Path(dir_okay=False),
+              envvar="HERODB_ADMIN_SECRET_FILE", help="Read the admin secret from this file.")
 @click.option("--encryption-key", default=None, envvar="HERODB_ENCRYPTION_KEY",
-              help="Encrypt everything written to --dir with this key.")
+              help="Encrypt everything written to --dir with this key (prefer "
+                   "--encryption-key-file).")
+@click.option("--encryption-key-file", default=None, type=click.Path(dir_okay=False),
+              envvar="HERODB_ENCRYPTION_KEY_FILE",
+              help="Read the encryption key from this file.")
 @click.option("--appendfsync", default="everysec", show_default=True,
               type=click.Choice(FSYNC_POLICIES), help="When the log is fsynced.")
 @click.option("--databases", default=16, show_default=True, type=click.IntRange(1, 1_000_000))
@@ -46,10 +53,15 @@ def group() -> None:
               help="Also serve the admin JSON-RPC on TCP (needs --admin-secret); it is always "
                    "on <dir>/herodb-admin.sock.")
 def serve(host: str, port: int, unix_socket: str | None, data_dir: Path | None,
-          admin_secret: str | None, encryption_key: str | None, appendfsync: str, databases: int,
+          admin_secret: str | None, admin_secret_file: str | None, encryption_key: str | None,
+          encryption_key_file: str | None, appendfsync: str, databases: int,
           maxclients: int, max_request_bytes: int, max_multibulk: int,
           client_output_buffer_bytes: int, admin_rpc_port: int | None) -> None:
     """Run HeroDB until interrupted; prints `herodb listening on HOST:PORT` when ready."""
+    _not_dumpable()
+    admin_secret = admin_secret or _read_secret("--admin-secret-file", admin_secret_file)
+    encryption_key = encryption_key or _read_secret("--encryption-key-file",
+                                                    encryption_key_file)
     config = ServerConfig(host=host, port=port, unix_socket=unix_socket, dir=data_dir,
                           admin_secret=admin_secret, encryption_key=encryption_key,
                           appendfsync=appendfsync, databases=databases, maxclients=maxclients,
@@ -61,6 +73,28 @@ def serve(host: str, port: int, unix_socket: str | None, data_dir: Path | None,
         serve_forever(config)
     except HeroDBError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _read_secret(option: str, path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text().strip()
+    except OSError as exc:
+        raise click.ClickException(f"{option} {path}: {exc.strerror}") from None
+    if not text:
+        raise click.ClickException(f"{option} {path} is empty")
+    return text
+
+
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: another process of the same user cannot read this one's memory or
+    /proc/<pid>/environ (nor ptrace it), so the secrets it holds stay in it (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(4, 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass
 
 
 # after SIGTERM/SIGINT the server has this long to stop by itself (finish the command that

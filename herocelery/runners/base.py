@@ -41,6 +41,7 @@ class JobContext:
     # worker image, whose memory and /proc/self/environ hold the tiers' secrets (set when the
     # context has an access key, i.e. the server enforces the access model)
     fresh_interpreter: bool = False
+    user: tuple[int, int] | None = None          # (uid, gid) of `job_user`; None: the runner's
     cpu_s: int = 600                              # limits of process-isolated runners
     memory_bytes: int = 1 << 30
     output_bytes: int = 65536

@@ -6,6 +6,7 @@ looked at again after one lease period instead of running twice at once.
 """
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -209,7 +210,35 @@ def context_db_url(rt: "Runtime", ctx: "Context") -> tuple[str, bool]:
     model)."""
     from ..contexts import scoped_url
     s = rt.settings
+    if s.node_db_url and ctx.access_key and (ctx.name, ctx.access_key) not in _REGISTERED:
+        _register_on_node(s.node_db_url, ctx)
     return scoped_url(s.node_db_url or s.require_broker(), ctx), bool(ctx.access_key)
+
+
+_REGISTERED: set[tuple[str, str]] = set()
+
+
+def _register_on_node(node_db_url: str, ctx: "Context") -> None:
+    """The node's own Hero DB opens the context's database to the same key (once per process
+    and context; a server without an access model needs nothing)."""
+    import redis
+
+    from ..contexts.registry import register_on
+    from ..settings import with_db
+    admin = redis.Redis.from_url(with_db(node_db_url, 0), protocol=2)
+    try:
+        register_on(admin, ctx)
+    except redis.ResponseError:
+        pass                     # no access model there (plain Redis): nothing to open
+    finally:
+        admin.close()
+    _REGISTERED.add((ctx.name, ctx.access_key))
+
+
+@functools.lru_cache(maxsize=4)
+def _job_user(name: str | None) -> tuple[int, int] | None:
+    from ..hardening import job_ids
+    return job_ids(name)
 
 
 def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | None]:
@@ -237,6 +266,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
                             generation=job.generation)
         return False, JobStatus.error if done else None
     db_url, protected = context_db_url(rt, context)
+    job_user = _job_user(s.job_user)
     runner_env = job.env
     if job.runner in SCOPED_ENV_RUNNERS:
         runner_env = {**job.env, "HERO_DB_URL": db_url, "HERO_CONTEXT_ID": job.context_id,
@@ -246,7 +276,10 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
         script=job.script, args=job.args, env=runner_env, inputs=inputs,
         caller_id=job.caller_id, context_id=job.context_id, node=job.node,
         timeout_s=job.timeout_s, db_url=db_url, log=logs.add,
-        signatories=tuple(signatories), fresh_interpreter=protected, attempt=attempt,
+        signatories=tuple(signatories), attempt=attempt, user=job_user,
+        # a job under another user, or on a protected server, gets a fresh interpreter: the
+        # worker image it would fork holds the tiers' secrets
+        fresh_interpreter=protected or job_user is not None,
         cancelled=keeper.cancelled, cpu_s=s.job_cpu_s, memory_bytes=s.job_memory_bytes,
         output_bytes=s.max_log_bytes, env_allow=s.env_allow)
     status, fields = JobStatus.finished, {}

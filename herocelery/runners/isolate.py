@@ -36,6 +36,8 @@ class Limits:
     memory_bytes: int
     output_bytes: int
     env: Mapping[str, str] = field(default_factory=dict)
+    uid: int = -1          # run as this Unix user (and group): `job_user`; -1 = the runner's
+    gid: int = -1
 
 
 @dataclass
@@ -64,14 +66,28 @@ def set_parent_death_signal() -> None:
 
 
 def child_setup(limits: Limits, workdir: str) -> None:
-    """Runs in the child before the job: session, parent-death signal, rlimits, cwd."""
+    """Runs in the child before the job: session, rlimits, cwd, the job's Unix user, then
+    the parent-death signal (a change of user clears it)."""
     os.setsid()
-    set_parent_death_signal()
     if limits.cpu_s > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
     if limits.memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     os.chdir(workdir)
+    if limits.uid >= 0:
+        os.setgroups([])
+        os.setgid(limits.gid)
+        os.setuid(limits.uid)
+    set_parent_death_signal()
+
+
+def own_workdir(path: str, limits: Limits) -> None:
+    """Hand the job's directory (and what the runner put in it) to the job's user."""
+    if limits.uid < 0:
+        return
+    os.chown(path, limits.uid, limits.gid)
+    for name in os.listdir(path):
+        os.chown(os.path.join(path, name), limits.uid, limits.gid)
 
 
 def supervise(pid: int, pipes: Mapping[str, int], limits: Limits,

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import JobTimeout, ScriptError
 from .base import JobContext
-from .isolate import Finished, Limits, child_setup, job_env, supervise
+from .isolate import Finished, Limits, child_setup, job_env, own_workdir, supervise
 from .zygote import Zygote
 
 FILENAME = "<job>"
@@ -148,10 +148,12 @@ class PythonRunner:
             err = script_error(exc, job.script)
             raise ScriptError(err["message"], line=err["line"], column=err["column"],
                               kind="SyntaxError") from None
+        uid, gid = job.user or (-1, -1)
         limits = Limits(job.timeout_s, job.cpu_s, job.memory_bytes, job.output_bytes,
-                        job_env(job.env, os.environ, job.env_allow))
+                        job_env(job.env, os.environ, job.env_allow), uid, gid)
         workdir = tempfile.mkdtemp(prefix=f"hc-job-{job.job_id[:8]}-")
         try:
+            own_workdir(workdir, limits)
             if job.fresh_interpreter or not self.use_zygote:
                 done = fork_python(job, code, limits, workdir)
             else:
@@ -249,6 +251,8 @@ def spawn_python(zygote: Zygote, job: JobContext, limits: Limits, workdir: str) 
 
 def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Finished:
     job_file = write_job_file(job, workdir) if job.fresh_interpreter else None
+    if job_file is not None:
+        own_workdir(workdir, limits)
     argv = fresh_argv(job_file, 0) if job_file else []
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
@@ -268,6 +272,10 @@ def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Fin
                 os.set_inheritable(w_res, True)
                 argv[-1] = str(w_res)
                 os.execve(argv[0], argv, dict(limits.env))
+        except OSError as exc:   # e.g. job_user may not read the interpreter's path
+            os.write(2, f"the job's process could not start {argv[:1] or ''}: {exc}\n"
+                     .encode(errors="replace"))
+            os._exit(70)
         except BaseException:
             os._exit(70)
         _child(job, code, w_res)

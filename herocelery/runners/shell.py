@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import JobTimeout, ScriptError
 from .base import JobContext
-from .isolate import Limits, child_setup, job_env, supervise
+from .isolate import Limits, child_setup, job_env, own_workdir, supervise
 
 BASH_LINE = re.compile(r"job\.sh: line (\d+):")
 
@@ -27,12 +27,14 @@ class ShellRunner:
 
     def run(self, job: JobContext) -> Any:
         bash = shutil.which("bash") or "/bin/bash"
+        uid, gid = job.user or (-1, -1)
         limits = Limits(job.timeout_s, job.cpu_s, job.memory_bytes, job.output_bytes,
-                        job_env(job.env, os.environ, job.env_allow))
+                        job_env(job.env, os.environ, job.env_allow), uid, gid)
         workdir = tempfile.mkdtemp(prefix=f"hc-job-{job.job_id[:8]}-")
         try:
             with open(os.path.join(workdir, "job.sh"), "w") as f:
                 f.write(job.script)
+            own_workdir(workdir, limits)
             proc = subprocess.Popen(
                 [bash, "job.sh"], cwd=workdir, env=dict(limits.env), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -116,7 +116,9 @@ def serve(fd: int) -> None:
     """The zygote's loop: one job at a time, for the one runner process that started it."""
     from .isolate import Limits, child_setup, set_parent_death_signal
     from .python import run_in_child
+    from ..hardening import not_dumpable
     set_parent_death_signal()
+    not_dumpable()      # the jobs it forks must not read its memory (other jobs' requests)
     sock = socket.socket(fileno=fd)
     while True:
         try:
