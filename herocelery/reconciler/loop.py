@@ -120,6 +120,9 @@ class Reconciler:
                                grace_s=3 * self.settings.heartbeat_s + 1.0)
                 # restored messages are back in their queues: their jobs stay held
                 report.counts["restored"] += broker.restore(channel, dead)
+                if dead:
+                    log.warning("reconciler: %d message(s) of dead workers put back in their "
+                                "queues", len(dead))
             held = unacked.holding(unacked.delivered)
             for db, rows in reads:
                 report.looked += self._jobs(db, rows, now, held, busy, report)
