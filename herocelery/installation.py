@@ -23,7 +23,7 @@ from . import launcher
 from .errors import AlreadyRunning, ConfigError
 from .launcher import Proc, Processes
 from .local import (UP_LOCK, ensure_admin_key, is_local_url, read_up_state, remove_up_state,
-                    write_up_state)
+                    stop_unused_embedded, write_up_state)
 from .settings import Settings, without_password
 
 LOCK_GRACE_S = 0.3           # `local.up_running` probes the lock for an instant
@@ -94,6 +94,15 @@ class Installation:
                     f"herocelery up is already running on {self.data_dir} (pid "
                     f"{info.get('pid', '?')}, API {info.get('api_url', '?')}); see `herocelery "
                     "status`, or stop it (Ctrl-C) before starting another") from None
+        if self.settings.broker_url is None and not stop_unused_embedded(self.data_dir):
+            from .herodb.lock import holder
+            held = holder(self.data_dir / "herodb")
+            lock.close()
+            raise ConfigError(f"the HeroDB of {self.data_dir} (pid "
+                              f"{held.pid if held else '?'}) is in use by a command "
+                              "(`herocelery run`, `flower`, `supervisor start` ...) or a "
+                              "`herodb serve` of yours: let it finish or stop it, then start "
+                              "`herocelery up`")
         if self.api_port and launcher.port_taken(self.settings.api_host, self.api_port):
             # before anything starts: another `up` (of another data directory) or API has it
             lock.close()

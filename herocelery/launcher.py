@@ -141,8 +141,10 @@ def _last_line(path: Path, offset: int) -> str:
 
 def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Path, *,
           kind: str = "", exe: Sequence[str] | None = None, address: str = "",
-          env: Mapping[str, str] | None = None) -> Proc:
-    """Start `herocelery ARGS` (or `exe ARGS`) in its own session; returns at once."""
+          env: Mapping[str, str] | None = None, detached: bool = False) -> Proc:
+    """Start `herocelery ARGS` (or `exe ARGS`) in its own session; returns at once. A
+    `detached` child does not die with its starter (the embedded HeroDB that commands
+    share: the last one using it stops it, herocelery/local.py)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith("HEROCELERY_") and k not in SECRET_ENV}
@@ -153,18 +155,19 @@ def spawn(name: str, node: str, args: Sequence[str], settings: Settings, log: Pa
         popen = subprocess.Popen([*(exe or [sys.executable, "-m", "herocelery"]), *args],
                                  env=full_env, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True,
-                                 preexec_fn=die_with_parent)
+                                 preexec_fn=None if detached else die_with_parent)
     return Proc(name, node, popen, log, address or f"pid {popen.pid}", kind or name, offset)
 
 
 # ---- HeroDB ---------------------------------------------------------------------------------
 def launch_herodb(settings: Settings, *, data_dir: Path | None = None, port: int | None = None,
                   log: Path | None = None, name: str = "herodb", node: str = "node1",
-                  secret_file: Path | None = None) -> Proc:
+                  secret_file: Path | None = None, detached: bool = False) -> Proc:
     """Start HeroDB on `data_dir` (default `<data_dir>/herodb`) on loopback, requiring the
     admin secret of `secret_file` (default: the data directory's, made at the first start);
     returns at once (`wait_herodb` waits until it listens). The secrets go by file, never
-    on the command line or in the environment."""
+    on the command line or in the environment. A `detached` one does not die with its
+    starter (the embedded HeroDB commands share, herocelery/local.py)."""
     try:
         import herocelery.herodb.cli  # noqa: F401
     except ImportError:
@@ -183,7 +186,7 @@ def launch_herodb(settings: Settings, *, data_dir: Path | None = None, port: int
     if encryption_key(settings, data):
         args += ["--encryption-key-file", str(settings.data_dir / KEY_FILE)]
     proc = spawn(name, node, args, settings, log, kind="herodb",
-                 exe=[sys.executable, "-m", "herocelery.herodb"])
+                 exe=[sys.executable, "-m", "herocelery.herodb"], detached=detached)
     proc.address, proc.data_dir, proc.password = "", data, password
     return proc
 

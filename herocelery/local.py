@@ -8,14 +8,17 @@ A data directory (the `data_dir` setting, default `~/.herocelery`) holds one ins
                        HeroDB serving it (herocelery/herodb/lock.py), with its address
     admin.key          the local admin key (mode 0600), made when the installation first
                        starts (`up`, `run`, or any command that opens the embedded HeroDB)
+    herodb.users       shared-locked by every command using the embedded HeroDB; the last
+    herodb.embedded    one leaving stops the HeroDB a command started (its pid here)
 
 The rule (issue 12.3): on the same machine, as the same Unix user, the local admin key is
 used when no key is given and the broker is this installation's own (found here, or a
 configured loopback broker whose store knows the key). Beyond loopback, keys are required.
 
 `connect(settings)` is the front door: Settings with a broker, whichever applies first —
-the configured broker; the running `up`'s; the HeroDB another command holds on the data
-directory; or an embedded HeroDB started for the duration (holding the directory's lock).
+the configured broker; the running `up`'s; the embedded HeroDB another command started on
+the data directory; or one started now (holding the directory's lock). Commands share the
+embedded HeroDB: it runs while any of them uses it and the last one stops it.
 """
 from __future__ import annotations
 
@@ -36,6 +39,8 @@ UP_LOCK = "up.lock"
 UP_STATE = "up.json"
 ADMIN_KEY = "admin.key"
 HERODB_DIR = "herodb"
+USERS_LOCK = "herodb.users"    # shared-locked by each command using the embedded HeroDB
+EMBEDDED = "herodb.embedded"   # the pid of the embedded HeroDB a command started
 STATE_WAIT_S = 30.0            # an `up` that holds its lock writes its state within seconds
 
 Via = Literal["configured", "up", "herodb", "embedded"]
@@ -277,27 +282,147 @@ def find(settings: Settings) -> Local | None:
 
 @contextmanager
 def connect(settings: Settings, *, start: bool = True) -> Iterator[Local]:
-    """The installation to use for one command (see the module docstring). With `start`
-    and nothing running, an embedded HeroDB is started on the data directory for the
-    duration (the local admin key is made at its first start); without, NotRunning."""
-    found = find(settings)
-    if found is not None:
+    """The installation to use for one command (see the module docstring). With no broker
+    configured and no `up` running, the data directory's embedded HeroDB is shared by the
+    commands using it: a command uses the one another command started, or (with `start`)
+    starts one, and the last command using it stops it; without `start` and none running,
+    NotRunning."""
+    if settings.broker_url is not None or up_state(settings.data_dir,
+                                                   wait_s=STATE_WAIT_S) is not None:
+        found = find(settings)
+        if found is not None:
+            yield found
+            return
+    with _shared_herodb(settings, start=start) as found:
         yield found
-        return
-    if not start:
-        raise NotRunning(NOTHING_RUNS.format(dir=settings.data_dir))
-    from .errors import StoreError
-    from .launcher import start_herodb
+
+
+# ---- the embedded HeroDB, shared by the commands using it ---------------------------------
+@contextmanager
+def _shared_herodb(settings: Settings, *, start: bool) -> Iterator[Local]:
+    """Every command using the data directory's embedded HeroDB holds a shared lock on
+    `herodb.users` while it does; leaving, a command that can then take it exclusively is
+    the last one, and stops the HeroDB a command started (`herodb.embedded` names it; a
+    HeroDB started by hand with `herodb serve` is never stopped). So one command never
+    stops the HeroDB under another (before, a short `run` stopped it under a long one)."""
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    users = open(data_dir / USERS_LOCK, "a+")  # noqa: SIM115 - held while the command runs
+    started = None
     try:
-        herodb = start_herodb(settings)
-    except StoreError:
-        found = find(settings)      # another command started one meanwhile: use it
-        if found is None:
-            raise
-        yield found
-        return
-    try:
-        embedded = with_local_secret(settings.with_(broker_url=herodb.address + "/1"))
-        yield Local(ensure_admin_key(embedded), "embedded", settings.api_key)
+        fcntl.flock(users, fcntl.LOCK_SH)      # waits while the last user stops the HeroDB
+        with _stopped_on_sigterm():
+            found, started = _use_or_start(settings, start=start)
+            try:
+                yield found
+            finally:
+                fcntl.flock(users, fcntl.LOCK_UN)
+                stop_unused_embedded(data_dir, users)
     finally:
-        herodb.stop()
+        users.close()
+        if started is not None and started.running() is False:
+            started.popen.wait()               # reap the HeroDB this command started
+
+
+def _use_or_start(settings: Settings, *, start: bool) -> tuple[Local, Any]:
+    """(the installation, the HeroDB process this command started or None): the running
+    embedded HeroDB (waiting out one that is starting), else with `start` a new one."""
+    from .errors import StoreError
+    from .herodb.lock import holder
+    from .launcher import start_herodb
+    key = settings.api_key
+    deadline = time.monotonic() + STATE_WAIT_S
+    while True:
+        held = holder(settings.data_dir / HERODB_DIR)
+        if held is not None and held.address:
+            found = with_local_secret(settings.with_(broker_url=f"redis://{held.address}/1"))
+            return Local(with_local_key(found), "herodb", key), None
+        if held is None:
+            if not start:
+                raise NotRunning(NOTHING_RUNS.format(dir=settings.data_dir))
+            try:
+                herodb = start_herodb(settings, detached=True)
+            except StoreError:
+                if holder(settings.data_dir / HERODB_DIR) is None:
+                    raise
+                continue                       # another command started one meanwhile
+            _write_private(Path(settings.data_dir) / EMBEDDED, str(herodb.pid))
+            embedded = with_local_secret(settings.with_(broker_url=herodb.address + "/1"))
+            return Local(ensure_admin_key(embedded), "embedded", key), herodb
+        if time.monotonic() > deadline:
+            raise NotRunning(f"the HeroDB of {settings.data_dir} (pid {held.pid}) did not "
+                             f"start listening within {STATE_WAIT_S:g}s")
+        time.sleep(0.05)
+
+
+def stop_unused_embedded(data_dir: Path, users: Any = None, timeout_s: float = 20.0) -> bool:
+    """Stop the embedded HeroDB a command started on `data_dir` when no command uses it
+    (nobody holds `herodb.users`); True when none runs afterwards. `up` calls it before it
+    starts its own (one left by a command that was killed)."""
+    from .herodb.lock import holder
+    own = users is None
+    if own:
+        try:
+            users = open(Path(data_dir) / USERS_LOCK, "a+")  # noqa: SIM115
+        except OSError:
+            return holder(Path(data_dir) / HERODB_DIR) is None
+    try:
+        try:
+            fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False                       # another command uses it: it stops it
+        try:
+            marker = Path(data_dir) / EMBEDDED
+            try:
+                pid = int(marker.read_text().strip())
+            except (OSError, ValueError):
+                pid = None
+            held = holder(Path(data_dir) / HERODB_DIR)
+            if held is None or pid is None or held.pid != pid:
+                return held is None            # none, or not one a command started
+            import signal
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout_s
+            while holder(Path(data_dir) / HERODB_DIR) is not None:
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    deadline += timeout_s
+                time.sleep(0.02)
+            marker.unlink(missing_ok=True)
+            return True
+        finally:
+            fcntl.flock(users, fcntl.LOCK_UN)
+    finally:
+        if own:
+            users.close()
+
+
+@contextmanager
+def _stopped_on_sigterm() -> Iterator[None]:
+    """SIGTERM (or the terminal closing) ends the command through its `finally` blocks, so
+    the HeroDB it shares is released (and stopped by the last user), not left behind. Only
+    in the main thread, and only where nobody else handles these signals."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+    saved = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            saved[sig] = signal.signal(sig, on_term)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if signal.getsignal(sig) is on_term:
+                signal.signal(sig, handler)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")

@@ -265,3 +265,74 @@ def test_flower_on_the_embedded_herodb_stops_with_the_command(tmp_path):
             except ProcessLookupError:
                 pass
         log.close()
+
+
+def _wait_file(path: Path, procs, timeout: float = 120) -> None:
+    from support import wait_for
+
+    def seen() -> bool:
+        for p in procs:
+            assert p.poll() is None, p.communicate()[1][-2000:]
+        return path.exists()
+    wait_for(seen, timeout, interval=0.1, what=f"{path.name} to appear")
+
+
+def test_commands_share_the_embedded_herodb_and_the_last_one_stops_it(tmp_path):
+    """Two `run`s with nothing running: the second uses the HeroDB the first started; the
+    first ending does not stop it under the second (before: the second failed with
+    'Connection refused'); the last one stops it."""
+    import os
+    import signal
+
+    from herocelery.local import EMBEDDED
+    data = tmp_path / "data"
+    env = {**env_without_herocelery(), "HEROCELERY_DATA_DIR": str(data)}
+    marks = {n: tmp_path / n for n in ("a-runs", "a-may-end", "b-runs", "b-may-end")}
+
+    def flow(name: str, runs: Path, may_end: Path) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"name: {name}\njobs:\n  j: {{script: \"import os, time\\n"
+                        f"open('{runs}', 'w').close()\\n"
+                        f"while not os.path.exists('{may_end}'): time.sleep(0.05)\\n"
+                        f"result = '{name}'\"}}\n")
+        return path
+
+    def run(path: Path) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "herocelery", "run", str(path),
+                                 "--json"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    a = run(flow("a", marks["a-runs"], marks["a-may-end"]))
+    b = None
+    try:
+        _wait_file(marks["a-runs"], [a])
+        herodb = holder(data / "herodb")
+        assert herodb is not None and (data / EMBEDDED).read_text().strip() == str(herodb.pid)
+        b = run(flow("b", marks["b-runs"], marks["b-may-end"]))
+        _wait_file(marks["b-runs"], [a, b])
+        marks["a-may-end"].touch()
+        out, err = a.communicate(timeout=120)
+        assert a.returncode == 0 and json.loads(out)["jobs"]["j"]["result"] == "a", err
+        still = holder(data / "herodb")
+        assert still is not None and still.pid == herodb.pid       # b still uses it
+        marks["b-may-end"].touch()
+        out, err = b.communicate(timeout=120)
+        assert "Traceback" not in err
+        assert b.returncode == 0 and json.loads(out)["jobs"]["j"]["result"] == "b", err
+        assert holder(data / "herodb") is None                      # the last one stopped it
+        assert not (data / EMBEDDED).exists()
+    finally:
+        for p in (a, b):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.communicate(timeout=60)
+    # a command killed outright leaves its HeroDB: the next command uses it, then stops it
+    marks["a-runs"].unlink()
+    marks["a-may-end"].unlink()
+    a = run(flow("a", marks["a-runs"], marks["a-may-end"]))
+    _wait_file(marks["a-runs"], [a])
+    os.kill(a.pid, signal.SIGKILL)
+    a.communicate(timeout=30)
+    assert holder(data / "herodb") is not None
+    listed = hc(env, "context", "list", "--json")
+    assert listed.returncode == 0 and "default" in listed.stdout, listed.stderr
+    assert holder(data / "herodb") is None
