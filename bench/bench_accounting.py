@@ -22,6 +22,7 @@ Not a test: the figures go to bench/RESULTS.md with the machine and its load.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import statistics
@@ -132,8 +133,13 @@ def hero_throughput(settings: Settings, n: int) -> tuple[float, dict[str, float]
     status = handle.wait(900, poll_s=0.01)
     elapsed = time.perf_counter() - start
     after = sample()
-    handle.close()
-    assert status.value == "finished", status
+    if status.value != "finished":
+        errors: dict[str, int] = {}
+        for job in handle.jobs().values():
+            if job.error:
+                what = f"{job.status.value}: {str(job.error.get('message'))[:160]}"
+                errors[what] = errors.get(what, 0) + 1
+        raise RuntimeError(f"flow ended {status.value}: {errors}")
     return n / elapsed, per_job_ms(before, after, n)
 
 
@@ -331,8 +337,14 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=30)
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--json", action="store_true",
+                    help="end with one line RESULT {...} (for bench_steps.py)")
     args = ap.parse_args()
-    print(f"machine: {machine()}; load at start {load()}")
+    summary: dict[str, Any] = {"ratio": [], "hero_ms": [], "plain_ms": [], "chain": [],
+                               "chain_p95": [], "rhai": [], "rhai_p95": [], "celery": [],
+                               "celery_p95": [], "chain_ratio": [], "hop": []}
+    import herocelery
+    print(f"machine: {machine()}; load at start {load()}; herocelery from {herocelery.__file__}")
     from herocelery.celeryapp import make_app
     ratios, chain_ratios = [], []
     with installation(args.concurrency) as (url, settings):
@@ -351,6 +363,9 @@ def main() -> None:
                     hero, hero_ms = hero_throughput(settings, args.jobs)
                     pl, plain_ms = plain.throughput(args.jobs)
                     ratios.append(hero / pl)
+                    summary["ratio"].append(hero / pl)
+                    summary["hero_ms"].append(hero_ms)
+                    summary["plain_ms"].append(plain_ms)
                     print(f"throughput: herocelery {hero:.0f} jobs/s, plain Celery {pl:.0f} "
                           f"tasks/s, ratio {hero / pl:.2f}")
                     print("CPU ms per job   herocelery: " + ", ".join(
@@ -364,6 +379,10 @@ def main() -> None:
                 rh = [hero_chain(settings, "rhai", "1") for _ in range(args.chains)]
                 ce = [plain.chain() for _ in range(args.chains)]
                 chain_ratios.append(median(py) / median(ce))
+                for name, vals in (("chain", py), ("rhai", rh), ("celery", ce)):
+                    summary[name].append(median(vals) * 1e3)
+                    summary[name + "_p95"].append(pct(vals, .95) * 1e3)
+                summary["chain_ratio"].append(chain_ratios[-1])
                 print(f"chain of 3, ms median / p95: python {median(py) * 1e3:.1f} / "
                       f"{pct(py, .95) * 1e3:.1f}, rhai {median(rh) * 1e3:.1f} / "
                       f"{pct(rh, .95) * 1e3:.1f}, Celery chain {median(ce) * 1e3:.1f} / "
@@ -372,6 +391,8 @@ def main() -> None:
                 with Events(app) as events:
                     hops = [h for h in (hop_breakdown(settings, app, events)
                                         for _ in range(max(5, args.chains // 3))) if h]
+                summary["hop"].append([statistics.median(h[i] for h in hops)
+                                       for i in range(len(HOP))] if hops else [])
                 print(f"one hop a -> b, ms (median of {len(hops)}):")
                 for i, label in enumerate(HOP):
                     print(f"  {statistics.median(h[i] for h in hops):7.2f}  {label}")
@@ -384,6 +405,8 @@ def main() -> None:
     print(f"chain ratio median {median(chain_ratios):.2f} "
           f"(range {min(chain_ratios):.2f}-{max(chain_ratios):.2f}; target <= 2)")
     print(f"load at end {load()}")
+    if args.json:
+        print("RESULT " + json.dumps(summary))
 
 
 if __name__ == "__main__":

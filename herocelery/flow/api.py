@@ -1,14 +1,23 @@
 """Flows as code: `Flow("etl")`, `flow.job(...)`, `flow.submit()` -> `FlowHandle`."""
 from __future__ import annotations
 
+import atexit
+import os
+import threading
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from pydantic import ValidationError
 
 from ..errors import FlowError, HeroCeleryError
 from ..models import TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobSpec
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from ..store import Store
 
 
 class WaitTimeout(HeroCeleryError):
@@ -81,25 +90,64 @@ class Flow:
 
 def submit_spec(spec: FlowSpec, settings: Settings, *, api_key: str | None = None
                 ) -> "FlowHandle":
-    from ..celeryapp import make_app
     from ..coordinator import submit
-    app = make_app(settings)
-    try:
-        flow_id = submit(app.runtime, spec, api_key=api_key)
-    finally:
-        app.runtime.close()
-        app.close()
+    app = _submitter(settings)
+    flow_id = submit(app.runtime, spec, api_key=api_key)  # type: ignore[attr-defined]
     return FlowHandle(flow_id, settings)
+
+
+# Submitting clients kept for the life of the process, one per (process, settings): a
+# fresh Celery app per submit cost ~15 ms (the app's finalize) plus ~8 new connections,
+# the largest part of a short flow's latency (bench/bench_accounting.py). Bounded, so a
+# process that talks to many installations (the tests) does not keep them all open.
+_SUBMITTERS: "OrderedDict[tuple[int, Settings], Celery]" = OrderedDict()
+_SUBMITTERS_MAX = 4
+_SUBMITTERS_LOCK = threading.Lock()
+
+
+def _submitter(settings: Settings) -> "Celery":
+    from ..celeryapp import make_app
+    key = (os.getpid(), settings)
+    with _SUBMITTERS_LOCK:
+        app = _SUBMITTERS.get(key)
+        if app is not None:
+            _SUBMITTERS.move_to_end(key)
+            return app
+        app = _SUBMITTERS[key] = make_app(settings)
+        while len(_SUBMITTERS) > _SUBMITTERS_MAX:
+            _close(_SUBMITTERS.popitem(last=False)[1])
+    return app
+
+
+def _shared_store(settings: Settings) -> "Store":
+    return _submitter(settings).runtime.store  # type: ignore[attr-defined,no-any-return]
+
+
+def _close(app: "Celery") -> None:
+    try:
+        app.runtime.close()  # type: ignore[attr-defined]
+        app.close()
+    except Exception:  # noqa: BLE001 - closing clients of a server that is gone
+        pass
+
+
+@atexit.register
+def _close_submitters() -> None:
+    """Before the interpreter shuts down: no Celery noise at exit (DESIGN §5)."""
+    with _SUBMITTERS_LOCK:
+        for key, app in list(_SUBMITTERS.items()):
+            if key[0] == os.getpid():
+                _close(app)
+        _SUBMITTERS.clear()
 
 
 class FlowHandle:
     """A submitted flow: read its status and results from the store."""
 
     def __init__(self, flow_id: str, settings: Settings) -> None:
-        from ..store import Store
         self.id = flow_id
         self.settings = settings
-        self._store = Store.from_url(settings.store_url())
+        self._store = _shared_store(settings)   # this process's client of the store
 
     def record(self) -> FlowRecord:
         return self._store.flow(self.id)
@@ -127,15 +175,25 @@ class FlowHandle:
         """Block until the flow ends; returns its final status. WaitTimeout past `timeout`."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            flow = self.record()
             if on_progress is not None:
+                flow = self.record()
                 on_progress(len(flow.jobs) - flow.remaining, len(flow.jobs))
-            if flow.status in TERMINAL_FLOW:
-                return flow.status
+                status = flow.status
+            else:  # the status alone: not the record's whole job map at every poll
+                status = self._status()
+            if status in TERMINAL_FLOW:
+                return status
             if deadline is not None and time.monotonic() > deadline:
-                raise WaitTimeout(f"flow {self.id} still {flow.status.value} after "
+                raise WaitTimeout(f"flow {self.id} still {status.value} after "
                                   f"{timeout:g}s")
             time.sleep(poll_s)
 
+    def _status(self) -> FlowStatus:
+        from ..keys import Keys
+        raw = self._store.home(self.id).hget(Keys.flow(self.id), "status")
+        if raw is None:
+            return self.record().status   # raises the store's NotFound, worded there
+        return FlowStatus(raw)
+
     def close(self) -> None:
-        self._store.close()
+        """Nothing to release: the store client is the process's, shared (`_submitter`)."""

@@ -7,26 +7,17 @@ each pipe (the rest is read and dropped, so a chatty job can never block or fill
 """
 from __future__ import annotations
 
-import ctypes
 import os
-import resource
 import selectors
 import signal
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-PR_SET_PDEATHSIG = 1
+from .child import set_parent_death_signal, setup
 
-
-def _load_libc() -> "ctypes.CDLL | None":
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:  # not glibc Linux: the timeout still kills the group
-        return None
-
-
-_LIBC = _load_libc()
+__all__ = ["Finished", "Limits", "child_setup", "job_env", "own_workdir",
+           "set_parent_death_signal", "supervise"]
 
 
 @dataclass(frozen=True)
@@ -59,26 +50,10 @@ class Finished:
         return os.WTERMSIG(self.status) if os.WIFSIGNALED(self.status) else None
 
 
-def set_parent_death_signal() -> None:
-    """This process gets SIGKILL when its parent dies (Linux; a no-op elsewhere)."""
-    if _LIBC is not None:  # loaded once: dlopen in every child costs milliseconds
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def child_setup(limits: Limits, workdir: str) -> None:
     """Runs in the child before the job: session, rlimits, cwd, the job's Unix user, then
     the parent-death signal (a change of user clears it)."""
-    os.setsid()
-    if limits.cpu_s > 0:
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-    if limits.memory_bytes > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    os.chdir(workdir)
-    if limits.uid >= 0:
-        os.setgroups([])
-        os.setgid(limits.gid)
-        os.setuid(limits.uid)
-    set_parent_death_signal()
+    setup(limits.cpu_s, limits.memory_bytes, workdir, limits.uid, limits.gid)
 
 
 def own_workdir(path: str, limits: Limits) -> None:

@@ -8,129 +8,24 @@ tens of milliseconds; the child still gets its own session, limits, directory an
 """
 from __future__ import annotations
 
-import ast
-import dataclasses
 import json
-import linecache
 import os
 import shutil
 import sys
 import tempfile
-import traceback
 from typing import Any
 
 from ..errors import JobTimeout, ScriptError
+from . import child
 from .base import JobContext
+from .child import FILENAME, LAST, JobCtx, compile_script, script_error
 from .isolate import Finished, Limits, child_setup, job_env, own_workdir, supervise
 from .zygote import Zygote
 
-FILENAME = "<job>"
-LAST = "__herocelery_last__"
+__all__ = ["FILENAME", "LAST", "RUNNER", "JobCtx", "PythonRunner", "compile_script",
+           "script_error"]
+
 MAX_RESULT_BYTES = 16 * 1024 * 1024
-
-
-class JobCtx:
-    """The `ctx` object a python job sees."""
-
-    def __init__(self, job: dict[str, Any], db_url: str) -> None:
-        self.job_id: str = job["job_id"]
-        self.flow_id: str = job["flow_id"]
-        self.name: str = job["name"]
-        self.context_id: str = job["context_id"]
-        self.caller_id: str = job["caller_id"]
-        self.signatories: tuple[str, ...] = tuple(job.get("signatories", ()))
-        # this run's number: 2 and up when the job runs again (retry, or a lost worker)
-        self.attempt: int = int(job.get("attempt", 1))
-        self._db_url = db_url
-        self._db: Any = None
-        self._osis: Any = None
-
-    @property
-    def db(self) -> Any:
-        if self._db is None:
-            import redis
-            self._db = redis.Redis.from_url(self._db_url, decode_responses=True)
-        return self._db
-
-    @property
-    def osis(self) -> Any:
-        """OSIS objects of the job's context (`ctx.osis.set("note", {...})`, get, find, ...)."""
-        if self._osis is None:
-            from .osis import Osis
-            self._osis = Osis(self.db)
-        return self._osis
-
-    def log(self, *parts: object) -> None:
-        print(*parts, flush=True)
-
-
-def compile_script(script: str) -> Any:
-    """Compile a job script so a final bare expression becomes the fallback result."""
-    tree = ast.parse(script, FILENAME)
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = tree.body[-1]
-        assign = ast.Assign(targets=[ast.Name(id=LAST, ctx=ast.Store())], value=last.value)
-        tree.body[-1] = ast.copy_location(assign, last)
-        ast.fix_missing_locations(tree)
-    return compile(tree, FILENAME, "exec")
-
-
-def script_error(exc: BaseException, script: str) -> dict[str, Any]:
-    """The error record of an exception raised by a job script: type, message, line."""
-    if isinstance(exc, SyntaxError) and exc.filename == FILENAME:
-        return {"type": "SyntaxError", "message": f"{exc.msg} (line {exc.lineno})",
-                "line": exc.lineno, "column": exc.offset, "traceback": None}
-    line = None
-    tb = exc.__traceback__
-    frames = []
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == FILENAME:
-            line = tb.tb_lineno
-            frames.append(tb)
-        tb = tb.tb_next
-    linecache.cache[FILENAME] = (len(script), None, script.splitlines(True), FILENAME)
-    text = "".join(traceback.format_exception(type(exc), exc, frames[0] if frames else None))
-    where = f" (line {line})" if line else ""
-    return {"type": type(exc).__name__, "message": f"{type(exc).__name__}: {exc}{where}",
-            "line": line, "column": None, "traceback": text[-4000:]}
-
-
-def _child(job: JobContext, code: Any, result_fd: int) -> None:
-    """Runs in the forked child; never returns."""
-    payload: dict[str, Any]
-    try:
-        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        ns: dict[str, Any] = {"__name__": "__job__", "inputs": job.inputs, "args": job.args,
-                              "ctx": JobCtx({"job_id": job.job_id, "flow_id": job.flow_id,
-                                             "name": job.name, "context_id": job.context_id,
-                                             "caller_id": job.caller_id,
-                                             "signatories": job.signatories,
-                                             "attempt": job.attempt}, job.db_url)}
-        try:
-            exec(code, ns)  # noqa: S102 - running the job's script is the point
-            result = ns["result"] if "result" in ns else ns.get(LAST)
-        except BaseException as exc:  # the script's own failure, reported as data
-            text = json.dumps({"ok": False, "error": script_error(exc, job.script)})
-        else:
-            text = json.dumps({"ok": True, "result": result})
-    except (TypeError, ValueError) as exc:
-        text = json.dumps({"ok": False, "error": {
-            "type": "ResultError", "message": f"result is not JSON-serialisable: {exc}",
-            "line": None, "column": None, "traceback": None}})
-    except BaseException as exc:  # pragma: no cover - last resort, keep the child silent
-        text = json.dumps({"ok": False, "error": {"type": type(exc).__name__,
-                                                  "message": str(exc)}})
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        data = text.encode()
-        view = memoryview(data)
-        while view:
-            n = os.write(result_fd, view)
-            view = view[n:]
-    finally:
-        os._exit(0)
 
 
 class PythonRunner:
@@ -179,18 +74,23 @@ def boot_argv(code: str) -> list[str]:
     import herocelery
     root = os.path.dirname(os.path.dirname(os.path.abspath(herocelery.__file__)))
     paths = [root] + [p for p in sys.path if p and p != root]
-    # the package is entered without running herocelery/__init__ (which loads settings and
-    # PyYAML, most of the start-up cost); the job needs only the runner modules
+    # the packages are entered without running herocelery/__init__ (which loads settings
+    # and PyYAML, most of the start-up cost) nor runners/__init__ (the runner registry, its
+    # dataclasses): the job needs only runners/child.py, and every module more makes each
+    # fork and exit dearer
+    pkg_dir = os.path.join(root, "herocelery")
     boot = (f"import sys, types; sys.path[:0] = {paths!r}; "
             "pkg = types.ModuleType('herocelery'); "
-            f"pkg.__path__ = [{os.path.join(root, 'herocelery')!r}]; "
-            "sys.modules['herocelery'] = pkg; " + code)
+            f"pkg.__path__ = [{pkg_dir!r}]; sys.modules['herocelery'] = pkg; "
+            "sub = types.ModuleType('herocelery.runners'); "
+            f"sub.__path__ = [{os.path.join(pkg_dir, 'runners')!r}]; "
+            "sys.modules['herocelery.runners'] = pkg.runners = sub; " + code)
     return [sys.executable, "-I", "-S", "-c", boot]
 
 
 def fresh_argv(job_file: str, result_fd: int) -> list[str]:
     """A fresh interpreter for one job (`fresh_interpreter` jobs)."""
-    return boot_argv("from herocelery.runners.python import child_main; child_main()") + \
+    return boot_argv("from herocelery.runners.child import main; main()") + \
         [job_file, str(result_fd)]
 
 
@@ -203,17 +103,6 @@ def write_job_file(job: JobContext, workdir: str) -> str:
     return path
 
 
-def child_main() -> None:
-    """Entry of a fresh interpreter (`fresh_interpreter` jobs): read the job file, delete it,
-    run the script like the forked child does. Its memory and environment hold nothing of
-    the worker's: only the job and the scoped connection's URL."""
-    path, result_fd = sys.argv[1], int(sys.argv[2])
-    with open(path) as f:
-        data = json.load(f)
-    os.unlink(path)
-    run_in_child(data, result_fd)
-
-
 def job_fields(job: JobContext) -> dict[str, Any]:
     """What a child needs to run the job (no callables, no worker state)."""
     return {"script": job.script, "inputs": job.inputs, "args": job.args,
@@ -222,20 +111,14 @@ def job_fields(job: JobContext) -> dict[str, Any]:
             "signatories": list(job.signatories), "attempt": job.attempt}
 
 
-def run_in_child(fields: dict[str, Any], result_fd: int) -> None:
-    """Run a job from its fields in this (forked or fresh) process; never returns. The
-    runner compiled the script before handing it over, so it compiles here too."""
-    from types import SimpleNamespace
-    job = SimpleNamespace(**fields)
-    _child(job, compile_script(job.script), result_fd)  # type: ignore[arg-type]
-
-
 def spawn_python(zygote: Zygote, job: JobContext, limits: Limits, workdir: str) -> Finished:
     """The job in a child of the runner's zygote (see zygote.py)."""
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
+    # what the zygote's child needs of the limits (not dataclasses.asdict: it deep-copies)
     request = {"job": job_fields(job), "workdir": workdir,
-               "limits": {**dataclasses.asdict(limits), "env": dict(limits.env)}}
+               "limits": {"cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes,
+                          "uid": limits.uid, "gid": limits.gid, "env": dict(limits.env)}}
     try:
         pid = zygote.spawn(request, w_res, w_out)
     except BaseException:
@@ -278,7 +161,7 @@ def fork_python(job: JobContext, code: Any, limits: Limits, workdir: str) -> Fin
             os._exit(70)
         except BaseException:
             os._exit(70)
-        _child(job, code, w_res)
+        child.run(job, code, w_res)
     os.close(w_res)
     os.close(w_out)
     return supervise(pid, {"result": r_res, "output": r_out}, limits, job.cancelled,

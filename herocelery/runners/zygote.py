@@ -15,9 +15,11 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 HEADER = struct.Struct("!I")
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -72,6 +74,8 @@ class Zygote:
                 and self.owner == os.getpid())
 
     def start(self) -> None:
+        import subprocess
+
         from .python import boot_argv
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
@@ -113,11 +117,11 @@ class Zygote:
 
 
 def serve(fd: int) -> None:
-    """The zygote's loop: one job at a time, for the one runner process that started it."""
-    from .isolate import Limits, child_setup, set_parent_death_signal
-    from .python import run_in_child
+    """The zygote's loop: one job at a time, for the one runner process that started it.
+    It imports nothing but child.py (see there why)."""
     from ..hardening import not_dumpable
-    set_parent_death_signal()
+    from . import child
+    child.set_parent_death_signal()
     not_dumpable()      # the jobs it forks must not read its memory (other jobs' requests)
     sock = socket.socket(fileno=fd)
     while True:
@@ -141,13 +145,15 @@ def serve(fd: int) -> None:
                 os.dup2(devnull, 0)
                 os.dup2(output_w, 1)
                 os.dup2(output_w, 2)
-                limits = Limits(**request["limits"])
-                child_setup(limits, request["workdir"])
+                limits = request["limits"]
+                child.setup(int(limits["cpu_s"]), int(limits["memory_bytes"]),
+                            request["workdir"], int(limits.get("uid", -1)),
+                            int(limits.get("gid", -1)))
                 os.environ.clear()
-                os.environ.update(limits.env)
+                os.environ.update(limits["env"])
             except BaseException:
                 os._exit(70)
-            run_in_child(request["job"], result_w)
+            child.run_fields(request["job"], result_w)
         os.close(result_w)
         os.close(output_w)
         _send(sock, {"pid": pid})
