@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections import deque
 from functools import partial
 from typing import Any, Callable
 
 from .commands import blocking, hashes, keys, lists, pubsub, strings, transactions, zsets
 from .commands.base import Command
 from .protocol import INT_REPLIES, SIMPLE_REPLIES, encode
+from .qlist import QList
 
 # command -> (op number in _fastpath.c, the Python handler it stands for)
 NATIVE: dict[str, tuple[int, Callable[..., Any]]] = {
@@ -97,6 +97,6 @@ def runner(table: dict[bytes, Command], skip: tuple[str, ...] = ()) -> Batch | N
             cmd = table.get(spelling)
             if cmd is not None and cmd.handler is handler:  # a replaced command stays in Python
                 natives[spelling] = op
-    ctx = (natives, deque, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES, table,
+    ctx = (natives, QList, encode, Block, log_type, SIMPLE_REPLIES["OK"], INT_REPLIES, table,
            MULTI_CONTROL, ZSet, heapq.heappush, SIMPLE_REPLIES["QUEUED"], PAUSE, OUT_CAP)
     return partial(_fastpath.run, ctx)  # (engine, c, cmds, out), without a Python frame

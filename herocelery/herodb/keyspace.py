@@ -1,6 +1,6 @@
 """Numbered databases of typed values with lazy and active expiry.
 
-Value types: ``bytes`` (string), ``dict`` (hash), ``deque`` (list), ``set`` (set), ``ZSet``
+Value types: ``bytes`` (string), ``dict`` (hash), ``QList`` (list, qlist.py), ``set`` (set), ``ZSet``
 (sorted set), ``Stream`` (stream.py). Expiry times are absolute unix milliseconds. A key past its time is never
 returned (lazy expiry) and is removed within a second or so by ``expire_cycle`` (active expiry).
 """
@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from sortedcontainers import SortedList
 
 from .errors import CommandError, WRONGTYPE
+from .qlist import QList
 from .stream import Stream
 
 DUMP_CHUNK = 512
@@ -64,7 +65,7 @@ class ZSet:
 
 
 TYPE_NAMES: dict[type, bytes] = {
-    bytes: b"string", dict: b"hash", deque: b"list", set: b"set", ZSet: b"zset",
+    bytes: b"string", dict: b"hash", QList: b"list", set: b"set", ZSet: b"zset",
     Stream: b"stream",
 }
 
@@ -231,7 +232,7 @@ def dump_value(key: bytes, value: Any) -> Iterator[list[bytes]]:
         flat: list[bytes] = [x for kv in value.items() for x in kv]
         items = flat
         cmd, step = b"HSET", 2 * DUMP_CHUNK
-    elif t is deque:
+    elif t is QList:
         items = list(value)
         cmd, step = b"RPUSH", DUMP_CHUNK
     elif t is set:

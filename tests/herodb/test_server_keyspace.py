@@ -22,7 +22,7 @@ def state(engine: Engine) -> dict[tuple[int, bytes], object]:
         for key in db.keys():
             value = db.data[key]
             plain = dict(value.scores) if hasattr(value, "scores") else (
-                list(value) if type(value).__name__ == "deque" else value)
+                list(value) if type(value).__name__ in ("deque", "QList") else value)
             snap[(db.index, key)] = (plain, db.expires.get(key))
     return snap
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import heapq
 import random
 import zlib
-from collections import deque
 from typing import Any, Callable, Iterable
 
 from sortedcontainers import SortedList
@@ -12,6 +11,7 @@ from sortedcontainers import SortedList
 from ..errors import (CommandError, DB_INDEX, EXPIRE_INVALID, NO_SUCH_KEY, NOT_INTEGER,
                       SAME_OBJECT, SYNTAX, UNKNOWN_SUBCOMMAND)
 from ..keyspace import TYPE_NAMES, ZSet, now_ms
+from ..qlist import QList
 from ..stream import Stream
 from ..protocol import OK
 from .base import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_int, to_ranged
@@ -246,8 +246,8 @@ def copy_value(value: Any) -> Any:
         return value
     if t is dict:
         return dict(value)
-    if t is deque:
-        return deque(value)
+    if t is QList:
+        return value.copy()
     if t is set:
         return set(value)
     if t is Stream:
@@ -369,7 +369,7 @@ def encoding(value: Any, config: Any = None) -> bytes:
         small = len(value) <= entries and all(len(k) <= size and len(v) <= size
                                               for k, v in value.items())
         return b"listpack" if small else b"hashtable"
-    if t is deque:
+    if t is QList:
         return b"quicklist"
     if t is Stream:
         return b"stream"

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import math
-from collections import deque
-from itertools import islice
 from typing import Any
 
 from ..errors import (CommandError, INDEX_RANGE, MUST_BE_POSITIVE, NO_SUCH_KEY,
                       SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, WRONGTYPE)
 from ..keyspace import Database
 from ..protocol import NULL_ARRAY, OK
+from ..qlist import QList
 from .base import INT64_MAX, Command, numkeys_fn, registrar, to_int, to_ranged
 
 COMMANDS: list[Command] = []
@@ -35,8 +34,8 @@ def parse_timeout(raw: bytes) -> float:
     return 0.0 if value > MAX_WAIT else value
 
 
-def _list(store: Database, key: bytes) -> deque[bytes] | None:
-    return store.get_typed(key, deque)  # type: ignore[no-any-return]
+def _list(store: Database, key: bytes) -> QList | None:
+    return store.get_typed(key, QList)  # type: ignore[no-any-return]
 
 
 def _push(c: Any, argv: list[bytes], left: bool, only_existing: bool) -> int:
@@ -45,13 +44,13 @@ def _push(c: Any, argv: list[bytes], left: bool, only_existing: bool) -> int:
     items = store.data.get(key)
     if items is None or (store.expires and key in store.expires):
         items = _list(store, key)
-    elif type(items) is not deque:
+    elif type(items) is not QList:
         raise CommandError(WRONGTYPE)
     if items is None:
         if only_existing:
             c.effects = []
             return 0
-        items = store.data[key] = deque()
+        items = store.data[key] = QList()
     if left:
         items.extendleft(argv[2:])
     else:
@@ -89,7 +88,7 @@ def _pop(c: Any, argv: list[bytes], left: bool) -> Any:
             raise CommandError(MUST_BE_POSITIVE)
     store = c.store
     items = store.data.get(argv[1])
-    if items is None or store.expires or type(items) is not deque:
+    if items is None or store.expires or type(items) is not QList:
         items = _list(store, argv[1])  # lazy expiry, WRONGTYPE
     if items is None:
         c.effects = []
@@ -140,7 +139,7 @@ def lrange(c: Any, argv: list[bytes]) -> Any:
     start, end = _norm_range(start, end, len(items))
     if start > end:
         return []
-    return list(islice(items, start, end + 1))
+    return items.slice(start, end + 1)
 
 
 @command("LINDEX", 3, "read", keys=(1, 1, 1))
@@ -185,8 +184,9 @@ def lrem(c: Any, argv: list[bytes]) -> Any:
             kept.append(item)
     if count < 0:
         kept.reverse()
-    items.clear()
-    items.extend(kept)
+    if removed:
+        items.clear()
+        items.extend(kept)
     c.store.drop_if_empty(argv[1], items)
     if not removed:
         c.effects = []
@@ -200,9 +200,10 @@ def ltrim(c: Any, argv: list[bytes]) -> Any:
     if items is None:
         return OK
     start, end = _norm_range(start, end, len(items))
-    kept = list(islice(items, start, end + 1)) if start <= end else []
-    items.clear()
-    items.extend(kept)
+    if start <= end:
+        items.keep(start, end + 1)
+    else:
+        items.clear()
     c.store.drop_if_empty(argv[1], items)
     return OK
 
@@ -253,14 +254,15 @@ def lpos(c: Any, argv: list[bytes]) -> Any:
     if not items:
         return None if count is None else []
     n = len(items)
-    order = range(n) if rank > 0 else range(n - 1, -1, -1)
     skip = abs(rank) - 1
     found: list[int] = []
     want = count if count else n
-    for checked, idx in enumerate(order):
+    walk = iter(items) if rank > 0 else reversed(items)
+    for checked, item in enumerate(walk):
         if maxlen and checked >= maxlen:
             break
-        if items[idx] == argv[2]:
+        if item == argv[2]:
+            idx = checked if rank > 0 else n - 1 - checked
             if skip:
                 skip -= 1
                 continue
@@ -287,7 +289,7 @@ def move(store: Database, src: bytes, dst: bytes, from_left: bool, to_left: bool
     target = _list(store, dst)
     value = items.popleft() if from_left else items.pop()
     if target is None:
-        target = deque()
+        target = QList()
         store.data[dst] = target
     if to_left:
         target.appendleft(value)

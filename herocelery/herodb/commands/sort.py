@@ -9,12 +9,12 @@ result as a list (logged as DEL + RPUSH), which wakes clients blocked on it.
 from __future__ import annotations
 
 import math
-from collections import deque
 from functools import cmp_to_key
 from typing import Any
 
 from ..errors import CommandError, SYNTAX, WRONGTYPE
 from ..keyspace import ZSet
+from ..qlist import QList
 from .base import Command, registrar, to_int
 
 COMMANDS: list[Command] = []
@@ -97,7 +97,7 @@ def _sort(c: Any, argv: list[bytes], read_only: bool) -> Any:
         i += 1
     value = store.get(argv[1])
     kind = type(value)
-    if value is not None and kind not in (deque, set, ZSet):
+    if value is not None and kind not in (QList, set, ZSet):
         raise CommandError(WRONGTYPE)
     dontsort = by is not None and b"*" not in by
     if value is None:
@@ -108,7 +108,7 @@ def _sort(c: Any, argv: list[bytes], read_only: bool) -> Any:
             elements.reverse()
     else:
         elements = list(value)
-        if dontsort and desc and kind is deque:
+        if dontsort and desc and kind is QList:
             elements.reverse()
     if dontsort and kind is set and (dst is not None or c.in_script):
         dontsort, alpha, by = False, True, None  # a set's order must be deterministic here
@@ -126,7 +126,7 @@ def _sort(c: Any, argv: list[bytes], read_only: bool) -> Any:
     had = store.get(dst) is not None
     store.delete(dst)
     if result:
-        store.set(dst, deque(x if x is not None else b"" for x in result))
+        store.set(dst, QList(x if x is not None else b"" for x in result))
         c.effects = [[b"DEL", dst], [b"RPUSH", dst, *(x if x is not None else b"" for x in result)]]
     else:
         c.effects = [[b"DEL", dst]] if had else []
