@@ -1,6 +1,7 @@
 """HeroDB against redis-server, side by side in one run (a benchmark, not a test).
 
-1. redis-benchmark -t set,get,incr,lpush,rpop (and SETBIT/BITCOUNT of a 100,000-bit key) -n N
+1. redis-benchmark -t set,get,incr,lpush,rpop (and SETBIT/BITCOUNT of a 100,000-bit key,
+   XADD with auto IDs, XREADGROUP of one entry per call) -n N
    -c 50, without pipelining and with -P 16;
    both servers persist (appendonly, appendfsync everysec). Requests/s (median of repeats) and
    server CPU time per operation from /proc/<pid>/stat (utime+stime before and after).
@@ -10,7 +11,7 @@ With --pure, a third server runs alongside: HeroDB with HEROCELERY_PURE_PYTHON=1
 request loop instead of the C one, _fastpath.c), so before/after come from the same run.
 
 Usage: python bench/bench_herodb.py [--requests 100000] [--repeats 3] [--keys 1000000]
-       [--pure] [--out bench/results/herodb.md]
+       [--pure] [--before TREE] [--tests set,xadd] [--out bench/results/herodb.md]
 """
 from __future__ import annotations
 
@@ -37,9 +38,15 @@ from _common import free_port, wait_port  # noqa: E402
 TESTS = "set,get,incr,lpush,rpop"
 # commands redis-benchmark has no built-in test for (issue 14): name -> command line
 # (__rand_int__ is zero-padded, which no integer argument accepts: a fixed offset instead)
-CUSTOM = {"setbit": ["SETBIT", "bits", "99999", "1"], "bitcount": ["BITCOUNT", "bits"]}
+CUSTOM = {"setbit": ["SETBIT", "bits", "99999", "1"], "bitcount": ["BITCOUNT", "bits"],
+          # streams: appends with an auto ID, then a group reads them one by one (the group
+          # is created on the filled stream just before, see SETUP)
+          "xadd": ["XADD", "stream", "*", "f", "v"],
+          "xreadgroup": ["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "stream", ">"]}
+SETUP = {"xreadgroup": ["XGROUP", "CREATE", "stream", "g", "0"]}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BEFORE_TREE: str | None = None  # --before: a checkout of the code before, run side by side
+ONLY: set[str] = set()  # --tests: run only these
 
 
 @contextmanager
@@ -94,6 +101,12 @@ def run_benchmark(port: int, pid: int, requests: int, pipeline: int, custom: boo
     """test -> (requests/s, server CPU microseconds per request)."""
     out: dict[str, tuple[float, float]] = {}
     for test in [*TESTS.split(","), *(CUSTOM if custom else ())]:
+        if ONLY and test not in ONLY:
+            continue
+        if test in SETUP:
+            setup = redis.Redis(port=port)
+            setup.execute_command(*SETUP[test])
+            setup.close()
         before = cpu_seconds(pid)
         what = CUSTOM[test] if test in CUSTOM else ["-t", test]
         res = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(requests),
@@ -141,9 +154,12 @@ def main() -> None:
                     help="also run HeroDB with HEROCELERY_PURE_PYTHON=1 (the Python loop)")
     ap.add_argument("--before", default=None,
                     help="a checkout of the code before the change: its HeroDB runs alongside")
+    ap.add_argument("--tests", default="",
+                    help="comma-separated subset of the tests (default: all)")
     args = ap.parse_args()
     global BEFORE_TREE
     BEFORE_TREE = args.before
+    ONLY.update(t for t in args.tests.split(",") if t)
     kinds: tuple[str, ...] = ("redis-server", "herodb-py", "herodb") if args.pure else (
         "redis-server", "herodb")
     if args.before:
@@ -178,6 +194,8 @@ def main() -> None:
     ]
     for pipeline in (1, 16):
         for test in [*TESTS.split(","), *CUSTOM]:
+            if ONLY and test not in ONLY:
+                continue
             med = {kind: (statistics.median(x[0] for x in table[(kind, pipeline, test)]),
                           statistics.median(x[1] for x in table[(kind, pipeline, test)]))
                    for kind in kinds if (kind, pipeline, test) in table}

@@ -43,7 +43,7 @@ static PyObject *s_access, *s_admin, *s_multi, *s_channels, *s_patterns, *s_prot
     *s_append, *s_appendleft, *s_popleft, *s_pop, *s_execute, *s_quit, *s_dirty, *s_appended,
     *s_stat_commands, *s_heap, *s_scores, *s_add, *s_remove, *s_publish, *s_watching,
     *s_watch_dirty, *s_in_exec, *s_name, *s_arity, *s_run, *s_serve_ready, *s_exec_name, *s_hello_name,
-    *s_guarded, *s_reply_off;
+    *s_guarded, *s_reply_off, *s_native_calls;
 static PyObject *b_set, *b_pxat;   /* b"SET", b"PXAT" */
 
 typedef struct {
@@ -72,6 +72,7 @@ typedef struct {
     PyObject *sink_call;        /* owned: log.append, or NULL */
     int proto3;
     long ran, writes;
+    long opcount[32];           /* requests served here per op (0: EXEC), for commandstats */
     PyObject *edict, *cdict;    /* owned: instance dicts of the engine and the connection */
 } State;
 
@@ -878,6 +879,38 @@ static int bump(State *st, PyObject *engine, PyObject *name, long n)
     return r;
 }
 
+/* the per-op counts go to engine.native_calls (a list of 32 ints; INFO commandstats) */
+static int flush_opcounts(State *st, PyObject *engine)
+{
+    PyObject *calls = NULL;
+    for (int op = 0; op < 32; op++) {
+        long n = st->opcount[op];
+        if (n == 0)
+            continue;
+        st->opcount[op] = 0;
+        if (calls == NULL) {
+            calls = PyObject_GetAttr(engine, s_native_calls);
+            if (calls == NULL)
+                return -1;
+            if (!PyList_CheckExact(calls) || PyList_GET_SIZE(calls) < 32) {
+                Py_DECREF(calls);
+                PyErr_SetString(PyExc_TypeError, "engine.native_calls: a list of 32 ints");
+                return -1;
+            }
+        }
+        PyObject *old = PyList_GET_ITEM(calls, op);
+        PyObject *d = PyLong_FromLong(n);
+        if (d == NULL) { Py_DECREF(calls); return -1; }
+        PyObject *sum = PyNumber_Add(old, d);
+        Py_DECREF(d);
+        if (sum == NULL) { Py_DECREF(calls); return -1; }
+        PyList_SET_ITEM(calls, op, sum);   /* steals sum */
+        Py_DECREF(old);
+    }
+    Py_XDECREF(calls);
+    return 0;
+}
+
 /* dirty and appended go to the engine before Python code runs (as after_write does) */
 static int flush_writes(State *st, PyObject *engine)
 {
@@ -978,7 +1011,7 @@ static int transaction(State *st, PyObject *cmds, Py_ssize_t first, Py_ssize_t *
                 if (op != OP_MULTI) {
                     done = native(st, op, argv, parts);
                     if (done < 0) { failed = 1; break; }
-                    if (done) st->ran++;
+                    if (done) { st->ran++; st->opcount[op & 31]++; }
                 }
             }
         }
@@ -1009,6 +1042,8 @@ static int transaction(State *st, PyObject *cmds, Py_ssize_t first, Py_ssize_t *
     if (!loaded && !failed && state_load(st, engine, c) < 0)
         failed = 1;
     st->ran += 2;   /* MULTI and EXEC */
+    st->opcount[OP_MULTI]++;
+    st->opcount[0]++;
     if (failed) { Py_DECREF(parts); return -1; }
     /* EXEC's array: *n then each reply */
     char head[32];
@@ -1105,7 +1140,7 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 } else {
                     done = native(&st, op, argv, out);
                     if (done < 0) { Py_DECREF(argv); goto fail; }
-                    if (done) st.ran++;
+                    if (done) { st.ran++; st.opcount[op & 31]++; }
                 }
             }
         }
@@ -1141,7 +1176,8 @@ static PyObject *run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_INCREF(Py_None);
     result = Py_None;
 finish:
-    if (flush_writes(&st, engine) < 0 || bump(&st, engine, s_stat_commands, st.ran) < 0) {
+    if (flush_writes(&st, engine) < 0 || bump(&st, engine, s_stat_commands, st.ran) < 0
+            || flush_opcounts(&st, engine) < 0) {
         Py_CLEAR(result);
     }
     state_clear(&st);
@@ -1155,6 +1191,8 @@ fail:
         PyErr_Fetch(&et, &ev, &tb);
         flush_writes(&st, engine);
         bump(&st, engine, s_stat_commands, st.ran);
+        PyErr_Clear();
+        flush_opcounts(&st, engine);
         PyErr_Clear();
         PyErr_Restore(et, ev, tb);
     }
@@ -1608,7 +1646,7 @@ PyMODINIT_FUNC PyInit__fastpath(void)
     INTERN(s_batch, "_batch"); INTERN(s_append, "append"); INTERN(s_appendleft, "appendleft");
     INTERN(s_popleft, "popleft"); INTERN(s_pop, "pop"); INTERN(s_execute, "execute");
     INTERN(s_quit, "quit"); INTERN(s_dirty, "dirty"); INTERN(s_appended, "appended");
-    INTERN(s_stat_commands, "stat_commands"); INTERN(s_heap, "heap"); INTERN(s_scores, "scores");
+    INTERN(s_stat_commands, "stat_commands"); INTERN(s_native_calls, "native_calls"); INTERN(s_heap, "heap"); INTERN(s_scores, "scores");
     INTERN(s_add, "add"); INTERN(s_remove, "remove"); INTERN(s_publish, "publish");
     INTERN(s_watching, "watching"); INTERN(s_watch_dirty, "watch_dirty");
     INTERN(s_in_exec, "in_exec"); INTERN(s_name, "name"); INTERN(s_arity, "arity");

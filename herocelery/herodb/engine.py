@@ -161,6 +161,13 @@ class Engine:
         self.stat_errors = 0       # error replies (INFO total_error_replies)
         self.stat_expired = 0
         self.error_kinds: dict[str, int] = {}  # "ERR", "WRONGTYPE" ... -> count (errorstats)
+        # INFO commandstats: command name -> calls / failed calls (the handler raised) /
+        # rejected calls (arity, access, OOM); the C loop counts its requests per op number
+        # into native_calls (fastpath.NATIVE; 0 is EXEC)
+        self.cmd_calls: dict[str, int] = {}
+        self.cmd_failed: dict[str, int] = {}
+        self.cmd_rejected: dict[str, int] = {}
+        self.native_calls: list[int] = [0] * 32
         self.maxmemory = 0        # CONFIG maxmemory (bytes; 0 = no limit)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 stops the active expiry cycle
         self.used_memory: Callable[[], int] = lambda: 0  # set by the server
@@ -251,14 +258,14 @@ class Engine:
         n = len(argv)
         arity = cmd.arity
         if (arity > 0 and n != arity) or n < -arity:
-            return self._refuse(c, WRONG_ARITY.format(cmd.name.lower()))
+            return self._refuse(c, WRONG_ARITY.format(cmd.name.lower()), cmd.name)
         if self.access is not None:
             err = self.access.check(c, cmd.name, cmd.flags, c.db)
             if err:
-                return self._refuse(c, err)
+                return self._refuse(c, err, cmd.name)
         if self.maxmemory and cmd.name in DENYOOM:
             if self.oom or self._grows(argv):
-                return self._refuse(c, OOM)
+                return self._refuse(c, OOM, cmd.name)
         if c.multi is not None and cmd.name not in MULTI_CONTROL:
             c.multi.append((cmd, argv))
             return "QUEUED"
@@ -266,6 +273,8 @@ class Engine:
             return ReplyError(PUBSUB_CONTEXT.format(cmd.name.lower()))
         # self.run inlined: this is the path of every request
         self.stat_commands += 1
+        calls = self.cmd_calls
+        calls[cmd.name] = calls.get(cmd.name, 0) + 1
         if self.guarded and cmd.is_write and self.notifier.flags:
             keys = cmd.key_args(argv)
             c.notify_before = (keys, self.notifier.before(c, keys))
@@ -274,6 +283,7 @@ class Engine:
         except CommandError as exc:
             c.effects = None
             c.notify_before = None
+            self.cmd_failed[cmd.name] = self.cmd_failed.get(cmd.name, 0) + 1
             return self.error(exc.text)
         if cmd.is_write:
             self.after_write(c, cmd, argv)
@@ -330,13 +340,16 @@ class Engine:
                     n = len(argv)
                     arity = cmd.arity
                     if (arity > 0 and n != arity) or n < -arity:
-                        reply = self.error(WRONG_ARITY.format(cmd.name.lower()))
+                        reply = self._refuse(c, WRONG_ARITY.format(cmd.name.lower()), cmd.name)
                     else:
                         ran += 1
+                        calls = self.cmd_calls
+                        calls[cmd.name] = calls.get(cmd.name, 0) + 1
                         try:
                             reply = cmd.handler(c, argv)
                         except CommandError as exc:
                             c.effects = None
+                            self.cmd_failed[cmd.name] = self.cmd_failed.get(cmd.name, 0) + 1
                             reply = self.error(exc.text)
                         else:
                             if cmd.is_write:
@@ -410,11 +423,30 @@ class Engine:
         self.stat_errors = 0
         self.stat_expired = 0
         self.error_kinds.clear()
+        self.cmd_calls.clear()
+        self.cmd_failed.clear()
+        self.cmd_rejected.clear()
+        self.native_calls[:] = [0] * 32
 
-    def _refuse(self, c: ConnState, text: str) -> ReplyError:
+    def _refuse(self, c: ConnState, text: str, name: str | None = None) -> ReplyError:
         if c.multi is not None:
             c.multi_error = True
+        if name is not None:
+            self.cmd_rejected[name] = self.cmd_rejected.get(name, 0) + 1
         return self.error(text)
+
+    def command_stats(self) -> dict[str, tuple[int, int, int]]:
+        """name -> (calls, rejected, failed), the C loop's requests included."""
+        from .fastpath import NATIVE
+        calls = dict(self.cmd_calls)
+        for name, (op, _) in NATIVE.items():
+            if self.native_calls[op]:
+                calls[name] = calls.get(name, 0) + self.native_calls[op]
+        if self.native_calls[0]:
+            calls["EXEC"] = calls.get("EXEC", 0) + self.native_calls[0]
+        names = set(calls) | set(self.cmd_rejected) | set(self.cmd_failed)
+        return {n: (calls.get(n, 0), self.cmd_rejected.get(n, 0), self.cmd_failed.get(n, 0))
+                for n in sorted(names)}
 
     def error(self, text: str) -> ReplyError:
         """An error reply, counted for INFO (total_error_replies, errorstats)."""
@@ -426,6 +458,7 @@ class Engine:
     def run(self, c: ConnState, cmd: Command, argv: list[bytes]) -> Any:
         """Call a handler (no queueing, no access check); write hooks and logging after."""
         self.stat_commands += 1
+        self.cmd_calls[cmd.name] = self.cmd_calls.get(cmd.name, 0) + 1
         if self.guarded and cmd.is_write and self.notifier.flags:
             keys = cmd.key_args(argv)
             c.notify_before = (keys, self.notifier.before(c, keys))
@@ -433,6 +466,7 @@ class Engine:
             reply = cmd.handler(c, argv)
         except CommandError as exc:
             c.effects = None
+            self.cmd_failed[cmd.name] = self.cmd_failed.get(cmd.name, 0) + 1
             return ReplyError(exc.text)
         if cmd.is_write:
             self.after_write(c, cmd, argv)

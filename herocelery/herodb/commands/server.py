@@ -255,6 +255,10 @@ def render_info(c: Any, wanted: set[str]) -> str:
         "replication": [("role", "master"), ("connected_slaves", 0)],
         "cpu": [("used_cpu_sys", f"{usage.ru_stime:.6f}"), ("used_cpu_user", f"{usage.ru_utime:.6f}")],
         "modules": [],
+        "commandstats": [(f"cmdstat_{name.lower()}",
+                          f"calls={n},usec=0,usec_per_call=0.00,rejected_calls={rej},"
+                          f"failed_calls={fail}")
+                         for name, (n, rej, fail) in engine.command_stats().items()],
         "errorstats": [(f"errorstat_{kind}", f"count={n}")
                        for kind, n in sorted(engine.error_kinds.items())],
         "cluster": [("cluster_enabled", 0)],
@@ -265,7 +269,9 @@ def render_info(c: Any, wanted: set[str]) -> str:
     }
     default = {"server", "clients", "memory", "persistence", "stats", "replication", "cpu",
                "modules", "errorstats", "cluster", "keyspace"}
-    names = default if not wanted or wanted & {"all", "everything", "default"} else wanted
+    names = default if not wanted or "default" in wanted else wanted
+    if wanted & {"all", "everything"}:
+        names = set(sections)
     out: list[str] = []
     for name, fields in sections.items():
         if name in names:
