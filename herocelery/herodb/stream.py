@@ -9,6 +9,7 @@ Pure data: no command parsing here (see ``commands/streams.py``).
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from sortedcontainers import SortedDict
@@ -110,13 +111,34 @@ class Node:
         self.last = sid
 
 
+class Pel(dict):  # type: ignore[type-arg]
+    """A pending entries list: id -> Nack. A plain dict (deliveries come in ID order, so
+    most inserts and every ack are O(1)); the ordered views sort on demand (Timsort on keys
+    that are nearly in order)."""
+
+    __slots__ = ()
+
+    def sorted_items(self) -> list[tuple[StreamID, Nack]]:
+        return [(k, self[k]) for k in sorted(self)]
+
+    def irange(self, minimum: StreamID = ZERO, maximum: StreamID = MAX_ID) -> list[StreamID]:
+        keys = sorted(self)
+        return keys[bisect_left(keys, minimum):bisect_right(keys, maximum)]
+
+    def first(self) -> StreamID:
+        return min(self)
+
+    def last(self) -> StreamID:
+        return max(self)
+
+
 class Consumer:
     __slots__ = ("name", "pel", "seen")
 
     def __init__(self, name: bytes, now: int) -> None:
         self.name = name
         self.seen = now
-        self.pel: SortedDict = SortedDict()  # id -> Nack
+        self.pel = Pel()  # id -> Nack
 
 
 class Nack:
@@ -135,7 +157,7 @@ class Group:
         self.name = name
         self.last_id = last_id
         self.entries_read = entries_read
-        self.pel: SortedDict = SortedDict()       # id -> Nack
+        self.pel = Pel()                          # id -> Nack
         self.consumers: dict[bytes, Consumer] = {}
 
     def consumer(self, name: bytes, now: int) -> tuple[Consumer, bool]:
@@ -270,6 +292,19 @@ class Stream:
             if count and n >= count:
                 return
 
+    def after(self, start: StreamID, count: int) -> list[tuple[StreamID, list[bytes]]]:
+        """Up to ``count`` (0: all) entries from ``start`` on (the XREAD/XREADGROUP path)."""
+        entries = self.entries
+        i = entries.bisect_left(start)
+        n = len(entries)
+        if i >= n:
+            return []
+        if count == 1:
+            sid = entries.keys()[i]
+            return [(sid, entries[sid])]
+        stop = n if not count else min(n, i + count)
+        return [(sid, entries[sid]) for sid in entries.islice(i, stop)]
+
     def last_valid(self) -> StreamID:
         """streamLastValidID: the last live entry's ID (0-0 when empty)."""
         return self.entries.peekitem(-1)[0] if self.entries else ZERO
@@ -331,7 +366,7 @@ class Stream:
             ng = new.groups[name] = Group(name, g.last_id, g.entries_read)
             for cname, cons in g.consumers.items():
                 ng.consumers[cname] = Consumer(cname, cons.seen)
-            for sid, nack in g.pel.items():
+            for sid, nack in g.pel.sorted_items():
                 owner = ng.consumers.get(nack.consumer.name) if nack.consumer else None
                 nn = Nack(owner, nack.time)
                 nn.count = nack.count
@@ -353,7 +388,7 @@ class Stream:
                    str(g.entries_read).encode()]
             for cname in g.consumers:
                 yield [b"XGROUP", b"CREATECONSUMER", key, name, cname]
-            for sid, nack in g.pel.items():
+            for sid, nack in g.pel.sorted_items():
                 if nack.consumer is None:
                     continue
                 yield [b"XCLAIM", key, name, nack.consumer.name, b"0", format_id(sid), b"TIME",

@@ -10,6 +10,7 @@ are woken by any write to their keys (XADD, RENAME into place, XGROUP DESTROY).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..engine import block_or_timeout
@@ -104,9 +105,14 @@ def get_stream(store: Database, key: bytes) -> Stream | None:
 
 def _cfg(c: Any, name: str, default: int) -> int:
     try:
-        return int(c.engine.config.get(name))
+        return _as_int(c.engine.config.values[name])
     except (TypeError, ValueError, KeyError, AttributeError):
         return default
+
+
+@lru_cache(maxsize=64)
+def _as_int(text: str) -> int:
+    return int(text)
 
 
 def _emit(c: Any, event: str, key: bytes, db: int | None = None) -> None:
@@ -552,7 +558,7 @@ def _deliver(c: Any, store: Database, key: bytes, s: Stream, g: Group, consumer:
         _emit(c, "xgroup-createconsumer", key, store.index)
     out: list[Any] = []
     before = g.last_id
-    for sid, flat in s.range(start, MAX_ID, count):
+    for sid, flat in s.after(start, count):
         s.advance_group(g, sid)
         out.append(entry_reply(sid, flat))
         if noack:
@@ -694,8 +700,7 @@ def _xread(c: Any, argv: list[bytes], group_mode: bool) -> Any:
             continue
         if len(s) and s.last_valid() > gt:
             start = incr_id(gt)
-            result[key] = [entry_reply(sid, flat)
-                           for sid, flat in s.range(start or MAX_ID, MAX_ID, count)]
+            result[key] = [entry_reply(sid, flat) for sid, flat in s.after(start or MAX_ID, count)]
     if group_mode:
         c.effects = effects
     if result:
@@ -817,7 +822,7 @@ def xpending(c: Any, argv: list[bytes]) -> Any:
             return [0, None, None, NULL_ARRAY]
         owners = [[name, str(len(cons.pel)).encode()]
                   for name, cons in sorted(g.consumers.items()) if cons.pel]
-        return [len(g.pel), format_id(g.pel.peekitem(0)[0]), format_id(g.pel.peekitem(-1)[0]),
+        return [len(g.pel), format_id(g.pel.first()), format_id(g.pel.last()),
                 owners]
     pel = g.pel
     if consumer is not None:
@@ -1074,7 +1079,7 @@ def xinfo(c: Any, argv: list[bytes]) -> Any:
     groups = []
     for _, g in sorted(s.groups.items()):
         pending: list[Any] = []
-        for sid, nack in g.pel.items():
+        for sid, nack in g.pel.sorted_items():
             if count and len(pending) >= count:
                 break
             pending.append([format_id(sid), nack.consumer.name if nack.consumer else b"",
@@ -1082,7 +1087,7 @@ def xinfo(c: Any, argv: list[bytes]) -> Any:
         consumers = []
         for _, cons in sorted(g.consumers.items()):
             cpend: list[Any] = []
-            for sid, nack in cons.pel.items():
+            for sid, nack in cons.pel.sorted_items():
                 if count and len(cpend) >= count:
                     break
                 cpend.append([format_id(sid), nack.time, nack.count])
