@@ -7,12 +7,10 @@ and only when - all its prerequisites are done, for every DAG shape.
 """
 from __future__ import annotations
 
-import json
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import canvas, graph
-from .keys import Keys
 from .models import FAILED_JOB, JobStatus, now
 from .store import count_job_commands, publish_command
 
@@ -45,7 +43,7 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     failed = status in FAILED_JOB or status is JobStatus.cancelled
     if failed and not job.allow_failure:
         release: list[str] = []
-        skip = _descendants(rt, job.id)
+        skip = store.descendants(job.id)
     else:
         release, skip = list(job.dependents), []
     record = {"status": status, "finished_at": now(), **fields}
@@ -55,11 +53,8 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     if remaining < 0:
         return False
     if ready:
-        pipe = store.home(job.flow_id).pipeline(transaction=False)
-        for jid in ready:
-            pipe.hmget(Keys.job(jid), "node", "name")
         dispatch(rt, job.flow_id, [(jid, node, name) for jid, (node, name)
-                                   in zip(ready, pipe.execute())])
+                                   in zip(ready, store.job_fields(ready, "node", "name"))])
     if remaining == 0:
         finish_flow(rt, job.flow_id)
     return True
@@ -82,44 +77,19 @@ def _announcements(job: "Job", status: JobStatus, record: Mapping[str, Any],
     return out
 
 
-def _descendants(rt: "Runtime", job_id: str) -> list[str]:
-    """Ids of every job downstream of `job_id`, read level by level from the records."""
-    r = rt.store.home(job_id)
-    seen: dict[str, None] = {}
-    level = [job_id]
-    while level:
-        pipe = r.pipeline(transaction=False)
-        for jid in level:
-            pipe.hget(Keys.job(jid), "dependents")
-        nxt = []
-        for raw in pipe.execute():
-            for d in json.loads(raw or "[]"):
-                if d not in seen:
-                    seen[d] = None
-                    nxt.append(d)
-        level = nxt
-    return list(seen)
-
-
 def finish_flow(rt: "Runtime", flow_id: str) -> None:
     """Every job is terminal: give the flow its final status."""
     store = rt.store
     flow = store.flow(flow_id)
-    ids = list(flow.jobs.values())
-    pipe = store.home(flow_id).pipeline(transaction=False)
-    for jid in ids:
-        pipe.hmget(Keys.job(jid), "status", "allow_failure")
     statuses = {}
     allowed = []
-    for name, (status, allow) in zip(flow.jobs, pipe.execute()):
+    rows = store.job_fields(flow.jobs.values(), "status", "allow_failure")
+    for name, (status, allow) in zip(flow.jobs, rows):
         statuses[name] = JobStatus(status)
         if allow == "1":
             allowed.append(name)
     outcome = graph.flow_outcome(statuses, allowed)
     at = now()
-    pipe = store.home(flow_id).pipeline(transaction=False)
-    store.set_flow(flow_id, pipe, status=outcome, finished_at=at)
-    pipe.zrem(Keys.finishing(), flow_id)
-    store.publish(flow_id, {"type": "flow", "flow_id": flow_id,
-                            "status": getattr(outcome, "value", str(outcome)), "at": at}, pipe)
-    pipe.execute()
+    store.end_flow(flow_id, outcome, at, {"type": "flow", "flow_id": flow_id,
+                                          "status": getattr(outcome, "value", str(outcome)),
+                                          "at": at})

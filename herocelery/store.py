@@ -4,9 +4,11 @@ Each flow and its jobs live in their context's database, the *home* their ids na
 (`keys.home_of`); the store database (`self.r`) holds what belongs to the installation:
 contexts, callers, runners, nodes. `home(id)` is the client of a record's database.
 
-A writer takes an optional pipeline so the caller decides what is atomic. Multi-key state
-changes that must be atomic (settling a job, cancelling a flow) are Lua scripts, which HeroDB
-runs as Redis does.
+The only module that reads or writes job and flow records (and the indexes and leases that go
+with them): the tiers call its methods, never a raw client with a key. A writer takes an
+optional pipeline so the caller decides what is atomic. Multi-key state changes that must be
+atomic (settling a job, cancelling a flow) are Lua scripts (`lua/*.lua`, loaded by
+`store_lua.py`), which HeroDB runs as Redis does.
 """
 from __future__ import annotations
 
@@ -20,9 +22,8 @@ from redis.retry import Retry
 
 from .errors import NotFound, StoreError
 from .keys import Keys, home_of
-from .models import FlowRecord, Job, now
-from .store_lua import (CANCEL_LUA, CLAIM_LUA, RECLAIM_LUA, RELEASE_LUA, RENEW_LUA,
-                        SET_IF_GENERATION_LUA, SETTLE_LUA, STEAL_LUA)
+from .models import FlowRecord, FlowStatus, Job, JobStatus, now
+from .store_lua import script
 
 # A store that is restarting, loading its data, paused, failing over or unreachable: worth
 # retrying with backoff, never a job's error (issue 13.2). BusyLoadingError (-LOADING) is a
@@ -91,14 +92,14 @@ class Store:
         # a released job the reconciler has not heard of for this long is looked at
         self.look_after_s = look_after_s
         self._homes: dict[int, redis.Redis] = {}
-        self._settle = client.register_script(SETTLE_LUA)
-        self._cancel = client.register_script(CANCEL_LUA)
-        self._release = client.register_script(RELEASE_LUA)
-        self._renew = client.register_script(RENEW_LUA)
-        self._steal = client.register_script(STEAL_LUA)
-        self._claim = client.register_script(CLAIM_LUA)
-        self._set_if_generation = client.register_script(SET_IF_GENERATION_LUA)
-        self._reclaim = client.register_script(RECLAIM_LUA)
+        self._settle = client.register_script(script("settle"))
+        self._cancel = client.register_script(script("cancel"))
+        self._release = client.register_script(script("release"))
+        self._renew = client.register_script(script("renew"))
+        self._steal = client.register_script(script("steal"))
+        self._claim = client.register_script(script("claim"))
+        self._set_if_generation = client.register_script(script("set_if_generation"))
+        self._reclaim = client.register_script(script("reclaim"))
 
     @classmethod
     def from_url(cls, url: str, *, retry_s: float = 3.0, timeout_s: float = 60.0) -> "Store":
@@ -177,6 +178,40 @@ class Store:
     def set_flow(self, flow_id: str, pipe: Any = None, **fields: Any) -> None:
         (pipe or self.home(flow_id)).hset(Keys.flow(flow_id), mapping=encode(fields))
 
+    def flow_fields(self, flow_id: str, *names: str) -> list[str | None]:
+        """Some fields of a flow's record as stored (None: absent), one round trip."""
+        return list(self.home(flow_id).hmget(Keys.flow(flow_id), list(names)))
+
+    def end_flow(self, flow_id: str, status: FlowStatus, at: float,
+                 event: Mapping[str, Any]) -> None:
+        """Give a flow its final status, take it off the reconciler's `finishing` index and
+        announce it, in one round trip."""
+        pipe = self.home(flow_id).pipeline(transaction=False)
+        self.set_flow(flow_id, pipe, status=status, finished_at=at)
+        pipe.zrem(Keys.finishing(), flow_id)
+        self.publish(flow_id, event, pipe)
+        pipe.execute()
+
+    def rerun(self, flow_id: str, again: Sequence[tuple[str, int]]) -> None:
+        """Start jobs of an ended flow again, in one transaction: each (job id, its pending
+        prerequisites) loses its outcome and waits again in a new generation (a fresh task
+        id, never a revoked one); those with nothing pending join the reconciler's
+        `inflight` index; the flow is `started` again with `len(again)` jobs to go."""
+        pipe = self.home(flow_id).pipeline(transaction=True)
+        for job_id, pending in again:
+            _same_home(flow_id, job_id)
+            pipe.hdel(Keys.job(job_id), "result", "error", "started_at", "finished_at",
+                      "task_id")
+            self.set_job(job_id, pipe, status=JobStatus.waiting_for_prerequisites,
+                         pending=pending, attempts=0, logs="")
+            pipe.hincrby(Keys.job(job_id), "generation", 1)
+        ready = [jid for jid, pending in again if pending == 0]
+        if ready:
+            pipe.zadd(Keys.inflight(), {jid: now() + self.look_after_s for jid in ready})
+        pipe.hdel(Keys.flow(flow_id), "finished_at")
+        self.set_flow(flow_id, pipe, status=FlowStatus.started, remaining=len(again))
+        pipe.execute()
+
     def flow_ids(self, limit: int = 50) -> list[str]:
         """The newest flows of every context, newest first."""
         newest: list[tuple[float, str]] = []
@@ -246,6 +281,61 @@ class Store:
             _same_home(ids[0], jid)
             pipe.execute_command(command, Keys.job(jid), *args)
         return pipe.execute()
+
+    def job_fields(self, job_ids: Iterable[str], *names: str) -> list[list[str | None]]:
+        """Some fields of each job's record as stored (None: absent); jobs of one home, one
+        round trip."""
+        return [list(row) for row in self._per_job(list(job_ids), "HMGET", *names)]
+
+    def job_field(self, job_id: str, name: str) -> str | None:
+        """One field of a job's record as stored (None: absent, or no such job)."""
+        value = self.home(job_id).hget(Keys.job(job_id), name)
+        return None if value is None else str(value)
+
+    def update_jobs(self, updates: Iterable[tuple[str, Mapping[str, Any], Sequence[str]]]
+                    ) -> None:
+        """Several jobs' records changed in one round trip (jobs of one home): each
+        (job id, fields to write, fields to drop); the drops go first."""
+        rows = list(updates)
+        if not rows:
+            return
+        pipe = self.home(rows[0][0]).pipeline(transaction=False)
+        for job_id, fields, drop in rows:
+            _same_home(rows[0][0], job_id)
+            if drop:
+                pipe.hdel(Keys.job(job_id), *drop)
+            if fields:
+                self.set_job(job_id, pipe, **fields)
+        pipe.execute()
+
+    def descendants(self, job_id: str) -> list[str]:
+        """Ids of every job downstream of `job_id`, read level by level from the records
+        (one round trip per level)."""
+        r = self.home(job_id)
+        seen: dict[str, None] = {}
+        level = [job_id]
+        while level:
+            pipe = r.pipeline(transaction=False)
+            for jid in level:
+                pipe.hget(Keys.job(jid), "dependents")
+            nxt = []
+            for raw in pipe.execute():
+                for d in json.loads(raw or "[]"):
+                    if d not in seen:
+                        seen[d] = None
+                        nxt.append(d)
+            level = nxt
+        return list(seen)
+
+    def run_state(self, job_id: str, flow_id: str) -> tuple[str | None, int, str | None]:
+        """(job status, job generation, flow status) of a running job, one round trip: what
+        its keeper watches to stop a cancelled or superseded run."""
+        _same_home(flow_id, job_id)
+        pipe = self.home(job_id).pipeline(transaction=False)
+        pipe.hmget(Keys.job(job_id), "status", "generation")
+        pipe.hget(Keys.flow(flow_id), "status")
+        (status, generation), flow_status = pipe.execute()
+        return status, int(generation or 0), flow_status
 
     def flow_jobs(self, flow: FlowRecord) -> dict[str, Job]:
         return {job.name: job for job in self.jobs(flow.jobs.values())}
@@ -329,6 +419,41 @@ class Store:
             args=[status, generation, repr(at), repr(at + self.look_after_s), job_id,
                   new_status, json.dumps(dict(note)) if note else ""],
             client=self.home(job_id)))
+
+    # ---- the reconciler's indexes (per context database) ------------------------------------
+    def inflight_due(self, db: int, until: float, limit: int) -> list[str]:
+        """Up to `limit` released jobs of database `db` due for a look at `until`."""
+        return [str(i) for i in self.database(db).zrangebyscore(
+            Keys.inflight(), "-inf", until, start=0, num=limit)]
+
+    def inflight_rows(self, db: int, job_ids: Sequence[str], *names: str
+                      ) -> list[tuple[list[str | None], bool]]:
+        """(fields as stored, whether its lease is held) of each job, one round trip."""
+        pipe = self.database(db).pipeline(transaction=False)
+        for jid in job_ids:
+            pipe.hmget(Keys.job(jid), *names)
+            pipe.exists(Keys.lease(jid))
+        raw = pipe.execute()
+        return [(list(raw[2 * i]), bool(raw[2 * i + 1])) for i in range(len(job_ids))]
+
+    def reschedule(self, db: int, forget: Sequence[str], later: Mapping[str, float]) -> None:
+        """Take jobs off the `inflight` index, and look at others again later (job id ->
+        when), one round trip. XX: a job that settled since it was read stays out of the
+        index."""
+        pipe = self.database(db).pipeline(transaction=False)
+        if forget:
+            pipe.zrem(Keys.inflight(), *forget)
+        if later:
+            pipe.zadd(Keys.inflight(), dict(later), xx=True)
+        pipe.execute()
+
+    def finishing_due(self, db: int, until: float, limit: int) -> list[str]:
+        """Up to `limit` flows of database `db` whose last job settled before `until`."""
+        return [str(f) for f in self.database(db).zrangebyscore(
+            Keys.finishing(), "-inf", until, start=0, num=limit)]
+
+    def unmark_finishing(self, db: int, flow_id: str) -> None:
+        self.database(db).zrem(Keys.finishing(), flow_id)
 
     # ---- the reconcilers' own records (store database) -------------------------------------
     def record_reconciler(self, name: str, state: Mapping[str, Any],
@@ -434,6 +559,13 @@ class Store:
     def set_runner_state(self, node: str, runner: str, state: Mapping[str, Any],
                          pipe: Any = None) -> None:
         (pipe or self.r).hset(Keys.runner_states(node), runner, json.dumps(dict(state)))
+
+    def set_runner_states(self, node: str, states: Mapping[str, Mapping[str, Any]]) -> None:
+        """Every supervised runner's state of a node, one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for runner, state in states.items():
+            self.set_runner_state(node, runner, state, pipe)
+        pipe.execute()
 
     def runner_states(self, node: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(v) for k, v in self.r.hgetall(Keys.runner_states(node)).items()}

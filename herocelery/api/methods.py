@@ -12,7 +12,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import FlowError, NotFound
-from ..keys import Keys
 from ..models import FlowRecord, FlowSpec, Job
 from ..settings import Settings
 from ..store import Store
@@ -171,7 +170,7 @@ def flow_graph(b: Backend, p: FlowIdParams) -> dict[str, Any]:
 def job_status(b: Backend, p: JobIdParams) -> dict[str, Any]:
     job = b.store.job(p.job_id)
     require(b, "read", job.context_id)
-    queued = b.store.home(job.id).hget(Keys.job(job.id), "dispatched_at")
+    queued = b.store.job_field(job.id, "dispatched_at")
     return {**job_summary(job), "flow_id": job.flow_id, "context_id": job.context_id,
             "timeout_s": job.timeout_s, "retries": job.retries, "script": job.script,
             "dispatched_at": float(queued) if queued else None, "error": job.error}
@@ -184,7 +183,7 @@ def job_result(b: Backend, p: JobIdParams) -> dict[str, Any]:
 
 
 def job_logs(b: Backend, p: JobIdParams) -> dict[str, Any]:
-    raw = b.store.home(p.job_id).hmget(Keys.job(p.job_id), "status", "logs", "context_id")
+    (raw,) = b.store.job_fields([p.job_id], "status", "logs", "context_id")
     if raw[0] is None:
         raise NotFound(f"no job with id {p.job_id!r}")
     require(b, "read", str(raw[2] or "default"))

@@ -28,7 +28,6 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import ConfigError
 from ..settings import Settings
-from ..keys import Keys
 from .access import has_contexts, may_read
 from .auth import Authenticator, Unauthorized, require_safe_bind
 from .gate import Forbidden, Gate
@@ -100,7 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             scoped = backend.for_caller(caller)
 
             def readable(fid: str) -> bool:
-                ctx = backend.store.home(fid).hget(Keys.flow(fid), "context_id")
+                (ctx,) = backend.store.flow_fields(fid, "context_id")
                 return ctx is not None and may_read(scoped, str(ctx))
 
             async def readable_async(fid: str) -> bool:

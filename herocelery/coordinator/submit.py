@@ -8,10 +8,10 @@ from .. import graph
 from ..contexts import Caller, Registry, check_flow
 from ..contexts.seal import seal, seal_key
 from ..errors import FlowError, NotRunning
-from ..keys import Keys, record_id
+from ..keys import record_id
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
-from .placement import Want, live_kinds, node_order, other_databases, place
 from ..settle import dispatch
+from .placement import Want, live_kinds, node_order, other_databases, place
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -115,12 +115,7 @@ def cancel(rt: "Runtime", flow_id: str) -> list[str]:
 
 
 def _task_ids(rt: "Runtime", job_ids: list[str]) -> list[str]:
-    if not job_ids:
-        return []
-    pipe = rt.store.home(job_ids[0]).pipeline(transaction=False)
-    for jid in job_ids:
-        pipe.hget(Keys.job(jid), "task_id")
-    return [t for t in pipe.execute() if t]
+    return [t for (t,) in rt.store.job_fields(job_ids, "task_id") if t]
 
 
 def retry(rt: "Runtime", flow_id: str) -> list[str]:
@@ -140,21 +135,9 @@ def retry(rt: "Runtime", flow_id: str) -> list[str]:
     if not again:
         raise FlowError(f"flow {flow_id}: nothing to retry, every job finished")
     rerun = set(again)
-    pipe = store.home(flow_id).pipeline(transaction=True)
-    ready = []
-    for name in again:
-        job = jobs[name]
-        pending = sum(1 for p in job.after if p in rerun)
-        pipe.hdel(Keys.job(job.id), "result", "error", "started_at", "finished_at", "task_id")
-        store.set_job(job.id, pipe, status=JobStatus.waiting_for_prerequisites,
-                      pending=pending, attempts=0, logs="")
-        pipe.hincrby(Keys.job(job.id), "generation", 1)  # a fresh task id: never a revoked one
-        if pending == 0:
-            ready.append((job.id, job.node, job.name))
-    if ready:  # released again: the reconciler watches them until they settle
-        pipe.zadd(Keys.inflight(), {jid: now() + store.look_after_s for jid, _, _ in ready})
-    pipe.hdel(Keys.flow(flow_id), "finished_at")
-    store.set_flow(flow_id, pipe, status=FlowStatus.started, remaining=len(again))
-    pipe.execute()
-    dispatch(rt, flow_id, ready)
+    pending = {name: sum(1 for p in jobs[name].after if p in rerun) for name in again}
+    store.rerun(flow_id, [(jobs[name].id, pending[name]) for name in again])
+    # released again: the store put them on the reconciler's watch until they settle
+    dispatch(rt, flow_id, [(jobs[n].id, jobs[n].node, jobs[n].name) for n in again
+                           if pending[n] == 0])
     return again

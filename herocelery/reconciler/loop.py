@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..keys import Keys, runner_queue, supervisor_queue
+from ..keys import runner_queue, supervisor_queue
 from ..models import JobStatus, runs_allowed
 from ..settings import Settings
 from ..settle import dispatch, finish_flow, job_ended
@@ -156,24 +156,20 @@ class Reconciler:
     def _read_jobs(self, db: int, now: float) -> list[tuple[str, tuple[Any, ...], bool]]:
         """The due jobs of the `inflight` index of database `db`, with what decide needs:
         (id, fields, lease held), in one round trip."""
-        r = self.rt.store.database(db)
-        ids = [str(i) for i in r.zrangebyscore(Keys.inflight(), "-inf", now, start=0,
-                                               num=self.settings.reconcile_batch)]
+        store = self.rt.store
+        ids = store.inflight_due(db, now, self.settings.reconcile_batch)
         if not ids:
             return []
-        pipe = r.pipeline(transaction=False)
-        for jid in ids:
-            pipe.hmget(Keys.job(jid), "status", "pending", "generation", "attempts",
-                       "retries", "dispatched_at", "node", "runner", "flow_id", "name")
-            pipe.exists(Keys.lease(jid))
-        raw = pipe.execute()
-        return [(jid, tuple(raw[2 * i]), bool(raw[2 * i + 1])) for i, jid in enumerate(ids)]
+        rows = store.inflight_rows(db, ids, "status", "pending", "generation", "attempts",
+                                   "retries", "dispatched_at", "node", "runner", "flow_id",
+                                   "name")
+        return [(jid, tuple(fields), lease) for jid, (fields, lease) in zip(ids, rows)]
 
     def _jobs(self, db: int, rows: list[tuple[str, tuple[Any, ...], bool]], now: float,
               held: set[str], busy: set[str], report: PassReport) -> int:
         if not rows:
             return 0
-        r = self.rt.store.database(db)
+        store = self.rt.store
         later: dict[str, float] = {}
         forget: list[str] = []
         stale: list[tuple[JobView, tuple[Any, ...], Action]] = []
@@ -195,12 +191,7 @@ class Reconciler:
                 later[jid] = action.at
             else:
                 stale.append((view, f, action))
-        pipe = r.pipeline(transaction=False)
-        if forget:
-            pipe.zrem(Keys.inflight(), *forget)
-        if later:   # XX: a job that settled since it was read stays out of the index
-            pipe.zadd(Keys.inflight(), later, xx=True)
-        pipe.execute()
+        store.reschedule(db, forget, later)
         for view, f, action in stale:
             report.counts["stale"] += 1
             self.missing_lease.pop((view.id, view.generation), None)
@@ -234,18 +225,17 @@ class Reconciler:
         log.warning("reconciler: job %s (%s) re-dispatched: %s", view.id, name, action.reason)
 
     def _flows(self, db: int, now: float, report: PassReport) -> None:
-        r = self.rt.store.database(db)
-        due = [str(f) for f in r.zrangebyscore(
-            Keys.finishing(), "-inf", now - self.settings.reconcile_grace_s, start=0,
-            num=self.settings.reconcile_batch)]
+        store = self.rt.store
+        due = store.finishing_due(db, now - self.settings.reconcile_grace_s,
+                                  self.settings.reconcile_batch)
         for flow_id in due:
-            status, remaining = r.hmget(Keys.flow(flow_id), "status", "remaining")
+            status, remaining = store.flow_fields(flow_id, "status", "remaining")
             if status == "started" and remaining is not None and int(remaining) <= 0:
                 finish_flow(self.rt, flow_id)
                 report.counts["flows_finished"] += 1
                 log.warning("reconciler: flow %s finished (its last settler had not)", flow_id)
             else:
-                r.zrem(Keys.finishing(), flow_id)
+                store.unmark_finishing(db, flow_id)
 
 
 def _queues(rows: list[tuple[str, tuple[Any, ...], bool]]) -> set[str]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import canvas
 from ..errors import HeroCeleryError, JobTimeout, NotFound, PermissionDenied, ScriptError
-from ..keys import Keys
 from ..models import TERMINAL_JOB, Job, JobStatus, now
 from ..settle import job_ended
 from ..store import TRANSIENT_ERRORS
@@ -50,12 +49,10 @@ class Keeper:
         self._next_check = now_m + 0.2
         store = self.rt.watch
         try:
-            pipe = store.home(self.job.id).pipeline(transaction=False)
-            pipe.hmget(Keys.job(self.job.id), "status", "generation")
-            pipe.hget(Keys.flow(self.job.flow_id), "status")
-            (job_status, generation), flow_status = pipe.execute()
+            job_status, generation, flow_status = store.run_state(self.job.id,
+                                                                  self.job.flow_id)
             self._cancelled = job_status == "cancelled" or flow_status == "cancelled"
-            self._superseded = int(generation or 0) != self.job.generation
+            self._superseded = generation != self.job.generation
             if now_m >= self._next_renew:
                 if not store.renew(self.job.id, self.token, self.lease_s, self.job.generation):
                     self._superseded = True   # another execution holds the lease now
@@ -99,7 +96,7 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStat
     Returns the status this call settled the job with (None: it settled nothing)."""
     store, s = rt.store, rt.settings
     if not flow_id:
-        flow_id = str(store.home(job_id).hget(Keys.job(job_id), "flow_id") or "")
+        flow_id = store.job_field(job_id, "flow_id") or ""
     token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     worker = f"{socket.gethostname()}:{os.getpid()}"
     verdict, payload = store.claim_job(job_id, flow_id, token, s.lease_s, worker)

@@ -9,7 +9,7 @@ from ..canvas import batch_task_id, job_task_id
 from ..contexts import JobCheck, Registry
 from ..contexts.seal import verify
 from ..errors import NotFound
-from ..keys import Keys, home_of
+from ..keys import home_of
 from ..models import Job, JobStatus
 from ..settle import job_ended
 from .registry import chunk_size, live_capacity
@@ -80,7 +80,8 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     admitted: dict[tuple[str, str, str], list[Job]] = {}
     refused: list[tuple[Job, str]] = []
     check = JobCheck(Registry(store.r, rt.settings))
-    pipe = store.home(job_ids[0]).pipeline(transaction=False)
+    writes: dict[str, dict[str, Any]] = {}    # job id -> fields to write, in one round trip
+    drops: dict[str, list[str]] = {}          # job id -> fields to drop
     for job in jobs:
         if job.node not in live:
             live[job.node] = live_capacity(store, job.node, rt.settings.heartbeat_s)
@@ -95,10 +96,10 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
             continue
         admitted.setdefault((job.node, job.runner, job.flow_id), []).append(job)
         if signatories:
-            store.set_job(job.id, pipe, signatories=signatories)
+            writes.setdefault(job.id, {})["signatories"] = signatories
         if job.waiting_since is not None:      # it waited for a runner: not any more
-            pipe.hdel(Keys.job(job.id), "waiting_since", *(
-                ["error"] if job.error and job.error.get("type") == WAIT_NOTE else []))
+            drops[job.id] = ["waiting_since", *(
+                ["error"] if job.error and job.error.get("type") == WAIT_NOTE else [])]
     sigs = []
     at = time.time()
     for (node, runner, flow_id), group in admitted.items():
@@ -111,17 +112,18 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
             sig.set(task_id=task_id)
             sigs.append(sig)
             for job in chunk:
-                store.set_job(job.id, pipe, status=JobStatus.dispatched, task_id=task_id,
-                              dispatched_at=at)
+                writes.setdefault(job.id, {}).update(status=JobStatus.dispatched,
+                                                     task_id=task_id, dispatched_at=at)
     at_now = time.time()
     waiting = [(job, reason) for job, reason in refused
                if waits(reason, job.waiting_since, at_now, rt.settings.runner_wait_s)]
     for job, reason in waiting:
         since = job.waiting_since or at_now
-        store.set_job(job.id, pipe, waiting_since=since, error={
+        writes.setdefault(job.id, {}).update(waiting_since=since, error={
             "type": WAIT_NOTE, "message": f"waiting for a {reason[len(NO_RUNNER):]}; "
             f"ends error after {rt.settings.runner_wait_s:g}s"})
-    pipe.execute()
+    store.update_jobs((jid, writes.get(jid, {}), drops.get(jid, ()))
+                      for jid in dict.fromkeys([*drops, *writes]))
     canvas.send(sigs)
     by_flow: dict[tuple[str, str], list[Job]] = {}
     for job, _ in waiting:
@@ -149,7 +151,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
 
 
 def _flow_status(rt: "Runtime", flow_id: str) -> str | None:
-    value = rt.store.home(flow_id).hget(Keys.flow(flow_id), "status")
+    (value,) = rt.store.flow_fields(flow_id, "status")
     return str(value) if value is not None else None
 
 

@@ -214,10 +214,8 @@ class RunnerManager:
     def _publish(self, now: float) -> None:
         if self._store is None:
             return
-        pipe = self._store.r.pipeline(transaction=False)
-        for m in self.runners.values():
-            self._store.set_runner_state(self.node, m.runner, m.record(now), pipe)
-        pipe.execute()
+        self._store.set_runner_states(self.node, {m.runner: m.record(now)
+                                                  for m in self.runners.values()})
 
     # ---- processes ------------------------------------------------------------------------
     def _spawn(self, m: Managed) -> None:
