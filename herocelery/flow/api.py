@@ -189,8 +189,7 @@ class FlowHandle:
             time.sleep(poll_s)
 
     def _status(self) -> FlowStatus:
-        from ..keys import Keys
-        raw = self._store.home(self.id).hget(Keys.flow(self.id), "status")
+        (raw,) = self._store.flow_fields(self.id, "status")
         if raw is None:
             return self.record().status   # raises the store's NotFound, worded there
         return FlowStatus(raw)
