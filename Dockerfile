@@ -8,7 +8,8 @@ COPY . /app
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install --no-cache-dir . \
     && apt-get purge -y gcc libc6-dev && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home hero && mkdir -p /data /keys && chown hero /data /keys \
+    && useradd --create-home hero && useradd --system --no-create-home herojob \
+    && mkdir -p /data /keys && chown hero /data /keys \
     && chmod 700 /keys
 USER hero
 ENV HEROCELERY_DATA_DIR=/data

@@ -171,20 +171,36 @@ def test_addresses_agree(compose):
 
 
 def test_herodb_requires_the_admin_secret_and_no_secret_is_on_a_command_line(compose, text):
+    """issue 19.3: the secret was in every tier's environment (the broker URL), so a job
+    could read it from its runner's /proc/<pid>/environ. Now it is a compose secret, a file
+    every service reads; the nodes run jobs as `herojob`, and their copy is root's only."""
     services = compose["services"]
     secret = ENV["HERODB_ADMIN_SECRET"]
+    assert compose["secrets"]["herodb_admin_secret"] == {"environment": "HERODB_ADMIN_SECRET"}
+    path = "/run/secrets/herodb_admin_secret"
+
+    def has_secret(service: dict) -> bool:
+        return any((s if isinstance(s, str) else s["source"]) == "herodb_admin_secret"
+                   for s in service.get("secrets", []))
     for name in ("herodb1", "herodb2"):
-        assert env_of(services[name])["HERODB_ADMIN_SECRET"] == secret
-        assert re.search(rf"{name}:.*?HERODB_ADMIN_SECRET: \$\{{HERODB_ADMIN_SECRET:\?", text,
-                         re.S)
+        assert arg(command_of(services[name]), "--admin-secret-file") == path
+        assert has_secret(services[name])
     for name, service in services.items():
         for command in ([command_of(service)] + ([health_of(service)]
                                                  if "healthcheck" in service else [])):
             assert "--admin-secret" not in command and not any(secret in a for a in command)
             assert not any("${" in a for a in command), f"{name}: a variable in {command}"
+        assert not any(secret in v for v in env_of(service).values()), name
     for name in ("keys", "api", "node1", "node2", "flower"):
-        assert urlsplit(env_of(services[name])["HEROCELERY_BROKER_URL"]).password == secret
-    assert urlsplit(env_of(services["node2"])["HEROCELERY_NODE_DB_URL"]).password == secret
+        env = env_of(services[name])
+        assert urlsplit(env["HEROCELERY_BROKER_URL"]).password is None
+        assert env["HEROCELERY_BROKER_SECRET_FILE"] == path and has_secret(services[name])
+    assert urlsplit(env_of(services["node2"])["HEROCELERY_NODE_DB_URL"]).password is None
+    for node in ("node1", "node2"):
+        assert services[node]["user"] == "root"
+        assert env_of(services[node])["HEROCELERY_JOB_USER"] == "herojob"
+        assert services[node]["secrets"] == [{"source": "herodb_admin_secret", "mode": 0o400}]
+    assert "useradd --system --no-create-home herojob" in (ROOT / "Dockerfile").read_text()
     assert re.search(r"FLOWER_BASIC_AUTH: \$\{FLOWER_BASIC_AUTH:\?", text)
 
 
@@ -245,11 +261,15 @@ def herocelery(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 @pytest.fixture
 def secured_herodb(tmp_path):
-    """HeroDB as compose runs it: the admin secret from the environment only."""
+    """HeroDB as compose runs it: the admin secret from a file (the compose secret)."""
     port = free_port()
+    secret = tmp_path / "herodb_admin_secret"
+    secret.write_text(ENV["HERODB_ADMIN_SECRET"])
+    env = {k: v for k, v in os.environ.items() if k != "HERODB_ADMIN_SECRET"}
     proc = subprocess.Popen([sys.executable, "-m", "herocelery", "herodb", "serve", "--port",
-                             str(port), "--dir", str(tmp_path / "herodb")],
-                            env={**os.environ, "HERODB_ADMIN_SECRET": ENV["HERODB_ADMIN_SECRET"]},
+                             str(port), "--dir", str(tmp_path / "herodb"),
+                             "--admin-secret-file", str(secret)],
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
@@ -268,8 +288,9 @@ def test_the_herodb_healthcheck(secured_herodb):
     assert ok.returncode == 0 and "ready" in ok.stdout, ok.stderr
     with pytest.raises(redis.RedisError, match="Authentication required"):   # secret needed
         redis.Redis(port=port, protocol=2).get("x")
-    with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
-        assert ENV["HERODB_ADMIN_SECRET"].encode() not in f.read()
+    for what in ("cmdline", "environ"):
+        with open(f"/proc/{proc.pid}/{what}", "rb") as f:
+            assert ENV["HERODB_ADMIN_SECRET"].encode() not in f.read()
     down = herocelery("health", "herodb", f"redis://:{ENV['HERODB_ADMIN_SECRET']}@127.0.0.1:"
                       f"{free_port()}")
     assert down.returncode == 1 and "Traceback" not in down.stderr

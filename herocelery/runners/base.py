@@ -37,9 +37,9 @@ class JobContext:
     # this run's number (1, 2, ...): a job may run more than once (a retry, or a run whose
     # worker died before it could record an outcome), so an effect can be made idempotent
     attempt: int = 1
-    # process-isolated runners start a fresh interpreter instead of running in the forked
-    # worker image, whose memory and /proc/self/environ hold the tiers' secrets (set when the
-    # context has an access key, i.e. the server enforces the access model)
+    # without the zygote (python.py), process-isolated runners start a fresh interpreter
+    # instead of running in the forked worker image, whose memory and /proc/self/environ hold
+    # the tiers' secrets (set when the context has an access key, or with `job_user`)
     fresh_interpreter: bool = False
     user: tuple[int, int] | None = None          # (uid, gid) of `job_user`; None: the runner's
     cpu_s: int = 600                              # limits of process-isolated runners

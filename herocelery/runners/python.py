@@ -49,7 +49,9 @@ class PythonRunner:
         workdir = tempfile.mkdtemp(prefix=f"hc-job-{job.job_id[:8]}-")
         try:
             own_workdir(workdir, limits)
-            if job.fresh_interpreter or not self.use_zygote:
+            # the zygote never sees a job's content (spawn_python): its children hold
+            # nothing of the worker nor of other jobs, so every job may use it
+            if not self.use_zygote:
                 done = fork_python(job, code, limits, workdir)
             else:
                 try:
@@ -112,13 +114,22 @@ def job_fields(job: JobContext) -> dict[str, Any]:
 
 
 def spawn_python(zygote: Zygote, job: JobContext, limits: Limits, workdir: str) -> Finished:
-    """The job in a child of the runner's zygote (see zygote.py)."""
+    """The job in a child of the runner's zygote (see zygote.py). What the job is (script,
+    inputs, its context's connection, its environment) goes in a file of its directory
+    (mode 0600, the job's user's) that the forked child reads: the zygote itself only ever
+    sees the directory and the numeric limits, so its memory, which every job it forks
+    inherits, holds nothing of another job."""
+    path = os.path.join(workdir, ".job.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"job": job_fields(job), "env": dict(limits.env)}, out)
+    own_workdir(workdir, limits)
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
-    # what the zygote's child needs of the limits (not dataclasses.asdict: it deep-copies)
-    request = {"job": job_fields(job), "workdir": workdir,
+    # the zygote gets the directory and the numeric limits only: never the job, nor its env
+    request = {"workdir": workdir,
                "limits": {"cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes,
-                          "uid": limits.uid, "gid": limits.gid, "env": dict(limits.env)}}
+                          "uid": limits.uid, "gid": limits.gid}}
     try:
         pid = zygote.spawn(request, w_res, w_out)
     except BaseException:

@@ -149,6 +149,9 @@ class Rig:
             reconcile_interval_s=1.0, reconcile_grace_s=3.0, runner_backoff_s=0.2,
             runner_restart_limit=50, job_timeout_s=60.0, visibility_timeout_s=3600.0,
             store_retry_s=30.0, runner_wait_s=120.0, log_level="INFO")
+        if kind.startswith("herodb"):   # as `up`: HeroDB requires the data directory's secret
+            from herocelery import launcher
+            self.settings = self.settings.with_secret(launcher.admin_secret_file(self.settings))
         self.procs: dict[str, Any] = {}          # name -> launcher.Proc
 
     # ---- processes: started as `up` starts them (herocelery/launcher.py) ----------------------

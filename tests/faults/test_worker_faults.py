@@ -119,9 +119,10 @@ def test_store_paused_10s_then_resumed(rig, report):
 
 def test_a_burst_of_20_flows_of_101_jobs_while_a_runner_is_killed(rig, report):
     """issue 19.6: 20 flows x 101 jobs at once ended 19 flows `error` (busy runners declared
-    dead); now all finish, even with the runner killed in the middle of the burst."""
+    dead while long jobs held them); now all finish, each flow with a long job among its
+    101, even with the runner killed in the middle of the burst."""
     before = rig.finished_count()
-    flows = rig.submit(20, short=99, long_s=())
+    flows = rig.submit(20, short=98, long_s=(4,))     # root, 98 short, 1 long, sink
     wait_for(lambda: sum(1 for k in rig.effects_seen() if k[0] in flows) >= 300, 120,
              what="the burst to be under way")
     t0 = time.monotonic()
