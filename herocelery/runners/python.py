@@ -115,30 +115,33 @@ def job_fields(job: JobContext) -> dict[str, Any]:
 
 def spawn_python(zygote: Zygote, job: JobContext, limits: Limits, workdir: str) -> Finished:
     """The job in a child of the runner's zygote (see zygote.py). What the job is (script,
-    inputs, its context's connection, its environment) goes in a file of its directory
-    (mode 0600, the job's user's) that the forked child reads: the zygote itself only ever
-    sees the directory and the numeric limits, so its memory, which every job it forks
-    inherits, holds nothing of another job."""
-    path = os.path.join(workdir, ".job.json")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump({"job": job_fields(job), "env": dict(limits.env)}, out)
-    own_workdir(workdir, limits)
+    inputs, its context's connection, its environment) goes through a pipe that only the
+    forked child reads: the zygote itself sees the directory and the numeric limits alone,
+    so its memory, which every job it forks inherits, holds nothing of another job."""
+    data = json.dumps({"job": job_fields(job), "env": dict(limits.env)}).encode()
+    r_job, w_job = os.pipe()
     r_res, w_res = os.pipe()
     r_out, w_out = os.pipe()
-    # the zygote gets the directory and the numeric limits only: never the job, nor its env
     request = {"workdir": workdir,
                "limits": {"cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes,
                           "uid": limits.uid, "gid": limits.gid}}
     try:
-        pid = zygote.spawn(request, w_res, w_out)
+        pid = zygote.spawn(request, w_res, w_out, r_job)
     except BaseException:
-        for fd in (r_res, r_out):
+        for fd in (r_res, r_out, w_job):
             os.close(fd)
         raise
     finally:
-        os.close(w_res)
-        os.close(w_out)
+        for fd in (w_res, w_out, r_job):
+            os.close(fd)
+    try:
+        view = memoryview(data)
+        while view:                      # the child reads as it starts: never blocks long
+            view = view[os.write(w_job, view):]
+    except BrokenPipeError:
+        pass                             # the child died first: supervise reports it
+    finally:
+        os.close(w_job)
     return supervise(pid, {"result": r_res, "output": r_out}, limits, job.cancelled,
                      caps={"result": MAX_RESULT_BYTES}, reap=zygote.wait)
 

@@ -1,9 +1,9 @@
 """A small pre-started process that forks python jobs: cheaper than forking the worker.
 
-It never reads a job: the runner puts the job (script, inputs, connection, environment) in
-a 0600 file of the job's directory, and the forked child reads and deletes it, so what a
-job inherits of the zygote's memory holds nothing of the worker nor of other jobs (issue
-19.3); with `job_user` the child switches user before reading it.
+It never reads a job: the runner writes the job (script, inputs, connection, environment)
+into a pipe whose read end only the forked child reads, so what a job inherits of the
+zygote's memory holds nothing of the worker nor of other jobs (issue 19.3); with
+`job_user` the child switches user before reading it.
 
 Forking the Celery pool process costs ~4 ms of the parent's CPU and ~6 ms in the child (page
 tables and copy-on-write faults of a large heap), measured in `bench/`. The zygote is a fresh
@@ -93,12 +93,13 @@ class Zygote:
         self.sock = ours
         self.owner = os.getpid()
 
-    def spawn(self, request: dict[str, Any], result_w: int, output_w: int) -> int:
-        """Start one job; returns its pid (the leader of its own process group)."""
+    def spawn(self, request: dict[str, Any], result_w: int, output_w: int, job_r: int) -> int:
+        """Start one job; returns its pid (the leader of its own process group). The job's
+        content comes on `job_r`, read by the forked child only."""
         if not self.alive():
             self.start()
         assert self.sock is not None
-        _send(self.sock, request, [result_w, output_w])
+        _send(self.sock, request, [result_w, output_w, job_r])
         reply, _ = _recv(self.sock)
         if "pid" not in reply:
             raise OSError(f"zygote could not start the job: {reply.get('error')}")
@@ -131,13 +132,15 @@ def serve(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     while True:
         try:
-            request, fds = _recv(sock, 2)
+            request, fds = _recv(sock, 3)
         except (EOFError, OSError, ValueError):
             os._exit(0)
-        if len(fds) != 2:
-            _send(sock, {"error": "expected two pipe ends"})
+        if len(fds) != 3:
+            for stray in fds:
+                os.close(stray)
+            _send(sock, {"error": "expected three pipe ends"})
             continue
-        result_w, output_w = fds
+        result_w, output_w, job_r = fds
         try:
             pid = os.fork()
         except OSError as exc:
@@ -156,9 +159,8 @@ def serve(fd: int) -> None:
                             int(limits.get("gid", -1)))
                 # the job itself: read here, in the child (as the job's user), never by the
                 # zygote
-                with open(".job.json") as f:
-                    data = json.load(f)
-                os.unlink(".job.json")
+                with os.fdopen(job_r, "rb") as f:
+                    data = json.loads(f.read())
                 os.environ.clear()
                 os.environ.update(data["env"])
             except BaseException:
@@ -166,6 +168,7 @@ def serve(fd: int) -> None:
             child.run_fields(data["job"], result_w)
         os.close(result_w)
         os.close(output_w)
+        os.close(job_r)
         _send(sock, {"pid": pid})
         _, status = os.waitpid(pid, 0)
         _send(sock, {"pid": pid, "status": status})
