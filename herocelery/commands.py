@@ -33,12 +33,9 @@ def run_cmd(ctx: click.Context, target: str, as_json: bool, timeout: float | Non
     from .launcher import Cluster
     from .local import connect
     settings = settings_from(ctx, concurrency=concurrency)
-    spec = load(target)
-    graph.validate(spec, runner_types=settings.runner_types,
-                   max_jobs=settings.max_jobs_per_flow,
-                   max_script_bytes=settings.max_script_bytes)
+    valid = graph.checked(load(target), settings)     # once: submit takes it as it is
     topology: dict[str, list[str]] = {}
-    for job in spec.jobs.values():
+    for job in valid.spec.jobs.values():
         runners = topology.setdefault(job.node or settings.node, [])
         if job.runner not in runners:
             runners.append(job.runner)
@@ -53,7 +50,7 @@ def run_cmd(ctx: click.Context, target: str, as_json: bool, timeout: float | Non
                 cluster.start()
             from .reconciler import Reconciler   # the coordinator side: this process
             stack.callback(Reconciler(settings).start_thread().stop)
-        handle = submit_spec(spec, settings)
+        handle = submit_spec(valid, settings)
         stack.callback(handle.close)
         status = wait(handle, timeout, quiet=as_json)
         jobs = handle.jobs()

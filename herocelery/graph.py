@@ -5,12 +5,56 @@ No I/O here; every function is tested with tables of cases.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import networkx as nx
 
 from .errors import FlowError
 from .models import FAILED_JOB, FlowSpec, FlowStatus, JobStatus, TERMINAL_JOB
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+
+@dataclass(frozen=True)
+class ValidFlow:
+    """A flow spec that passed `validate` under the limits it carries: what `checked` returns
+    and what the coordinator accepts without checking it again (issue 17.4). Made only by
+    `checked` (or `signed`, which adds signatures and changes nothing validate looks at)."""
+
+    spec: FlowSpec
+    runner_types: frozenset[str]
+    max_jobs: int
+    max_script_bytes: int
+
+    def holds_for(self, settings: "Settings") -> bool:
+        """Whether these are the limits `settings` set (else the flow is checked again).
+        Pure."""
+        return (self.runner_types == frozenset(settings.runner_types)
+                and self.max_jobs == settings.max_jobs_per_flow
+                and self.max_script_bytes == settings.max_script_bytes)
+
+    def signed(self, spec: FlowSpec) -> "ValidFlow":
+        """The same flow with its jobs' signatures added (`contexts.signing.sign_spec`). Pure.
+        ValueError when `spec` differs from this one in anything but the signatures."""
+        strip = {"jobs": {"__all__": {"signatures"}}}
+        if spec.model_dump(exclude=strip) != self.spec.model_dump(exclude=strip):
+            raise ValueError(f"flow {spec.name!r}: not the validated flow with signatures")
+        return ValidFlow(spec, self.runner_types, self.max_jobs, self.max_script_bytes)
+
+
+def checked(spec: "FlowSpec | ValidFlow", settings: "Settings") -> ValidFlow:
+    """The flow validated under `settings`' limits, once: a `ValidFlow` that holds for them
+    is returned as it is. FlowError as `validate`."""
+    if isinstance(spec, ValidFlow):
+        if spec.holds_for(settings):
+            return spec
+        spec = spec.spec
+    validate(spec, runner_types=settings.runner_types, max_jobs=settings.max_jobs_per_flow,
+             max_script_bytes=settings.max_script_bytes)
+    return ValidFlow(spec, frozenset(settings.runner_types), settings.max_jobs_per_flow,
+                     settings.max_script_bytes)
 
 
 def validate(spec: FlowSpec, *, runner_types: Iterable[str], max_jobs: int,

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .. import graph
+from ..graph import ValidFlow, checked
 from ..contexts import Caller, Registry, check_flow
 from ..contexts.seal import seal, seal_key
 from ..errors import FlowError, NotRunning
@@ -17,14 +18,15 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 
-def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home: int,
-                  nodes: Mapping[str, str] | None = None) -> tuple[FlowRecord, list[Job]]:
-    """Validate a flow and turn it into records whose ids name `home`, the database of the
-    flow's context, each job on `nodes[name]` (placement; default its own node, else the
-    `node` setting); pure apart from fresh ids and the clock."""
+def build_records(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: str = "local", *,
+                  home: int, nodes: Mapping[str, str] | None = None
+                  ) -> tuple[FlowRecord, list[Job]]:
+    """Turn a flow into records whose ids name `home`, the database of the flow's context,
+    each job on `nodes[name]` (placement; default its own node, else the `node` setting);
+    pure apart from fresh ids and the clock. A `FlowSpec` is validated first; a `ValidFlow`
+    that holds for these settings is not validated again."""
     s = rt.settings
-    graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
-                   max_script_bytes=s.max_script_bytes)
+    spec = checked(flow, s).spec
     flow_id = record_id(home)
     ids = {name: record_id(home) for name in spec.jobs}
     children = graph.dependents(spec)
@@ -57,23 +59,24 @@ def build_records(rt: "Runtime", spec: FlowSpec, caller: str = "local", *, home:
     key = seal_key(rt.store.r, fresh=True)
     for job in jobs:
         job.seal = seal(job, key)
-    flow = FlowRecord(id=flow_id, name=spec.name, context_id=spec.context, caller_id=caller,
-                      status=FlowStatus.started, jobs=ids, remaining=len(jobs),
-                      created_at=created, started_at=created)
-    return flow, jobs
+    record = FlowRecord(id=flow_id, name=spec.name, context_id=spec.context, caller_id=caller,
+                        status=FlowStatus.started, jobs=ids, remaining=len(jobs),
+                        created_at=created, started_at=created)
+    return record, jobs
 
 
-def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
+def submit(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: Caller | str | None = None, *,
            api_key: str | None = None) -> str:
-    """Validate, store and start a flow; returns its id. Nothing is stored if invalid.
+    """Validate (unless `flow` is a `ValidFlow` for these settings), store and start a flow;
+    returns its id. Nothing is stored if invalid.
 
     `caller` is an already authenticated caller (the API server passes it); otherwise the
     caller is the owner of `api_key` (default: the `api_key` setting). PermissionDenied when
     the caller may not execute in the flow's context or a signature does not hold;
     NotRunning when a node the jobs need has no live supervisor or runner (placement.py)."""
     s = rt.settings
-    graph.validate(spec, runner_types=s.runner_types, max_jobs=s.max_jobs_per_flow,
-                   max_script_bytes=s.max_script_bytes)  # pure: before touching the store
+    valid = checked(flow, s)              # pure: before touching the store
+    spec = valid.spec
     registry = Registry(rt.store.r, rt.settings)
     if caller is None:
         caller = registry.authenticate(api_key or rt.settings.api_key)
@@ -92,10 +95,10 @@ def submit(rt: "Runtime", spec: FlowSpec, caller: Caller | str | None = None, *,
         raise NotRunning(f"{exc} (the workers that run consume broker database "
                          f"{', '.join(map(str, others))}, not {s.broker_db()}: check the "
                          "database number at the end of the broker URL)") from None
-    flow, jobs = build_records(rt, spec, caller.name, home=ctx.db, nodes=placed)
-    rt.store.create_flow(flow, jobs)
-    dispatch(rt, flow.id, [(j.id, j.node, j.name) for j in jobs if j.pending == 0])
-    return flow.id
+    record, jobs = build_records(rt, valid, caller.name, home=ctx.db, nodes=placed)
+    rt.store.create_flow(record, jobs)
+    dispatch(rt, record.id, [(j.id, j.node, j.name) for j in jobs if j.pending == 0])
+    return record.id
 
 
 def cancel(rt: "Runtime", flow_id: str) -> list[str]:

@@ -17,6 +17,7 @@ from ..settings import Settings
 if TYPE_CHECKING:
     from celery import Celery
 
+    from ..graph import ValidFlow
     from ..store import Store
 
 
@@ -88,8 +89,10 @@ class Flow:
         return submit_spec(self.spec(), found.settings, api_key=api_key)
 
 
-def submit_spec(spec: FlowSpec, settings: Settings, *, api_key: str | None = None
-                ) -> "FlowHandle":
+def submit_spec(spec: "FlowSpec | ValidFlow", settings: Settings, *,
+                api_key: str | None = None) -> "FlowHandle":
+    """Submit a flow (validated once: a `ValidFlow` for these settings is not checked again)
+    and return its handle."""
     from ..coordinator import submit
     app = _submitter(settings)
     flow_id = submit(app.runtime, spec, api_key=api_key)  # type: ignore[attr-defined]

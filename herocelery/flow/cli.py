@@ -180,17 +180,15 @@ def flow_submit(ctx: click.Context, target: str, wait_: bool, timeout: float | N
     from ..coordinator import submit
     from ..local import connect
     from . import FlowHandle, load
-    spec = load(target)
     wanted = settings_from(ctx)
-    graph.validate(spec, runner_types=wanted.runner_types, max_jobs=wanted.max_jobs_per_flow,
-                   max_script_bytes=wanted.max_script_bytes)   # before finding anything
+    valid = graph.checked(load(target), wanted)   # before finding anything; submit takes it
     if sign_key:
         from ..contexts.signing import sign_spec
-        spec = sign_spec(spec, sign_key)
+        valid = valid.signed(sign_spec(valid.spec, sign_key))
     with connect(wanted, start=False) as found:
         settings = found.settings
         with _Runtime(settings) as rt:
-            flow_id = submit(rt, spec)
+            flow_id = submit(rt, valid)
         if not wait_:
             click.echo(json.dumps({"flow_id": flow_id}) if as_json else flow_id)
             return
