@@ -67,14 +67,21 @@ def batch_task_id(jobs: Sequence["Job"]) -> str:
 def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> None:
     """Send independent signatures through one producer.
 
+    The one seam where hand-overs leave the process: an app with an in-process runtime
+    attached (`inprocess.InProcess`, for tests) gets them queued there instead.
+
     Not `group(...).apply_async()`: a group registers every member's result with the result
     backend (a SUBSCRIBE per task on Redis), which nobody here waits for; measured, that was
     the largest single cost of the supervisor's hand-over."""
     sigs = list(signatures)
     if not sigs:
         return
-    options = {"countdown": countdown} if countdown else {}
     app = sigs[0].app
+    local = getattr(app, "inprocess", None)   # an in-process runtime (inprocess.py): no broker
+    if local is not None:
+        local.accept(sigs, countdown)
+        return
+    options = {"countdown": countdown} if countdown else {}
     with app.producer_or_acquire() as producer:
         for sig in sigs:
             sig.apply_async(producer=producer, **options)

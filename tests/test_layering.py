@@ -20,7 +20,7 @@ PKG = Path(__file__).resolve().parents[1] / "herocelery"
 TIERS = ["herocelery.flow", "herocelery.coordinator", "herocelery.supervisor",
          "herocelery.runners", "herocelery.reconciler", "herocelery.celeryapp",
          "herocelery.commands", "herocelery.cli", "herocelery.api", "herocelery.up",
-         "herocelery.worker"]
+         "herocelery.worker", "herocelery.inprocess"]
 
 # room -> module prefixes it must never import
 FORBIDDEN = {
@@ -35,14 +35,15 @@ FORBIDDEN = {
     "herocelery.runners": ["herocelery.coordinator", "herocelery.supervisor", "herocelery.flow",
                            "herocelery.reconciler",
                            "herocelery.commands", "herocelery.cli", "herocelery.api",
-                           "herocelery.up", "herocelery.celeryapp"],
+                           "herocelery.up", "herocelery.celeryapp", "herocelery.inprocess"],
     "herocelery.supervisor": ["herocelery.coordinator", "herocelery.flow", "herocelery.commands",
                               "herocelery.reconciler",
                               "herocelery.cli", "herocelery.api", "herocelery.up",
-                              "herocelery.celeryapp"],
+                              "herocelery.celeryapp", "herocelery.inprocess"],
     "herocelery.coordinator": ["herocelery.flow", "herocelery.commands", "herocelery.cli",
                                "herocelery.api", "herocelery.up", "herocelery.supervisor",
-                               "herocelery.reconciler", "herocelery.celeryapp"],
+                               "herocelery.reconciler", "herocelery.celeryapp",
+                               "herocelery.inprocess"],
     # above the tiers it watches; its own `cli.py` is its command's front door
     "herocelery.reconciler": ["herocelery.flow", "herocelery.commands", "herocelery.api",
                               "herocelery.up"],
