@@ -106,3 +106,24 @@ def test_a_client_store_gives_up_soon(server):
         assert time.monotonic() - t0 < 5
     finally:
         store.close()
+
+
+def test_a_tier_reconnects_to_its_broker_soon_and_often():
+    """Celery's consumer reconnects with kombu's default intervals (tries at 0, 2, 6, 12 s),
+    so a store back after 2.5 s was reached at 6 s; a tier's consumer asks for 0.2 s, then
+    0.5 s more each time, at most 2 s."""
+    from herocelery.worker import RECONNECT, _consumer_class
+    seen = {}
+
+    class Conn:
+        def ensure_connection(self, *args, **kwargs):
+            seen.update(kwargs)
+            return self
+    consumer = _consumer_class().__new__(_consumer_class())
+    consumer.app = type("App", (), {"conf": type("Conf", (), {
+        "broker_connection_retry_on_startup": True, "broker_connection_retry": True,
+        "broker_connection_max_retries": None})()})()
+    consumer.first_connection_attempt = False
+    consumer.broker_connection_retry_attempt = 0
+    consumer.ensure_connected(Conn())
+    assert {k: seen[k] for k in RECONNECT} == RECONNECT
