@@ -171,6 +171,9 @@ class Rig:
 
     def start(self) -> "Rig":
         self.store.start(self.settings)
+        if self.store.kind.startswith("herodb"):   # up's HeroDB requires its admin secret
+            from herocelery import launcher
+            self.settings = self.settings.with_secret(launcher.admin_secret_file(self.settings))
         self.start_supervisor()
         self.start_reconciler()
         self.wait_ready()
