@@ -130,6 +130,12 @@ class Keys:
         return f"{PREFIX}:seal-key"
 
     @staticmethod
+    def trusted(home: int) -> str:
+        """Hash (store database): job id -> its caller, context, node, runner and limits as
+        submitted, for jobs whose records live in database `home` (contexts/seal.py)."""
+        return f"{PREFIX}:trusted:{home}"
+
+    @staticmethod
     def api_key(key_hash: str) -> str:
         """String: the caller name owning the API key with this SHA-256."""
         return f"{PREFIX}:apikey:{key_hash}"

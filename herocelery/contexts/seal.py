@@ -10,6 +10,12 @@ supervisor checks the seal before dispatch and the runner just before it runs th
 record whose sealed fields were rewritten (a sibling's `caller_id` set to `root`, its
 `timeout_s` raised) is refused with PermissionDenied and never runs with them.
 
+What admission and the runner act on besides the script (caller, context, node, runner and
+the limits) is also kept as submitted, out of the context's reach (`Keys.trusted(home)` in
+the store database): a record whose seal breaks is re-derived from that copy, and runs as
+submitted when the seal then holds (a rewritten `caller_id` or `timeout_s` is simply not
+used); a rewritten script, args or env cannot be re-derived, and the job is refused.
+
 Fields that move while a job lives (status, attempts, generation, results, logs, the
 prerequisite counters) are not sealed: they say how far the job got, not who it runs as.
 """
@@ -60,6 +66,34 @@ def verify(job: Job, store_r: Any) -> str | None:
     if broken(job, seal_key(store_r)) is None:
         return None
     return broken(job, seal_key(store_r, fresh=True))
+
+
+TRUSTED = ("id", "flow_id", "name", "caller_id", "context_id", "node", "runner", "timeout_s",
+           "retries", "retry_backoff_s", "allow_failure")
+
+
+def trusted_copy(job: Job) -> str:
+    """The fields of `job` kept out of the context's reach. Pure."""
+    return json.dumps([getattr(job, name) for name in TRUSTED], separators=(",", ":"))
+
+
+def restore(job: Job, job_id: str, store_r: Any) -> Job | None:
+    """`job` (read from record `job_id`, whose seal broke) with the fields kept at submission
+    put back, if its seal then holds; None when they cannot make it whole (the script, args
+    or env were rewritten, or nothing was kept)."""
+    from ..keys import home_of
+    home = home_of(job_id)
+    raw = store_r.hget(Keys.trusted(home), job_id) if home is not None else None
+    if not raw:
+        return None
+    try:
+        values = json.loads(raw)
+        fixed = job.model_copy(update=dict(zip(TRUSTED, values)))
+    except (TypeError, ValueError):
+        return None
+    if fixed.id != job_id or verify(fixed, store_r) is not None:
+        return None
+    return fixed
 
 
 def _message(job: Job) -> bytes:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from .. import graph
 from ..graph import ValidFlow, checked
 from ..contexts import Caller, Registry, check_flow
-from ..contexts.seal import seal, seal_key
+from ..contexts.seal import seal, seal_key, trusted_copy
 from ..errors import FlowError, NotRunning
-from ..keys import record_id
+from ..keys import Keys, record_id
 from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
 from ..settle import dispatch
 from .placement import Want, live_kinds, node_order, other_databases, place
@@ -96,6 +96,8 @@ def submit(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: Caller | str | Non
                          f"{', '.join(map(str, others))}, not {s.broker_db()}: check the "
                          "database number at the end of the broker URL)") from None
     record, jobs = build_records(rt, valid, caller.name, home=ctx.db, nodes=placed)
+    # first, out of the context's reach: what each job runs as (contexts/seal.py)
+    rt.store.r.hset(Keys.trusted(ctx.db), mapping={j.id: trusted_copy(j) for j in jobs})
     rt.store.create_flow(record, jobs)
     dispatch(rt, record.id, [(j.id, j.node, j.name) for j in jobs if j.pending == 0])
     return record.id

@@ -114,6 +114,8 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStat
     if verdict != "ok":  # missing or already terminal: a late duplicate
         return None
     job = payload
+    if job.id != job_id:     # its `id` field rewritten: the record we claimed is `job_id`
+        job = job.model_copy(update={"id": job_id})
     if job.attempts > job.runs_allowed(s.lost_runs_limit):  # every earlier run was lost
         done = job_ended(rt, job, JobStatus.error, {"error": lost_error(job, job.attempts - 1)},
                             lease_token=token, generation=job.generation)
@@ -242,8 +244,10 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     """Run the job and record its outcome. Returns (whether the lease went with the settle,
     the status this run settled the job with, or None)."""
     from ..contexts import check_signatures
-    from ..contexts.seal import verify
+    from ..contexts.seal import restore, verify
     store, s = rt.store, rt.settings
+    if verify(job, store.r) is not None:  # rewritten after submission: run as submitted,
+        job = restore(job, job.id, store.r) or job     # or (below) not at all
     attempt = job.attempts
     started = job.started_at or now()
     keeper = Keeper(rt, job, token)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Collection
 from .. import canvas
 from ..canvas import batch_task_id, job_task_id
 from ..contexts import JobCheck, Registry
-from ..contexts.seal import verify
+from ..contexts.seal import restore, verify
 from ..errors import NotFound
 from ..keys import home_of
 from ..models import Job, JobStatus
@@ -83,13 +83,18 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     writes: dict[str, dict[str, Any]] = {}    # job id -> fields to write, in one round trip
     drops: dict[str, list[str]] = {}          # job id -> fields to drop
     for job in jobs:
+        tampered = verify(job, store.r)
+        if tampered is not None:     # re-derived from what submission kept, else refused
+            fixed = restore(job, job.id if job.id in job_ids else "", store.r)
+            if fixed is not None:
+                job, tampered = fixed, None
         if job.node not in live:
             live[job.node] = live_capacity(store, job.node, rt.settings.heartbeat_s)
         if job.flow_id not in flow_status:
             flow_status[job.flow_id] = _flow_status(rt, job.flow_id)
         signatories, denied = check.refusal(job)
-        if denied is None:       # the record as submission checked it, or not at all
-            denied = verify(job, store.r)
+        if denied is None:
+            denied = tampered
         reason = refusal(job, live[job.node], flow_status[job.flow_id], denied)
         if reason is not None:
             refused.append((job, reason))

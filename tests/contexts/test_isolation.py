@@ -249,6 +249,7 @@ import json
 jobs = json.loads(ctx.db.hget('hero:flow:' + ctx.flow_id, 'jobs'))
 ctx.db.hset('hero:job:' + jobs['victim'], mapping={'caller_id': args['as']})
 ctx.db.hset('hero:job:' + jobs['slow'], mapping={'timeout_s': '55'})
+ctx.db.hset('hero:job:' + jobs['rewritten'], mapping={'script': 'result = "evil"'})
 result = sorted(jobs)
 """
 
@@ -257,25 +258,28 @@ def test_a_job_rewriting_a_siblings_caller_and_timeout_does_not_make_it_run_so(
         secure_cluster, secure_settings, team) -> None:
     """issue 19.5: records live in the context's database, which its jobs can write; a job
     set a sibling's `caller_id` to an admin's and raised another's `timeout_s`, and they
-    ran so. Now the fields submission checked are sealed: neither runs with what it was
-    given, and the rewrite is named."""
+    ran so. Now the fields submission checked are sealed, and what they run as is kept
+    out of the context's reach: the siblings run as the original caller with their original
+    limits; a rewritten script cannot be re-derived and is refused."""
     f = Flow("hostile", context=team.a.name)
     f.job("evil", script=HOSTILE_PY, args={"as": team.admin_name})
     f.job("victim", after="evil", script="ctx.db.set('ran-as', ctx.caller_id); result = 1")
     f.job("slow", after="evil", timeout=2,
           script="import time; ctx.db.set('slow-ran', 1); time.sleep(4); result = 1")
+    f.job("rewritten", after="evil", script="result = 'honest'")
     h = f.submit(secure_settings, api_key=team.alice)
     try:
         h.wait(60)
         jobs = h.jobs()
         assert jobs["evil"].status is JobStatus.finished, jobs["evil"]
-        for name in ("victim", "slow"):
-            job = jobs[name]
-            assert job.status is JobStatus.error, (name, job)
-            assert job.error["type"] == "PermissionDenied", job.error
-            assert "changed after submission" in job.error["message"]
         a_db = context_client(secure_settings, team.a)
-        assert a_db.get("ran-as") is None and a_db.get("slow-ran") is None
+        assert jobs["victim"].status is JobStatus.finished, jobs["victim"].error
+        assert a_db.get("ran-as") == team.alice_name        # not the admin it was given
+        assert jobs["slow"].status is JobStatus.timeout, jobs["slow"]   # 2 s, not 55
+        assert a_db.get("slow-ran") == "1"
+        bad = jobs["rewritten"]
+        assert bad.status is JobStatus.error and bad.error["type"] == "PermissionDenied"
+        assert "changed after submission" in bad.error["message"] and bad.result is None
     finally:
         h.close()
 
