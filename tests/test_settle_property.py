@@ -117,7 +117,7 @@ def settle(hub: InProcess, jobs: Mapping[str, Plan], name: str = "prop"):
     return flow, records
 
 
-@settings(max_examples=40, deadline=timedelta(seconds=10),
+@settings(max_examples=40, deadline=timedelta(seconds=10), database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(jobs=dags())
 def test_random_dags_settle_as_the_reference_says(hub, jobs):
