@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import procs
 from .errors import ConfigError, StoreError
 from .settings import Settings, with_password
 
@@ -108,13 +107,22 @@ class Proc:
                f"exited with code {code}{why} (log: {self.log})"
 
     def signal(self, sig: int) -> None:
-        procs.send(self.popen, sig)
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        procs.stop([self.popen], timeout_s)
+        self.signal(signal.SIGTERM)
+        self.reap(time.monotonic() + timeout_s)
 
     def reap(self, deadline: float) -> None:
-        procs.reap(self.popen, deadline)
+        try:
+            self.popen.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.popen.wait()
 
 
 def _last_line(path: Path, offset: int) -> str:
@@ -361,8 +369,12 @@ class Processes:
     def stop(self, timeout_s: float = 20.0) -> None:
         ranks = sorted({STOP_ORDER.get(p.kind, 1) for p in self.procs})
         for rank in ranks:
-            procs.stop([p.popen for p in reversed(self.procs)
-                        if STOP_ORDER.get(p.kind, 1) == rank], timeout_s)
+            group = [p for p in reversed(self.procs) if STOP_ORDER.get(p.kind, 1) == rank]
+            for p in group:
+                p.signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout_s
+            for p in group:
+                p.reap(deadline)
         self.procs.clear()
 
 

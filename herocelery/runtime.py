@@ -28,6 +28,12 @@ class Runtime:
         self._watch: Store | None = None
         # context id -> (valid until, the context); see runners/execute.py
         self.contexts: dict[str, tuple[float, Any]] = {}
+        self.node: str | None = None   # the node a tier's worker serves (worker.py)
+        # the node whose released jobs this worker admits itself (a runner, while it runs
+        # one job: `settle.job_ended` keeps them in `released` instead of sending them to
+        # the node's supervisor; celeryapp.run_task admits them with the supervisor's code)
+        self.admit_here: str | None = None
+        self.released: list[tuple[str, str, str, str]] = []   # (flow, job, node, name)
 
     @property
     def store(self) -> Store:

@@ -53,8 +53,12 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     if remaining < 0:
         return False
     if ready:
-        dispatch(rt, job.flow_id, [(jid, node, name) for jid, (node, name)
-                                   in zip(ready, store.job_fields(ready, "node", "name"))])
+        items = [(jid, node, name) for jid, (node, name)
+                 in zip(ready, store.job_fields(ready, "node", "name"))]
+        if rt.admit_here is not None:   # this worker admits its own node's jobs (runtime.py)
+            rt.released += [(job.flow_id, *it) for it in items if it[1] == rt.admit_here]
+            items = [it for it in items if it[1] != rt.admit_here]
+        dispatch(rt, job.flow_id, items)
     if remaining == 0:
         finish_flow(rt, job.flow_id)
     return True

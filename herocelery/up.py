@@ -28,7 +28,6 @@ from typing import Any
 
 import click
 
-from . import procs
 from .cli import settings_from
 from .errors import ConfigError, HeroCeleryError
 from .installation import Installation, flower_conf
@@ -185,5 +184,10 @@ def _flower_child(args: list[str], env: dict[str, str]) -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        procs.stop([proc], 15.0, group=False)
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         return 130

@@ -180,6 +180,7 @@ def start_runner(settings: Settings, runner: str, node: str, *, concurrency: int
         job_ids(settings.job_user)  # fail fast: no such user, or not root to switch to it
     app = make_app(settings)
     app.runtime.tier()
+    app.runtime.node = node   # it admits what its jobs release on this node (celeryapp.py)
     name = worker_name("runner", node, runner)
     conc = concurrency or settings.worker_concurrency()
     beat = Heartbeat(settings, node, runner, name, processes=conc)
