@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import procs
 from .errors import ConfigError, StoreError
 from .settings import Settings, with_password
 
@@ -107,22 +108,13 @@ class Proc:
                f"exited with code {code}{why} (log: {self.log})"
 
     def signal(self, sig: int) -> None:
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+        procs.send(self.popen, sig)
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        self.signal(signal.SIGTERM)
-        self.reap(time.monotonic() + timeout_s)
+        procs.stop([self.popen], timeout_s)
 
     def reap(self, deadline: float) -> None:
-        try:
-            self.popen.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.popen.wait()
+        procs.reap(self.popen, deadline)
 
 
 def _last_line(path: Path, offset: int) -> str:
@@ -369,12 +361,8 @@ class Processes:
     def stop(self, timeout_s: float = 20.0) -> None:
         ranks = sorted({STOP_ORDER.get(p.kind, 1) for p in self.procs})
         for rank in ranks:
-            group = [p for p in reversed(self.procs) if STOP_ORDER.get(p.kind, 1) == rank]
-            for p in group:
-                p.signal(signal.SIGTERM)
-            deadline = time.monotonic() + timeout_s
-            for p in group:
-                p.reap(deadline)
+            procs.stop([p.popen for p in reversed(self.procs)
+                        if STOP_ORDER.get(p.kind, 1) == rank], timeout_s)
         self.procs.clear()
 
 

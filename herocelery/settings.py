@@ -7,11 +7,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import ConfigError
 
@@ -214,29 +216,39 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    """A setting's value (text from the environment or a file, or a typed flag) converted
+    by pydantic to the field's declared type: `"false"` is False, `"3"` is 3. Lists may be
+    written as comma-separated text; numbers given to a text setting are kept as text; paths
+    are expanded (`~`). ConfigError naming the setting otherwise."""
+    hint = _hints()[f.name]
+    if _is_tuple(hint):
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif isinstance(value, (list, tuple)):
+            value = tuple(str(v) for v in value)
+    elif _takes_text(hint) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
     try:
-        if "tuple" in kind:
-            if isinstance(value, str):
-                return tuple(v.strip() for v in value.split(",") if v.strip())
-            return tuple(str(v) for v in value)
-        if kind.startswith("Path"):
-            return Path(str(value)).expanduser()
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if kind.startswith("str"):
-            return str(value)
-    except (TypeError, ValueError):
+        out = _adapter(f.name).validate_python(value)
+    except ValidationError:
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         raise ConfigError(f"setting {f.name}: {value!r} is not a valid {kind}") from None
-    return value
+    return out.expanduser() if isinstance(out, Path) else out
+
+
+@lru_cache(maxsize=None)
+def _hints() -> dict[str, Any]:
+    return get_type_hints(Settings)
+
+
+@lru_cache(maxsize=None)
+def _adapter(name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(_hints()[name])
+
+
+def _is_tuple(hint: Any) -> bool:
+    return get_origin(hint) is tuple
+
+
+def _takes_text(hint: Any) -> bool:
+    return hint is str or str in get_args(hint)

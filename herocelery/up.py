@@ -28,6 +28,7 @@ from typing import Any
 
 import click
 
+from . import procs
 from .cli import settings_from
 from .errors import ConfigError, HeroCeleryError
 from .installation import Installation, flower_conf
@@ -184,10 +185,5 @@ def _flower_child(args: list[str], env: dict[str, str]) -> int:
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        procs.stop([proc], 15.0, group=False)
         return 130

@@ -18,8 +18,11 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
 python3 -m pytest -p no:celery -q "$@"
-# The fault-injection suite (tests/faults: real processes killed, paused and restarted on
-# purpose, a few minutes) runs as its own step once everything else passed.
+# Then HeroDB's suite again on its Python reference path (HEROCELERY_PURE_PYTHON=1: the
+# Python request loop and parser instead of the C accelerator, issue 17.6; ~6 more minutes),
+# and the fault-injection suite (tests/faults: real processes killed, paused and restarted on
+# purpose, a few minutes), each as its own step once everything else passed.
 if [ "$#" -eq 0 ]; then
+  HEROCELERY_PURE_PYTHON=1 python3 -m pytest -p no:celery -q tests/herodb
   exec python3 -m pytest -p no:celery -q -m faults tests/faults
 fi

@@ -117,7 +117,7 @@ def settle(hub: InProcess, jobs: Mapping[str, Plan], name: str = "prop"):
     return flow, records
 
 
-@settings(max_examples=40, deadline=timedelta(seconds=10),
+@settings(max_examples=40, deadline=timedelta(seconds=10), database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(jobs=dags())
 def test_random_dags_settle_as_the_reference_says(hub, jobs):
@@ -172,3 +172,13 @@ def test_admission_ends_a_job_without_a_live_runner_after_the_wait(hub):
     assert rt.store.flow(flow.id).status is FlowStatus.error
     # it was looked at again (every RECHECK_S) until runner_wait_s had passed
     assert sum(m.task == "hero.admit" for m in hub.delivered[-5:]) >= 2
+
+
+def test_admission_of_a_cancelled_flow_cancels_its_jobs_unrun(hub):
+    from herocelery.keys import Keys
+    rt = hub.runtime
+    flow_id = submit(rt, spec_of({"a": Plan((), ("ok",), 0, False)}, "gone"))
+    rt.store.home(flow_id).hset(Keys.flow(flow_id), "status", "cancelled")  # before admission
+    hub.drain()
+    job = rt.store.job(rt.store.flow(flow_id).jobs["a"])
+    assert job.status is JobStatus.cancelled and job.attempts == 0

@@ -37,6 +37,20 @@ enum {
     OP_HDEL, OP_PUBLISH, OP_MULTI, OP_SUBSCRIBE, OP_UNSUBSCRIBE, OP_BLPOP, OP_BRPOP
 };
 
+/* the pending exception, taken out while cleanup code runs and put back after:
+ * PyErr_GetRaisedException from 3.12 (PyErr_Fetch is deprecated there), PyErr_Fetch before */
+#if PY_VERSION_HEX >= 0x030C0000
+typedef PyObject *SavedError;
+#define ERR_SAVE(s) ((s) = PyErr_GetRaisedException())
+#define ERR_SAVED(s) ((s) != NULL)
+#define ERR_RESTORE(s) PyErr_SetRaisedException(s)
+#else
+typedef struct { PyObject *t, *v, *tb; } SavedError;
+#define ERR_SAVE(s) PyErr_Fetch(&(s).t, &(s).v, &(s).tb)
+#define ERR_SAVED(s) ((s).t != NULL)
+#define ERR_RESTORE(s) PyErr_Restore((s).t, (s).v, (s).tb)
+#endif
+
 /* interned attribute names */
 static PyObject *s_access, *s_admin, *s_multi, *s_channels, *s_patterns, *s_proto, *s_effects,
     *s_store, *s_watched, *s_blocked, *s_ready, *s_data, *s_expires, *s_db, *s_log, *s_batch,
@@ -232,19 +246,37 @@ static int put(PyObject *out, PyObject *reply)   /* steals reply */
     return r;
 }
 
-/* b"".join(parts) (new reference); one part is returned as it is */
+/* b"".join(parts) of a list of bytes (new reference); one part is returned as it is.
+ * (Written out: _PyBytes_Join is private, PyBytes_Join arrives only in 3.14.) */
 static PyObject *joined(PyObject *parts)
 {
-    if (PyList_GET_SIZE(parts) == 1) {
+    Py_ssize_t n = PyList_GET_SIZE(parts), total = 0;
+    if (n == 1) {
         PyObject *only = PyList_GET_ITEM(parts, 0);
         Py_INCREF(only);
         return only;
     }
-    PyObject *empty = PyBytes_FromStringAndSize(NULL, 0);
-    if (empty == NULL)
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(parts, i);
+        if (!PyBytes_Check(p)) {
+            PyErr_SetString(PyExc_TypeError, "joined: a reply part is not bytes");
+            return NULL;
+        }
+        if (PyBytes_GET_SIZE(p) > PY_SSIZE_T_MAX - total) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        total += PyBytes_GET_SIZE(p);
+    }
+    PyObject *r = PyBytes_FromStringAndSize(NULL, total);
+    if (r == NULL)
         return NULL;
-    PyObject *r = _PyBytes_Join(empty, parts);
-    Py_DECREF(empty);
+    char *dst = PyBytes_AS_STRING(r);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(parts, i);
+        memcpy(dst, PyBytes_AS_STRING(p), (size_t)PyBytes_GET_SIZE(p));
+        dst += PyBytes_GET_SIZE(p);
+    }
     return r;
 }
 
@@ -1032,12 +1064,12 @@ static int transaction(State *st, PyObject *cmds, Py_ssize_t first, Py_ssize_t *
         }
     }
     {
-        PyObject *et, *ev, *tb;
-        PyErr_Fetch(&et, &ev, &tb);
+        SavedError saved;
+        ERR_SAVE(saved);
         if (PyObject_SetAttr(c, s_in_exec, Py_False) < 0) {
             if (failed) PyErr_Clear(); else failed = 1;
         }
-        if (et != NULL) PyErr_Restore(et, ev, tb);
+        if (ERR_SAVED(saved)) ERR_RESTORE(saved);
     }
     if (!loaded && !failed && state_load(st, engine, c) < 0)
         failed = 1;
@@ -1187,14 +1219,14 @@ finish:
 fail:
     {
         /* keep the counts of what ran, then raise */
-        PyObject *et, *ev, *tb;
-        PyErr_Fetch(&et, &ev, &tb);
+        SavedError saved;
+        ERR_SAVE(saved);
         flush_writes(&st, engine);
         bump(&st, engine, s_stat_commands, st.ran);
         PyErr_Clear();
         flush_opcounts(&st, engine);
         PyErr_Clear();
-        PyErr_Restore(et, ev, tb);
+        ERR_RESTORE(saved);
     }
     state_clear(&st);
     Py_XDECREF(st.edict);
@@ -1265,10 +1297,10 @@ no:
     return 0;
 fail:
     {
-        PyObject *et, *ev, *tb;
-        PyErr_Fetch(&et, &ev, &tb);
+        SavedError saved;
+        ERR_SAVE(saved);
         PyList_SetSlice(out, before, PyList_GET_SIZE(out), NULL);
-        PyErr_Restore(et, ev, tb);
+        ERR_RESTORE(saved);
     }
     return -1;
 }

@@ -322,11 +322,6 @@ class AppendLog:
             self._dirty = False
         self.fsync = policy
 
-    @property
-    def unsynced(self) -> bool:
-        """True when `always` records were written by `flush(sync=False)` and not yet fsynced."""
-        return self._unsynced
-
     def sync(self) -> None:
         """Fsync what `flush(sync=False)` wrote (no-op when nothing is pending)."""
         if self._unsynced and self._fd is not None:

@@ -334,7 +334,6 @@ class HeroDB:
     def __init__(self, config: ServerConfig, log: Any = None, access: Any = None) -> None:
         config.validate()
         self.config = config
-        self._log_given = log is not None
         self.engine = Engine(config.databases, log, access,
                              settings={"appendfsync": config.appendfsync,
                                        "appendonly": "yes" if config.dir else "no",
@@ -574,10 +573,6 @@ class HeroDB:
         if not self._release_scheduled:
             self._release_scheduled = True
             self.call_soon(self.release_held)
-
-    @property
-    def holding_any(self) -> bool:
-        return bool(self._held)
 
     def release_held(self) -> None:
         """Write (and with `always` fsync) the log once, then send every held reply in order."""

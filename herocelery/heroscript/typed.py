@@ -10,7 +10,6 @@ import re
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable, TypeVar
 
-from ..errors import HeroScriptError
 from .model import Action
 
 T = TypeVar("T")
@@ -243,7 +242,3 @@ def check_known(action: Action, known: set[str] | frozenset[str]) -> None:
         if key not in known:
             raise action.error(f"{action.full_name}: unknown param {key!r}; known: "
                                f"{', '.join(sorted(known))}", key)
-
-
-def raise_for(action: Action, key: str, reason: str) -> HeroScriptError:
-    return action.error(f"param {key!r}: {reason}", key)

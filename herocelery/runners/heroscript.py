@@ -34,7 +34,6 @@ from .base import JobContext
 from .memcap import job_memory_cap
 
 REF = re.compile(r"\{(inputs|args|env|job)\.([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)\}")
-JOB_FIELDS = ("name", "id", "flow_id", "context_id", "caller_id", "node")
 
 # "module:function" entries called with the runner's registry to add actions of other
 # rooms (e.g. "herocelery.runners.osis:register_heroscript"); imported on first use.

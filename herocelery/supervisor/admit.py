@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Collection
 
 from .. import canvas
@@ -20,33 +21,50 @@ if TYPE_CHECKING:
 ADMISSIBLE = (JobStatus.waiting_for_prerequisites, JobStatus.dispatched)
 
 
-PERMISSION = "PermissionDenied: "
-NO_RUNNER = "no live "
+NO_RUNNER = "no live "              # how the message of a NO_LIVE_RUNNER refusal starts
 WAIT_NOTE = "WaitingForRunner"     # error.type of a job waiting for a live runner
 RECHECK_S = 1.0                    # how often a waiting job's admission is tried again
 
+CANCELLED, DENIED, NO_LIVE_RUNNER = "cancelled", "denied", "no_live_runner"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a job may not be dispatched: `kind` (CANCELLED, DENIED: the caller, context ACL or
+    signatures; NO_LIVE_RUNNER) and the message recorded with it."""
+
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
 
 def refusal(job: Job, live_types: Collection[str], flow_status: str | None,
-            denied: str | None = None) -> str | None:
+            denied: str | None = None) -> Refusal | None:
     """Why a job may not be dispatched (None: it may). Pure.
 
-    `denied` is the contexts room's verdict on caller, context ACL and signatures; such a
-    refusal starts with PERMISSION."""
+    `denied` is the contexts room's verdict on caller, context ACL and signatures."""
     if flow_status == "cancelled":
-        return "cancelled"
+        return Refusal(CANCELLED, "cancelled")
     if denied is not None:
-        return PERMISSION + denied
+        return Refusal(DENIED, denied)
     if job.runner not in live_types:
-        return (f"{NO_RUNNER}{job.runner!r} runner on node {job.node!r} (start one with "
-                f"`herocelery runner start {job.runner} --node {job.node}`)")
+        return Refusal(NO_LIVE_RUNNER, (
+            f"{NO_RUNNER}{job.runner!r} runner on node {job.node!r} (start one with "
+            f"`herocelery runner start {job.runner} --node {job.node}`)"))
     return None
 
 
-def waits(reason: str, waiting_since: float | None, now: float, runner_wait_s: float) -> bool:
+def waits(reason: Refusal | str, waiting_since: float | None, now: float,
+          runner_wait_s: float) -> bool:
     """Whether a refused job waits and is tried again (True) or ends `error` now: only the
     lack of a live runner is waited out, for at most `runner_wait_s` (a runner restarting,
-    or one that is busy but not yet seen, must not fail a flow). Pure."""
-    if not reason.startswith(NO_RUNNER):
+    or one that is busy but not yet seen, must not fail a flow). `reason`: the refusal, or
+    its message. Pure."""
+    lacks_runner = reason.kind == NO_LIVE_RUNNER if isinstance(reason, Refusal) \
+        else reason.startswith(NO_RUNNER)
+    if not lacks_runner:
         return False
     return now - (waiting_since if waiting_since is not None else now) < runner_wait_s
 
@@ -78,7 +96,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     live: dict[str, dict[str, int]] = {}
     flow_status: dict[str, Any] = {}
     admitted: dict[tuple[str, str, str], list[Job]] = {}
-    refused: list[tuple[Job, str]] = []
+    refused: list[tuple[Job, Refusal]] = []
     check = JobCheck(Registry(store.r, rt.settings))
     writes: dict[str, dict[str, Any]] = {}    # job id -> fields to write, in one round trip
     drops: dict[str, list[str]] = {}          # job id -> fields to drop
@@ -125,7 +143,7 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     for job, reason in waiting:
         since = job.waiting_since or at_now
         writes.setdefault(job.id, {}).update(waiting_since=since, error={
-            "type": WAIT_NOTE, "message": f"waiting for a {reason[len(NO_RUNNER):]}; "
+            "type": WAIT_NOTE, "message": f"waiting for a {reason.message[len(NO_RUNNER):]}; "
             f"ends error after {rt.settings.runner_wait_s:g}s"})
     store.update_jobs((jid, writes.get(jid, {}), drops.get(jid, ()))
                       for jid in dict.fromkeys([*drops, *writes]))
@@ -140,17 +158,18 @@ def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
     for job, reason in refused:
         if job.id in waited:
             continue
-        if reason == "cancelled":
+        if reason.kind == CANCELLED:
             job_ended(rt, job, JobStatus.cancelled, {}, generation=job.generation)
-        elif reason.startswith(PERMISSION):
+        elif reason.kind == DENIED:
             job_ended(rt, job, JobStatus.error, {"error": {
-                "type": "PermissionDenied", "message": reason[len(PERMISSION):]}},
+                "type": "PermissionDenied", "message": reason.message}},
                 generation=job.generation)
         else:
             waited_s = at_now - job.waiting_since if job.waiting_since else 0.0
             tail = f" (waited {waited_s:.0f}s)" if waited_s else ""
             job_ended(rt, job, JobStatus.error,
-                         {"error": {"type": "AdmissionError", "message": reason + tail}},
+                         {"error": {"type": "AdmissionError",
+                                    "message": reason.message + tail}},
                          generation=job.generation)
     return sum(len(group) for group in admitted.values())
 

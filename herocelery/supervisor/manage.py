@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .. import procs
 from ..settings import Settings
 
 # the seed's two-node picture; nodes past the second get the first node's runner types
@@ -233,16 +234,8 @@ class RunnerManager:
 
     def _stop_children(self, timeout_s: float) -> None:
         live = [m for m in self.runners.values() if m.popen is not None]
+        procs.stop([m.popen for m in live if m.popen is not None], timeout_s)
         for m in live:
-            _signal_group(m.popen, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        for m in live:
-            assert m.popen is not None
-            try:
-                m.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(m.popen, signal.SIGKILL)
-                m.popen.wait()
             m.popen, m.state, m.reason = None, "stopped", "supervisor stopped"
         for m in self.runners.values():
             if m.state not in ("failed",):
@@ -250,13 +243,6 @@ class RunnerManager:
 
     def states(self) -> dict[str, str]:
         return {r: m.state for r, m in self.runners.items()}
-
-
-def _signal_group(popen: subprocess.Popen[bytes], sig: int) -> None:
-    try:
-        os.killpg(popen.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _die_with_parent() -> None:

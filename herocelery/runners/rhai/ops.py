@@ -9,7 +9,7 @@ import math
 from typing import Any, Callable
 
 from .errors import DIV_ZERO, OVERFLOW, FnNotFound, RhaiRuntimeError
-from .values import MAX_INT, MIN_INT, Char, FnPtr, IRange, Timestamp, to_display, type_name
+from .values import MAX_INT, MIN_INT, Char, IRange, Timestamp, to_display, type_name
 
 NAMES = {"+": "Addition", "-": "Subtraction", "*": "Multiplication", "/": "Division",
          "%": "Modulo", "**": "Power", "<<": "Left-shift", ">>": "Right-shift"}
@@ -257,7 +257,3 @@ def truthy(v: Any, what: str = "Condition") -> bool:
     if v is True or v is False:
         return v
     raise RhaiRuntimeError(f"Data type incorrect: {type_name(v)} (expecting bool)")
-
-
-def is_fnptr(v: Any) -> bool:
-    return type(v) is FnPtr

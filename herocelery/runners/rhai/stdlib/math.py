@@ -71,10 +71,6 @@ def max_num(a: Any, b: Any) -> float:
     return float(max(a, b))
 
 
-def _int_result(name: str, x: float) -> float:
-    return x
-
-
 for _name, _f in {"floor": m.floor, "ceiling": m.ceil, "int": m.trunc,
                   "int_part": m.trunc}.items():
     def _mk(f: Any) -> Any:
