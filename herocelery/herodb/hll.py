@@ -148,6 +148,52 @@ def sparse_runs(hll: bytes | bytearray) -> list[tuple[int, int]]:
     return runs
 
 
+def sparse_opcodes(hll: bytes | bytearray) -> list[str]:
+    """PFDEBUG DECODE's words: ``z:n`` (ZERO), ``Z:n`` (XZERO), ``v:value,n`` (VAL)."""
+    words: list[str] = []
+    p, end = HDR, len(hll)
+    while p < end:
+        b = hll[p]
+        if b & 0x80:
+            words.append(f"v:{((b >> 2) & 0x1F) + 1},{(b & 0x3) + 1}")
+            p += 1
+        elif b & 0x40:
+            words.append(f"Z:{(((b & 0x3F) << 8) | hll[p + 1]) + 1}")
+            p += 2
+        else:
+            words.append(f"z:{(b & 0x3F) + 1}")
+            p += 1
+    return words
+
+
+def selftest() -> str:
+    """A reduced PFSELFTEST: the failure's description, or "" when everything held."""
+    import random
+    rnd = random.Random(0)
+    dense = bytearray(DENSE_SIZE)
+    values = [rnd.randrange(REGISTER_MAX + 1) for _ in range(REGISTERS)]
+    for r, v in enumerate(values):
+        dense_set(dense, r, v)
+    for r, v in enumerate(values):
+        if dense_get(dense, r) != v:
+            return f"Register error at {r}"
+    sparse, full = new_sparse(), bytearray(new_sparse())
+    full = to_dense(full)
+    checkpoint = 1
+    for j in range(1, 20001):
+        element = str(rnd.getrandbits(64)).encode()
+        sparse, _ = add(sparse, element, 3000)
+        full, _ = add(full, element, 3000)
+        if j == checkpoint:
+            got = count(registers(sparse))
+            if registers(sparse) != registers(full):
+                return f"sparse and dense registers differ after {j} elements"
+            if abs(got - j) > max(2, 0.05 * j):
+                return f"cardinality {got} after {j} elements"
+            checkpoint *= 10 if checkpoint < 10000 else 2
+    return ""
+
+
 def registers(hll: bytes | bytearray) -> list[int]:
     if hll[4] == DENSE:
         return dense_registers(hll)

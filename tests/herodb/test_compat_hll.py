@@ -4,7 +4,9 @@ cardinality), through sparse updates, the promotion to dense and merges of both.
 from __future__ import annotations
 
 import random
+import shlex
 
+import pytest
 from compat import E, Wire
 
 HLL = [
@@ -62,3 +64,42 @@ def test_the_same_bytes_as_redis_through_sparse_dense_and_merges(pair) -> None:
     assert sizes == {12304}  # every key went dense on the way
     hero.close()
     oracle.close()
+
+
+PFDEBUG_STEPS = """
+PFADD h a b c
+PFDEBUG ENCODING h
+PFDEBUG DECODE h
+PFDEBUG encoding h extra
+PFDEBUG BOGUS h
+PFDEBUG ENCODING nokey
+SET s x
+PFDEBUG ENCODING s
+LPUSH l a
+PFDEBUG ENCODING l
+PFDEBUG TODENSE h
+PFDEBUG TODENSE h
+PFDEBUG ENCODING h
+PFDEBUG DECODE h
+GET h
+PFCOUNT h
+PFADD h2 x
+PFDEBUG GETREG h2
+PFDEBUG ENCODING h2
+GET h2
+PFSELFTEST
+"""
+
+
+@pytest.mark.parametrize("protocol", [2, 3], ids=["resp2", "resp3"])
+def test_pfdebug_and_pfselftest_answer_as_redis(pair, protocol: int) -> None:
+    """PFDEBUG GETREG/DECODE/ENCODING/TODENSE (GETREG and TODENSE leave the key dense, byte
+    for byte as redis-server does) and PFSELFTEST, compared live (GETREG's 16,384 registers)."""
+    seen = []
+    for port in pair:
+        w = Wire(port, protocol)
+        w.call("FLUSHALL")
+        seen.append([w.call(*shlex.split(line)) for line in PFDEBUG_STEPS.strip().splitlines()])
+        w.close()
+    assert seen[0] == seen[1]
+    assert len(seen[0][17]) == 16384 and seen[0][-1] == "OK"
