@@ -111,9 +111,10 @@ def _no_serve(store: Any, key: bytes) -> None:
 class Waiter:
     """A client blocked on keys of one database."""
 
-    __slots__ = ("client", "store", "keys", "serve", "timeout_reply", "timer", "stream")
+    __slots__ = ("client", "store", "keys", "serve", "timeout_reply", "timer", "stream", "name")
 
-    def __init__(self, client: ConnState, store: Database, block: Block) -> None:
+    def __init__(self, client: ConnState, store: Database, block: Block, name: str = "") -> None:
+        self.name = name  # the blocked command (an error it is served counts as its failure)
         self.client = client
         self.store = store
         self.keys = list(dict.fromkeys(block.keys))
@@ -288,7 +289,7 @@ class Engine:
         if cmd.is_write:
             self.after_write(c, cmd, argv)
         if type(reply) is Block:
-            reply = self.block(c, reply)
+            reply = self.block(c, reply, cmd.name)
         if self.ready:
             self.serve_ready()
         return reply
@@ -362,7 +363,7 @@ class Engine:
                                         self.appended += 1
                                     self.dirty += 1
                             if type(reply) is Block:
-                                reply = self.block(c, reply)
+                                reply = self.block(c, reply, cmd.name)
                                 if self.ready:
                                     self.serve_ready()
                                 return reply
@@ -569,8 +570,8 @@ class Engine:
                    for mark in c.watching)
 
     # ---- blocking --------------------------------------------------------------------------
-    def block(self, c: ConnState, block: Block) -> Block:
-        w = Waiter(c, c.store, block)
+    def block(self, c: ConnState, block: Block, name: str = "") -> Block:
+        w = Waiter(c, c.store, block, name)
         c.waiter = w
         if w.stream is not None:
             if self.schedule is not None:
@@ -649,6 +650,10 @@ class Engine:
                     break
                 reply, effects = result
                 self.unblock(w)
+                if type(reply) is ReplyError:  # e.g. -NOGROUP: counted as Redis counts it
+                    self.error(reply.text)
+                    if w.name:
+                        self.cmd_failed[w.name] = self.cmd_failed.get(w.name, 0) + 1
                 if self.notifier.flags:
                     self.notifier.served(store, effects)
                 self.dirty += len(effects)

@@ -4,6 +4,7 @@ C loop (pipelined) and inside MULTI included; CONFIG RESETSTAT clears them."""
 from __future__ import annotations
 
 import re
+import time
 
 from compat import Wire
 
@@ -39,3 +40,29 @@ def test_command_stats_count_as_redis_counts(pair) -> None:
         w.close()
     assert seen[0] == seen[1]
     assert "cmdstat_get:calls=6,rejected_calls=1,failed_calls=0" in seen[0]
+
+
+def test_a_blocked_command_served_an_error_counts_as_failed(pair) -> None:
+    """XGROUP DESTROY answers a blocked XREADGROUP -NOGROUP: errorstats, total_error_replies
+    and the command's failed_calls count it (Redis' stream-cgroups unit checks this)."""
+    seen = []
+    for port in pair:
+        w, blocked = Wire(port), Wire(port)
+        w.call("FLUSHALL")
+        w.call("CONFIG", "RESETSTAT")
+        w.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        blocked.send("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", "s", ">")
+        deadline = time.monotonic() + 10
+        while b"blocked_clients:1" not in w.call("INFO", "clients"):
+            assert time.monotonic() < deadline, "the reader never blocked"
+            time.sleep(0.01)
+        w.call("XGROUP", "DESTROY", "s", "g")
+        reply = blocked.read()
+        info = w.call("INFO", "all").decode()
+        lines = [x for x in info.split("\r\n")
+                 if x.startswith(("errorstat_", "total_error_replies", "cmdstat_xreadgroup"))]
+        seen.append((reply, [re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", x) for x in lines]))
+        w.close()
+        blocked.close()
+    assert seen[0] == seen[1]
+    assert "cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1" in seen[0][1]
