@@ -116,7 +116,8 @@ def loop_step(beat: Heartbeat, queue: str, interval_s: float) -> type:
     return LoopReport
 
 
-# After a lost broker connection Celery's consumer reconnects with kombu's default intervals:
+# A tier's Celery consumer (runners and supervisors). After a lost broker connection Celery's
+# consumer reconnects with kombu's default intervals:
 # tries at 0, 2, 6, 12 s ..., so a store back after 2.5 s (HeroDB restarted) was reached only
 # at 6 s. A tier retries soon and often instead: 0.2 s, then 0.5 s more each time, at most 2 s.
 RECONNECT = {"interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
@@ -135,6 +136,33 @@ def _consumer_class() -> type:
                 return ensure(*args, **kwargs)
             conn.ensure_connection = quick
             return super().ensure_connected(conn)
+
+        def on_connection_error_after_connected(self, exc: Any) -> None:
+            # Celery collects the lost connection, then closes it. collect() drops the
+            # transport's address (transport.client = None), which every channel of that
+            # connection still needs: closing the default channel (it restores its unacked
+            # messages) and acking a job that finishes after the reconnect both raised
+            # AttributeError ('NoneType' ... 'hostname'), an "Unrecoverable error" that
+            # killed the whole worker at every store restart with jobs in hand (its
+            # supervisor started another seconds later). The old channels keep the address:
+            # their restore and acks reach the store again; if anything else of that kind
+            # breaks, the messages stay in kombu's unacked set for the reconciler.
+            conn = self.connection
+            transport = getattr(conn, "_transport", None)
+            address = getattr(transport, "client", None)
+            if conn is not None and transport is not None and address is not None:
+                collect = conn.collect
+
+                def collect_keeping_address(*args: Any, **kwargs: Any) -> Any:
+                    try:
+                        return collect(*args, **kwargs)
+                    finally:
+                        transport.client = address
+                conn.collect = collect_keeping_address
+            try:
+                super().on_connection_error_after_connected(exc)
+            except AttributeError:
+                self.connection = None
     return Consumer
 
 

@@ -202,6 +202,9 @@ class Rig:
         proc.popen.wait(10)
         return int(proc.pid)
 
+    def runner_log(self) -> Path:
+        return self.settings.data_dir / "logs" / "node1" / "runner-python.log"
+
     def runner_pid(self) -> int:
         with self.client() as s:
             return int(s.runner_states("node1")["python"]["pid"])

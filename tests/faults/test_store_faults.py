@@ -28,6 +28,7 @@ def test_kill9_of_the_store_and_a_restart_on_its_data(kind, tmp_path, report):
         before = rig.finished_count()
         flows = rig.submit(3)
         rig.wait_running(flows, under_way(flows))
+        runner = rig.runner_pid()
         rig.store.kill9()
         rig.store.start()                       # same port, same data directory
         t0 = time.monotonic()
@@ -35,6 +36,10 @@ def test_kill9_of_the_store_and_a_restart_on_its_data(kind, tmp_path, report):
         assert outcome.lost == 0 and outcome.stuck == 0, outcome.line()
         assert outcome.settled_once, outcome.line()
         assert outcome.recovery_s < 60, outcome.line()
+        # the runner rode it out (it died of kombu's AttributeError on the lost connection
+        # before, and its supervisor had to start another)
+        assert rig.runner_pid() == runner
+        assert "Unrecoverable error" not in rig.runner_log().read_text()
     finally:
         rig.stop()
 
