@@ -236,6 +236,27 @@ def test_a_message_taken_by_a_worker_while_a_pass_reads_still_holds_its_job(rt, 
     rt.store.cancel(flow.id, [jid])
 
 
+def test_the_reclaim_takes_a_job_only_while_it_is_due(rt):
+    """The store's claim is atomic and checks what the pass saw: status, generation, and
+    that the job is still due in `inflight` (another reconciler that took it or put it off
+    moved it on there)."""
+    flow, jobs = stored(rt, {"a": {"script": "result = 1"}})
+    jid = jobs["a"].id
+    r = rt.store.home(flow.id)
+    try:
+        r.zadd(Keys.inflight(), {jid: time.time() + 60})      # put off by another pass
+        assert rt.store.reclaim(jid, W, 0, new_status=W) == 0
+        r.zrem(Keys.inflight(), jid)                          # not in flight any more
+        assert rt.store.reclaim(jid, W, 0, new_status=W) == 0
+        r.zadd(Keys.inflight(), {jid: 0})
+        assert rt.store.reclaim(jid, D, 0, new_status=W) == 0  # not as the pass saw it
+        assert rt.store.reclaim(jid, W, 0, new_status=W) == 1
+        assert rt.store.reclaim(jid, W, 0, new_status=W) == 0  # taken: the next one loses
+        assert rt.store.job(jid).generation == 1
+    finally:
+        rt.store.cancel(flow.id, [jid])
+
+
 def test_the_reconciler_shows_what_it_did(rt, fast, reconciler):
     wait_for(lambda: reconciler.name in rt.store.reconcilers(), 10, what="a pass recorded")
     state = rt.store.reconcilers()[reconciler.name]
