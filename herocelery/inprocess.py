@@ -19,8 +19,9 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Self
 
 from celery.canvas import Signature
 
@@ -51,7 +52,7 @@ class Retry(Exception):
 class _Task:
     """Stands in for the bound Celery task a runner body gets: `retry` re-sends the message."""
 
-    def __init__(self, hub: "InProcess", message: Message) -> None:
+    def __init__(self, hub: InProcess, message: Message) -> None:
         self.hub, self.message = hub, message
 
     def retry(self, countdown: float | None = None, max_retries: Any = None) -> Exception:
@@ -159,7 +160,7 @@ class InProcess:
         self.runtime.close()
         self.app.close()
 
-    def __enter__(self) -> "InProcess":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 
-def send(popen: "subprocess.Popen[bytes]", sig: int, *, group: bool = True) -> None:
+def send(popen: subprocess.Popen[bytes], sig: int, *, group: bool = True) -> None:
     """Signal a child (its whole process group with `group`) if it still runs; a child that
     is already gone, or not ours to signal, is left alone."""
     if popen.poll() is not None:
@@ -26,7 +26,7 @@ def send(popen: "subprocess.Popen[bytes]", sig: int, *, group: bool = True) -> N
         pass
 
 
-def reap(popen: "subprocess.Popen[bytes]", deadline: float, *, group: bool = True) -> None:
+def reap(popen: subprocess.Popen[bytes], deadline: float, *, group: bool = True) -> None:
     """Wait for a child until `deadline` (time.monotonic()); past it, SIGKILL and reap."""
     try:
         popen.wait(max(0.1, deadline - time.monotonic()))
@@ -35,7 +35,7 @@ def reap(popen: "subprocess.Popen[bytes]", deadline: float, *, group: bool = Tru
         popen.wait()
 
 
-def stop(popens: Sequence["subprocess.Popen[bytes]"], timeout_s: float, *,
+def stop(popens: Sequence[subprocess.Popen[bytes]], timeout_s: float, *,
          group: bool = True) -> None:
     """SIGTERM every child at once, give them `timeout_s` together, SIGKILL what is left;
     every child is reaped when this returns."""

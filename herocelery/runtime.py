@@ -50,7 +50,7 @@ class Runtime:
             self._watch = Store.from_url(self.settings.store_url(), retry_s=0.5)
         return self._watch
 
-    def tier(self) -> "Runtime":
+    def tier(self) -> Runtime:
         """Configure this runtime for a tier's worker: retry the store for `store_retry_s`."""
         self.retry_s = self.settings.store_retry_s
         return self

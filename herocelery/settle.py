@@ -7,8 +7,9 @@ and only when - all its prerequisites are done, for every DAG shape.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import canvas, graph
 from .models import FAILED_JOB, JobStatus, now
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 
-def dispatch(rt: "Runtime", flow_id: str, ready: Iterable[tuple[str, str, str]]) -> None:
+def dispatch(rt: Runtime, flow_id: str, ready: Iterable[tuple[str, str, str]]) -> None:
     """Send ready jobs (id, node, name) to their nodes' supervisors, in batches."""
     by_node: dict[str, list[tuple[str, str]]] = {}
     for job_id, node, name in ready:
@@ -34,7 +35,7 @@ def dispatch(rt: "Runtime", flow_id: str, ready: Iterable[tuple[str, str, str]])
     canvas.send(sigs)
 
 
-def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str, Any], *,
+def job_ended(rt: Runtime, job: Job, status: JobStatus, fields: Mapping[str, Any], *,
               lease_token: str | None = None, generation: int | None = None) -> bool:
     """Record the final state of a job and move its flow on. Returns True if this call settled
     the job (False: it was already terminal, or, with `generation`, re-dispatched since). The
@@ -64,7 +65,7 @@ def job_ended(rt: "Runtime", job: "Job", status: JobStatus, fields: Mapping[str,
     return True
 
 
-def _announcements(job: "Job", status: JobStatus, record: Mapping[str, Any],
+def _announcements(job: Job, status: JobStatus, record: Mapping[str, Any],
                    skipped: list[str]) -> list[list[Any]]:
     """The job's end (and skipped dependents) as live events, and its /metrics counts; run by
     the settle script only when it settles. Pure."""
@@ -81,7 +82,7 @@ def _announcements(job: "Job", status: JobStatus, record: Mapping[str, Any],
     return out
 
 
-def finish_flow(rt: "Runtime", flow_id: str) -> None:
+def finish_flow(rt: Runtime, flow_id: str) -> None:
     """Every job is terminal: give the flow its final status."""
     store = rt.store
     flow = store.flow(flow_id)

@@ -8,10 +8,10 @@ copied by hand into Lua text. `store.Store` is the only caller.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
-from typing import Iterable
 
 from .models import TERMINAL_FLOW, TERMINAL_JOB, FlowStatus, JobStatus
 
@@ -48,7 +48,7 @@ def source(name: str) -> str:
     return files("herocelery.lua").joinpath(f"{name}.lua").read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def script(name: str) -> str:
     """The script `name` ready to load: the generated preamble, then its source."""
     if name not in SCRIPTS:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from herocelery.models import Job
-from herocelery.supervisor.admit import (CANCELLED, DENIED, NO_LIVE_RUNNER, Refusal, refusal,
-                                         waits)
+from herocelery.supervisor.admit import (
+    CANCELLED,
+    DENIED,
+    NO_LIVE_RUNNER,
+    Refusal,
+    refusal,
+    waits,
+)
 
 JOB = Job(id="4-ab", flow_id="4-cd", name="a", node="n1", runner="python", script="x",
           timeout_s=10.0, created_at=0.0)
@@ -16,8 +22,9 @@ JOB = Job(id="4-ab", flow_id="4-cd", name="a", node="n1", runner="python", scrip
     ({"python"}, "cancelled", "nope", CANCELLED, "cancelled"),
     ({"python"}, "started", "caller 'bob' may not execute in context 'x'", DENIED,
      "caller 'bob' may not execute in context 'x'"),
-    (set(), "started", None, NO_LIVE_RUNNER, "no live 'python' runner on node 'n1' (start "
-     "one with `herocelery runner start python --node n1`)"),
+    (set(), "started", None, NO_LIVE_RUNNER, ("no live 'python' runner on node 'n1' (start "
+                                              "one with `herocelery runner start python "
+                                              "--node n1`)")),
 ])
 def test_each_refusal_says_its_kind_and_message(live, flow_status, denied, kind, message):
     r = refusal(JOB, live, flow_status, denied)

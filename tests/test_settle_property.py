@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import start_redis_server
 
 from herocelery import runners
 from herocelery.coordinator import submit
@@ -18,7 +20,6 @@ from herocelery.errors import ScriptError
 from herocelery.inprocess import InProcess
 from herocelery.models import FlowSpec, FlowStatus, JobStatus
 from herocelery.settings import Settings
-from support import start_redis_server
 
 RUNNER_TYPE = "planned"
 
@@ -182,3 +183,29 @@ def test_admission_of_a_cancelled_flow_cancels_its_jobs_unrun(hub):
     hub.drain()
     job = rt.store.job(rt.store.flow(flow_id).jobs["a"])
     assert job.status is JobStatus.cancelled and job.attempts == 0
+
+
+def test_admission_re_checks_the_callers_rights(hub):
+    """A caller whose role was revoked between submit and admission: its job ends error
+    PermissionDenied (admission's DENIED refusal), unrun, and its dependents are skipped."""
+    from herocelery.contexts import Registry
+    from herocelery.contexts.model import Role, Scope
+    rt = hub.runtime
+    registry = Registry(rt.store.r, rt.settings)
+    registry.create_key("alice", Scope.user)
+    try:
+        registry.grant("default", "alice", Role.executor)
+        flow_id = submit(rt, spec_of({"a": Plan((), ("ok",), 0, False),
+                                      "b": Plan(("a",), ("ok",), 0, False)}, "revoked"),
+                         "alice")
+        registry.revoke("default", "alice")
+        hub.drain()
+        flow = rt.store.flow(flow_id)
+        jobs = rt.store.flow_jobs(flow)
+        assert jobs["a"].status is JobStatus.error and jobs["a"].attempts == 0
+        assert jobs["a"].error["type"] == "PermissionDenied"
+        assert "alice" in jobs["a"].error["message"]
+        assert not jobs["a"].error["message"].startswith("PermissionDenied")
+        assert jobs["b"].status is JobStatus.skipped and flow.status is FlowStatus.error
+    finally:
+        registry.revoke_key("alice")

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from herocelery import store_lua
-from herocelery.models import (TERMINAL_FLOW, TERMINAL_JOB, FlowRecord, FlowStatus, Job,
-                               JobStatus)
+from herocelery.models import (
+    TERMINAL_FLOW,
+    TERMINAL_JOB,
+    FlowRecord,
+    FlowStatus,
+    Job,
+    JobStatus,
+)
 
 PKG = Path(__file__).resolve().parents[1] / "herocelery"
 

@@ -73,7 +73,7 @@ def rt(hero_settings):
 def test_submit_and_build_records_take_a_valid_flow_as_it_is(rt, counted):
     valid = graph.checked(_spec(), rt.settings)
     assert counted == ["once"]
-    flow, jobs = build_records(rt, valid, "local", home=rt.settings.context_db)
+    _, jobs = build_records(rt, valid, "local", home=rt.settings.context_db)
     assert [j.name for j in jobs] == ["a", "b"] and counted == ["once"]
     with pytest.raises(NotRunning, match="node 'ghost' has no live supervisor"):
         submit(rt, valid)
