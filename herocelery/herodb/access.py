@@ -27,7 +27,7 @@ import secrets
 from typing import Any
 
 from . import pubkeys
-from .pubkeys import DB_PUBKEYS, PUBKEY_GRANT  # ed25519 login (pubkeys.py)
+from .pubkeys import PUBKEY_GRANT  # ed25519 login (pubkeys.py)
 
 DB_META = b"herodb:db:%d"          # hash: visibility public|private, created <unix s>
 DB_KEYS = b"herodb:keys:%d"        # hash: sha256(key) hex -> read|readwrite

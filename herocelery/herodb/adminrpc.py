@@ -18,9 +18,10 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import ConfigError
 from .protocol import ReplyError
@@ -43,7 +44,7 @@ class RpcError(Exception):
 
 def openrpc_document() -> dict[str, Any]:
     text = resources.files(__package__).joinpath("openrpc.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 # ---- methods: params -> HERODB subcommand -> JSON result -----------------------------------------
@@ -85,7 +86,7 @@ def list_databases(run: Callable[..., Any], p: dict[str, Any]) -> Any:
 
 def database_info(run: Callable[..., Any], p: dict[str, Any]) -> Any:
     flat = run("DBINFO", _int(p, "db"))
-    info = {_text(k): v for k, v in zip(flat[::2], flat[1::2])}
+    info = {_text(k): v for k, v in zip(flat[::2], flat[1::2], strict=False)}
     info["public"] = info.pop("visibility") == b"public"
     info["indexes"] = [_text(x) for x in info["indexes"]]
     info["vector_sets"] = [_text(x) for x in info["vector_sets"]]
@@ -226,7 +227,7 @@ def _named(method: str, params: Any) -> dict[str, Any]:
         names = PARAM_ORDER.get(method, ())
         if len(params) > len(names):
             raise RpcError(INVALID_PARAMS, f"{method} takes at most {len(names)} params")
-        return dict(zip(names, params))
+        return dict(zip(names, params, strict=False))
     raise RpcError(INVALID_PARAMS, "params must be an object or an array")
 
 
@@ -263,11 +264,11 @@ async def _serve(engine: Any, trusted: bool, reader: asyncio.StreamReader,
 
 
 async def start(engine: Any, data_dir: Path | None, host: str, port: int | None
-                ) -> tuple[list[asyncio.AbstractServer], str | None, int | None]:
+                ) -> tuple[list[asyncio.Server], str | None, int | None]:
     """Listen on `<data_dir>/herodb-admin.sock` (when there is a data directory) and on TCP
     `host:port` (when `port` is given). Returns (servers, socket path, TCP port)."""
     loop = asyncio.get_running_loop()
-    servers: list[asyncio.AbstractServer] = []
+    servers: list[asyncio.Server] = []
     path: str | None = None
     if data_dir is not None:
         path = str(Path(data_dir).expanduser() / SOCKET_NAME)

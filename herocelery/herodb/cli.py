@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .errors import HeroDBError
 from .embedded import new_event_loop
+from .errors import HeroDBError
 from .server import FSYNC_POLICIES, HeroDB, ServerConfig
 
 

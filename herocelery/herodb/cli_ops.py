@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -220,7 +221,7 @@ def index_list(url: str) -> None:
 @click.argument("name")
 def index_info(url: str, name: str) -> None:
     flat = _text(_resp(url, "FT.INFO", name))
-    _show(dict(zip(flat[::2], flat[1::2])))
+    _show(dict(zip(flat[::2], flat[1::2], strict=False)))
 
 
 @index_group.command("drop")
@@ -257,7 +258,7 @@ def vec_list(url: str) -> None:
 @click.argument("name")
 def vec_info(url: str, name: str) -> None:
     flat = _text(_resp(url, "VEC.INFO", name))
-    _show(dict(zip(flat[::2], flat[1::2])))
+    _show(dict(zip(flat[::2], flat[1::2], strict=False)))
 
 
 @vec_group.command("drop")

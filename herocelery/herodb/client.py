@@ -6,9 +6,10 @@ The access object (``access.py``) reads and sets ``admin``, ``db``, ``perm`` and
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .errors import CommandError, DB_INDEX
+from .errors import DB_INDEX, CommandError
 from .keyspace import Database
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class ConnState:
     """Everything HeroDB knows about one client connection."""
 
-    def __init__(self, engine: "Engine", client_id: int, addr: str = "", laddr: str = "",
+    def __init__(self, engine: Engine, client_id: int, addr: str = "", laddr: str = "",
                  send: Callable[[bytes], None] | None = None,
                  close: Callable[[], None] | None = None) -> None:
         self.engine = engine
@@ -51,7 +52,7 @@ class ConnState:
         self.in_script = False
         self.in_exec = False
         self.effects: list[list[bytes]] | None = None  # write effects replacing argv in the log
-        self.waiter: "Waiter | None" = None
+        self.waiter: Waiter | None = None
         self.reply_off: str | None = None  # CLIENT REPLY OFF ("off") / SKIP ("skip")
         self.notify_before: Any = None  # (keys, existed) while a write runs, notifications on
         self.created = time.time()

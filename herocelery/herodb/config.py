@@ -12,7 +12,7 @@ client-output-buffer-limit, proto-max-bulk-len, maxclients, ...).
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import CommandError
 
@@ -397,7 +397,7 @@ def client_limits_text(limits: Limits) -> str:
                     for h, s, t in [limits[cls]])
 
 
-def client_limits(config: "Config") -> Limits:
+def client_limits(config: Config) -> Limits:
     return _limits(config.values["client-output-buffer-limit"])
 
 

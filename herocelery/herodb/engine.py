@@ -10,16 +10,21 @@ from __future__ import annotations
 import importlib
 import time
 from collections import deque
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from . import fastpath
 from .client import ConnState
 from .commands.base import Command
-from .errors import (CommandError, NOT_ALLOWED_IN_SCRIPT, PUBSUB_CONTEXT, UNKNOWN_COMMAND,
-                     WRONG_ARITY)
+from .errors import (
+    NOT_ALLOWED_IN_SCRIPT,
+    PUBSUB_CONTEXT,
+    UNKNOWN_COMMAND,
+    WRONG_ARITY,
+    CommandError,
+)
 from .keyspace import Database, Keyspace, now_ms
-from .protocol import (INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push, ReplyError,
-                       encode)
+from .protocol import INT_REPLIES, NULL_ARRAY, SIMPLE_REPLIES, SMALL_INTS, Push, ReplyError, encode
 from .scoped import ScopedChannels
 
 # families in table order; a later family may replace an earlier command (admin.py does for
@@ -66,7 +71,7 @@ def load_table(families: Iterable[str] = FAMILIES) -> dict[str, Command]:
             if exc.name and exc.name.endswith(f"commands.{family}"):
                 continue
             raise
-        for cmd in getattr(module, "COMMANDS"):
+        for cmd in module.COMMANDS:
             table[cmd.name] = cmd
     return table
 
@@ -189,7 +194,7 @@ class Engine:
         self.last_save = int(time.time())
         self.schedule: Callable[[float, Callable[[], None]], Any] | None = None
         self.rewrite_requested = False
-        self.on_shutdown: Callable[[], None] | None = None
+        self.on_shutdown: Callable[[], object] | None = None
         # seals the named keys of AGE (commands/crypto.py): the admin secret or encryption key
         self.secret: bytes | None = None
         self.keyring: Any = None  # (salt, Sealer) cached by commands/crypto.py

@@ -3,7 +3,7 @@
 `runner(table)` gives a callable with `Engine.execute_batch`'s signature that runs a read's
 requests in C, or None when the extension is not built (no compiler at install time) or when
 `HEROCELERY_PURE_PYTHON=1` (read when an Engine is made); then the Python loop runs. The C loop
-runs the plain happy path of the hottest commands itself (see `NATIVE`) and hands every other
+runs the plain happy path of the hottest commands itself (see `native_ops`) and hands every other
 request to `Engine.execute`, so replies, errors and the log are those of the Python path.
 `reader(native)` gives the C read callback for `server.Connection`. `function(name)` gives the
 C request splitter and gatherer for `protocol.Parser`, the sender of held replies and the log
@@ -14,27 +14,32 @@ from __future__ import annotations
 import heapq
 import os
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from .commands import blocking, hashes, keys, lists, pubsub, strings, transactions, zsets
 from .commands.base import Command
 from .protocol import INT_REPLIES, SIMPLE_REPLIES, encode
 from .qlist import QList
 
-# command -> (op number in _fastpath.c, the Python handler it stands for)
-NATIVE: dict[str, tuple[int, Callable[..., Any]]] = {
-    "GET": (1, strings.get), "SET": (2, strings.set_), "INCR": (3, strings.incr),
-    "DECR": (4, strings.decr), "INCRBY": (5, strings.incrby), "DECRBY": (6, strings.decrby),
-    "LPUSH": (7, lists.lpush), "RPUSH": (8, lists.rpush), "LPOP": (9, lists.lpop),
-    "RPOP": (10, lists.rpop), "HGET": (11, hashes.hget), "HSET": (12, hashes.hset),
-    "EXISTS": (13, keys.exists), "DEL": (14, keys.del_), "SETEX": (15, strings.setex),
-    "ZADD": (16, zsets.zadd), "ZREM": (17, zsets.zrem), "HDEL": (18, hashes.hdel),
-    "PUBLISH": (19, pubsub.publish),
-    # MULTI ... EXEC in one read runs without queueing (when EXEC is the stock one too)
-    "MULTI": (20, transactions.multi),
-    "SUBSCRIBE": (21, pubsub.subscribe), "UNSUBSCRIBE": (22, pubsub.unsubscribe),
-    "BLPOP": (23, blocking.blpop), "BRPOP": (24, blocking.brpop),  # when served at once
-}
+
+def native_ops() -> dict[str, tuple[int, Callable[..., Any]]]:
+    """command -> (op number in _fastpath.c, the Python handler it stands for). A function,
+    not a module constant: the command modules import the engine, which imports this module,
+    and a type checker can read their handlers' types only from inside a function."""
+    return {
+        "GET": (1, strings.get), "SET": (2, strings.set_), "INCR": (3, strings.incr),
+        "DECR": (4, strings.decr), "INCRBY": (5, strings.incrby), "DECRBY": (6, strings.decrby),
+        "LPUSH": (7, lists.lpush), "RPUSH": (8, lists.rpush), "LPOP": (9, lists.lpop),
+        "RPOP": (10, lists.rpop), "HGET": (11, hashes.hget), "HSET": (12, hashes.hset),
+        "EXISTS": (13, keys.exists), "DEL": (14, keys.del_), "SETEX": (15, strings.setex),
+        "ZADD": (16, zsets.zadd), "ZREM": (17, zsets.zrem), "HDEL": (18, hashes.hdel),
+        "PUBLISH": (19, pubsub.publish),
+        # MULTI ... EXEC in one read runs without queueing (when EXEC is the stock one too)
+        "MULTI": (20, transactions.multi),
+        "SUBSCRIBE": (21, pubsub.subscribe), "UNSUBSCRIBE": (22, pubsub.unsubscribe),
+        "BLPOP": (23, blocking.blpop), "BRPOP": (24, blocking.brpop),  # when served at once
+    }
+
 
 Batch = Callable[[Any, Any, list[list[bytes]], list[bytes]], Any]
 
@@ -89,7 +94,7 @@ def runner(table: dict[bytes, Command], skip: tuple[str, ...] = ()) -> Batch | N
         log_type = None
     natives: dict[bytes, int] = {}
     exec_cmd = table.get(b"EXEC")
-    for name, (op, handler) in NATIVE.items():
+    for name, (op, handler) in native_ops().items():
         if name in skip or (name == "MULTI" and (exec_cmd is None
                                                  or exec_cmd.handler is not transactions.exec_)):
             continue

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
 
 MAX_QUERY_BYTES = 64 * 1024
 MAX_DEPTH = 64
@@ -74,17 +73,17 @@ class Range:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class All:
     pass
 
 
-Node = Union[Word, Phrase, Prefix, Tags, Range, And, Or, Not, All]
+Node = Word | Phrase | Prefix | Tags | Range | And | Or | Not | All
 
 
 def parse(text: str) -> Node:
@@ -208,7 +207,7 @@ class _Parser:
             node = self.or_expr(field, depth + 1)
             self.skip()
             if self.peek() != ")":
-                raise self.error("expected ')' to close the '(' at offset %d" % start)
+                raise self.error(f"expected ')' to close the '(' at offset {start}")
             self.pos += 1
             return node
         if ch == "@":
@@ -223,9 +222,9 @@ class _Parser:
                 raise self.error("'*' alone matches every document; it takes no field", start)
             return All()
         if ch in "{[":
-            raise self.error("'%s' must follow a @field: (tags {..} or a range [..])" % ch)
+            raise self.error(f"'{ch}' must follow a @field: (tags {{..}} or a range [..])")
         if ch in ")]}":
-            raise self.error("unexpected '%s'" % ch)
+            raise self.error(f"unexpected '{ch}'")
         word = self.word()
         if self.peek() == "*":
             self.pos += 1

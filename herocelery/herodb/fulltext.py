@@ -17,12 +17,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import tantivy
-from tantivy import (Document, FieldType, Filter, Index, Occur, Order, Query, SchemaBuilder,
-                     TextAnalyzerBuilder, Tokenizer)
+from tantivy import (
+    Document,
+    FieldType,
+    Filter,
+    Index,
+    Occur,
+    Order,
+    Query,
+    SchemaBuilder,
+    TextAnalyzerBuilder,
+    Tokenizer,
+)
 
 from . import ftquery as q
 
@@ -251,7 +262,7 @@ class FtIndex:
             result = searcher.search(tq, limit, count=True, offset=offset)
         labels = searcher.fast_field_values(LABEL_FIELD, [a for _, a in result.hits])
         by_label = self.by_label
-        return result.count, [(by_label[n], key) for n, (key, _) in zip(labels, result.hits)]
+        return result.count, [(by_label[n], key) for n, (key, _) in zip(labels, result.hits, strict=False)]
 
     def compile(self, node: q.Node) -> Any:
         """A tantivy Query for a parsed query; FtError for a field the schema lacks or a

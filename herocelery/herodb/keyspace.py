@@ -9,7 +9,8 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -31,7 +32,7 @@ class ZSet:
 
     def __init__(self) -> None:
         self.scores: dict[bytes, float] = {}
-        self.order: SortedList = SortedList()
+        self.order: SortedList[tuple[float, bytes]] = SortedList()
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -182,7 +183,7 @@ class Database:
             heapq.heapify(self.heap)
         return gone
 
-    def swap_contents(self, other: "Database") -> None:
+    def swap_contents(self, other: Database) -> None:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self.heap, other.heap = other.heap, self.heap

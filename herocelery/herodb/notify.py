@@ -10,7 +10,8 @@ the C fast path steps aside, see Engine.guarded).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 CLASSES = "g$lshzxetdKEmn"
 

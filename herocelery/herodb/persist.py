@@ -26,8 +26,9 @@ import os
 import struct
 import threading
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -247,7 +248,8 @@ class AppendLog:
                 index += 1
         self._open_for_append(pos, index, truncate=pos < size)
 
-    def _read_frame(self, f, index: int) -> tuple[str | None, int, list[tuple[int, list[bytes]]]]:
+    def _read_frame(self, f: BinaryIO, index: int
+                    ) -> tuple[str | None, int, list[tuple[int, list[bytes]]]]:
         head = f.read(4)
         if len(head) < 4:
             return "truncated frame length", 0, []

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
 
 try:
     import hiredis
 except ImportError:  # pragma: no cover - hiredis is a dependency; the careful loop still works
-    hiredis = None
+    hiredis = None  # type: ignore[assignment]  # the optional-import idiom: None means absent
 
 MAX_INLINE_BYTES = 64 * 1024
 # a gathered request this small is re-scanned on every read (cheap), so a malformed byte after
@@ -91,7 +92,8 @@ class Parser:
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, max_multibulk: int = 1024 * 1024,
                  split: Callable[[bytes, list[list[bytes]], int, int], bool] | None = None,
-                 pending: Callable[[bytes, int, int], Any] | None = None) -> None:
+                 pending: Callable[[bytes, int, int], tuple[int, int] | None] | None = None
+                 ) -> None:
         self.buf = b""
         self.parts: list[bytes] = []  # chunks waiting until `need` bytes are there
         self.size = 0
@@ -106,7 +108,8 @@ class Parser:
         # the C splitter (fastpath.py): whole regular requests within the limits, else False
         self.split = split
         # and its partner: how many bytes a cut-short regular request still needs
-        self.wants = pending if split is not None else None
+        self.wants: Callable[[bytes, int, int], tuple[int, int] | None] | None = \
+            pending if split is not None else None
 
     def feed(self, data: bytes, out: list[list[bytes]]) -> None:
         """Append ``data`` and move every complete request into ``out`` (raises ProtocolError)."""
@@ -210,14 +213,15 @@ class Parser:
         cut short (a big argument arriving in pieces), take the whole ones and keep the rest,
         waiting for the bytes it still needs without re-scanning (True); False: nothing taken,
         the careful loop reads it."""
-        if self.wants is None:
+        wants, split = self.wants, self.split
+        if wants is None or split is None:  # wants is set only beside split
             return False
-        got = self.wants(data, self.max_bulk, self.max_multibulk)
+        got = wants(data, self.max_bulk, self.max_multibulk)
         if got is None:
             return False
         offset, want = got
         if offset:
-            if not self.split(data[:offset], out, self.max_bulk, self.max_multibulk):
+            if not split(data[:offset], out, self.max_bulk, self.max_multibulk):
                 return False
             data = data[offset:]
         self.parts, self.size, self.need = [data], len(data), want

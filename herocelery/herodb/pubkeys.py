@@ -39,7 +39,7 @@ def valid_public_key(raw: bytes) -> bool:
 def challenge(conn: Any) -> bytes:
     """A fresh nonce for this connection (replacing any earlier one)."""
     conn.nonce = secrets.token_hex(32).encode()
-    return conn.nonce  # type: ignore[no-any-return]
+    return conn.nonce
 
 
 def permission(store: Any, db: int, public_key: bytes) -> str:

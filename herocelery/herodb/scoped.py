@@ -23,7 +23,8 @@ Without an access model none of this applies (the engine keeps Redis' global cha
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .commands.base import glob_match
 from .protocol import Push, encode

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from . import fastpath
-from .engine import Block, Engine
 from .config import client_limits
-from .errors import ConfigError, MAX_CLIENTS
+from .engine import Block, Engine
+from .errors import MAX_CLIENTS, ConfigError
 from .lock import DirLock
 from .protocol import Parser, ProtocolError, encode
 
@@ -68,7 +68,7 @@ def make_log(config: ServerConfig) -> Any:
     if config.dir is None:
         return None
     try:
-        from .persist import AppendLog  # type: ignore[attr-defined]
+        from .persist import AppendLog
     except ImportError:
         log.warning("herodb: persistence module not available; running in memory only")
         return None
@@ -82,7 +82,7 @@ def make_access(config: ServerConfig) -> Any:
     """The access model (None without an admin secret: plain Redis behaviour)."""
     if not config.admin_secret:
         return None
-    from .access import Access  # type: ignore[attr-defined]
+    from .access import Access
     return Access(config.admin_secret)
 # ----------------------------------------------------------------------------------------------
 
@@ -135,7 +135,7 @@ def trim_heap() -> bool:
 class Connection(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, server: "HeroDB") -> None:
+    def __init__(self, server: HeroDB) -> None:
         self.server = server
         self.engine = server.engine
         self.transport: Any = None
@@ -359,7 +359,7 @@ class HeroDB:
         self.limits = client_limits(self.engine.config)
         self.base_rss = 0  # RSS when listening: the interpreter's own (see used_memory)
         self.port = config.port
-        self._servers: list[asyncio.base_events.Server] = []
+        self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self._held: list[tuple[Connection, list[bytes]]] = []
@@ -412,7 +412,7 @@ class HeroDB:
         engine.near_limit = bool(engine.maxmemory) and used * 2 > engine.maxmemory
         engine.update_guard()
 
-    def check_output(self, conn: "Connection") -> bool:
+    def check_output(self, conn: Connection) -> bool:
         """client-output-buffer-limit: a client whose unsent replies pass its class' hard
         limit, or its soft limit for longer than the soft seconds, is disconnected (others
         are unaffected). True when it was."""
@@ -563,11 +563,11 @@ class HeroDB:
         log.warning("herodb: %s: exiting now", why)
         os._exit(0)
 
-    def connections(self) -> list["Connection"]:
+    def connections(self) -> list[Connection]:
         return [c.conn for c in self.engine.clients.values() if getattr(c, "conn", None)]
 
     # ---- group commit (part B): one fsync for all replies of a loop iteration ----------------
-    def hold(self, conn: "Connection", out: list[bytes]) -> None:
+    def hold(self, conn: Connection, out: list[bytes]) -> None:
         conn.holding = True
         self._held.append((conn, out))
         if not self._release_scheduled:
@@ -719,7 +719,7 @@ class HeroDB:
         for srv in self._servers:
             try:
                 await asyncio.wait_for(srv.wait_closed(), 2)
-            except (asyncio.TimeoutError, Exception):
+            except (TimeoutError, Exception):
                 pass
         for path in (self.config.unix_socket, self.admin_socket):
             if path and os.path.exists(path):

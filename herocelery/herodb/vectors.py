@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import math
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -226,7 +227,7 @@ class VecSet:
     def _ann(self, query: np.ndarray, k: int) -> list[tuple[bytes, float]]:
         found = self.ann.search(query, k)
         return [(self.id_of[int(key)], float(d))
-                for key, d in zip(found.keys, found.distances) if int(key) in self.id_of]
+                for key, d in zip(found.keys, found.distances, strict=False) if int(key) in self.id_of]
 
     def _ann_filtered(self, query: np.ndarray, k: int, where: Predicate, matching: int
                       ) -> list[tuple[bytes, float]]:
@@ -262,7 +263,7 @@ class VecSet:
             self.unindexed.clear()
         return self.ann
 
-    def _adopt(self, build: "_Build") -> None:
+    def _adopt(self, build: _Build) -> None:
         """Take a finished build; apply the writes made while it ran."""
         self._build = None
         if build.error is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Callable
+from typing import Any
 
 from .model import KINDS, Action
 
@@ -39,7 +40,7 @@ def scanner() -> Scan | None:
     native = _speedups.scan
 
     def scan(parser: Any, text: str) -> int | None:
-        return native(parser, text, layout)  # type: ignore[no-any-return]
+        return native(parser, text, layout)
     return scan
 
 

@@ -22,8 +22,9 @@ Every handler reads its state (`JobState`) from `call.state`:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .handlers import Call, Registry, session_handlers
 from .typed import check_known

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
@@ -105,7 +106,7 @@ def check_cmd(file: str, strict: bool) -> None:
     dup: list[tuple[int, int, str]] = []
     actions = _guard(lambda: parse(text, source, warnings=dup))
     if any(a.actor == "flow" and a.name == "define" for a in actions):
-        from .flowfile import flow_spec_from_heroscript   # a flow file: check it as one
+        from .flowfile import flow_spec_from_heroscript  # a flow file: check it as one
         _guard(lambda: flow_spec_from_heroscript(text, source))
     warnings = [(source, ln, col, msg) for ln, col, msg in dup] + lint(actions)
     for src, ln, col, msg in sorted(warnings, key=lambda w: (w[1], w[2])):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import HeroCeleryError, HeroScriptError
 from .model import Action
@@ -94,7 +95,7 @@ class Registry:
             return fn
         return deco
 
-    def copy(self) -> "Registry":
+    def copy(self) -> Registry:
         new = Registry()
         for h in self._handlers:
             new.register(h.pattern, h.fn, order=h.order, schema=h.schema)

@@ -9,7 +9,7 @@ line (and every error) to this module's `_Parser.line`, so both give the same re
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import HeroScriptError
 from ._accel import Scan, scanner

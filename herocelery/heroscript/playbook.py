@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from ..errors import HeroScriptError
 from .model import DEFAULT_PRIORITY, Action
@@ -77,7 +77,7 @@ class Playbook:
     @classmethod
     def from_text(cls, text: str, source: str = "<text>", *,
                   replace: Mapping[str, str] | None = None,
-                  keep_ids: bool = False, includes: bool = True) -> "Playbook":
+                  keep_ids: bool = False, includes: bool = True) -> Playbook:
         """`includes=False` leaves `!!play.include` as a plain action (no file access)."""
         pb = cls()
         pb.add_text(text, source, replace=replace, keep_ids=keep_ids, includes=includes)
@@ -85,7 +85,7 @@ class Playbook:
 
     @classmethod
     def from_path(cls, path: str | Path, *, replace: Mapping[str, str] | None = None,
-                  keep_ids: bool = False) -> "Playbook":
+                  keep_ids: bool = False) -> Playbook:
         pb = cls()
         pb.add_path(path, replace=replace, keep_ids=keep_ids)
         return pb

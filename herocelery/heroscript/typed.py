@@ -6,9 +6,11 @@ position of the param (or of the action when the key is missing).
 """
 from __future__ import annotations
 
+import builtins
 import re
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from .model import Action
 
@@ -104,7 +106,7 @@ def to_list_float(text: str) -> list[float]:
 def to_time(text: str, now: datetime | None = None) -> datetime:
     """Relative (`+1h`, `+1w +2d -4h`) from `now`, or absolute `YYYY-MM-DD[ HH:mm[:ss]]` (UTC)."""
     t = text.strip()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if t.lower() in ("", "now"):
         return now
     if t[0] in "+-":
@@ -121,9 +123,9 @@ def to_time(text: str, now: datetime | None = None) -> datetime:
     m = ABSOLUTE.match(t)
     if m is None:
         raise ValueError(f"{text!r} is not a time (YYYY-MM-DD[ HH:mm[:ss]] or +1d ...)")
-    parts = [int(p) if p else 0 for p in m.groups()]
+    year, month, day, hour, minute, second = (int(p) if p else 0 for p in m.groups())
     try:
-        return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a valid date: {exc}") from None
 
@@ -173,6 +175,7 @@ def to_duration(text: str) -> float:
 
 
 _MISSING = object()
+TimeOfDay = time  # `Params.time` shadows the class in Params' body
 
 
 class Params:
@@ -181,58 +184,61 @@ class Params:
     def __init__(self, action: Action) -> None:
         self.action = action
 
-    def exists(self, key: str) -> bool:
+    def exists(self, key: builtins.str) -> bool:
         return key in self.action.params
 
-    def _read(self, key: str, conv: Callable[[str], T], default: Any, what: str) -> T:
+    def _read(self, key: builtins.str, conv: Callable[[builtins.str], T], default: Any,
+              what: builtins.str) -> T:
         text = self.action.params.get(key)
         if text is None:
             if default is _MISSING:
                 raise self.action.error(
                     f"{self.action.full_name}: missing param {key!r} ({what})")
-            return default  # type: ignore[no-any-return]
+            return default
         try:
             return conv(text)
         except ValueError as exc:
             raise self.action.error(f"param {key!r}: {exc}", key) from None
 
-    def str(self, key: str, default: Any = _MISSING) -> str:
+    def str(self, key: builtins.str, default: Any = _MISSING) -> builtins.str:
         return self._read(key, to_str, default, "text")
 
-    def int(self, key: str, default: Any = _MISSING) -> int:
+    def int(self, key: builtins.str, default: Any = _MISSING) -> builtins.int:
         return self._read(key, to_int, default, "integer")
 
-    def float(self, key: str, default: Any = _MISSING) -> float:
+    def float(self, key: builtins.str, default: Any = _MISSING) -> builtins.float:
         return self._read(key, to_float, default, "number")
 
-    def percentage(self, key: str, default: Any = _MISSING) -> float:
+    def percentage(self, key: builtins.str, default: Any = _MISSING) -> builtins.float:
         return self._read(key, to_percentage, default, "percentage")
 
-    def bool_default_true(self, key: str) -> bool:
+    def bool_default_true(self, key: builtins.str) -> bool:
         return to_bool_default_true(self.action.params.get(key))
 
-    def bool_default_false(self, key: str) -> bool:
+    def bool_default_false(self, key: builtins.str) -> bool:
         return to_bool_default_false(self.action.params.get(key))
 
-    def list(self, key: str, default: Any = _MISSING) -> list[str]:
+    def list(self, key: builtins.str, default: Any = _MISSING) -> builtins.list[builtins.str]:
         return self._read(key, to_list, default, "list")
 
-    def list_int(self, key: str, default: Any = _MISSING) -> list[int]:
+    def list_int(self, key: builtins.str, default: Any = _MISSING) -> builtins.list[builtins.int]:
         return self._read(key, to_list_int, default, "list of integers")
 
-    def list_float(self, key: str, default: Any = _MISSING) -> list[float]:
+    def list_float(self, key: builtins.str,
+                   default: Any = _MISSING) -> builtins.list[builtins.float]:
         return self._read(key, to_list_float, default, "list of numbers")
 
-    def time(self, key: str, default: Any = _MISSING, now: datetime | None = None) -> datetime:
+    def time(self, key: builtins.str, default: Any = _MISSING,
+             now: datetime | None = None) -> datetime:
         return self._read(key, lambda t: to_time(t, now), default, "time")
 
-    def timestamp(self, key: str, default: Any = _MISSING) -> time:
+    def timestamp(self, key: builtins.str, default: Any = _MISSING) -> TimeOfDay:
         return self._read(key, to_timestamp, default, "time of day")
 
-    def storage_size(self, key: str, default: Any = _MISSING) -> int:
+    def storage_size(self, key: builtins.str, default: Any = _MISSING) -> builtins.int:
         return self._read(key, to_storage_size, default, "storage size")
 
-    def duration(self, key: str, default: Any = _MISSING) -> float:
+    def duration(self, key: builtins.str, default: Any = _MISSING) -> builtins.float:
         return self._read(key, to_duration, default, "duration")
 
 

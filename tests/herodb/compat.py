@@ -7,8 +7,9 @@ is `str`, a bulk string `bytes`, an error `Err`, a RESP3 double `float`, a map `
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def matches(reply: Any, expected: Any, protocol: int) -> bool:
         return True
     if isinstance(expected, list):
         return (isinstance(reply, list) and len(reply) == len(expected)
-                and all(matches(a, b, protocol) for a, b in zip(reply, expected)))
+                and all(matches(a, b, protocol) for a, b in zip(reply, expected, strict=False)))
     if isinstance(expected, dict):
         return (isinstance(reply, dict) and reply.keys() == expected.keys()
                 and all(matches(reply[k], v, protocol) for k, v in expected.items()))

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import shlex
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
-
 from compat import Wire, matches
 from procs import start_herodb
 from support import start_redis_server

@@ -1,12 +1,11 @@
 """The Hero DB access model, every edge allowed and refused, on a real HeroDB subprocess."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis
-
 from compat import Err, Wire
 from procs import HeroDB, start_herodb
 

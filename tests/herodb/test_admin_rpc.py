@@ -8,14 +8,13 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import redis
-
 from procs import HeroDB, start_herodb
-from support import free_port
 
 SECRET = "rpc-admin-secret"
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,10 +6,10 @@ the order is the server's, not the scheduler's; every wait has a deadline.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 from compat import E, Err, P, Push, Wire, matches
 from support import wait_for
 

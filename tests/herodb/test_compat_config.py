@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-
 from compat import Check, E, P
 
 WRONG = "ERR CONFIG SET failed (possibly related to argument '{}') - {}"
@@ -19,7 +18,7 @@ def conf(**pairs: str) -> Any:
     want = {k.replace("_", "-").encode(): v.encode() for k, v in pairs.items()}
 
     def flat(v: Any) -> bool:
-        return isinstance(v, list) and dict(zip(v[::2], v[1::2])) == want and len(v) == 2 * len(want)
+        return isinstance(v, list) and dict(zip(v[::2], v[1::2], strict=False)) == want and len(v) == 2 * len(want)
     return P(Check(flat, f"flat {want}"), want)
 
 

@@ -239,6 +239,7 @@ def test_a_client_past_its_output_buffer_limit_is_disconnected(server, r, connec
     is closed (it leaves CLIENT LIST; what the kernel had already taken may still arrive);
     the others are not."""
     import socket
+
     from support import wait_for
     r.set("big", b"x" * (16 << 20))
     r.config_set("client-output-buffer-limit", "normal 1mb 0 0")

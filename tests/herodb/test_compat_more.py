@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 import redis.asyncio
-
 from compat import Check, E, P, Set, U
 
 TOO_FEW = [

@@ -7,7 +7,6 @@ import shlex
 import time
 
 import pytest
-
 from compat import Wire
 
 STEPS = """

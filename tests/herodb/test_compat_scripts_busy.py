@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import pytest
-
 from compat import Err, Wire
 from procs import start_herodb
 from support import start_redis_server, wait_for

@@ -5,7 +5,6 @@ Tables run on one wire-exact connection, over RESP2 and RESP3, against both serv
 from __future__ import annotations
 
 import redis
-
 from compat import ANY, Check, E, P, U
 
 

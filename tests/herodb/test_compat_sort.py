@@ -4,7 +4,6 @@ place and by RENAME."""
 from __future__ import annotations
 
 import pytest
-
 from compat import E, P, Wire
 
 SORT = [

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis
-
 from procs import HeroDB, start_herodb
 
 RSS_LIMIT = 200 * 2 ** 20

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 import redis
-from hypothesis import given, settings, strategies as st
-
-from herocelery.herodb.persist import AppendLog, LogError, decode_records, encode_records
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from procs import HeroDB, launch_herodb, start_herodb
 from support import wait_for
+
+from herocelery.herodb.persist import AppendLog, LogError, decode_records, encode_records
 
 POLICIES = ["always", "everysec", "no"]
 LOG_NAME = "herodb.aof"
@@ -157,7 +158,7 @@ def test_with_always_every_acknowledged_write_survives_kill_9(data_dir, tmp_path
         lists = [r.lrange(f"acked:{k}", 0, -1) for k in range(writers)]
     finally:
         server.stop()
-    for n, items in zip(n_acked, lists):
+    for n, items in zip(n_acked, lists, strict=False):
         assert n <= len(items) <= n + 1
         assert items == [str(i).encode() for i in range(len(items))]
 

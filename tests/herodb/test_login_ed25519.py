@@ -3,12 +3,11 @@ the nonce; per-database read / readwrite / admin rights; the secret AUTH still w
 HeroDB subprocess with an admin secret; keys made with pynacl as a client would."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import nacl.signing
 import pytest
 import redis
-
 from compat import Err, Wire
 from procs import HeroDB, start_herodb
 

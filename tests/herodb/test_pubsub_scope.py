@@ -4,11 +4,11 @@ keys; the admin connection hears everything; INFO shows a tenant only its own da
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
-
 from procs import HeroDB, start_herodb
 from support import wait_for
 

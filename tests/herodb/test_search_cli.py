@@ -7,12 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import redis
-
 from procs import HeroDB, start_herodb
 
 ROOT = Path(__file__).resolve().parents[2]

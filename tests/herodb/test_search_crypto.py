@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import base64
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import nacl.signing
 import pyrage
 import pytest
 import redis
-from pyrage import x25519
-
 from procs import HeroDB, start_herodb
+from pyrage import x25519
 
 SECRET = "crypto-admin-secret"
 

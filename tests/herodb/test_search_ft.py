@@ -4,12 +4,10 @@ hand them over unchanged)."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
-
 from procs import HeroDB, start_herodb
 
 DOCS = {
@@ -82,7 +80,7 @@ def test_queries_select_exactly_the_matching_documents(r, query, expected):
 def test_results_carry_fields_and_obey_return_limit_and_sortby(r):
     reply = r.execute_command("FT.SEARCH", "idx", "@tags:{red}", "RETURN", 1, "year")
     assert reply[0] == 2
-    assert dict(zip(reply[1::2], reply[2::2])) == {b"d1": [b"year", b"2001"],
+    assert dict(zip(reply[1::2], reply[2::2], strict=False)) == {b"d1": [b"year", b"2001"],
                                                    b"d4": [b"year", b"2005"]}
     reply = r.execute_command("FT.SEARCH", "idx", "*", "SORTBY", "year", "DESC", "NOCONTENT")
     assert reply == [4, b"d3", b"d4", b"d1", b"d2"]
@@ -105,7 +103,7 @@ def test_add_replaces_a_document_and_del_removes_it(r):
     assert r.execute_command("FT.DEL", "idx", "d1") == 0
     assert ids(r, "turtle") == []
     info = r.execute_command("FT.INFO", "idx")
-    info = dict(zip(info[::2], info[1::2]))
+    info = dict(zip(info[::2], info[1::2], strict=False))
     assert info[b"num_docs"] == 3
     assert info[b"fields"] == [[b"title", b"TEXT", b"SORTABLE"], [b"tags", b"TAG"],
                                [b"year", b"NUMERIC", b"SORTABLE"]]

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import redis
-
 from compat import Wire
 from procs import start_herodb
 from support import wait_for
@@ -46,7 +44,7 @@ def state(r: redis.Redis) -> dict[str, object]:
     info = r.execute_command("VEC.INFO", "emb")
     return {"apples": search("apples"), "k1": search("@kind:{k1}"),
             "ranks": search("@rank:[100 120]"), "prefix": search("number29*"),
-            "vec_count": dict(zip(info[::2], info[1::2]))[b"count"],
+            "vec_count": dict(zip(info[::2], info[1::2], strict=False))[b"count"],
             "nearest": r.execute_command("VEC.SEARCH", "emb", 3, "[1, 7, 2, 1]"),
             "lists": (r.execute_command("FT._LIST"), r.execute_command("VEC.LIST"))}
 
@@ -191,8 +189,8 @@ main()
 
 
 def test_without_the_optional_libraries_the_server_starts_and_says_what_is_missing(tmp_path):
-    import subprocess
     import re
+    import subprocess
     out = tmp_path / "out"
     with open(out, "wb") as o:
         proc = subprocess.Popen([sys.executable, "-c", BLOCKER], stdout=o,

@@ -5,8 +5,20 @@ import math
 
 import pytest
 
-from herocelery.herodb.ftquery import (All, And, Not, Or, Phrase, Prefix, QueryError, Range, Tags,
-                                       Word, fields_of, parse)
+from herocelery.herodb.ftquery import (
+    All,
+    And,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    QueryError,
+    Range,
+    Tags,
+    Word,
+    fields_of,
+    parse,
+)
 
 
 @pytest.mark.parametrize("text, tree", [

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import redis
-
 from procs import HeroDB, start_herodb
 from support import wait_for
 
@@ -47,7 +46,7 @@ def blob(values: list[float]) -> bytes:
 
 def info_of(r: redis.Redis, name: str) -> dict[bytes, object]:
     info = r.execute_command("VEC.INFO", name)
-    return dict(zip(info[::2], info[1::2]))
+    return dict(zip(info[::2], info[1::2], strict=False))
 
 
 def hits(reply: list) -> list[tuple[str, float]]:
@@ -97,7 +96,7 @@ def test_add_replaces_and_del_removes(r):
     assert r.execute_command("VEC.DEL", "v", "x") == 1
     assert r.execute_command("VEC.DEL", "v", "x") == 0
     info = r.execute_command("VEC.INFO", "v")
-    info = dict(zip(info[::2], info[1::2]))
+    info = dict(zip(info[::2], info[1::2], strict=False))
     assert info[b"count"] == 2 and info[b"dim"] == 3 and info[b"metric"] == b"l2"
     assert info[b"m"] == 16 and info[b"ef"] == 128  # the HNSW defaults
     assert r.execute_command("VEC.LIST") == [b"v"]

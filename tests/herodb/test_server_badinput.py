@@ -4,15 +4,16 @@ count, clients, pub/sub output buffer) hold while other clients keep being serve
 from __future__ import annotations
 
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import wait_for
 
 from herocelery.herodb import ServerConfig, ThreadHandle, run_in_thread
 from herocelery.herodb.protocol import Parser, ProtocolError
-from support import wait_for
 
 LIMITS = dict(max_request_bytes=1024 * 1024, max_multibulk=1000, maxclients=50,
               client_output_buffer_bytes=256 * 1024)
@@ -44,7 +45,7 @@ def exchange(port: int, payload: bytes, timeout: float = 5.0, quiet: float = 0.5
         while True:
             try:
                 chunk = s.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return data, False
             except ConnectionResetError:
                 return data, True

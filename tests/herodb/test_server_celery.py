@@ -12,13 +12,13 @@ import subprocess
 import sys
 import textwrap
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from celery import Celery, chain, chord, group
 from celery.exceptions import ChordError
-
 from procs import start_herodb
 from support import free_port, wait_for
 

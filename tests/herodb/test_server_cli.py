@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import redis
-
 from support import free_port, wait_for
 
 SERVE = [sys.executable, "-m", "herocelery.herodb", "serve"]

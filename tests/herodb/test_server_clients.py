@@ -8,14 +8,14 @@ import shutil
 import socket
 import subprocess
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import redis
 import redis.asyncio as aredis
+from support import wait_for
 
 from herocelery.herodb import ServerConfig, ThreadHandle, run_in_thread
-from support import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +170,9 @@ def test_blocked_clients_are_served_first_come_first_served(herodb: ThreadHandle
         t = threading.Thread(target=waiter, args=(name,))
         t.start()
         threads.append(t)
-        wait_for(lambda: sum("flags=b" in line for line in
-                             admin.execute_command("CLIENT", "LIST").decode().splitlines()) == i + 1,
+        wait_for(lambda n=i + 1: sum("flags=b" in line for line in
+                                     admin.execute_command("CLIENT", "LIST").decode().splitlines())
+                 == n,
                  5, what=f"{i + 1} blocked clients")
     admin.rpush("fifo", "1", "2", "3")
     for t in threads:
@@ -185,7 +186,7 @@ def test_pushes_inside_multi_and_scripts_wake_blocked_clients(herodb: ThreadHand
     admin = redis.Redis(port=herodb.port)
     for how in ("multi", "script"):
         out: list[object] = []
-        t = threading.Thread(target=lambda: out.append(
+        t = threading.Thread(target=lambda out=out: out.append(
             redis.Redis(port=herodb.port).brpop(["wake"], 10)))
         t.start()
         wait_for(lambda: b"flags=b" in admin.execute_command("CLIENT", "LIST"), 5,

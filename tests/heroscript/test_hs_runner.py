@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
+from support import RedisServer
 
 from herocelery.errors import HeroScriptError, JobTimeout
 from herocelery.runners import get_runner
 from herocelery.runners.base import JobContext
 from herocelery.runners.heroscript import RUNNER, HeroScriptRunner
-from support import RedisServer
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Typed reading of params (HEROSCRIPT.md §5) and pydantic schemas per action."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -10,7 +10,7 @@ from herocelery.errors import HeroScriptError
 from herocelery.heroscript import Params, Playbook, Registry, parse
 from herocelery.heroscript import typed as t
 
-NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -53,13 +53,13 @@ def test_readers(fn: object, text: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("+1h", datetime(2026, 1, 10, 13, 0, tzinfo=timezone.utc)),
-    ("+1w +2d -4h", datetime(2026, 1, 19, 8, 0, tzinfo=timezone.utc)),
-    ("+1M", datetime(2026, 2, 9, 12, 0, tzinfo=timezone.utc)),
-    ("-30s", datetime(2026, 1, 10, 11, 59, 30, tzinfo=timezone.utc)),
-    ("2025-03-04", datetime(2025, 3, 4, tzinfo=timezone.utc)),
-    ("2025-03-04 10:20", datetime(2025, 3, 4, 10, 20, tzinfo=timezone.utc)),
-    ("2025-03-04 10:20:30", datetime(2025, 3, 4, 10, 20, 30, tzinfo=timezone.utc)),
+    ("+1h", datetime(2026, 1, 10, 13, 0, tzinfo=UTC)),
+    ("+1w +2d -4h", datetime(2026, 1, 19, 8, 0, tzinfo=UTC)),
+    ("+1M", datetime(2026, 2, 9, 12, 0, tzinfo=UTC)),
+    ("-30s", datetime(2026, 1, 10, 11, 59, 30, tzinfo=UTC)),
+    ("2025-03-04", datetime(2025, 3, 4, tzinfo=UTC)),
+    ("2025-03-04 10:20", datetime(2025, 3, 4, 10, 20, tzinfo=UTC)),
+    ("2025-03-04 10:20:30", datetime(2025, 3, 4, 10, 20, 30, tzinfo=UTC)),
 ])
 def test_time_relative_and_absolute(text: str, expected: datetime) -> None:
     assert t.to_time(text, NOW) == expected

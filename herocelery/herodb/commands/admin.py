@@ -12,9 +12,9 @@ from typing import Any
 
 from .. import pubkeys
 from ..access import DB_KEYS, DB_META, NOT_IN_TX, PERMS, key_hash, new_access_key
-from ..pubkeys import DB_PUBKEYS, PUBKEY_PERMS
-from ..errors import CommandError, SYNTAX, WRONG_ARITY
+from ..errors import SYNTAX, WRONG_ARITY, CommandError
 from ..protocol import OK
+from ..pubkeys import DB_PUBKEYS, PUBKEY_PERMS
 from . import connection
 from .base import INT32_MAX, INT32_MIN, Command, registrar, to_int, to_ranged
 

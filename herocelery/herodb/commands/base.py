@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from ..errors import CommandError, NOT_FLOAT, NOT_INTEGER, SYNTAX
+from ..errors import NOT_FLOAT, NOT_INTEGER, SYNTAX, CommandError
 
 Handler = Callable[[Any, list[bytes]], Any]
 
@@ -142,7 +143,7 @@ def syntax() -> CommandError:
 
 # ---- glob patterns (KEYS, SCAN MATCH, PSUBSCRIBE, PUBSUB CHANNELS) -----------------------------
 @lru_cache(maxsize=1024)
-def glob_regex(pattern: bytes) -> "re.Pattern[bytes]":
+def glob_regex(pattern: bytes) -> re.Pattern[bytes]:
     """Compile a Redis glob (``* ? [abc] [^a-z] \\x``) to an anchored regular expression."""
     out = bytearray()
     i, n = 0, len(pattern)

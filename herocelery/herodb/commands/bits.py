@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, SYNTAX, WRONGTYPE
+from ..errors import SYNTAX, WRONGTYPE, CommandError
 from .base import Command, registrar, to_int
 
 COMMANDS: list[Command] = []

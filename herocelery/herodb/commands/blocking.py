@@ -10,8 +10,16 @@ from ..errors import CommandError
 from ..keyspace import Database
 from ..protocol import ReplyError
 from .base import Command, numkeys_fn, registrar
-from .lists import (LIST_SIDES, _move_effect, _pop_effect, _side, move, parse_mpop,
-                    parse_timeout, pop_first)
+from .lists import (
+    LIST_SIDES,
+    _move_effect,
+    _pop_effect,
+    _side,
+    move,
+    parse_mpop,
+    parse_timeout,
+    pop_first,
+)
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)

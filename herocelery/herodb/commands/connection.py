@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, NOPROTO, NOT_INTEGER, SYNTAX, UNKNOWN_SUBCOMMAND
+from ..errors import NOPROTO, NOT_INTEGER, SYNTAX, UNKNOWN_SUBCOMMAND, CommandError
 from ..protocol import OK, Push, Raw, ReplyError
 from .base import INT32_MAX, INT32_MIN, Command, registrar, to_int, to_ranged
 

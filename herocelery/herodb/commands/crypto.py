@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import CommandError
 from .admin import _write as registry_write
@@ -186,12 +187,12 @@ def _named(c: Any, raw: bytes) -> dict[bytes, bytes]:
     entry = c.engine.keyspace.dbs[0].get_typed(NAMED % (c.db, name), dict)
     if not entry:
         raise CommandError(NO_KEY.format(name.decode(), c.db))
-    return entry  # type: ignore[no-any-return]
+    return entry
 
 
 def _unseal(c: Any, kr: Any, raw: bytes) -> bytes:
     entry = _named(c, raw)
-    return _call(_sealer(c, kr).open, entry[b"sealed"], NAMED % (c.db, raw))  # type: ignore
+    return _call(_sealer(c, kr).open, entry[b"sealed"], NAMED % (c.db, raw))
 
 
 def _sealer(c: Any, kr: Any) -> Any:
@@ -222,11 +223,11 @@ def _secret(engine: Any) -> bytes:
     """The admin secret, else the encryption key, else the data directory's key file (made
     on first use, mode 0600), else (in memory only) a random key for this process."""
     if engine.secret:
-        return engine.secret  # type: ignore[no-any-return]
+        return engine.secret
     log = engine.log
     if log is None or getattr(log, "path", None) is None:
         engine.secret = os.urandom(32)
-        return engine.secret  # type: ignore[no-any-return]
+        return engine.secret
     path = Path(log.path).parent / KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -4,11 +4,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ..errors import (CommandError, HASH_NOT_FLOAT, HASH_NOT_INTEGER, NAN_OR_INF, OVERFLOW,
-                      SYNTAX)
+from ..errors import HASH_NOT_FLOAT, HASH_NOT_INTEGER, NAN_OR_INF, OVERFLOW, SYNTAX, CommandError
 from ..protocol import OK, human_add
-from .base import (INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_float, to_int,
-                   to_ranged)
+from .base import INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_float, to_int, to_ranged
 from .keys import parse_scan, scan_page
 from .randoms import picks
 
@@ -17,7 +15,7 @@ command = registrar(COMMANDS)
 
 
 def _hash(c: Any, key: bytes) -> dict[bytes, bytes] | None:
-    return c.store.get_typed(key, dict)  # type: ignore[no-any-return]
+    return c.store.get_typed(key, dict)
 
 
 @command("HSET", -4, "write fast", keys=(1, 1, 1))

@@ -8,13 +8,30 @@ from typing import Any, Callable, Iterable
 
 from sortedcontainers import SortedList
 
-from ..errors import (CommandError, DB_INDEX, EXPIRE_INVALID, NO_SUCH_KEY, NOT_INTEGER,
-                      SAME_OBJECT, SYNTAX, UNKNOWN_SUBCOMMAND)
+from ..errors import (
+    DB_INDEX,
+    EXPIRE_INVALID,
+    NO_SUCH_KEY,
+    SAME_OBJECT,
+    SYNTAX,
+    UNKNOWN_SUBCOMMAND,
+    CommandError,
+)
 from ..keyspace import TYPE_NAMES, ZSet, now_ms
 from ..qlist import QList
 from ..stream import Stream
 from ..protocol import OK
-from .base import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Command, glob_match, registrar, to_int, to_ranged
+from .base import (
+    INT32_MAX,
+    INT32_MIN,
+    INT64_MAX,
+    INT64_MIN,
+    Command,
+    glob_match,
+    registrar,
+    to_int,
+    to_ranged,
+)
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)

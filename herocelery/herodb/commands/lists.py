@@ -4,8 +4,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import (CommandError, INDEX_RANGE, MUST_BE_POSITIVE, NO_SUCH_KEY,
-                      SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, WRONGTYPE)
+from ..errors import (
+    INDEX_RANGE,
+    MUST_BE_POSITIVE,
+    NO_SUCH_KEY,
+    SYNTAX,
+    TIMEOUT_NEGATIVE,
+    TIMEOUT_NOT_FLOAT,
+    WRONGTYPE,
+    CommandError,
+)
 from ..keyspace import Database
 from ..protocol import NULL_ARRAY, OK
 from ..qlist import QList

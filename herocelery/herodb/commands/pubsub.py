@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, UNKNOWN_SUBCOMMAND
+from ..errors import UNKNOWN_SUBCOMMAND, CommandError
 from ..protocol import Push, Raw, encode
 from .base import Command, glob_match, registrar
 

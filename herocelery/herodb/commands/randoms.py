@@ -8,7 +8,8 @@ slice while other clients are served, from a snapshot of the members taken when 
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..engine import long_reply
 from ..protocol import encode

@@ -12,8 +12,13 @@ import hashlib
 import json
 from typing import Any
 
-from ..errors import (CommandError, NOSCRIPT, NOT_ALLOWED_IN_SCRIPT, NUMKEYS_BIG,
-                      NUMKEYS_NEGATIVE, UNKNOWN_SUBCOMMAND)
+from ..errors import (
+    NOSCRIPT,
+    NUMKEYS_BIG,
+    NUMKEYS_NEGATIVE,
+    UNKNOWN_SUBCOMMAND,
+    CommandError,
+)
 from ..protocol import NULL_ARRAY, OK, ReplyError, format_double
 from .base import Command, registrar, to_int
 
@@ -399,7 +404,7 @@ def _lua(c: Any) -> Lua:
     engine = c.engine
     if engine.lua is None:
         engine.lua = Lua(engine)
-    return engine.lua  # type: ignore[no-any-return]
+    return engine.lua
 
 
 def _numkeys(argv: list[bytes]) -> int:

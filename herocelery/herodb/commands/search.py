@@ -93,7 +93,7 @@ def ft_add(c: Any, argv: list[bytes]) -> Any:
     if len(rest) % 2:
         raise CommandError("ERR FT.ADD needs field value pairs after the score")
     try:
-        fields = index.check(list(zip(rest[::2], rest[1::2])))
+        fields = index.check(list(zip(rest[::2], rest[1::2], strict=True)))
     except ft.FtError as exc:
         raise _fail(exc) from None
     index.add(argv[2], score, fields)

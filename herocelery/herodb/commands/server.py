@@ -7,10 +7,9 @@ import sys
 import time
 from typing import Any
 
-from ..errors import CommandError, DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND, WRONG_ARITY
+from ..errors import DB_INDEX, SYNTAX, UNKNOWN_SUBCOMMAND, WRONG_ARITY, CommandError
 from ..protocol import OK
-from .base import (INT32_MAX, INT32_MIN, Command, glob_match, registrar, to_float, to_int,
-                   to_ranged)
+from .base import INT32_MAX, INT32_MIN, Command, registrar, to_float, to_ranged
 from .connection import REDIS_VERSION
 
 COMMANDS: list[Command] = []
@@ -174,12 +173,12 @@ def command_(c: Any, argv: list[bytes]) -> Any:
         return [_info(table[n.decode(errors="replace").upper()])
                 if n.decode(errors="replace").upper() in table else None for n in names]
     if sub == b"DOCS":
-        names = [n.decode(errors="replace").lower() for n in argv[2:]] or [n.lower() for n in table]
+        wanted = [n.decode(errors="replace").lower() for n in argv[2:]] or [n.lower() for n in table]
         docs: dict[bytes, Any] = {}
-        for n in names:
-            if n.upper() in table:
-                cmd = table[n.upper()]
-                docs[n.encode()] = {b"summary": f"The {cmd.name} command".encode(),
+        for name in wanted:
+            if name.upper() in table:
+                cmd = table[name.upper()]
+                docs[name.encode()] = {b"summary": f"The {cmd.name} command".encode(),
                                     b"since": b"1.0.0", b"group": b"generic"}
         return docs if c.proto == 3 else [
             x for k, v in docs.items() for x in (k, [y for kv in v.items() for y in kv])]
@@ -288,7 +287,7 @@ def _avg_ttl(db: Any) -> int:
     if not db.expires:
         return 0
     now = int(time.time() * 1000)
-    sample = [w - now for _, w in zip(range(1000), db.expires.values())]
+    sample = [w - now for _, w in zip(range(1000), db.expires.values(), strict=False)]
     live = [t for t in sample if t > 0]
     return sum(live) // len(live) if live else 0
 

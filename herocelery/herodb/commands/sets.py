@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..errors import CommandError, MUST_BE_POSITIVE, SYNTAX
+from ..errors import MUST_BE_POSITIVE, SYNTAX, CommandError
 from ..keyspace import Database
 from .base import INT64_MAX, Command, glob_match, numkeys_fn, registrar, to_int, to_ranged
 from .keys import parse_scan, scan_page
@@ -15,7 +16,7 @@ command = registrar(COMMANDS)
 
 
 def _set(store: Database, key: bytes) -> set[bytes] | None:
-    return store.get_typed(key, set)  # type: ignore[no-any-return]
+    return store.get_typed(key, set)
 
 
 def reply_set(c: Any, members: Any) -> Any:

@@ -12,7 +12,7 @@ import math
 from functools import cmp_to_key
 from typing import Any
 
-from ..errors import CommandError, SYNTAX, WRONGTYPE
+from ..errors import SYNTAX, WRONGTYPE, CommandError
 from ..keyspace import ZSet
 from ..qlist import QList
 from .base import Command, registrar, to_int

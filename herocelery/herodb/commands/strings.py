@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import (CommandError, EXPIRE_INVALID, NAN_OR_INF, NOT_FLOAT, NOT_INTEGER,
-                      OFFSET_RANGE, OVERFLOW, STRING_TOO_LONG, SYNTAX, WRONGTYPE)
+from ..errors import (
+    EXPIRE_INVALID,
+    NAN_OR_INF,
+    NOT_FLOAT,
+    NOT_INTEGER,
+    OFFSET_RANGE,
+    OVERFLOW,
+    STRING_TOO_LONG,
+    SYNTAX,
+    WRONGTYPE,
+    CommandError,
+)
 from ..keyspace import now_ms
 from ..protocol import OK, human_add
 from .base import INT64_MAX, INT64_MIN, Command, registrar, to_float, to_int

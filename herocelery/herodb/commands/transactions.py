@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import (CommandError, DISCARD_WITHOUT_MULTI, EXEC_WITHOUT_MULTI, EXECABORT,
-                      NESTED_MULTI, WATCH_IN_MULTI)
+from ..errors import (
+    DISCARD_WITHOUT_MULTI,
+    EXEC_WITHOUT_MULTI,
+    EXECABORT,
+    NESTED_MULTI,
+    WATCH_IN_MULTI,
+    CommandError,
+)
 from ..protocol import NULL_ARRAY, OK
 from .base import Command, registrar
 

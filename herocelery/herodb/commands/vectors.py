@@ -29,6 +29,7 @@ KIND = "vec"
 def _module() -> Any:
     try:
         import usearch.index  # noqa: F401  (the ANN library; checked here so errors are early)
+
         from .. import vectors
     except ImportError:
         raise CommandError(MISSING) from None

@@ -3,9 +3,11 @@ ZCOUNT, ZLEXCOUNT, ZRANK, ZREMRANGEBY*; score and lex bounds parsed as Redis 7 d
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from ..errors import CommandError, MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX
+from ..errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError
 from ..keyspace import ZSet
 from .base import Command, registrar, to_float, to_int
 from .zsets import _zset, with_scores
@@ -37,11 +39,12 @@ def score_slice(z: ZSet, lo: tuple[float, bool], hi: tuple[float, bool]) -> tupl
     elif lv == INF and not linc:
         start = len(order)
     else:
-        start = order.bisect_left((lv,) if linc else (math.nextafter(lv, INF),))
+        # (score, b"") sorts before every member of that score
+        start = order.bisect_left((lv, b"") if linc else (math.nextafter(lv, INF), b""))
     if hv == INF and hinc:
         stop = len(order)
     else:
-        stop = order.bisect_left((math.nextafter(hv, INF),) if hinc else (hv,))
+        stop = order.bisect_left((math.nextafter(hv, INF), b"") if hinc else (hv, b""))
     return start, max(start, stop)
 
 
@@ -71,6 +74,7 @@ def lex_slice(z: ZSet, lo: tuple[bytes | None, bool, int], hi: tuple[bytes | Non
             return 0
         if infinity > 0:
             return len(order)
+        assert value is not None  # only the infinities '-' and '+' carry no value
         if is_low:
             return order.bisect_left((score, value)) if inclusive else order.bisect_right((score, value))
         return order.bisect_right((score, value)) if inclusive else order.bisect_left((score, value))
@@ -80,19 +84,22 @@ def lex_slice(z: ZSet, lo: tuple[bytes | None, bool, int], hi: tuple[bytes | Non
 
 def zrange_generic(c: Any, key: bytes, a: bytes, b: bytes, by: str, rev: bool,
                    limit: tuple[int, int] | None, withscores: bool) -> Any:
+    span: Callable[[ZSet], tuple[int, int]] | None = None  # by score or lex: the slice of z
     if by == "score":
-        lo, hi = (parse_score_bound(b), parse_score_bound(a)) if rev else \
+        slo, shi = (parse_score_bound(b), parse_score_bound(a)) if rev else \
             (parse_score_bound(a), parse_score_bound(b))
+        span = partial(score_slice, lo=slo, hi=shi)
     elif by == "lex":
-        lo, hi = (parse_lex_bound(b), parse_lex_bound(a)) if rev else \
+        llo, lhi = (parse_lex_bound(b), parse_lex_bound(a)) if rev else \
             (parse_lex_bound(a), parse_lex_bound(b))
+        span = partial(lex_slice, lo=llo, hi=lhi)
     else:
         start, end = to_int(a), to_int(b)
     z = _zset(c.store, key)  # after the arguments: Redis reports a bad range first
     if z is None:
         return []
     n = len(z)
-    if by == "rank":
+    if span is None:
         if start < 0:
             start = max(0, n + start)
         if end < 0:
@@ -106,7 +113,7 @@ def zrange_generic(c: Any, key: bytes, a: bytes, b: bytes, by: str, rev: bool,
         else:
             pairs = list(z.order.islice(start, end + 1))
     else:
-        i, j = score_slice(z, lo, hi) if by == "score" else lex_slice(z, lo, hi)  # type: ignore[arg-type]
+        i, j = span(z)
         if limit is not None:
             offset, count = limit
             if offset < 0:

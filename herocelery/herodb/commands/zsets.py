@@ -6,15 +6,22 @@ import random
 from typing import Any
 
 from ..engine import block_or_timeout
-from ..errors import (CommandError, MUST_BE_POSITIVE, NAN_SCORE,
-                      NOT_FLOAT, SYNTAX, ZADD_GT_LT_NX, ZADD_INCR_PAIR, ZADD_NX_XX)
+from ..errors import (
+    MUST_BE_POSITIVE,
+    NAN_SCORE,
+    NOT_FLOAT,
+    SYNTAX,
+    ZADD_GT_LT_NX,
+    ZADD_INCR_PAIR,
+    ZADD_NX_XX,
+    CommandError,
+)
 from ..keyspace import Database, ZSet
-from .base import (INT64_MAX, Command, glob_match, numkeys_fn, registrar, to_float, to_int,
-                   to_ranged)
 from ..protocol import format_double
+from .base import INT64_MAX, Command, glob_match, numkeys_fn, registrar, to_float, to_int, to_ranged
 from .keys import parse_scan, scan_page
-from .randoms import picks
 from .lists import parse_timeout
+from .randoms import picks
 
 COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
@@ -23,7 +30,7 @@ INF = math.inf
 
 
 def _zset(store: Database, key: bytes) -> ZSet | None:
-    return store.get_typed(key, ZSet)  # type: ignore[no-any-return]
+    return store.get_typed(key, ZSet)
 
 
 def with_scores(c: Any, pairs: list[tuple[float, bytes]]) -> list[Any]:
@@ -287,7 +294,7 @@ def zcombine(c: Any, argv: list[bytes], at: int, op: str, withscores: list[bool]
     members = set(sources[0]).intersection(*sources[1:]) if inter else set().union(*sources)
     for m in members:
         acc: float | None = None
-        for src, w in zip(sources, weights):
+        for src, w in zip(sources, weights, strict=False):
             if m in src:
                 v = src[m] * w if w else 0.0
                 if math.isnan(v):

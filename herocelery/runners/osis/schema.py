@@ -107,7 +107,7 @@ def define(name: str, fields: Mapping[str, str], index: Iterable[str] = (),
         if fields[fname] not in SEARCHABLE:
             raise OsisError(f"model {name!r}, field {fname!r}: type {fields[fname]} cannot be "
                             "a fulltext field (str or list of str)")
-    cls = create_model(name, __base__=OsisModel, **spec)  # type: ignore[call-overload]
+    cls = create_model(name, __base__=OsisModel, **spec)
     cls.osis_name = name
     cls.osis_index = index
     cls.osis_fulltext = searched

@@ -31,7 +31,7 @@ def _find(fr: list[Any], slot: int, bids: list[int], name: str) -> dict[str, Any
         for b in bids:
             d = dyn.get(b)
             if d is not None and name in d:
-                return d  # type: ignore[no-any-return]
+                return d
     return None
 
 

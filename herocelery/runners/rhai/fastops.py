@@ -86,7 +86,7 @@ def make_binary(rt: Rt, op: str, left: tuple[str, Any], right: tuple[str, Any],
     args = {"ia": None, "ca": None, "La": None, "ib": None, "cb": None, "Lb": None}
     args[{"var": "ia", "box": "ia", "lit": "ca", "any": "La"}[lk]] = lv
     args[{"var": "ib", "box": "ib", "lit": "cb", "any": "Lb"}[rk]] = rv
-    return factory(rt=rt, pos=pos, slow=slow_binary, op=op, **args)  # type: ignore[no-any-return]
+    return factory(rt=rt, pos=pos, slow=slow_binary, op=op, **args)
 
 
 _acache: dict[tuple[str, bool], Callable[..., Any]] = {}
@@ -120,7 +120,7 @@ def make_compound_var(rt: Rt, op: str, slot: int, rhs: Callable[[list[Any]], Any
         ns: dict[str, Any] = {}
         exec(compile("\n".join(lines) + "\n", f"<rhai-assign {op}=>", "exec"), ns)
         factory = _acache[key] = ns["make"]
-    return factory(slot, rhs, rt, pos, slow_binary, op, clone)  # type: ignore[no-any-return]
+    return factory(slot, rhs, rt, pos, slow_binary, op, clone)
 
 
 def const_error(name: str, pos: tuple[int, int]) -> Callable[[list[Any]], None]:

@@ -231,7 +231,7 @@ class Gen:
         ns = dict(self.env)
         exec(compile(src, f"<rhai-gen {fname}>", "exec"), ns)
         self.last_ns = ns
-        return ns[fname]  # type: ignore[no-any-return]
+        return ns[fname]
 
 
 def binop_lines(g: Gen, op: str, a: tuple[str, bool], b: tuple[str, bool], target: str,

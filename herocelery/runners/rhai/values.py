@@ -123,7 +123,7 @@ def type_name(v: Any) -> str:
     if t is IRange:
         return "range=" if v.inclusive else "range"
     if t is RIter:
-        return v.kind  # type: ignore[no-any-return]
+        return v.kind
     if t is Timestamp:
         return "timestamp"
     if isinstance(v, bytearray):
@@ -197,7 +197,7 @@ def _to_display(v: Any) -> str:
     if isinstance(v, (bytes, bytearray)):
         return "[" + "".join(f"{b:02x}" for b in v) + "]"
     if t is RIter:
-        return v.kind  # type: ignore[no-any-return]
+        return v.kind
     if t is Timestamp:
         return "<timestamp>"
     return str(v)
@@ -233,12 +233,12 @@ def _guard(f: Any, v: Any) -> Any:
 
 def to_debug(v: Any) -> str:
     """Rhai's debug form: strings quoted, chars in single quotes, containers nested."""
-    return _guard(_to_debug, v)  # type: ignore[no-any-return]
+    return _guard(_to_debug, v)
 
 
 def to_display(v: Any) -> str:
     """Rhai's `to_string()` form: `42`, `3.5`, `true`, strings unquoted, `()`, `[1, "a"]`."""
-    return _guard(_to_display, v)  # type: ignore[no-any-return]
+    return _guard(_to_display, v)
 
 
 def to_json(v: Any) -> Any:

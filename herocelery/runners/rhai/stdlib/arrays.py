@@ -131,7 +131,7 @@ def chop(a: list[Any], n: int) -> None:
 @fn("pad", "array", "int", "any", rt=True)
 def pad(rt: Any, a: list[Any], n: int, v: Any) -> None:
     if rt.max_arr and n > rt.max_arr:
-        rt.check_arr(range(n))  # type: ignore[arg-type]
+        rt.check_arr(range(n))
     if n > len(a):
         rt.spend((n - len(a)) // 64)
         a.extend([clone(v) for _ in range(n - len(a))] if type(v) in (list, dict)
@@ -455,7 +455,7 @@ def zip_(rt: Any, a: list[Any], b: list[Any], f: FnPtr) -> list[Any]:
 
 @fn("concat", "array", "array", rt=True)
 def concat(rt: Any, a: list[Any], b: list[Any]) -> list[Any]:
-    return rt.check_arr(clone(a) + clone(b))  # type: ignore[no-any-return]
+    return rt.check_arr(clone(a) + clone(b))
 
 
 @fn("sum", "array")

@@ -20,12 +20,12 @@ def type_of(v: Any) -> str:
 
 @fn("to_string", "any", rt=True)
 def to_string(rt: Any, v: Any) -> str:
-    return rt.check_str("" if v is None else to_display(v))  # type: ignore[no-any-return]
+    return rt.check_str("" if v is None else to_display(v))
 
 
 @fn("to_debug", "any", rt=True)
 def to_debug_(rt: Any, v: Any) -> str:
-    return rt.check_str(to_debug(v))  # type: ignore[no-any-return]
+    return rt.check_str(to_debug(v))
 
 
 @fn("is_string", "any")
