@@ -100,10 +100,13 @@ class ConnState:
         if self.waiter is not None:
             flags = "b"
         age = int(time.time() - self.created)
-        return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd=0 name={self.name.decode(errors='replace')} "
+        name = self.name.decode(errors="replace")
+        multi = -1 if self.multi is None else len(self.multi)
+        cmd = self.last_cmd.decode(errors="replace").lower()
+        return (f"id={self.id} addr={self.addr} laddr={self.laddr} fd=0 name={name} "
                 f"age={age} idle=0 flags={flags} db={self.db} sub={len(self.channels)} "
-                f"psub={len(self.patterns)} ssub=0 multi={-1 if self.multi is None else len(self.multi)} "
+                f"psub={len(self.patterns)} ssub=0 multi={multi} "
                 f"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
-                f"tot-mem=0 events=r cmd={self.last_cmd.decode(errors='replace').lower()} user=default "
+                f"tot-mem=0 events=r cmd={cmd} user=default "
                 f"redir=-1 resp={self.proto} lib-name={self.lib_name.decode(errors='replace')} "
                 f"lib-ver={self.lib_ver.decode(errors='replace')}")

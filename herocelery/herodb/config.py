@@ -50,7 +50,8 @@ TABLE: dict[str, tuple] = {  # type: ignore[type-arg]
     'bind-source-addr': ('string', '', ''),
     'bio_cpulist': ('string', '', 'i'),
     'busy-reply-threshold': ('int', '5000', '', 0, 9223372036854775807),
-    'client-output-buffer-limit': ('special', 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', ''),
+    'client-output-buffer-limit': ('special', 'normal 0 0 0 slave 268435456 67108864 60 '
+                                   'pubsub 33554432 8388608 60', ''),
     'client-query-buffer-limit': ('int', '1073741824', 'm', 1048576, 9223372036854775807),
     'cluster-allow-pubsubshard-when-down': ('bool', 'yes', ''),
     'cluster-allow-reads-when-down': ('bool', 'no', ''),
@@ -115,7 +116,8 @@ TABLE: dict[str, tuple] = {  # type: ignore[type-arg]
     'maxmemory': ('int', '0', 'm', 0, 18446744073709551615),
     'maxmemory-clients': ('int', '0', 'm%', -100, 9223372036854775807),
     'maxmemory-eviction-tenacity': ('int', '10', '', 0, 100),
-    'maxmemory-policy': ('enum', 'noeviction', '', 'volatile-lru volatile-lfu volatile-random volatile-ttl allkeys-lru allkeys-lfu allkeys-random noeviction'),
+    'maxmemory-policy': ('enum', 'noeviction', '', 'volatile-lru volatile-lfu volatile-random '
+                         'volatile-ttl allkeys-lru allkeys-lfu allkeys-random noeviction'),
     'maxmemory-samples': ('int', '5', '', 1, 2147483647),
     'min-replicas-max-lag': ('int', '10', '', 0, 2147483647),
     'min-replicas-to-write': ('int', '0', '', 0, 2147483647),
@@ -180,7 +182,8 @@ TABLE: dict[str, tuple] = {  # type: ignore[type-arg]
     'stream-node-max-entries': ('int', '100', '', 0, 9223372036854775807),
     'supervised': ('enum', 'no', 'i', 'upstart systemd auto no'),
     'syslog-enabled': ('bool', 'no', 'i'),
-    'syslog-facility': ('enum', 'local0', 'i', 'user local0 local1 local2 local3 local4 local5 local6 local7'),
+    'syslog-facility': ('enum', 'local0', 'i',
+                        'user local0 local1 local2 local3 local4 local5 local6 local7'),
     'syslog-ident': ('string', 'redis', 'i'),
     'tcp-backlog': ('int', '511', 'i', 0, 2147483647),
     'tcp-keepalive': ('int', '300', '', 0, 2147483647),
@@ -349,7 +352,8 @@ def _check_special(name: str, value: str) -> str:
         if len(parts) != 3:
             raise ValueError("wrong number of arguments")
         if any(_integer(p) is None or not -2000 <= int(p) <= 2000 for p in parts):
-            raise ValueError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+            raise ValueError("Invalid oom-score-adj-values, elements must be between -2000 and "
+                             "2000.")
         return " ".join(parts)
     if name == "latency-tracking-info-percentiles":
         try:

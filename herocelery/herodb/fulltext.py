@@ -262,7 +262,8 @@ class FtIndex:
             result = searcher.search(tq, limit, count=True, offset=offset)
         labels = searcher.fast_field_values(LABEL_FIELD, [a for _, a in result.hits])
         by_label = self.by_label
-        return result.count, [(by_label[n], key) for n, (key, _) in zip(labels, result.hits, strict=False)]
+        return result.count, [(by_label[n], key)
+                              for n, (key, _) in zip(labels, result.hits, strict=False)]
 
     def compile(self, node: q.Node) -> Any:
         """A tantivy Query for a parsed query; FtError for a field the schema lacks or a

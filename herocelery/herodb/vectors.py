@@ -227,7 +227,8 @@ class VecSet:
     def _ann(self, query: np.ndarray, k: int) -> list[tuple[bytes, float]]:
         found = self.ann.search(query, k)
         return [(self.id_of[int(key)], float(d))
-                for key, d in zip(found.keys, found.distances, strict=False) if int(key) in self.id_of]
+                for key, d in zip(found.keys, found.distances, strict=False)
+                if int(key) in self.id_of]
 
     def _ann_filtered(self, query: np.ndarray, k: int, where: Predicate, matching: int
                       ) -> list[tuple[bytes, float]]:

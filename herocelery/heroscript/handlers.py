@@ -69,9 +69,9 @@ def schema_params(action: Action, schema: Any) -> Any:
         return schema.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = str(first["loc"][0]) if first.get("loc") else None
-        raise action.error(f"{action.full_name}: param {key!r}: {first['msg']}"
-                           if key else f"{action.full_name}: {first['msg']}", key) from None
+        where = str(first["loc"][0]) if first.get("loc") else None
+        raise action.error(f"{action.full_name}: param {where!r}: {first['msg']}"
+                           if where else f"{action.full_name}: {first['msg']}", where) from None
 
 
 class Registry:

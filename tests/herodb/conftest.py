@@ -47,7 +47,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
-    """A HeroDB and a redis-server side by side, for comparing replies: (HeroDB port, redis port)."""
+    """A HeroDB and a redis-server side by side, for comparing replies: (HeroDB port, redis
+    port)."""
     d = tmp_path_factory.mktemp("pair")
     hd = start_herodb(d / "data", "--appendfsync", "no", logs=d)
     rs = start_redis_server()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from compat import E
 
+BAD_BITFIELD_TYPE = ('ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is '
+                     'not supported but i64 is.')
+
 BITS = [
     ('SETBIT b 7 1', 0),
     ('SETBIT b 7 1', 1),
@@ -97,12 +100,13 @@ BITS = [
     ('BITFIELD bf OVERFLOW SAT SET u8 8 -1', [255]),
     ('BITFIELD bf OVERFLOW FAIL SET u8 8 300', [None]),
     ('BITFIELD bf OVERFLOW FAIL SET i8 8 -129', [None]),
-    ('BITFIELD bf SET i64 0 -1 GET i64 0 GET u63 1', [-9151595917793558528, -1, 9223372036854775807]),
+    ('BITFIELD bf SET i64 0 -1 GET i64 0 GET u63 1',
+     [-9151595917793558528, -1, 9223372036854775807]),
     ('BITFIELD bf INCRBY i64 0 -9223372036854775808', [9223372036854775807]),
     ('BITFIELD bf OVERFLOW SAT INCRBY i64 0 -9223372036854775808', [-1]),
-    ('BITFIELD bf GET u64 0', E('ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.')),
-    ('BITFIELD bf GET i65 0', E('ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.')),
-    ('BITFIELD bf GET x8 0', E('ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.')),
+    ('BITFIELD bf GET u64 0', E(BAD_BITFIELD_TYPE)),
+    ('BITFIELD bf GET i65 0', E(BAD_BITFIELD_TYPE)),
+    ('BITFIELD bf GET x8 0', E(BAD_BITFIELD_TYPE)),
     ('BITFIELD bf GET i8 -1', E('ERR bit offset is not an integer or out of range')),
     ('BITFIELD bf GET i8 #-1', E('ERR bit offset is not an integer or out of range')),
     ('BITFIELD bf OVERFLOW foo GET i8 0', E('ERR Invalid OVERFLOW type specified')),

@@ -18,7 +18,8 @@ def conf(**pairs: str) -> Any:
     want = {k.replace("_", "-").encode(): v.encode() for k, v in pairs.items()}
 
     def flat(v: Any) -> bool:
-        return isinstance(v, list) and dict(zip(v[::2], v[1::2], strict=False)) == want and len(v) == 2 * len(want)
+        return isinstance(v, list) and dict(zip(v[::2], v[1::2], strict=False)) == want \
+            and len(v) == 2 * len(want)
     return P(Check(flat, f"flat {want}"), want)
 
 
@@ -46,21 +47,25 @@ ERRORS = [
     ("CONFIG SET client-output-buffer-limit 'normal 1mb'", failed(
         "client-output-buffer-limit", "Wrong number of arguments in buffer limit configuration.")),
     ("CONFIG SET client-output-buffer-limit 'foo 1 1 1'", failed(
-        "client-output-buffer-limit", "Invalid client class specified in buffer limit configuration.")),
+        "client-output-buffer-limit",
+        "Invalid client class specified in buffer limit configuration.")),
     ("CONFIG SET client-output-buffer-limit 'normal x 1 1'", failed(
         "client-output-buffer-limit",
         "Error in hard, soft or soft_seconds setting in buffer limit configuration.")),
     ("CONFIG SET save 1", failed("save", "Invalid save parameters")),
     ("CONFIG SET notify-keyspace-events Q", failed(
         "notify-keyspace-events", "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")),
-    ("CONFIG SET oom-score-adj-values '1 2'", failed("oom-score-adj-values", "wrong number of arguments")),
+    ("CONFIG SET oom-score-adj-values '1 2'",
+     failed("oom-score-adj-values", "wrong number of arguments")),
     ("CONFIG SET maxmemory-clients 200%", failed(
         "maxmemory-clients", "percentage argument must be less or equal to 100")),
     ("CONFIG SET shutdown-on-sigint 'nosave save'", failed(
         "shutdown-on-sigint", "shutdown options SAVE and NOSAVE can't be used simultaneously")),
     ("CONFIG SET proto-max-bulk-len 1000", failed(
-        "proto-max-bulk-len", "argument must be between 1048576 and 9223372036854775807 inclusive")),
-    ("CONFIG SET nonexistent 1", E("ERR Unknown option or number of arguments for CONFIG SET - 'nonexistent'")),
+        "proto-max-bulk-len",
+        "argument must be between 1048576 and 9223372036854775807 inclusive")),
+    ("CONFIG SET nonexistent 1",
+     E("ERR Unknown option or number of arguments for CONFIG SET - 'nonexistent'")),
     ("CONFIG SET hz 20 nonexistent 1", E("ERR Unknown option")),
     ("CONFIG GET hz", conf(hz="10")),  # nothing of a failed CONFIG SET was applied
     ("CONFIG REWRITE", E("ERR The server is running without a config file")),
@@ -73,12 +78,14 @@ TUNING = [
     ("CONFIG GET hash-max-*", conf(hash_max_listpack_entries="1000", hash_max_listpack_value="64",
                                    hash_max_ziplist_entries="1000", hash_max_ziplist_value="64")),
     ("CONFIG SET hash-max-listpack-entries 512", "OK"),
-    ("CONFIG SET set-max-intset-entries 1024 zset-max-ziplist-value 32 lazyfree-lazy-eviction yes", "OK"),
+    ("CONFIG SET set-max-intset-entries 1024 zset-max-ziplist-value 32 "
+     "lazyfree-lazy-eviction yes", "OK"),
     ("CONFIG GET set-max-intset-entries", conf(set_max_intset_entries="1024")),
     ("CONFIG GET zset-max-*", conf(zset_max_listpack_entries="128", zset_max_listpack_value="32",
                                    zset_max_ziplist_entries="128", zset_max_ziplist_value="32")),
     ("CONFIG GET lazyfree-lazy-eviction", conf(lazyfree_lazy_eviction="yes")),
-    ("CONFIG SET set-max-intset-entries 512 zset-max-ziplist-value 64 lazyfree-lazy-eviction NO", "OK"),
+    ("CONFIG SET set-max-intset-entries 512 zset-max-ziplist-value 64 "
+     "lazyfree-lazy-eviction NO", "OK"),
     ("CONFIG GET lazyfree-lazy-eviction", conf(lazyfree_lazy_eviction="no")),
     ("CONFIG SET list-compress-depth 2", "OK"),
     ("CONFIG GET list-*", conf(list_compress_depth="2", list_max_listpack_size="-2",

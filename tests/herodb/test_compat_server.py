@@ -141,7 +141,8 @@ SCRIPTING = [
     ("EVAL 'return redis.call(\"GET\", \"nokey\")' 0", None),
     ("EVAL 'return type(redis.call(\"GET\", \"nokey\"))' 0", b"boolean"),
     ("EVAL 'return redis.call(\"INCRBY\", KEYS[1], 5)' 1 n", 5),
-    ("EVAL 'redis.call(\"RPUSH\", KEYS[1], \"a\", \"b\"); return redis.call(\"LRANGE\", KEYS[1], 0, -1)' 1 l",
+    ("EVAL 'redis.call(\"RPUSH\", KEYS[1], \"a\", \"b\"); "
+     "return redis.call(\"LRANGE\", KEYS[1], 0, -1)' 1 l",
      [b"a", b"b"]),
     ("EVAL 'return redis.call(\"HGETALL\", KEYS[1])' 1 nohash", []),
     ("EVAL 'return redis.call(\"LPUSH\", KEYS[1], \"x\")' 1 key", E("WRONGTYPE")),
@@ -210,7 +211,8 @@ def test_script_errors_name_their_line_and_pcall_sees_the_error_text(run):
         ("EVAL 'local x = 1\n\nlocal y = redis.call(\"INCR\", KEYS[1])\nreturn y' 1 str",
          E(f"{incr} script: 5468e41b458145f7348f71c79864bc53ae1c7137, on @user_script:3.")),
         ("EVAL 'local ok, e = pcall(redis.call, \"INCR\", KEYS[1])\n"
-         "return {tostring(ok), type(e), tostring(e)}' 1 str", [b"false", b"string", incr.encode()]),
+         "return {tostring(ok), type(e), tostring(e)}' 1 str",
+         [b"false", b"string", incr.encode()]),
         ("EVAL 'local ok, e = pcall(redis.call, \"INCR\", KEYS[1])\nerror(e)' 1 str",
          E(f"ERR user_script:2: {incr} script: bbb6536db7e1ce4fd84cfcb573007004be06790d, "
            "on @user_script:2.")),

@@ -139,7 +139,8 @@ frames = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=frames)
 def test_random_frames_never_stop_the_server(herodb: ThreadHandle, bystander: redis.Redis,
                                              payload: bytes) -> None:

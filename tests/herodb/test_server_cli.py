@@ -14,7 +14,8 @@ from support import free_port, wait_for
 SERVE = [sys.executable, "-m", "herocelery.herodb", "serve"]
 
 
-def test_serve_prints_its_port_listens_on_a_unix_socket_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_serve_prints_its_port_listens_on_a_unix_socket_and_stops_on_sigterm(tmp_path: Path
+                                                                             ) -> None:
     sock = tmp_path / "h.sock"
     proc = subprocess.Popen([*SERVE, "--port", "0", "--unix-socket", str(sock)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -142,7 +142,8 @@ def test_inline_commands_as_telnet_sends_them(herodb: ThreadHandle) -> None:
 @pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli is not installed")
 def test_redis_cli_commands_and_stdin(herodb: ThreadHandle) -> None:
     cli = ["redis-cli", "-p", str(herodb.port)]
-    assert subprocess.run([*cli, "SET", "c", "v"], capture_output=True, timeout=10).stdout == b"OK\n"
+    done = subprocess.run([*cli, "SET", "c", "v"], capture_output=True, timeout=10)
+    assert done.stdout == b"OK\n"
     out = subprocess.run(cli, input=b"INCR n\nINCR n\nGET c\n", capture_output=True, timeout=10)
     assert out.stdout.split() == [b"1", b"2", b"v"]
     out = subprocess.run([*cli, "-3", "HELLO", "3"], capture_output=True, timeout=10)

@@ -71,7 +71,8 @@ def test_example_session_include_site() -> None:
 
 
 def test_example_calendar_and_task() -> None:
-    text = """!!calendar.create when:'+1d' name:'cloud_sync' descr:'discuss cloud product' attendees:'jan,alex'
+    text = """!!calendar.create when:'+1d' name:'cloud_sync' descr:'discuss cloud product' \
+attendees:'jan,alex'
 !!task.create title:'Write specs' name:'write_specs' due:'+2d' assignee:'jan' duration:'1h'
 """
     a, b = parse(text)

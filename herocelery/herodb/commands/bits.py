@@ -153,7 +153,8 @@ def bitpos(c: Any, argv: list[bytes]) -> Any:
         start = to_int(argv[3])
         if n == 6:
             unit_bits = _unit(argv[5])
-        end = to_int(argv[4]) if end_given else (len(value) * 8 + 7 if unit_bits else len(value) - 1)
+        last = len(value) * 8 + 7 if unit_bits else len(value) - 1
+        end = to_int(argv[4]) if end_given else last
         rng = _bit_range(len(value), start, end, unit_bits)
     if rng is None:
         return -1

@@ -45,8 +45,8 @@ def blmove(c: Any, argv: list[bytes]) -> Any:
     if value is not None:
         c.effects = [_move_effect(argv[1], argv[2], from_left, to_left)]
         return value
-    return block_or_timeout(c, [argv[1]], timeout, _serve_move(argv[1], argv[2], from_left, to_left),
-                            None)
+    return block_or_timeout(c, [argv[1]], timeout,
+                            _serve_move(argv[1], argv[2], from_left, to_left), None)
 
 
 @command("BRPOPLPUSH", 4, "write blocking", keys=(1, 2, 1))

@@ -80,7 +80,8 @@ def hello(c: Any, argv: list[bytes]) -> Any:
             name = argv[i + 1]
             i += 2
         else:
-            raise CommandError(f"ERR Syntax error in HELLO option '{argv[i].decode(errors='replace')}'")
+            option = argv[i].decode(errors="replace")
+            raise CommandError(f"ERR Syntax error in HELLO option '{option}'")
     if name is not None:
         _check_name(name)
         c.name = name
@@ -107,7 +108,8 @@ def reset(c: Any, argv: list[bytes]) -> Any:
 
 def _check_name(name: bytes) -> None:
     if any(ch <= 32 or ch > 126 for ch in name):
-        raise CommandError("ERR Client names cannot contain spaces, newlines or special characters.")
+        raise CommandError("ERR Client names cannot contain spaces, newlines or special "
+                           "characters.")
 
 
 @command("CLIENT", -2, "")
@@ -139,7 +141,8 @@ def client(c: Any, argv: list[bytes]) -> Any:
             clients = [x for x in clients if x.id in ids]
         elif n != 2:
             if n == 4 and argv[2].upper() == b"TYPE":
-                clients = [x for x in clients if (argv[3].lower() == b"pubsub") == bool(x.subscribed)]
+                pubsub = argv[3].lower() == b"pubsub"
+                clients = [x for x in clients if pubsub == bool(x.subscribed)]
             else:
                 raise CommandError(SYNTAX)
         return "".join(x.info_line() + "\n" for x in clients).encode()

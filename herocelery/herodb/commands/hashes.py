@@ -21,7 +21,8 @@ def _hash(c: Any, key: bytes) -> dict[bytes, bytes] | None:
 @command("HSET", -4, "write fast", keys=(1, 1, 1))
 def hset(c: Any, argv: list[bytes]) -> Any:
     if len(argv) % 2:
-        raise CommandError(f"ERR wrong number of arguments for '{argv[0].decode().lower()}' command")
+        name = argv[0].decode().lower()
+        raise CommandError(f"ERR wrong number of arguments for '{name}' command")
     h = c.store.get_or_create(argv[1], dict)
     added = 0
     for i in range(2, len(argv), 2):

@@ -88,7 +88,8 @@ def _expire(c: Any, argv: list[bytes], unit_ms: int, absolute: bool) -> int:
     amount = to_int(argv[2])
     flags = {a.upper() for a in argv[3:]}
     if not flags <= {b"NX", b"XX", b"GT", b"LT"}:
-        raise CommandError(f"ERR Unsupported option {argv[3 + [a.upper() in (b'NX', b'XX', b'GT', b'LT') for a in argv[3:]].index(False)].decode(errors='replace')}")
+        bad = next(a for a in argv[3:] if a.upper() not in (b"NX", b"XX", b"GT", b"LT"))
+        raise CommandError(f"ERR Unsupported option {bad.decode(errors='replace')}")
     if b"NX" in flags and (flags & {b"XX", b"GT", b"LT"}):
         raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
     if b"GT" in flags and b"LT" in flags:
@@ -205,7 +206,8 @@ def scan_page(items: Iterable[Any], cursor: int, count: int,
 
 
 def parse_scan(argv: list[bytes], start: int, allow_type: bool = False,
-               extra: Iterable[bytes] = ()) -> tuple[int, bytes | None, int, bytes | None, set[bytes]]:
+               extra: Iterable[bytes] = ()
+               ) -> tuple[int, bytes | None, int, bytes | None, set[bytes]]:
     """cursor, MATCH pattern, COUNT, TYPE, flags from ``argv[start:]`` (start = cursor index)."""
     try:
         cursor = int(argv[start])
@@ -382,7 +384,8 @@ def encoding(value: Any, config: Any = None) -> bytes:
             return b"int"
         return b"embstr" if len(value) <= 44 else b"raw"
     if t is dict:
-        entries, size = limit("hash-max-listpack-entries", 512), limit("hash-max-listpack-value", 64)
+        entries = limit("hash-max-listpack-entries", 512)
+        size = limit("hash-max-listpack-value", 64)
         small = len(value) <= entries and all(len(k) <= size and len(v) <= size
                                               for k, v in value.items())
         return b"listpack" if small else b"hashtable"

@@ -88,7 +88,8 @@ def rpushx(c: Any, argv: list[bytes]) -> Any:
 
 def _pop(c: Any, argv: list[bytes], left: bool) -> Any:
     if len(argv) > 3:
-        raise CommandError(f"ERR wrong number of arguments for '{argv[0].decode().lower()}' command")
+        name = argv[0].decode().lower()
+        raise CommandError(f"ERR wrong number of arguments for '{name}' command")
     count: int | None = None
     if len(argv) == 3:
         count = to_int(argv[2], MUST_BE_POSITIVE)
@@ -246,7 +247,8 @@ def lpos(c: Any, argv: list[bytes]) -> Any:
             rank = to_ranged(argv[i + 1], -INT64_MAX, INT64_MAX)  # (Redis 7.2; 7.0 overflows)
             if rank == 0:
                 raise CommandError("ERR RANK can't be zero: use 1 to start from the first match, "
-                                   "2 from the second ... or use negative to start from the end of the list")
+                                   "2 from the second ... or use negative to start from the end "
+                                   "of the list")
         elif opt == b"COUNT":
             count = to_int(argv[i + 1], "ERR COUNT can't be negative")  # Redis' text
             if count < 0:
@@ -309,7 +311,8 @@ def move(store: Database, src: bytes, dst: bytes, from_left: bool, to_left: bool
 
 
 def _move_effect(src: bytes, dst: bytes, from_left: bool, to_left: bool) -> list[bytes]:
-    return [b"LMOVE", src, dst, b"LEFT" if from_left else b"RIGHT", b"LEFT" if to_left else b"RIGHT"]
+    return [b"LMOVE", src, dst, b"LEFT" if from_left else b"RIGHT",
+            b"LEFT" if to_left else b"RIGHT"]
 
 
 @command("LMOVE", 5, "write", keys=(1, 2, 1))
@@ -348,7 +351,8 @@ def _pop_effect(key: bytes, left: bool, count: int | None) -> list[bytes]:
     return effect
 
 
-def parse_mpop(argv: list[bytes], start: int, sides: dict[bytes, bool]) -> tuple[list[bytes], bool, int]:
+def parse_mpop(argv: list[bytes], start: int, sides: dict[bytes, bool]
+               ) -> tuple[list[bytes], bool, int]:
     """keys, side, count from ``numkeys key... SIDE [COUNT n]`` at ``argv[start]``."""
     numkeys = to_int(argv[start], NUMKEYS_POSITIVE)
     if numkeys <= 0:

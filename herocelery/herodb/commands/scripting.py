@@ -1,4 +1,5 @@
-"""Lua scripting: EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT (LOAD EXISTS FLUSH KILL), via lupa's Lua 5.1.
+"""Lua scripting: EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT (LOAD EXISTS FLUSH KILL), via lupa's
+Lua 5.1.
 
 Scripts see KEYS, ARGV and the ``redis`` table (call, pcall, error_reply, status_reply, sha1hex,
 log, setresp, set_repl, replicate_commands) plus ``cjson``. Replies convert as Redis documents:
@@ -26,12 +27,15 @@ COMMANDS: list[Command] = []
 command = registrar(COMMANDS)
 
 PRELUDE = r"""
-local py_call, py_pcall, py_error_value, py_sha1, py_json_encode, py_json_decode, py_bitop, py_tick = ...
-local error, type, pairs, rawget, rawset, setmetatable, debug = error, type, pairs, rawget, rawset, setmetatable, debug
+local py_call, py_pcall, py_error_value, py_sha1, py_json_encode, py_json_decode, py_bitop,
+  py_tick = ...
+local error, type, pairs, rawget, rawset, setmetatable, debug =
+  error, type, pairs, rawget, rawset, setmetatable, debug
 local select, raw_pcall, raw_xpcall = select, pcall, xpcall
 redis = {}
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
-redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
+  0, 1, 2, 2, 3
 -- redis.call is the Python callable itself: no Lua frame in between (cheaper, and a tail call
 -- `return redis.call(...)` keeps the script's frame, so an error knows its line). Its errors
 -- are Python exceptions; as in Redis 7.0, pcall hands scripts their text and an xpcall
@@ -66,11 +70,15 @@ function redis.set_repl(v) end
 function redis.replicate_commands() return true end
 function redis.breakpoint() return false end
 function redis.debug() end
-local function tobit(x) x = x % 4294967296 if x >= 2147483648 then x = x - 4294967296 end return x end
+local function tobit(x)
+  x = x % 4294967296 if x >= 2147483648 then x = x - 4294967296 end return x
+end
 bit = {tobit = tobit,
-  band = function(a, ...) for _, b in ipairs({...}) do a = py_bitop(0, a, b) end return tobit(a) end,
+  band = function(a, ...)
+    for _, b in ipairs({...}) do a = py_bitop(0, a, b) end return tobit(a) end,
   bor = function(a, ...) for _, b in ipairs({...}) do a = py_bitop(1, a, b) end return tobit(a) end,
-  bxor = function(a, ...) for _, b in ipairs({...}) do a = py_bitop(2, a, b) end return tobit(a) end,
+  bxor = function(a, ...)
+    for _, b in ipairs({...}) do a = py_bitop(2, a, b) end return tobit(a) end,
   bnot = function(a) return tobit(-1 - a) end,
   lshift = function(a, n) return tobit(py_bitop(3, a, n)) end,
   rshift = function(a, n) return tobit(py_bitop(4, a, n)) end,
@@ -261,7 +269,8 @@ class Lua:
                 if isinstance(a, bytes):
                     argv.append(a)
                 elif isinstance(a, bool) or not isinstance(a, (int, float)):
-                    return ReplyError("ERR Lua redis lib command arguments must be strings or integers")
+                    return ReplyError("ERR Lua redis lib command arguments must be strings or "
+                                      "integers")
                 else:
                     argv.append(format_double(float(a)).encode() if isinstance(a, float)
                                 else str(a).encode())

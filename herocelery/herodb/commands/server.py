@@ -173,7 +173,8 @@ def command_(c: Any, argv: list[bytes]) -> Any:
         return [_info(table[n.decode(errors="replace").upper()])
                 if n.decode(errors="replace").upper() in table else None for n in names]
     if sub == b"DOCS":
-        wanted = [n.decode(errors="replace").lower() for n in argv[2:]] or [n.lower() for n in table]
+        wanted = [n.decode(errors="replace").lower() for n in argv[2:]] \
+            or [n.lower() for n in table]
         docs: dict[bytes, Any] = {}
         for name in wanted:
             if name.upper() in table:
@@ -252,7 +253,8 @@ def render_info(c: Any, wanted: set[str]) -> str:
                   ("expired_keys", engine.stat_expired), ("evicted_keys", 0),
                   ("total_error_replies", engine.stat_errors)],
         "replication": [("role", "master"), ("connected_slaves", 0)],
-        "cpu": [("used_cpu_sys", f"{usage.ru_stime:.6f}"), ("used_cpu_user", f"{usage.ru_utime:.6f}")],
+        "cpu": [("used_cpu_sys", f"{usage.ru_stime:.6f}"),
+                ("used_cpu_user", f"{usage.ru_utime:.6f}")],
         "modules": [],
         "commandstats": [(f"cmdstat_{name.lower()}",
                           f"calls={n},usec=0,usec_per_call=0.00,rejected_calls={rej},"

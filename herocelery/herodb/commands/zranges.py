@@ -75,9 +75,10 @@ def lex_slice(z: ZSet, lo: tuple[bytes | None, bool, int], hi: tuple[bytes | Non
         if infinity > 0:
             return len(order)
         assert value is not None  # only the infinities '-' and '+' carry no value
+        at = (score, value)
         if is_low:
-            return order.bisect_left((score, value)) if inclusive else order.bisect_right((score, value))
-        return order.bisect_right((score, value)) if inclusive else order.bisect_left((score, value))
+            return order.bisect_left(at) if inclusive else order.bisect_right(at)
+        return order.bisect_right(at) if inclusive else order.bisect_left(at)
     start, stop = position(lo, True), position(hi, False)
     return start, max(start, stop)
 
@@ -162,7 +163,8 @@ def parse_range_options(argv: list[bytes], start: int, allow_by: bool
 def zrange(c: Any, argv: list[bytes]) -> Any:
     by, rev, limit, withscores = parse_range_options(argv, 4, True)
     if limit is not None and by is None:
-        raise CommandError("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+        raise CommandError("ERR syntax error, LIMIT is only supported in combination with either "
+                           "BYSCORE or BYLEX")
     if withscores and by == "lex":
         raise CommandError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
     return zrange_generic(c, argv[1], argv[2], argv[3], by or "rank", rev, limit, withscores)

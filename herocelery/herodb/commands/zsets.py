@@ -1,4 +1,5 @@
-"""Sorted set commands: ZADD ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES) ZPOP* BZPOP* ZUNIONSTORE ..."""
+"""Sorted set commands: ZADD ZRANGE (BYSCORE BYLEX REV LIMIT WITHSCORES) ZPOP* BZPOP*
+ZUNIONSTORE ..."""
 from __future__ import annotations
 
 import math
@@ -80,7 +81,8 @@ def zadd(c: Any, argv: list[bytes]) -> Any:
             if math.isnan(score):
                 store.drop_if_empty(argv[1], z)
                 raise CommandError(NAN_SCORE)
-        if old is not None and ((b"GT" in flags and score <= old) or (b"LT" in flags and score >= old)):
+        if old is not None and ((b"GT" in flags and score <= old)
+                                or (b"LT" in flags and score >= old)):
             continue
         result = score
         if old is None:
@@ -251,7 +253,8 @@ def zcombine(c: Any, argv: list[bytes], at: int, op: str, withscores: list[bool]
     with WEIGHTS / AGGREGATE (not for diff) and, when ``withscores`` is given, WITHSCORES."""
     numkeys = to_int(argv[at])
     if numkeys <= 0:
-        raise CommandError(f"ERR at least 1 input key is needed for '{argv[0].decode().lower()}' command")
+        name = argv[0].decode().lower()
+        raise CommandError(f"ERR at least 1 input key is needed for '{name}' command")
     keys = argv[at + 1:at + 1 + numkeys]
     if len(keys) < numkeys:
         raise CommandError(SYNTAX)
@@ -279,9 +282,11 @@ def zcombine(c: Any, argv: list[bytes], at: int, op: str, withscores: list[bool]
         elif op == "diff":
             raise CommandError(SYNTAX)
         elif opt == b"WEIGHTS" and i + numkeys < len(argv):
-            weights = [to_float(w, "ERR weight value is not a float") for w in argv[i + 1:i + 1 + numkeys]]
+            weights = [to_float(w, "ERR weight value is not a float")
+                       for w in argv[i + 1:i + 1 + numkeys]]
             i += numkeys + 1
-        elif opt == b"AGGREGATE" and i + 1 < len(argv) and argv[i + 1].upper() in (b"SUM", b"MIN", b"MAX"):
+        elif opt == b"AGGREGATE" and i + 1 < len(argv) \
+                and argv[i + 1].upper() in (b"SUM", b"MIN", b"MAX"):
             aggregate = argv[i + 1].upper()
             i += 2
         else:
