@@ -26,9 +26,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import redis
 
@@ -179,7 +179,7 @@ def main() -> None:
     lines = [
         "# HeroDB vs redis-server",
         "",
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
         f" load average at start {os.getloadavg()[0]:.1f} (the machine is shared)",
         f"- redis-benchmark -t {TESTS} (and {', '.join(' '.join(v) for v in CUSTOM.values())}"

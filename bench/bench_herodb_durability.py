@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 POLICIES = ("always", "everysec", "no")
@@ -120,7 +120,7 @@ def main() -> None:
         redis = measure("redis-server", policy, args.requests, args.repeats)
         rows.append((policy, hero, redis))
         print(policy, hero, redis, flush=True)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# HeroDB durability cost: SET throughput by appendfsync policy",
         "",

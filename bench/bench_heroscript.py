@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from herocelery.heroscript import parse
 from herocelery.heroscript._accel import accelerated
@@ -97,7 +97,7 @@ def main() -> None:
     sum(range(10**7))
     calib = time.process_time() - c0
     peaks = {name: peak_memory(text, pure) for name, pure in paths.items()}
-    print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: "
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: "
           f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores; "
           f"Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f}; "
           f"calibration sum(range(1e7)) {calib:.3f} s CPU")

@@ -37,6 +37,7 @@ def plain_run(url: str, n: int, conc: int, same_config: bool) -> float:
     os.environ.update({k: env[k] for k in ("PLAIN_BROKER", "PLAIN_COUNTER",
                                              "PLAIN_SAME_CONFIG")})
     import importlib
+
     import plain_app
     importlib.reload(plain_app)
     counter = redis.Redis.from_url(url + "/9")

@@ -10,7 +10,8 @@ import math
 import platform
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from herocelery.runners.rhai import Engine, Limits
 
@@ -161,13 +162,13 @@ def main() -> None:
     engine = Engine(Limits(max_call_levels=256))
     rows, ratios = [], []
     for name, script, py in CASES:
-        rt_s, py_s, ratio = measure(lambda: engine.evaluate(script), py, args.repeats)
+        rt_s, py_s, ratio = measure(lambda script=script: engine.evaluate(script), py, args.repeats)
         ratios.append(ratio)
         rows.append((name, rt_s, py_s, ratio))
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     extra = []
     for name, script, py in EXTRA:
-        extra.append((name, *measure(lambda: engine.evaluate(
+        extra.append((name, *measure(lambda script=script: engine.evaluate(
             script, scope={"INPUTS": {"orders": ORDERS}}), py, args.repeats)))
     head = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, 2 cores, "
             f"{platform.machine()}, Python {platform.python_version()}, "

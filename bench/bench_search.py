@@ -31,8 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import redis
@@ -250,7 +251,7 @@ def bench_vec(n: int, n_queries: int, rng: np.random.Generator) -> dict[str, Any
     r.execute_command("VEC.SEARCH", "bench", 10, queries[0].tobytes())
     while True:
         info = r.execute_command("VEC.INFO", "bench")
-        if dict(zip(info[::2], info[1::2]))[b"index_built"]:
+        if dict(zip(info[::2], info[1::2], strict=False))[b"index_built"]:
             break
         r.ping()  # the server keeps answering during the build
         time.sleep(0.1)
@@ -284,7 +285,7 @@ def bench_vec(n: int, n_queries: int, rng: np.random.Generator) -> dict[str, Any
 
 
 def report(ft: dict[str, Any], vec: dict[str, Any], load: str) -> str:
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""# Full-text and vector search (bench/bench_search.py)
 
 `python bench/bench_search.py --docs {ft['docs']} --vectors {vec['vectors']} --queries {ft['queries']}`

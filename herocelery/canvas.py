@@ -10,7 +10,8 @@ carried inside messages, no result backend polling (DESIGN.md §10 lists why eac
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.canvas import Signature
@@ -50,7 +51,7 @@ def runner_batch(app: Celery, job_ids: Sequence[str], node: str, runner: str, fl
                          argsrepr=f"flow={flow_id} jobs={','.join(names)[:200]}")
 
 
-def job_task_id(job: "Job", generation: int | None = None) -> str:
+def job_task_id(job: Job, generation: int | None = None) -> str:
     """The Celery id of a job's runner task: the same for one dispatch of the job (a second
     admission of the same batch sends the same id), a new one for every re-dispatch (the
     generation only grows), so a cancel's revoked ids never match a later run. Pure."""
@@ -58,7 +59,7 @@ def job_task_id(job: "Job", generation: int | None = None) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{job.id}:{gen}"))
 
 
-def batch_task_id(jobs: Sequence["Job"]) -> str:
+def batch_task_id(jobs: Sequence[Job]) -> str:
     """The Celery id of a runner message carrying several jobs, from their ids and
     generations. Pure."""
     return str(uuid.uuid5(uuid.NAMESPACE_OID, ",".join(f"{j.id}:{j.generation}" for j in jobs)))

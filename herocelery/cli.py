@@ -71,7 +71,7 @@ def cli(ctx: click.Context, config_file: str | None, broker_url: str | None,
                                 "api_key": api_key}
 
 
-def settings_from(ctx: click.Context, **overrides: Any) -> "Settings":
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     """Build the one Settings object from the root options, the environment and flags."""
     from .settings import Settings
     root = ctx.find_root()
@@ -81,12 +81,13 @@ def settings_from(ctx: click.Context, **overrides: Any) -> "Settings":
     return Settings.load(file=file, **args)
 
 
-def _redis_errors() -> tuple[type[BaseException], ...]:
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """What an unreachable or failing server raises (redis imported only when one came)."""
     try:
         import redis
     except ImportError:  # pragma: no cover
-        return ()
-    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        return (OSError,)
+    return (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def _connection_problem(exc: BaseException) -> str:
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     except HeroCeleryError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(exc.exit_code)
-    except (OSError, *_redis_errors()) as exc:  # an unreachable or failing server
+    except _connection_errors() as exc:  # an unreachable or failing server
         click.secho(f"error: {_connection_problem(exc)}", fg="red", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

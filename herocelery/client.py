@@ -21,7 +21,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import HeroCeleryError
 
@@ -39,7 +40,7 @@ class ApiError(HeroCeleryError):
         self.code, self.data = code, data
 
 
-def local_api(settings: "Settings") -> tuple[str, str | None]:
+def local_api(settings: Settings) -> tuple[str, str | None]:
     """(API URL, API key) of the installation on this machine (`herocelery.local`): the
     running `up`'s API, else the configured address; the configured key, else the data
     directory's admin key."""
@@ -57,7 +58,7 @@ class HeroClient:
     see the module docstring; `settings` then says where it is, default: the environment)."""
 
     def __init__(self, url: str | None = None, *, api_key: str | None = None,
-                 timeout_s: float = 30.0, settings: "Settings | None" = None) -> None:
+                 timeout_s: float = 30.0, settings: Settings | None = None) -> None:
         if url is None:
             if settings is None:
                 from .settings import Settings

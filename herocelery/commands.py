@@ -48,7 +48,7 @@ def run_cmd(ctx: click.Context, target: str, as_json: bool, timeout: float | Non
             stack.callback(cluster.stop)
             with _spinner("starting workers", as_json):
                 cluster.start()
-            from .reconciler import Reconciler   # the coordinator side: this process
+            from .reconciler import Reconciler  # the coordinator side: this process
             stack.callback(Reconciler(settings).start_thread().stop)
         handle = submit_spec(valid, settings)
         stack.callback(handle.close)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 import networkx as nx
 
 from .errors import FlowError
-from .models import FAILED_JOB, FlowSpec, FlowStatus, JobStatus, TERMINAL_JOB
+from .models import FAILED_JOB, TERMINAL_JOB, FlowSpec, FlowStatus, JobStatus
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -58,7 +58,7 @@ def checked(spec: "FlowSpec | ValidFlow", settings: "Settings") -> ValidFlow:
 
 
 def validate(spec: FlowSpec, *, runner_types: Iterable[str], max_jobs: int,
-             max_script_bytes: int) -> nx.DiGraph:
+             max_script_bytes: int) -> nx.DiGraph[str]:
     """Check a flow before anything is stored; return its graph (edge: prerequisite -> job).
 
     Raises FlowError naming the flow, the job and the field.
@@ -69,7 +69,7 @@ def validate(spec: FlowSpec, *, runner_types: Iterable[str], max_jobs: int,
     if len(spec.jobs) > max_jobs:
         raise FlowError(f"{where}: {len(spec.jobs)} jobs, over the limit of {max_jobs}")
     known = set(runner_types)
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(spec.jobs)
     for name, job in spec.jobs.items():
         if job.runner not in known:

@@ -382,7 +382,7 @@ class Cluster:
     def procs(self) -> list[Proc]:
         return self.group.procs
 
-    def start(self, timeout_s: float = 60.0) -> "Cluster":
+    def start(self, timeout_s: float = 60.0) -> Cluster:
         """Start every node's supervisor and wait until each managed runner answers pings;
         ConfigError (everything stopped) when that fails."""
         try:
@@ -416,7 +416,7 @@ class Cluster:
         self.group.stop(timeout_s)
         self.supervisors.clear()
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -26,10 +26,11 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from .errors import NotRunning
@@ -65,7 +66,7 @@ class UpState:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "UpState":
+    def from_json(cls, data: Mapping[str, Any]) -> UpState:
         return cls(pid=int(data["pid"]), broker_url=str(data["broker_url"]),
                    store_url=str(data["store_url"]), api_url=str(data.get("api_url") or ""),
                    flower_url=str(data.get("flower_url") or ""),

@@ -157,7 +157,7 @@ class Job(BaseModel):
         return out
 
     @classmethod
-    def from_hash(cls, raw: dict[str, str]) -> "Job":
+    def from_hash(cls, raw: dict[str, str]) -> Job:
         data: dict[str, Any] = dict(raw)
         for key in cls.JSON_FIELDS:
             if key in data:
@@ -188,7 +188,7 @@ class FlowRecord(BaseModel):
         return {k: str(v) for k, v in data.items() if v is not None}
 
     @classmethod
-    def from_hash(cls, raw: dict[str, str]) -> "FlowRecord":
+    def from_hash(cls, raw: dict[str, str]) -> FlowRecord:
         data: dict[str, Any] = dict(raw)
         data["jobs"] = json.loads(data.get("jobs", "{}"))
         return cls.model_validate(data)

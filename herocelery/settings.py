@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -78,7 +79,7 @@ class Settings:
     # ---- construction ---------------------------------------------------------------
     @classmethod
     def load(cls, *, file: str | Path | None = None, env: Mapping[str, str] | None = None,
-             **overrides: Any) -> "Settings":
+             **overrides: Any) -> Settings:
         """Defaults < file < environment (HEROCELERY_*) < explicit overrides (flags)."""
         values: dict[str, Any] = {}
         env = os.environ if env is None else env
@@ -126,7 +127,7 @@ class Settings:
                 "redis", "rediss", "unix"):
             raise ConfigError(f"broker_url must be a redis:// URL, got {self.broker_url!r}")
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     # ---- derived --------------------------------------------------------------------

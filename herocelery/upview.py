@@ -36,6 +36,7 @@ def status_rows(state: dict[str, Any], store: Any) -> list[dict[str, Any]]:
                      "log": s["log"]})
     try:                                   # what the reconcilers did (issue 13.1)
         import time
+
         from .reconciler.report import status_rows as with_reconcilers
         rows = with_reconcilers(rows, store.reconcilers(), time.time())
     except redis.RedisError:

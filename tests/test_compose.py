@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import click
 import pytest
 import yaml
+from support import free_port, start_redis_server, wait_for
 
 from herocelery.cli import cli
-from support import free_port, start_redis_server, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("herodb1", "herodb2", "keys", "api", "node1", "node2", "flower")

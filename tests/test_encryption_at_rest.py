@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import env_without_herocelery
+
 from herocelery import launcher
 from herocelery.settings import Settings
-from support import env_without_herocelery
 
 ROOT = Path(__file__).resolve().parents[1]
 

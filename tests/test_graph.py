@@ -6,7 +6,8 @@ import pytest
 from herocelery import graph
 from herocelery.errors import FlowError
 from herocelery.flow.load import spec_from_mapping
-from herocelery.models import FlowStatus, JobStatus as S
+from herocelery.models import FlowStatus
+from herocelery.models import JobStatus as S
 
 TYPES = ("python", "shell")
 

@@ -136,7 +136,7 @@ def crafted(hero_settings):
     tag = uuid.uuid4().hex[:8]
     ids = [f"{db}-{tag}0{uuid.uuid4().hex[:23]}", f"{db}-{tag}1{uuid.uuid4().hex[:23]}"]
     long_name = "a-flow-with-a-rather-long-name-that-a-narrow-terminal-must-cut-" + tag
-    for fid, status in zip(ids, (FlowStatus.cancelled, FlowStatus.finished)):
+    for fid, status in zip(ids, (FlowStatus.cancelled, FlowStatus.finished), strict=False):
         store.create_flow(FlowRecord(id=fid, name=long_name, status=status), [])
     yield db, tag, ids
     home = store.database(db)
@@ -176,7 +176,7 @@ def test_flow_list_at_80_columns_keeps_ids_and_statuses_whole(hero_settings, cra
     lines = out.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     shown = short_ids([f.id for f in Store.from_url(hero_settings.store_url()).flows(20)])
-    for fid, status in zip(ids, ("cancelled", "finished")):
+    for fid, status in zip(ids, ("cancelled", "finished"), strict=False):
         row = next(line for line in lines if shown[fid] in line)
         assert f"│ {shown[fid]} │" in row                # the short id: its whole cell
         assert re.search(r"│ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d │", row)  # time on one line

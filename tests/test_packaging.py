@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _name(req: str) -> str:
-    return re.split(r"[\s<>=!~;\[(]", req, 1)[0].lower().replace("_", "-")
+    return re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0].lower().replace("_", "-")
 
 
 def runtime_closure() -> set[str]:

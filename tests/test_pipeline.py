@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from support import wait_for
 
 from herocelery.errors import FlowError
 from herocelery.flow import Flow, FlowHandle
 from herocelery.keys import Keys
-from herocelery.store import Store
 from herocelery.models import FlowStatus, JobStatus
-from support import wait_for
+from herocelery.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from herocelery.coordinator.placement import (Want, live_kinds, node_order, other_databases,
-                                              place)
+from herocelery.coordinator.placement import Want, live_kinds, node_order, other_databases, place
 from herocelery.errors import FlowError, NotRunning
 from herocelery.flow import Flow
 

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import env_without_herocelery, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]

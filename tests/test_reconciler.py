@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from support import wait_for
 
 from herocelery import canvas
 from herocelery.celeryapp import make_app
@@ -21,7 +22,6 @@ from herocelery.models import FlowSpec, FlowStatus, JobStatus
 from herocelery.reconciler import Action, JobView, Reconciler, decide, orphans
 from herocelery.reconciler import broker
 from herocelery.reconciler.broker import job_ids
-from support import wait_for
 
 NOW = 1000.0
 W, D, S = "waiting_for_prerequisites", "dispatched", "started"

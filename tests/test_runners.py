@@ -6,11 +6,11 @@ import time
 import uuid
 
 import pytest
+from support import wait_for
 
 from herocelery.errors import JobTimeout, ScriptError
 from herocelery.runners import get_runner
 from herocelery.runners.base import JobContext
-from support import wait_for
 
 
 def job(script: str, runner: str = "python", **kw) -> tuple[JobContext, list[str]]:

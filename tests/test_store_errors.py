@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 from celery.exceptions import Reject
+from support import free_port, port_open, wait_for
 
 from herocelery.celeryapp import store_trouble_requeues
 from herocelery.errors import NotFound
 from herocelery.store import TRANSIENT_ERRORS, Store, retries_for
-from support import free_port, port_open, wait_for
 
 
 @pytest.mark.parametrize("budget,expected", [(0.0, 0), (0.05, 1), (0.3, 3), (10.0, 10)])

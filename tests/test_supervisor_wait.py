@@ -4,15 +4,15 @@ not fail a flow."""
 from __future__ import annotations
 
 import pytest
+from support import wait_for
 
 from herocelery import launcher
 from herocelery.celeryapp import make_app
+from herocelery.contexts import Registry
 from herocelery.coordinator import build_records, dispatch
 from herocelery.flow import FlowHandle
-from herocelery.contexts import Registry
 from herocelery.models import FlowSpec, FlowStatus, JobStatus
 from herocelery.supervisor.admit import NO_RUNNER, waits
-from support import wait_for
 
 NODE = "waitnode"
 NO_PYTHON = f"{NO_RUNNER}'python' runner on node '{NODE}' (start one with ...)"

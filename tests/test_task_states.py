@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import redis
+from support import wait_for
 
 from herocelery.celeryapp import failure, make_app
 from herocelery.flow import Flow
 from herocelery.keys import Keys
 from herocelery.models import FlowStatus, JobStatus
 from herocelery.store import Store
-from support import wait_for
 
 
 @pytest.mark.parametrize("settled,expected", [
@@ -44,7 +44,7 @@ class Events:
             self.ready.set()
             self.receiver.capture(limit=None, timeout=None, wakeup=False)
 
-    def __enter__(self) -> "Events":
+    def __enter__(self) -> Events:
         self.thread.start()
         assert self.ready.wait(10)
         return self

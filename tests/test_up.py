@@ -9,16 +9,15 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import redis
+from support import env_without_herocelery, wait_for
 
 from herocelery.client import HeroClient
 from herocelery.supervisor.manage import available
-from support import env_without_herocelery, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 HEROSCRIPT = """!!db.set key:'crossed' value:'{inputs.make}'
@@ -351,7 +350,7 @@ def test_ctrl_c_stops_everything(up):
     proc.wait(60)
     assert proc.returncode == 0
     for pid in pids + runner_pids:
-        wait_for(lambda: not _alive(pid), 20, what=f"process {pid} to end")
+        wait_for(lambda pid=pid: not _alive(pid), 20, what=f"process {pid} to end")
     assert not (data / "up.json").exists()
     out = cli(env, "status")
     assert out.returncode == 1 and "not running" in out.stderr

@@ -8,13 +8,13 @@ import signal
 import time
 
 import pytest
+from support import wait_for
 
 from herocelery import launcher
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus
 from herocelery.store import Store
 from herocelery.supervisor.manage import backoff_s, health, last_seen, node_runner_types
-from support import wait_for
 
 NODE = "mnode"
 

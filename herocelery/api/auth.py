@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConfigError, HeroCeleryError, PermissionDenied
 

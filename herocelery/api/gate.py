@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from .auth import Authenticator, Unauthorized, bearer
-from .local import (NOT_ALLOWED_ORIGIN, NOT_JSON, SESSION_HEADER, SESSION_META, Session,
-                    foreign_origin, host_of, is_browser, is_local_user, is_loopback_name,
-                    json_content_type, keyless, same_origin_page)
+from .local import (
+    NOT_ALLOWED_ORIGIN,
+    NOT_JSON,
+    SESSION_HEADER,
+    SESSION_META,
+    Session,
+    foreign_origin,
+    host_of,
+    is_browser,
+    is_local_user,
+    is_loopback_name,
+    json_content_type,
+    keyless,
+    same_origin_page,
+)
 
 # leaf's page may be framed only by itself: a page of another origin must not overlay it
 LEAF_PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN",

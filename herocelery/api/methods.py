@@ -31,7 +31,7 @@ class Backend:
         self.caller: Any = "api"       # a contexts.Caller, or a name without that room
         self._parent: Backend | None = None
 
-    def for_caller(self, caller: Any) -> "Backend":
+    def for_caller(self, caller: Any) -> Backend:
         """The same backend acting for one caller (recorded as the flows' caller_id)."""
         clone = object.__new__(Backend)
         clone.__dict__.update(self.__dict__)

@@ -3,10 +3,16 @@ runner, job run time histograms, queue depths (LLEN of the kombu queues), runner
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from ..keys import (DURATION_BUCKETS_S, KOMBU_PRIORITY_STEPS, queue_keys, runner_queue,
-                    supervisor_queue)
+from ..keys import (
+    DURATION_BUCKETS_S,
+    KOMBU_PRIORITY_STEPS,
+    queue_keys,
+    runner_queue,
+    supervisor_queue,
+)
 from ..supervisor.registry import is_alive
 
 
@@ -75,7 +81,7 @@ def render(backend: Any, broker: Any) -> str:
                                  f"{_labels(node=node, runner=t)} {int(st.get('restarts', 0))}")
     lines += ["# HELP herocelery_queue_depth Messages waiting in a queue (all priorities).",
               "# TYPE herocelery_queue_depth gauge"]
-    for (node, queue), depth in zip(queues, _depths(broker, [q for _, q in queues])):
+    for (node, queue), depth in zip(queues, _depths(broker, [q for _, q in queues]), strict=False):
         lines.append(f"herocelery_queue_depth{_labels(node=node, queue=queue)} {depth}")
     from ..reconciler.report import metrics_lines
     lines += metrics_lines(store.reconciler_counts(), store.reconcilers(), at)

@@ -1,7 +1,8 @@
 """The OpenRPC document of the API, generated from the method table (answers rpc.discover)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .rpc import Method
 

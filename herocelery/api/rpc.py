@@ -8,14 +8,21 @@ answered with a generic internal error (never a Python traceback on the wire).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import redis
 from pydantic import BaseModel, ValidationError
 
-from ..errors import (AdmissionError, FlowError, HeroCeleryError, NotFound, PermissionDenied,
-                      StoreError)
+from ..errors import (
+    AdmissionError,
+    FlowError,
+    HeroCeleryError,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+)
 
 log = logging.getLogger("herocelery.api")
 
@@ -81,7 +88,7 @@ def parse_params(method: Method, raw: Any) -> BaseModel:
         if len(raw) > len(names):
             raise RpcError(INVALID_PARAMS, f"{method.name}: takes at most {len(names)} "
                            f"positional params ({', '.join(names)}), got {len(raw)}")
-        raw = dict(zip(names, raw))
+        raw = dict(zip(names, raw, strict=False))
     if not isinstance(raw, dict):
         raise RpcError(INVALID_PARAMS, f"{method.name}: params must be an object or an array")
     try:

@@ -12,8 +12,9 @@ import json
 import logging
 import socket
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import redis
 from starlette.applications import Starlette
@@ -21,8 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.responses import StreamingResponse
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -30,8 +36,8 @@ from ..errors import ConfigError
 from ..settings import Settings
 from .access import has_contexts, may_read
 from .auth import Authenticator, Unauthorized, require_safe_bind
-from .gate import Forbidden, Gate
 from .events import stream
+from .gate import Forbidden, Gate
 from .methods import METHODS, Backend
 from .openrpc import document
 from .rpc import INVALID_REQUEST, PARSE_ERROR, UNAUTHORIZED, RpcError, dispatch

@@ -10,8 +10,7 @@ An ACL entry `*` stands for every authenticated caller.
 """
 from __future__ import annotations
 
-from .model import (ALLOWED, CONTEXT_ACTIONS, Action, Caller, Context, Decision, Role,
-                    Scope)
+from .model import ALLOWED, CONTEXT_ACTIONS, Action, Caller, Context, Decision, Role, Scope
 
 NEEDS_ROLE: dict[Action, frozenset[Role]] = {
     Action.read: frozenset({Role.reader, Role.executor, Role.admin}),

@@ -13,10 +13,12 @@ import json
 import re
 import secrets
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from ..errors import HeroCeleryError, NotFound, PermissionDenied, StoreError
 from ..keys import Keys
@@ -208,13 +210,13 @@ class Registry:
     def _database_count(self) -> int:
         try:
             reply = self.r.config_get("databases")
-            return int(reply.get("databases", 16))
+            return int(reply.get("databases") or 16)
         except (redis.RedisError, ValueError):
             return 16
 
     def context(self, name: str) -> Context:
         """The context; `default` is created on first use. NotFound for unknown names."""
-        raw = self.r.hgetall(Keys.context(name))
+        raw = _hash(self.r.hgetall(Keys.context(name)))
         if raw and "db" in raw:
             ctx = _from_hash(raw)
             if not ctx.access_key and self.protected():
@@ -224,14 +226,14 @@ class Registry:
             try:
                 return self.create_context(DEFAULT)
             except ContextError:
-                raw = self.r.hgetall(Keys.context(name))
+                raw = _hash(self.r.hgetall(Keys.context(name)))
                 if raw and "db" in raw:
                     return _from_hash(raw)
                 raise
         raise NotFound(NO_CONTEXT.format(name=name))
 
     def contexts(self) -> list[Context]:
-        names = sorted(self.r.smembers(Keys.contexts()))
+        names = sorted(_texts(self.r.smembers(Keys.contexts())))
         pipe = self.r.pipeline(transaction=False)
         for n in names:
             pipe.hgetall(Keys.context(n))
@@ -311,16 +313,16 @@ class Registry:
         return api_key
 
     def callers(self) -> list[dict[str, str]]:
-        names = sorted(self.r.smembers(Keys.callers()))
+        names = sorted(_texts(self.r.smembers(Keys.callers())))
         pipe = self.r.pipeline(transaction=False)
         for n in names:
             pipe.hgetall(Keys.caller(n))
         return [{"name": n, "scope": raw.get("scope", ""), "key_id": raw.get("key_hash", "")[:12],
                  "created_at": raw.get("created_at", "")}
-                for n, raw in zip(names, pipe.execute()) if raw]
+                for n, raw in zip(names, pipe.execute(), strict=False) if raw]
 
     def revoke_key(self, name: str) -> None:
-        raw = self.r.hgetall(Keys.caller(name))
+        raw = _hash(self.r.hgetall(Keys.caller(name)))
         if not raw:
             raise NotFound(NO_CALLER.format(name=name))
         pipe = self.r.pipeline(transaction=True)
@@ -346,13 +348,24 @@ class Registry:
         """A caller by name, as the supervisor re-checks it; PermissionDenied if unknown now."""
         if name == LOCAL.name and not self.has_keys():
             return LOCAL
-        raw = self.r.hgetall(Keys.caller(name))
+        raw = _hash(self.r.hgetall(Keys.caller(name)))
         if not raw or "scope" not in raw:
             raise PermissionDenied(f"caller {name!r} has no valid API key (unknown or revoked)")
         return Caller(name, Scope(raw["scope"]))
 
 
-def _to_hash(ctx: Context) -> dict[str, str]:
+def _hash(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """A hash as this registry's client reads it: str keys and values (decode_responses=True;
+    redis-py types every reply bytes | str whatever the client)."""
+    return cast("dict[str, str]", raw)
+
+
+def _texts(raw: Iterable[Any]) -> list[str]:
+    """Set members as this registry's client reads them: str (see `_hash`)."""
+    return cast("list[str]", list(raw))
+
+
+def _to_hash(ctx: Context) -> dict[FieldT, EncodableT]:
     return {"name": ctx.name, "db": str(ctx.db), "access_key": ctx.access_key,
             "admins": json.dumps(sorted(ctx.admins)), "readers": json.dumps(sorted(ctx.readers)),
             "executors": json.dumps(sorted(ctx.executors)),
@@ -373,7 +386,7 @@ def _from_hash(raw: dict[str, str]) -> Context:
 EMBEDDED_ADMIN = "local-admin"
 
 
-def embedded_admin_key(registry: Registry, path: "str | Any") -> str | None:
+def embedded_admin_key(registry: Registry, path: str | Any) -> str | None:
     """The single-user installation's admin key, kept in `path` (mode 600): created on the
     first run (when the installation has no API keys), read back afterwards. None when the
     installation already has keys but not this file (then the user's own key is used)."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
-                                                               Ed25519PublicKey)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..errors import ConfigError
 
@@ -50,11 +50,11 @@ class SigningKey:
     key: Ed25519PrivateKey
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def load(cls, source: "str | Path | SigningKey | Ed25519PrivateKey") -> "SigningKey":
+    def load(cls, source: str | Path | SigningKey | Ed25519PrivateKey) -> SigningKey:
         """From a key object, a PEM file, or a file holding the 32-byte seed as hex."""
         if isinstance(source, SigningKey):
             return source
@@ -93,7 +93,7 @@ class SigningKey:
         return {"alg": ALG, "public_key": self.public_hex, "signature": self.key.sign(data).hex()}
 
 
-def verify_one(signature: Mapping[str, Any], data: bytes) -> str | None:
+def verify_one(signature: object, data: bytes) -> str | None:
     """Why this signature does not sign `data` (None: it does). Pure."""
     if not isinstance(signature, Mapping):
         return "is not an object with alg, public_key and signature"

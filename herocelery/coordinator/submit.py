@@ -103,7 +103,7 @@ def submit(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: Caller | str | Non
     return record.id
 
 
-def cancel(rt: "Runtime", flow_id: str) -> list[str]:
+def cancel(rt: Runtime, flow_id: str) -> list[str]:
     """Cancel a flow: waiting and queued jobs become cancelled, running ones are stopped by
     their runner (it watches the record). Returns the names of the jobs cancelled."""
     store = rt.store
@@ -123,7 +123,7 @@ def _task_ids(rt: "Runtime", job_ids: list[str]) -> list[str]:
     return [t for (t,) in rt.store.job_fields(job_ids, "task_id") if t]
 
 
-def retry(rt: "Runtime", flow_id: str) -> list[str]:
+def retry(rt: Runtime, flow_id: str) -> list[str]:
     """Run failed, skipped and cancelled jobs again, and what depends on them; finished jobs
     keep their results. Returns the names of the jobs that run again."""
     store = rt.store

@@ -59,7 +59,7 @@ class Flow:
                                   "jobs": {k: v.model_dump() for k, v in self._jobs.items()}},
                                  f"flow {self.name!r}")
 
-    def sign(self, key: Any) -> "Flow":
+    def sign(self, key: Any) -> Flow:
         """Sign every job (ed25519) with `key`: a SigningKey or a key file path. A job changed
         after signing fails verification, so sign last."""
         from ..contexts.signing import SigningKey, canonical
@@ -73,7 +73,7 @@ class Flow:
         return self
 
     def submit(self, settings: Settings | None = None, *, api_key: str | None = None,
-               sign_with: Any = None) -> "FlowHandle":
+               sign_with: Any = None) -> FlowHandle:
         """Validate, store and start this flow, as the owner of `api_key` (default: the
         `api_key` setting, else on this machine the local admin key), optionally signing
         every job first. With no broker configured it goes to the `herocelery up` running
@@ -166,7 +166,7 @@ class FlowHandle:
         """Result of every job (None for jobs that did not finish)."""
         flow = self.record()
         names = list(flow.jobs)
-        return {n: r for n, (_, r) in zip(names, self._store.results(flow.jobs.values()))}
+        return {n: r for n, (_, r) in zip(names, self._store.results(flow.jobs.values()), strict=False)}
 
     def progress(self) -> tuple[int, int]:
         """(jobs in a terminal state, all jobs)."""

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 STATUS_COLOURS = {"finished": "#c8e6c9", "error": "#ffcdd2", "timeout": "#ffe0b2",
                   "skipped": "#eeeeee", "cancelled": "#d7ccc8", "started": "#bbdefb",

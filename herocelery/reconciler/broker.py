@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from ..keys import queue_keys
+
+if TYPE_CHECKING:
+    from kombu.transport.redis import Channel, QoS
 
 MAX_UNACKED = 10_000          # a pass reads at most this many unacked messages (oldest first)
 HERO_TASKS = ("hero.",)       # only our own messages are ever restored
@@ -59,7 +63,7 @@ def job_ids(message: Mapping[str, Any]) -> list[str] | None:
     return []
 
 
-def read_unacked(channel: Any) -> Unacked:
+def read_unacked(channel: Channel) -> Unacked:
     """The unacked hero messages of the broker `channel` belongs to."""
     client = channel.client
     rows = client.zrange(channel.unacked_index_key, 0, MAX_UNACKED - 1, withscores=True)
@@ -67,7 +71,7 @@ def read_unacked(channel: Any) -> Unacked:
     if not rows:
         return out
     tags = [_text(tag) for tag, _ in rows]
-    for (tag, score), raw in zip(rows, client.hmget(channel.unacked_key, tags)):
+    for (tag, score), raw in zip(rows, client.hmget(channel.unacked_key, tags), strict=False):
         if raw is None:       # acked between the two reads
             continue
         try:
@@ -82,12 +86,15 @@ def read_unacked(channel: Any) -> Unacked:
     return out
 
 
-def restore(channel: Any, tags: Iterable[str]) -> int:
+def restore(channel: Channel, tags: Iterable[str]) -> int:
     """Put these unacked messages back at the front of their queues (kombu's own restore:
     one transaction per message, a message acked meanwhile is left alone)."""
     n = 0
+    # kombu-stubs type `qos` as the virtual transport's QoS; the Redis transport's (this one)
+    # has restore_by_tag
+    qos = cast("QoS", channel.qos)
     for tag in tags:
-        channel.qos.restore_by_tag(tag, leftmost=True)
+        qos.restore_by_tag(tag, leftmost=True)
         n += 1
     return n
 

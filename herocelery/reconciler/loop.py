@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..keys import runner_queue, supervisor_queue
 from ..models import JobStatus, runs_allowed
@@ -28,6 +28,9 @@ from ..store import TRANSIENT_ERRORS
 from ..supervisor.registry import is_alive
 from . import broker
 from .decide import Action, JobView, decide, orphans
+
+if TYPE_CHECKING:
+    from kombu.transport.redis import Channel
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class Reconciler:
             self._stop.wait(max(0.0, self.settings.reconcile_interval_s -
                                 (time.monotonic() - started)))
 
-    def start_thread(self) -> "Reconciler":
+    def start_thread(self) -> Reconciler:
         self._thread = threading.Thread(target=self.run, name="hero-reconciler", daemon=True)
         self._thread.start()
         return self
@@ -103,7 +106,7 @@ class Reconciler:
         report = PassReport()
         store = self.rt.store
         with self.app.connection_for_write() as conn:
-            channel = conn.default_channel
+            channel = cast("Channel", conn.default_channel)  # the broker is Redis or HeroDB
             # Order matters (issue 13.1, several reconcilers): the jobs first, then the
             # queues, then the messages in workers' hands. A message only moves queue ->
             # worker, so one that moves meanwhile is seen in one of them, and whatever moves

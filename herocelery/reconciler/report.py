@@ -2,7 +2,8 @@
 records the reconcilers keep in the store (`Keys.reconcilers`, `Keys.reconciler_counts`)."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # counter -> what /metrics calls it
 ACTIONS = {"stale": "stale jobs found", "redispatched": "stale jobs re-dispatched",

@@ -7,8 +7,9 @@ the runner task around it claims the job, records status, result, error and logs
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import redis
@@ -47,14 +48,14 @@ class JobContext:
     output_bytes: int = 65536
     env_allow: tuple[str, ...] = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR")
     started_monotonic: float = field(default_factory=time.monotonic)
-    _db: "redis.Redis | None" = field(default=None, repr=False)
+    _db: redis.Redis | None = field(default=None, repr=False)
 
     @property
     def deadline(self) -> float:
         """time.monotonic() value after which the job must stop."""
         return self.started_monotonic + self.timeout_s
 
-    def db(self) -> "redis.Redis":
+    def db(self) -> redis.Redis:
         """A client bound to the job's context database, created on first use."""
         if self._db is None:
             import redis as redis_mod

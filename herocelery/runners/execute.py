@@ -23,8 +23,8 @@ from . import get_runner
 from .base import JobContext
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
     from ..contexts import Context
+    from ..runtime import Runtime
 
 
 class Keeper:
@@ -32,7 +32,7 @@ class Keeper:
     reads): the job or its flow was cancelled, or the job was superseded (retried or
     re-dispatched since this run claimed it: its generation moved on)."""
 
-    def __init__(self, rt: "Runtime", job: Job, token: str) -> None:
+    def __init__(self, rt: Runtime, job: Job, token: str) -> None:
         self.rt, self.job, self.token = rt, job, token
         self.lease_s = rt.settings.lease_s
         self._next_renew = time.monotonic() + self.lease_s / 3
@@ -91,7 +91,7 @@ class Keeper:
             self._thread.join(2)
 
 
-def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStatus | None:
+def run_job(rt: Runtime, task: Any, job_id: str, flow_id: str = "") -> JobStatus | None:
     """Claim and execute one job; a duplicate delivery stands down or comes back later.
     Returns the status this call settled the job with (None: it settled nothing)."""
     store, s = rt.store, rt.settings
@@ -129,7 +129,7 @@ def run_job(rt: "Runtime", task: Any, job_id: str, flow_id: str = "") -> JobStat
     return settled
 
 
-def run_jobs(rt: "Runtime", job_ids: list[str], flow_id: str) -> dict[str, JobStatus]:
+def run_jobs(rt: Runtime, job_ids: list[str], flow_id: str) -> dict[str, JobStatus]:
     """Several jobs delivered in one message: each runs as if it came alone. A job whose
     lease is held elsewhere goes back to the queue on its own, after one lease period.
     Returns job id -> the status this call settled it with."""
@@ -151,7 +151,7 @@ class _Later(Exception):
 class _Alone:
     """Stands in for the Celery task when a job came in a batch: `retry` re-sends just it."""
 
-    def __init__(self, rt: "Runtime", job_id: str, flow_id: str) -> None:
+    def __init__(self, rt: Runtime, job_id: str, flow_id: str) -> None:
         self.rt, self.job_id, self.flow_id = rt, job_id, flow_id
 
     def retry(self, countdown: float, max_retries: Any = None) -> Exception:
@@ -190,7 +190,7 @@ CONTEXT_CACHE_S = 2.0
 SCOPED_ENV_RUNNERS = frozenset({"python", "shell"})
 
 
-def job_context(rt: "Runtime", job: Job) -> "Context":
+def job_context(rt: Runtime, job: Job) -> Context:
     """The job's context (database, access key, signing policy), cached briefly: a context's
     database and key change only when it is re-created, and admission re-checks the caller's
     rights on every job anyway. NotFound when the context no longer exists."""
@@ -203,7 +203,7 @@ def job_context(rt: "Runtime", job: Job) -> "Context":
     return ctx
 
 
-def context_db_url(rt: "Runtime", ctx: "Context") -> tuple[str, bool]:
+def context_db_url(rt: Runtime, ctx: Context) -> tuple[str, bool]:
     """The only database a job may use: its context's, opened with the context's access key
     (never the admin secret); and whether that key is enforced (the server has an access
     model)."""
@@ -217,7 +217,7 @@ def context_db_url(rt: "Runtime", ctx: "Context") -> tuple[str, bool]:
 _REGISTERED: set[tuple[str, str]] = set()
 
 
-def _register_on_node(node_db_url: str, ctx: "Context") -> None:
+def _register_on_node(node_db_url: str, ctx: Context) -> None:
     """The node's own Hero DB opens the context's database to the same key (once per process
     and context; a server without an access model needs nothing)."""
     import redis
@@ -240,7 +240,7 @@ def _job_user(name: str | None) -> tuple[int, int] | None:
     return job_ids(name)
 
 
-def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | None]:
+def _execute(rt: Runtime, job: Job, token: str) -> tuple[bool, JobStatus | None]:
     """Run the job and record its outcome. Returns (whether the lease went with the settle,
     the status this run settled the job with, or None)."""
     from ..contexts import check_signatures
@@ -252,7 +252,7 @@ def _execute(rt: "Runtime", job: Job, token: str) -> tuple[bool, JobStatus | Non
     started = job.started_at or now()
     keeper = Keeper(rt, job, token)
     logs = LogBuffer(s.max_log_bytes)
-    inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids)))) \
+    inputs = dict(zip(job.after, (r for _, r in store.results(job.after_ids)), strict=False)) \
         if job.after_ids else {}
     try:
         context = job_context(rt, job)

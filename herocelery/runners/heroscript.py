@@ -23,7 +23,8 @@ import importlib
 import json
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConfigError, HeroScriptError, JobTimeout
 from ..heroscript.builtins import UNSET, JobState, builtin_registry

@@ -11,8 +11,8 @@ import os
 import selectors
 import signal
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from .child import set_parent_death_signal, setup
 

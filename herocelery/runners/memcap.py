@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import resource
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _lock = threading.Lock()

@@ -69,7 +69,7 @@ def waits(reason: Refusal | str, waiting_since: float | None, now: float,
     return now - (waiting_since if waiting_since is not None else now) < runner_wait_s
 
 
-def admit_batch(rt: "Runtime", job_ids: list[str]) -> int:
+def admit_batch(rt: Runtime, job_ids: list[str]) -> int:
     """Admit ready jobs: mark them dispatched and hand each to its runner queue.
 
     Jobs with no live runner of their type on their node wait: the batch of them comes back
@@ -179,7 +179,7 @@ def _flow_status(rt: "Runtime", flow_id: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def _maybe_job(rt: "Runtime", job_id: str) -> Job | None:
+def _maybe_job(rt: Runtime, job_id: str) -> Job | None:
     try:
         return rt.store.job(job_id)
     except NotFound:

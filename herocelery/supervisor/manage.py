@@ -28,9 +28,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .. import procs
 from ..settings import Settings
@@ -51,6 +52,7 @@ def available(types: Sequence[str]) -> list[str]:
     install). Looks the modules up without importing them, so a supervisor starts fast; a
     runner that then fails to import exits, and is restarted and finally marked failed."""
     import importlib.util
+
     from ..runners import REGISTRY
     out = []
     for t in types:
@@ -131,7 +133,7 @@ class RunnerManager:
         self._store: Any = None
 
     # ---- lifecycle ----------------------------------------------------------------------
-    def start(self, **_: Any) -> "RunnerManager":
+    def start(self, **_: Any) -> RunnerManager:
         """Spawn every runner and supervise them; returns at once."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"manage-{self.node}",

@@ -7,7 +7,8 @@ queue is not handed jobs (see manage.py).
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..store import Store
 

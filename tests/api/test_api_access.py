@@ -4,10 +4,10 @@ created here do not lock the session's other tests out."""
 from __future__ import annotations
 
 import pytest
+from support import start_redis_server
 
 from herocelery.client import ApiError, HeroClient
 from herocelery.settings import Settings
-from support import start_redis_server
 
 pytest.importorskip("herocelery.contexts")
 
@@ -89,7 +89,9 @@ def _events_are_filtered_by_context(store_url, root, alice, bob, fid) -> None:
     context she may not read."""
     import json
     import threading
+
     import redis
+
     from herocelery.keys import Keys
     with pytest.raises(ApiError):
         next(bob.events(fid, timeout_s=5))           # 403: bob may not read the flow

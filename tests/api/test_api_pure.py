@@ -208,6 +208,7 @@ def test_keyless_verdicts():
 def test_peer_uid_of_a_real_loopback_connection():
     import os
     import socket
+
     from herocelery.api.local import is_local_user, peer_uid
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -227,6 +228,7 @@ def test_the_proc_fallback_finds_the_same_uid():
     """Where netlink is refused, /proc/net/tcp answers the same."""
     import os
     import socket
+
     from herocelery.api.local import _diag_uid, _proc_uid
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

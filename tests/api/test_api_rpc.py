@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 
 import pytest
+from support import wait_for
 
 from herocelery.client import ApiError, HeroClient
-from support import wait_for
 
 ETL = """
 name: etl

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from apiproc import start_api
-from herocelery.client import ApiError, HeroClient
 from support import start_redis_server
+
+from herocelery.client import ApiError, HeroClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_JS = ROOT / "herocelery" / "leaf" / "client.js"

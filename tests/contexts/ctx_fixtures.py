@@ -6,13 +6,13 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
-
 from support import wait_for
 
 LISTENING = re.compile(rb"herodb listening on 127\.0\.0\.1:(\d+)")
@@ -104,6 +104,7 @@ def _registrar_settings(settings: Any) -> Any:
     """Starting workers registers them: once the installation has API keys, the workers get
     a registrar key of their own (before that, the local admin may)."""
     import uuid
+
     from herocelery.contexts import Registry, Scope
     from herocelery.store import Store
     store = Store.from_url(settings.store_url())

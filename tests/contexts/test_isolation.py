@@ -7,14 +7,13 @@ import uuid
 
 import pytest
 import redis
+from ctx_fixtures import SECRET
 
 from herocelery.contexts import Registry, Role, Scope, SigningKey, scoped_url
 from herocelery.errors import PermissionDenied
 from herocelery.flow import Flow, FlowHandle
 from herocelery.keys import Keys
 from herocelery.models import FlowStatus, JobStatus
-
-from ctx_fixtures import SECRET
 
 
 class Team:

@@ -39,6 +39,7 @@ def test_each_context_gets_its_own_private_database_and_key(registry, secure_her
 def test_contexts_created_at_the_same_time_never_share_a_database(registry,
                                                                    secure_settings) -> None:
     from concurrent.futures import ThreadPoolExecutor
+
     from herocelery.contexts import Registry
     from herocelery.store import Store
 

@@ -7,12 +7,11 @@ import uuid
 
 import pytest
 import redis
+from support import wait_for
 
 from herocelery.contexts import Scope
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus
-
-from support import wait_for
 
 SPY_PY = """
 import time

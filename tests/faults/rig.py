@@ -16,9 +16,10 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from support import free_port, port_open, wait_for
 
@@ -169,7 +170,7 @@ class Rig:
             "reconciler", "-", ["reconciler", "start"], self.settings,
             self.root / "reconciler.log", kind="reconciler")
 
-    def start(self) -> "Rig":
+    def start(self) -> Rig:
         self.store.start(self.settings)
         if self.store.kind.startswith("herodb"):   # up's HeroDB requires its admin secret
             from herocelery import launcher

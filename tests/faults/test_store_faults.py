@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from rig import Rig
 from support import env_without_herocelery
 

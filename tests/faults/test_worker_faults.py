@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-
 from rig import Rig
 from support import env_without_herocelery, wait_for
 

@@ -8,7 +8,6 @@ import threading
 from functools import partial
 
 import pytest
-
 from apiproc import start_api
 
 FLOW = """name: browser

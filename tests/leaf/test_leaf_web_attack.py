@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from apiproc import start_api
-from herocelery.client import HeroClient
 from test_leaf_browser import Site
+
+from herocelery.client import HeroClient
 
 ATTACK = """<h1>cat pictures</h1>
 <iframe name="sink" style="display:none"></iframe>
@@ -93,10 +93,11 @@ def test_a_rebound_dns_name_gets_leaf_without_a_session(page, leaf_api):
 def keyed_installation(tmp_path):
     """An installation that has API keys and its local admin key in the data directory (what
     `herocelery run` leaves behind), with its API on loopback; own redis-server."""
+    from support import start_redis_server
+
     from herocelery.contexts.registry import Registry, embedded_admin_key
     from herocelery.settings import Settings
     from herocelery.store import Store
-    from support import start_redis_server
     server = start_redis_server()
     settings = Settings.load(env={}, broker_url=server.url + "/1", data_dir=tmp_path / "data")
     store = Store.from_url(settings.store_url())

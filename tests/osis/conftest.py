@@ -4,5 +4,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "contexts"))
 
-from ctx_fixtures import (registry, run_cli, secure_cluster, secure_herodb,  # noqa: E402,F401
-                          secure_settings)
+from ctx_fixtures import registry, run_cli, secure_cluster, secure_herodb, secure_settings  # noqa: E402,F401

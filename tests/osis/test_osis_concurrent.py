@@ -10,13 +10,12 @@ import uuid
 
 import pytest
 import redis
+from test_osis_store import consistent
 
 from herocelery.contexts import scoped_url
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus
 from herocelery.runners.osis import Osis
-
-from test_osis_store import consistent
 
 WRITER = textwrap.dedent("""
     import random, sys, redis

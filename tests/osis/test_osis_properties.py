@@ -8,11 +8,10 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_osis_store import consistent
 
 from herocelery.contexts import scoped_url
 from herocelery.runners.osis import Osis
-
-from test_osis_store import consistent
 
 TEXT = st.sampled_from(["", "a", "ab", "abc", "b", "żó", "x y"])
 OPS = st.lists(st.one_of(

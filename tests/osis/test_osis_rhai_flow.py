@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-
 FLOW = """
 name: osis-rhai
 jobs:

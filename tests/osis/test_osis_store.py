@@ -33,6 +33,7 @@ def consistent(o: Osis, model: str = "note", ns: str = "default") -> None:
     """Every index member points to an existing object that has that value now, every value
     of every object is in the index, and the creation-order members are exactly the objects."""
     import json
+
     from herocelery.runners.osis.schema import tokens
     r = o.r
     base = f"hero:osis:{model}:{ns}:"

@@ -5,9 +5,17 @@ import math
 
 import pytest
 
-from herocelery.runners.rhai import (Engine, Limits, Module, RhaiParseError, RhaiRuntimeError,
-                                     evaluate,
-                                     from_json, to_display, to_json)
+from herocelery.runners.rhai import (
+    Engine,
+    Limits,
+    Module,
+    RhaiParseError,
+    RhaiRuntimeError,
+    evaluate,
+    from_json,
+    to_display,
+    to_json,
+)
 from herocelery.runners.rhai.values import Char, FnPtr, IRange
 
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import pytest
-
-from herocelery.errors import RhaiError
-from herocelery.runners.rhai import evaluate, to_display
-
 from rhai_book_cases import CASES  # type: ignore[import-not-found]
 from rhai_conformance_cases import CASES as OLD  # type: ignore[import-not-found]
 from rhai_conformance_cases import Err  # type: ignore[import-not-found]
+
+from herocelery.errors import RhaiError
+from herocelery.runners.rhai import evaluate, to_display
 
 
 def test_the_tables_hold_no_duplicates() -> None:

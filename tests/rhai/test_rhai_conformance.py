@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from rhai_conformance_cases import CASES, Err  # type: ignore[import-not-found]
 
 from herocelery.errors import RhaiError
 from herocelery.runners.rhai import evaluate, to_display
-
-from rhai_conformance_cases import CASES, Err  # type: ignore[import-not-found]
 
 
 def test_the_table_has_at_least_300_cases() -> None:

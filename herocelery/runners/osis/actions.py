@@ -19,7 +19,8 @@ HeroScript: `!!osis.<action> model:note ...` with the object's fields as params
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .schema import OsisError
 from .store import Osis

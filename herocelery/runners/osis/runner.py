@@ -8,7 +8,8 @@ checked before each action.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ...errors import JobTimeout
 from ..base import JobContext

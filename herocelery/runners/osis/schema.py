@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, ClassVar, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -174,7 +175,7 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return sorted(self._models)
 
-    def copy(self) -> "ModelRegistry":
+    def copy(self) -> ModelRegistry:
         new = ModelRegistry()
         new._models = dict(self._models)
         return new

@@ -15,8 +15,10 @@ field, so a script knows exactly what to remove. Every key comes from `Keys`.
 """
 from __future__ import annotations
 
+import builtins
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import redis
 
@@ -186,7 +188,7 @@ class Osis:
 
     # ---- full text ------------------------------------------------------------------------
     def search(self, model: str, query: str, *, ns: str = "default", offset: int = 0,
-               limit: int = 100) -> list[dict[str, Any]]:
+               limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Objects whose `fulltext` fields match `query` (HeroDB's FT query syntax: words,
         "phrases", prefix*, @field:word, a | b, -word), most relevant first, paged."""
         cls = self.model(model)
@@ -206,7 +208,8 @@ class Osis:
         found = {item["id"]: item for item in fetched}
         return [found[i] for i in ids if i in found]
 
-    def _document(self, cls: type[OsisModel], ns: str, values: Mapping[str, Any]) -> list[Any]:
+    def _document(self, cls: type[OsisModel], ns: str, values: Mapping[str, Any]
+                  ) -> builtins.list[Any]:
         """The SET script's full-text arguments: index, m, (field, text){m}."""
         if not cls.osis_fulltext:
             return ["", 0]
@@ -260,7 +263,7 @@ class Osis:
 
     def find(self, model: str, where: Mapping[str, Any] | None = None, *,
              prefix: Mapping[str, str] | None = None, ns: str = "default", offset: int = 0,
-             limit: int = 100) -> list[dict[str, Any]]:
+             limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Objects whose indexed fields equal `where` (a list value: contains every element)
         and whose text indexed fields start with `prefix`; ordered by id, paged."""
         cls = self.model(model)
@@ -291,13 +294,14 @@ class Osis:
                 out.append(item)
         return out[max(0, offset):max(0, offset) + _page(limit)]
 
-    def _ids(self, index: str, start: bytes) -> set[str]:
+    def _ids(self, index: str, start: bytes) -> builtins.set[str]:
         """Ids of the index members starting with `start` (bytes: 0xff never occurs in UTF-8,
         so it closes the range)."""
         members = self.r.zrangebylex(index, b"[" + start, b"[" + start + b"\xff")
         return {_text(m).rpartition(NUL)[2] for m in members}
 
-    def _fetch(self, model: str, ns: str, ids: list[str]) -> list[dict[str, Any]]:
+    def _fetch(self, model: str, ns: str, ids: builtins.list[str]
+               ) -> builtins.list[dict[str, Any]]:
         cls = self.model(model)
         pipe = self.r.pipeline(transaction=False)
         for i in ids:

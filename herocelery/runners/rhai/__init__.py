@@ -1,7 +1,8 @@
 """Runs Rhai scripts in Python (lexer, parser, closure compiler, stdlib); never touches job records."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .engine import Engine, Module
 from .errors import RhaiParseError, RhaiRuntimeError, RhaiThrow

@@ -6,7 +6,8 @@ function pointer. Arguments are copied (arrays and maps are values); `this` is b
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .compile_expr import E, native_error
 from .errors import FN_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiRuntimeError
@@ -42,7 +43,7 @@ def invoke(rt: Rt, sfn: ScriptFn, args: list[Any], this: Any = NO_THIS,
     for s in sfn.boxed:
         nf[s] = Cell(nf[s])
     if cells:
-        for s, c in zip(sfn.capture_slots, cells):
+        for s, c in zip(sfn.capture_slots, cells, strict=False):
             nf[s] = c
     rt.depth = d + 1
     v = sfn.body(nf)
@@ -86,7 +87,7 @@ def signature(name: str, args: list[Any]) -> str:
 class CallCompiler:
     """Compiles `f(...)`, `m::f(...)` and `x.f(...)`; special forms by an explicit table."""
 
-    def __init__(self, c: "Compiler") -> None:
+    def __init__(self, c: Compiler) -> None:
         self.c = c
         self.rt = c.rt
         self.specials: dict[str, Special] = {
@@ -170,7 +171,8 @@ class CallCompiler:
                     try:
                         rt.tick()
                     except RhaiBaseError as e:
-                        raise e.at(pos)
+                        e.at(pos)
+                        raise
                 rt.depth = d + 1
                 v = sfn.body(nf)
                 rt.depth = d
@@ -182,7 +184,8 @@ class CallCompiler:
             try:
                 return invoke(rt, sfn, vals)[0]
             except RhaiBaseError as e:
-                raise e.at(pos)
+                e.at(pos)
+                raise
         return call_any
 
     def native_call(self, name: str, d: Callable[..., Any], argfs: list[E], pos: Pos) -> E:

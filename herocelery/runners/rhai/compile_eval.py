@@ -10,9 +10,10 @@ or hide read that first.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .errors import RhaiBaseError, RhaiRuntimeError, VAR_NOT_FOUND
+from .errors import VAR_NOT_FOUND, RhaiBaseError, RhaiRuntimeError
 from .ops import not_found
 from .scope import FnScope, Var
 from .syntax import Call
@@ -84,7 +85,7 @@ def hide(sc: FnScope, name: str) -> Callable[[list[Any]], None] | None:
     return drop
 
 
-def compile_eval(c: "Compiler", node: Call, sc: FnScope) -> E:
+def compile_eval(c: Compiler, node: Call, sc: FnScope) -> E:
     """The `eval(text)` call."""
     from .compiler import Compiler
     from .parser import parse
@@ -122,10 +123,11 @@ def compile_eval(c: "Compiler", node: Call, sc: FnScope) -> E:
             prog = Compiler(rt).compile_script(tree, names, top=at_top)
             result, finals = prog.run([env[n] for n in names])
         except RhaiBaseError as e:
-            raise e.at(pos)
+            e.at(pos)
+            raise
         finally:
             rt.depth = depth
-        for name, value in zip(names, finals):
+        for name, value in zip(names, finals, strict=False):
             d = None
             if dyn:
                 for b in reversed(chain):
@@ -150,7 +152,7 @@ def compile_eval(c: "Compiler", node: Call, sc: FnScope) -> E:
 
 
 # -- `f!(args)`: a script function run in the caller's scope ------------------------------
-def compile_bang(c: "Compiler", node: Call, sc: FnScope) -> E:
+def compile_bang(c: Compiler, node: Call, sc: FnScope) -> E:
     """`foo!(args)`: foo's body sees (and may change) the caller's variables; its own
     parameters and `let`s are its own. `call!(fp, args)` does the same for a pointer."""
     from .compile_call import signature
@@ -192,10 +194,10 @@ def compile_bang(c: "Compiler", node: Call, sc: FnScope) -> E:
             raise FnNotFound(signature(name, args), pos)
         body, nslots, outer, params = got
         nf: list[Any] = [NO_THIS] + [None] * (nslots - 1)
-        for ov, v in zip(outer, visible.values()):
+        for ov, v in zip(outer, visible.values(), strict=False):
             x = fr[v.slot]
             nf[ov.slot] = Cell(x.v if v.boxed else x)
-        for pv, a in zip(params, args):
+        for pv, a in zip(params, args, strict=False):
             nf[pv.slot] = Cell(a) if pv.boxed else a
         d = rt.depth
         if d >= rt.max_depth:
@@ -205,7 +207,7 @@ def compile_bang(c: "Compiler", node: Call, sc: FnScope) -> E:
             result = body(nf)
         finally:
             rt.depth = d
-            for ov, v in zip(outer, visible.values()):
+            for ov, v in zip(outer, visible.values(), strict=False):
                 x = nf[ov.slot].v
                 if v.boxed:
                     fr[v.slot].v = x

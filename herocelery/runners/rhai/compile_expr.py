@@ -1,18 +1,42 @@
 """Expressions -> Python closures `f(frame) -> value` (no tree walking at run time)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .errors import (OUT_OF_MEMORY, VAR_NOT_FOUND, FnNotFound, RhaiBaseError, RhaiLimitError,
-                     RhaiParseError, RhaiRuntimeError)
+from .errors import (
+    OUT_OF_MEMORY,
+    VAR_NOT_FOUND,
+    FnNotFound,
+    RhaiBaseError,
+    RhaiLimitError,
+    RhaiParseError,
+    RhaiRuntimeError,
+)
 from .fastops import make_binary, slow_binary
 from .indexing import bounds_error, index_get, index_set
 from .ops import contains, not_found, truthy, unary
 from .runtime import NO_THIS, Cell, CtlExc, Rt
 from .runtime import Closure as ClosureFn
 from .scope import FnScope
-from .syntax import (PLACES, And, ArrayLit, Bin, Closure, Index, Lit, MapLit, Node, NsVar, Or,
-                     Prop, This, Tmpl, Unary, Var)
+from .syntax import (
+    PLACES,
+    And,
+    ArrayLit,
+    Bin,
+    Closure,
+    Index,
+    Lit,
+    MapLit,
+    Node,
+    NsVar,
+    Or,
+    Prop,
+    This,
+    Tmpl,
+    Unary,
+    Var,
+)
 from .values import FnPtr, clone, to_display, type_name
 
 if TYPE_CHECKING:
@@ -36,7 +60,7 @@ def native_error(name: str, exc: Exception, pos: Pos) -> RhaiBaseError:
 class ExprCompiler:
     """Compiles expression nodes to closures; one table maps each node class to its method."""
 
-    def __init__(self, c: "Compiler") -> None:
+    def __init__(self, c: Compiler) -> None:
         self.c = c
         self.rt = c.rt
         self.table: dict[type, Callable[[Any, FnScope], E]] = {
@@ -166,7 +190,8 @@ class ExprCompiler:
                 try:
                     rt.check_arr(a)
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
             return a
         return arr
 
@@ -180,7 +205,8 @@ class ExprCompiler:
                 try:
                     rt.check_map(m)
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
             return m
         return mp
 
@@ -199,7 +225,8 @@ class ExprCompiler:
                 try:
                     rt.check_str(s)
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
             return s
         return tmpl
 
@@ -222,7 +249,8 @@ class ExprCompiler:
             try:
                 return unary(op, f(fr))
             except RhaiBaseError as e:
-                raise e.at(pos)
+                e.at(pos)
+                raise
         return un
 
     def bin(self, node: Bin, sc: FnScope) -> E:
@@ -244,7 +272,8 @@ class ExprCompiler:
                 try:
                     return contains(rf(fr), a) != negate
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
             return isin
         return make_binary(self.rt, op, self.shape(left, sc), self.shape(right, sc), pos)
 
@@ -299,7 +328,8 @@ class ExprCompiler:
             try:
                 return index_get(b, i)
             except RhaiBaseError as e:
-                raise e.at(pos)
+                e.at(pos)
+                raise
         return index
 
     def prop(self, node: Prop, sc: FnScope) -> E:

@@ -6,17 +6,43 @@ function. Every loop iteration spends one operation of the budget.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .compile_expr import E, index_set
-from .errors import (CONST_ASSIGN, RhaiBaseError, RhaiLimitError, RhaiParseError,
-                     RhaiRuntimeError, RhaiThrow)
+from .errors import (
+    CONST_ASSIGN,
+    RhaiBaseError,
+    RhaiLimitError,
+    RhaiParseError,
+    RhaiRuntimeError,
+    RhaiThrow,
+)
 from .fastops import const_error, make_compound_var, slow_binary
 from .gen_flow import gen_block
 from .runtime import BREAK, CONTINUE, NO_THIS, Brk, Cell, CtlExc, Ret
 from .scope import FnScope, Var
-from .syntax import (BLOCKISH, PLACES, Assign, Block, Break, Continue, Export, ExprStmt, If,
-                     Import, Index, Let, Node, Prop, Return, Switch, This, Throw, Try)
+from .syntax import (
+    BLOCKISH,
+    PLACES,
+    Assign,
+    Block,
+    Break,
+    Continue,
+    Export,
+    ExprStmt,
+    If,
+    Import,
+    Index,
+    Let,
+    Node,
+    Prop,
+    Return,
+    Switch,
+    This,
+    Throw,
+    Try,
+)
 from .syntax import Var as VarNode
 from .values import Char, IRange, RIter, clone, to_display, type_name
 
@@ -50,7 +76,7 @@ def iterate(v: Any) -> Any:
 class StmtCompiler:
     """Compiles statements and blocks; one table maps each statement class to its method."""
 
-    def __init__(self, c: "Compiler") -> None:
+    def __init__(self, c: Compiler) -> None:
         self.c = c
         self.rt = c.rt
         self.table: dict[type, Callable[[Any, FnScope], S]] = {
@@ -308,7 +334,8 @@ class StmtCompiler:
                 try:
                     rt.check_arr(a)
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
                 return
             setter(fr, slow_binary(rt, binop, a, b, pos))
         return compound
@@ -402,7 +429,8 @@ class StmtCompiler:
                 try:
                     nb = index_set(rt, b, i, v)
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
                 if nb is not b and parent is not None:
                     parent(fr, nb)
             return set_index
@@ -417,7 +445,8 @@ class StmtCompiler:
                 try:
                     rt.check_map(b)
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
         return set_prop
 
     def s_export(self, node: Export, sc: FnScope) -> S:

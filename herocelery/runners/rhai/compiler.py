@@ -6,17 +6,37 @@ Control flow (if, switch, loops) and closures are compiled here, in `FlowCompile
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .compile_call import CallCompiler
 from .compile_expr import E, ExprCompiler
 from .compile_stmt import S, StmtCompiler, iterate
 from .errors import RhaiBaseError, RhaiParseError, RhaiRuntimeError
+from .ops import equals
 from .runtime import Brk, Cell, Cont, CtlExc, Rt, ScriptFn
 from .scope import FnScope, Var, captured_names
-from .ops import equals
-from .syntax import (BLOCKISH, ArrayLit, Bin, Block, Call, Closure, Do, ExprStmt, FnDef, For,
-                     If, Lit, MapLit, Method, Node, Script, Switch, Try, While)
+from .syntax import (
+    BLOCKISH,
+    ArrayLit,
+    Bin,
+    Block,
+    Call,
+    Closure,
+    Do,
+    ExprStmt,
+    FnDef,
+    For,
+    If,
+    Lit,
+    MapLit,
+    Method,
+    Node,
+    Script,
+    Switch,
+    Try,
+    While,
+)
 from .values import IRange, type_name
 
 Pos = tuple[int, int]
@@ -69,7 +89,7 @@ class Compiler:
         return self.stmts.place_setter(node, sc)
 
     def compile_script(self, script: Script, scope_names: list[str],
-                       register: bool = True, top: bool = True) -> "Program":
+                       register: bool = True, top: bool = True) -> Program:
         """Compile a script; `register` makes its functions the evaluation's own (not for
         modules, whose functions are reached only through their alias); `top` is false for
         an `eval` below the top level (its constants are not global)."""
@@ -273,7 +293,8 @@ class FlowCompiler:
                     try:
                         rt.tick()
                     except RhaiBaseError as e:
-                        raise e.at(pos)
+                        e.at(pos)
+                        raise
                 try:
                     r = body(fr)
                 except CtlExc as e:
@@ -308,7 +329,8 @@ class FlowCompiler:
                 try:
                     return iterate(f(fr))
                 except RhaiBaseError as e:
-                    raise e.at(pos)
+                    e.at(pos)
+                    raise
         sc.push()
         v = sc.declare(var)
         cv = sc.declare(counter) if counter else None
@@ -343,7 +365,8 @@ class FlowCompiler:
                     try:
                         rt.tick()
                     except RhaiBaseError as e:
-                        raise e.at(pos)
+                        e.at(pos)
+                        raise
                 try:
                     r = body(fr)
                 except CtlExc as e:
@@ -395,7 +418,7 @@ class Program:
         variables the script's top level defined (its `let`s and its evals' variables)."""
         from .runtime import NO_THIS
         fr: list[Any] = [NO_THIS] + [None] * (self.nslots - 1)
-        for v, x in zip(self.slots, values):
+        for v, x in zip(self.slots, values, strict=False):
             fr[v.slot] = Cell(x) if v.boxed else x
         result = self.body(fr)
         out = [fr[v.slot].v if v.boxed else fr[v.slot] for v in self.slots]

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import stdlib  # noqa: F401  (fills STD)
-
-_ = stdlib
 from .compile_call import call_fnptr, invoke
 from .compiler import Compiler
 from .errors import OUT_OF_MEMORY, RhaiBaseError, RhaiLimitError, RhaiRuntimeError
@@ -31,7 +30,7 @@ class Module:
     fns: dict[str, Callable[..., Any]] = field(default_factory=dict)
     vars: dict[str, Any] = field(default_factory=dict)
     script_fns: dict[tuple[str, int], ScriptFn] = field(default_factory=dict)
-    subs: dict[str, "Module"] = field(default_factory=dict)    # `m::sub::x`
+    subs: dict[str, Module] = field(default_factory=dict)    # `m::sub::x`
 
     def call(self, rt: Rt, name: str, args: list[Any]) -> Any:
         sfn = self.script_fns.get((name, len(args)))
@@ -88,7 +87,7 @@ class Engine:
         for k in (_arities(f) if arity is None else [arity]):
             self.lib.register(name, w, k)
 
-    def register_module(self, name: str, module: "Module | dict[str, Any] | str") -> None:
+    def register_module(self, name: str, module: Module | dict[str, Any] | str) -> None:
         """A module: a Module, a dict of functions/constants, or Rhai source text (compiled
         for each evaluation, so its functions run under that evaluation's limits)."""
         if isinstance(module, Module):
@@ -152,7 +151,7 @@ class Engine:
             rt.load_module = lambda name: self._load(name, rt, limits)
             prog = Compiler(rt).compile_script(tree, names)
             result, values = prog.run([from_json(scope[n]) for n in names])
-            for n, v in zip(names, values):
+            for n, v in zip(names, values, strict=False):
                 scope[n] = v
             for n, v in prog.new_vars.items():      # the script's own top-level variables
                 if n not in scope:

@@ -19,7 +19,7 @@ class RhaiBaseError(RhaiError):
         line, col = pos if pos else (None, None)
         super().__init__(message, line=line, column=col, kind=kind)
 
-    def at(self, pos: Pos | None) -> "RhaiBaseError":
+    def at(self, pos: Pos | None) -> RhaiBaseError:
         """Set the position if none is known yet; returns self for `raise e.at(pos)`."""
         if self.line is None and pos is not None:
             self.line, self.column = pos

@@ -6,7 +6,8 @@ overflow check; everything else takes the general path in `ops.binary`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import CONST_ASSIGN, OUT_OF_MEMORY, RhaiBaseError, RhaiLimitError, RhaiRuntimeError
 from .ops import binary
@@ -23,7 +24,8 @@ def slow_binary(rt: Rt, op: str, a: Any, b: Any, pos: tuple[int, int]) -> Any:
     try:
         v = binary(op, a, b)
     except RhaiBaseError as e:
-        raise e.at(pos)
+        e.at(pos)
+        raise
     except CtlExc:
         raise
     except MemoryError:
@@ -35,7 +37,8 @@ def slow_binary(rt: Rt, op: str, a: Any, b: Any, pos: tuple[int, int]) -> Any:
         try:
             rt.check_value(v)
         except RhaiBaseError as e:
-            raise e.at(pos)
+            e.at(pos)
+            raise
     return v
 
 

@@ -7,11 +7,12 @@ that compare two simple operands are inlined into `if`/`while` the same way.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from .errors import RhaiBaseError, RhaiRuntimeError
 from .compile_expr import get_property, index_get
+from .errors import RhaiBaseError, RhaiRuntimeError
 from .fastops import slow_binary
 from .ops import fcmp
 from .runtime import Brk, Cont, CtlExc, Rt
@@ -34,7 +35,8 @@ def tick(rt: Rt, pos: tuple[int, int], n: int = 1) -> None:
         try:
             rt.tick()
         except RhaiBaseError as e:
-            raise e.at(pos)
+            e.at(pos)
+            raise
 
 
 def cond_error(v: Any, pos: tuple[int, int]) -> RhaiRuntimeError:
@@ -144,7 +146,7 @@ class Gen:
                 self.ints.add(slot)
         return self.var(slot)
 
-    def int_expr(self, node: Node | None, sc: "FnScope") -> bool:
+    def int_expr(self, node: Node | None, sc: FnScope) -> bool:
         """Whether node surely gives an int, from what this function knows."""
         if isinstance(node, Lit):
             return type(node.value) is int
@@ -156,7 +158,7 @@ class Gen:
                 self.int_expr(node.right, sc)
         return False
 
-    def refs(self, node: Node, sc: "FnScope") -> list[int]:
+    def refs(self, node: Node, sc: FnScope) -> list[int]:
         """The local variables a closure compiled from `node` may read or write."""
         if not self.lmode:
             return []
@@ -174,7 +176,7 @@ class Gen:
                 out.append(v.slot)
         return sorted(out)
 
-    def fallback(self, fn: Any, node: Node, sc: "FnScope", target: str | None, ind: str,
+    def fallback(self, fn: Any, node: Node, sc: FnScope, target: str | None, ind: str,
                  prefix: str = "f") -> list[str]:
         """Lines calling the closure `fn` (compiled from node), its variables in the frame."""
         call = f"{self.name(fn, prefix)}(fr)"
@@ -284,7 +286,7 @@ def _simple(e: str) -> bool:
         e in ("True", "False", "None")
 
 
-def cond_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str) -> list[str]:
+def cond_lines(comp: Compiler, node: Node, sc: FnScope, g: Gen, ind: str) -> list[str]:
     """Lines setting `c` to the condition's value."""
     if isinstance(node, Bin) and node.op in COMPARE_OPS:
         if _is_simple_bin(node):
@@ -310,7 +312,7 @@ def _int_lit(node: Node) -> bool:
     return isinstance(node, Lit) and type(node.value) is int
 
 
-def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
+def expr_lines(comp: Compiler, node: Node, sc: FnScope, g: Gen, ind: str
                ) -> tuple[list[str], str]:
     """(lines, Python expression) computing `node`: arithmetic and script-function calls are
     written out in place; anything else is one call of the node's closure."""
@@ -375,7 +377,7 @@ def expr_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str
     return g.fallback(comp.expr(node, sc), node, sc, t, ind), t
 
 
-def call_lines(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope", g: Gen, ind: str,
+def call_lines(comp: Compiler, sfn: Any, args: list[Node], sc: FnScope, g: Gen, ind: str,
                pos: tuple[int, int]) -> tuple[list[str], str]:
     """A script-function call written out: arguments straight into the new frame."""
     lines: list[str] = []
@@ -421,7 +423,7 @@ def _inlinable(node: Node) -> bool:
     return isinstance(node, Var)
 
 
-def value_into(comp: "Compiler", node: Node | None, sc: "FnScope", g: Gen, target: str,
+def value_into(comp: Compiler, node: Node | None, sc: FnScope, g: Gen, target: str,
                ind: str, copy: bool = True) -> list[str]:
     """Lines storing the value of `node` (copied if it is a place) into `target`."""
     if node is None:
@@ -461,6 +463,7 @@ def compound_other(rt: Rt, op: str, a: Any, b: Any, pos: tuple[int, int]) -> Any
         try:
             rt.check_arr(a)
         except RhaiBaseError as e:
-            raise e.at(pos)
+            e.at(pos)
+            raise
         return a
     return slow_binary(rt, op, a, b, pos)

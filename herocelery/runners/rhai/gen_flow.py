@@ -7,15 +7,48 @@ loop, or returned (a Ret) out of the generated function.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import RhaiBaseError, RhaiRuntimeError
-from .gen import (ARITH, COMPARE_OPS, HI, LO, Gen, _simple, binop_lines, compound_other,
-                  cond_lines, expr_lines, value_into)
-from .syntax import (BLOCKISH, LOOPS, Assign, Bin, Block, Break, Call, Closure, Continue, Do,
-                     ExprStmt, For, If, Index, Let, Lit, Method, Node, Return, Try, Var,
-                     While)
+from .gen import (
+    ARITH,
+    COMPARE_OPS,
+    HI,
+    LO,
+    Gen,
+    _simple,
+    binop_lines,
+    compound_other,
+    cond_lines,
+    expr_lines,
+    value_into,
+)
 from .runtime import NO_THIS
+from .syntax import (
+    BLOCKISH,
+    LOOPS,
+    Assign,
+    Bin,
+    Block,
+    Break,
+    Call,
+    Closure,
+    Continue,
+    Do,
+    ExprStmt,
+    For,
+    If,
+    Index,
+    Let,
+    Lit,
+    Method,
+    Node,
+    Return,
+    Try,
+    Var,
+    While,
+)
 from .values import type_name
 
 if TYPE_CHECKING:
@@ -31,7 +64,7 @@ MAX_INDENT = 4 * 60        # indentation (in spaces) beyond which constructs bec
 LOOP_CTL = ["if type(r) is Cont:", "    continue", "if type(r) is Brk:", "    break", "return r"]
 
 
-def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
+def stmt_lines(comp: Compiler, node: Node, sc: FnScope, g: Gen, ind: str,
                on_ctl: list[str] | None = None) -> list[str]:
     """Lines for one statement; a control signal `r` is handled by `on_ctl` (default:
     returned from the generated function)."""
@@ -146,7 +179,7 @@ def stmt_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
         [f"{ind}    {ln}" for ln in on_ctl]
 
 
-def block_lines(comp: "Compiler", nodes: list[Node], sc: "FnScope", g: Gen, ind: str,
+def block_lines(comp: Compiler, nodes: list[Node], sc: FnScope, g: Gen, ind: str,
                 on_ctl: list[str]) -> list[str]:
     sc.push()
     lines: list[str] = []
@@ -156,7 +189,7 @@ def block_lines(comp: "Compiler", nodes: list[Node], sc: "FnScope", g: Gen, ind:
     return lines or [f"{ind}pass"]
 
 
-def flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
+def flow_lines(comp: Compiler, node: Node, sc: FnScope, g: Gen, ind: str,
                on_ctl: list[str]) -> list[str]:
     """if / while / loop / do / for / block statements written out in place."""
     loop = isinstance(node, LOOPS)
@@ -175,7 +208,7 @@ def flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
     return _flow_lines(comp, node, sc, g, ind, on_ctl)
 
 
-def _flow_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str,
+def _flow_lines(comp: Compiler, node: Node, sc: FnScope, g: Gen, ind: str,
                 on_ctl: list[str]) -> list[str]:
     if isinstance(node, Block):
         return block_lines(comp, node.stmts, sc, g, ind, on_ctl)
@@ -259,7 +292,7 @@ def _assigns(body: Node, name: str) -> bool:
     return False
 
 
-def for_lines(comp: "Compiler", node: For, sc: "FnScope", g: Gen, ind: str, p: str,
+def for_lines(comp: Compiler, node: For, sc: FnScope, g: Gen, ind: str, p: str,
               pre: list[str], tick_lines: list[str], handler: list[str],
               post: list[str]) -> list[str]:
     """`for x in a..b` runs in chunks of loop_mask + 1 iterations with one tick per chunk;
@@ -351,7 +384,8 @@ def _iterate(v: Any, pos: tuple[int, int]) -> Any:
     try:
         return iterate(v)
     except RhaiBaseError as e:
-        raise e.at(pos)
+        e.at(pos)
+        raise
 
 
 def has_return(nodes: list[Node]) -> bool:
@@ -375,7 +409,7 @@ def split_last(nodes: list[Node]) -> tuple[list[Node], Node | None]:
     return nodes, None
 
 
-def tail_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str) -> list[str]:
+def tail_lines(comp: Compiler, node: Node, sc: FnScope, g: Gen, ind: str) -> list[str]:
     """Lines that return the value of expression `node` (if/else written out in place)."""
     if isinstance(node, If) and len(ind) <= MAX_INDENT:
         other = node.other
@@ -395,7 +429,7 @@ def tail_lines(comp: "Compiler", node: Node, sc: "FnScope", g: Gen, ind: str) ->
     return value_into(comp, node, sc, g, "v", ind, copy=False) + [f"{ind}return v"]
 
 
-def block_tail(comp: "Compiler", nodes: list[Node], sc: "FnScope", g: Gen, ind: str
+def block_tail(comp: Compiler, nodes: list[Node], sc: FnScope, g: Gen, ind: str
                ) -> list[str]:
     sc.push()
     lines: list[str] = []
@@ -417,7 +451,7 @@ def _dynamic_scope(nodes: list[Node]) -> bool:
     return False
 
 
-def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
+def gen_block(comp: Compiler, nodes: list[Node], sc: FnScope, mode: str,
               store: str = "outside", params: list[Any] | None = None
               ) -> Callable[[list[Any]], Any]:
     """One function for a statement list. mode: "stmt" (returns a control signal or None),
@@ -481,7 +515,7 @@ def gen_block(comp: "Compiler", nodes: list[Node], sc: "FnScope", mode: str,
     return f
 
 
-def gen_script_call(comp: "Compiler", sfn: Any, args: list[Node], sc: "FnScope",
+def gen_script_call(comp: Compiler, sfn: Any, args: list[Node], sc: FnScope,
                     pos: tuple[int, int]) -> Callable[[list[Any]], Any]:
     """A call site of a script function: arguments written straight into the new frame."""
     from .gen import call_tail

@@ -118,7 +118,7 @@ def index_get(base: Any, idx: Any) -> Any:
     raise indexer_error(base, idx)
 
 
-def index_set(rt: "Rt", base: Any, idx: Any, v: Any) -> Any:
+def index_set(rt: Rt, base: Any, idx: Any, v: Any) -> Any:
     """Set `base[idx] = v`; returns the new base (a new one for strings and integers)."""
     t, ti = type(base), type(idx)
     if t is list and ti is int:

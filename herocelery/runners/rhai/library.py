@@ -5,7 +5,8 @@ per argument; a call whose types match no candidate is `Function not found: f (i
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .ops import not_found
 from .values import Char, FnPtr, IRange, Timestamp
@@ -30,7 +31,7 @@ class Library:
         self.mutators: dict[tuple[str, int], Mutators] = {}
         self._dispatch: dict[tuple[str, int], Callable[..., Any]] = {}
 
-    def copy(self) -> "Library":
+    def copy(self) -> Library:
         lib = Library()
         lib.cands = {k: list(v) for k, v in self.cands.items()}
         lib.mutators = {k: dict(v) for k, v in self.mutators.items()}
@@ -126,7 +127,7 @@ def _make_dispatch(name: str, cands: list[Candidate],
 
     def d(rt: Any, *args: Any) -> Any:
         for sig, f, wants_rt in cands:
-            for t, a in zip(sig, args):
+            for t, a in zip(sig, args, strict=False):
                 if t is not None and type(a) not in t:
                     break
             else:

@@ -6,7 +6,8 @@ return the result or raise RhaiRuntimeError (position filled in by the caller).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import DIV_ZERO, OVERFLOW, FnNotFound, RhaiRuntimeError
 from .values import MAX_INT, MIN_INT, Char, IRange, Timestamp, to_display, type_name
@@ -134,7 +135,7 @@ def equals(a: Any, b: Any) -> bool:
     ta, tb = type(a), type(b)
     if ta is tb:
         if ta is list:
-            return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b))
+            return len(a) == len(b) and all(equals(x, y) for x, y in zip(a, b, strict=False))
         if ta is dict:
             return a.keys() == b.keys() and all(equals(a[k], b[k]) for k in a)
         if ta is float:

@@ -5,9 +5,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .lexer import Token
-from .syntax import (And, ArrayLit, Bin, Block, Call, Closure, Do, ExprStmt, For, If, Index,
-                     Lit, MapLit, Method, Node, NsVar, Or, Prop, Switch, SwitchCase, This, Tmpl,
-                     Unary, Var, While)
+from .syntax import (
+    And,
+    ArrayLit,
+    Bin,
+    Block,
+    Call,
+    Closure,
+    Do,
+    ExprStmt,
+    For,
+    If,
+    Index,
+    Lit,
+    MapLit,
+    Method,
+    Node,
+    NsVar,
+    Or,
+    Prop,
+    Switch,
+    SwitchCase,
+    This,
+    Tmpl,
+    Unary,
+    Var,
+    While,
+)
 from .values import MAX_INT, Char
 
 if TYPE_CHECKING:
@@ -46,7 +70,7 @@ class ExprParser:
     """Parses expressions from a TokenStream; blocks and statements inside them go back to
     the statement parser."""
 
-    def __init__(self, ts: "TokenStream", stmts: "Parser") -> None:
+    def __init__(self, ts: TokenStream, stmts: Parser) -> None:
         self.ts = ts
         self.stmts = stmts
 

@@ -9,8 +9,25 @@ from __future__ import annotations
 from .errors import RhaiParseError
 from .lexer import Lexer, Token
 from .parse_expr import KEYWORDS, RESERVED, ExprParser
-from .syntax import (BLOCKISH, PLACES, Assign, Block, Break, Continue, Export, ExprStmt,
-                     FnDef, Import, Let, Lit, Node, Return, Script, Throw, Try)
+from .syntax import (
+    BLOCKISH,
+    PLACES,
+    Assign,
+    Block,
+    Break,
+    Continue,
+    Export,
+    ExprStmt,
+    FnDef,
+    Import,
+    Let,
+    Lit,
+    Node,
+    Return,
+    Script,
+    Throw,
+    Try,
+)
 
 ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^=", "??="}
 NO_SEMI = BLOCKISH + (Try, Import)

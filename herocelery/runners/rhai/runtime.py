@@ -7,8 +7,9 @@ checked against `max_operations`, the wall-clock `deadline` and a cancel hook at
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import STACK_OVERFLOW, TIMEOUT, TOO_LARGE, TOO_MANY_OPS, RhaiLimitError, RhaiTimeout
 from .library import Library

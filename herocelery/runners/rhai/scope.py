@@ -1,8 +1,8 @@
 """Compile-time scopes: every variable gets a frame slot; captured variables live in cells."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .syntax import Call, Closure, Node
 from .syntax import Var as VarNode
@@ -24,7 +24,7 @@ class FnScope:
     """The variables of one function (or closure, or the script's top level)."""
 
     boxed_names: set[str]
-    parent: "FnScope | None" = None           # set for closures only: where captures come from
+    parent: FnScope | None = None           # set for closures only: where captures come from
     blocks: list[dict[str, Var]] = field(default_factory=lambda: [{}])
     nslots: int = 1                           # slot 0 holds `this`
     loops: int = 0

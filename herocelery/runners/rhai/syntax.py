@@ -5,8 +5,9 @@ Expressions and statements are separate classes (an expression in statement posi
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterator, Union
+from typing import Any
 
 Pos = tuple[int, int]
 
@@ -30,12 +31,12 @@ class Node:
     def __repr__(self) -> str:
         return f"{self.KIND}{self.a!r}"
 
-    def children(self) -> Iterator["Node"]:
+    def children(self) -> Iterator[Node]:
         """The nodes directly below this one (in lists and tuples too)."""
         for name in _field_names(type(self)):
             yield from _nodes_in(getattr(self, name))
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         """This node and every node below it."""
         stack: list[Node] = [self]
         while stack:
@@ -100,7 +101,7 @@ class Tmpl(Node):
     """A back-tick string: text parts and interpolated expressions."""
     KIND = "tmpl"
     pos: Pos
-    parts: list[Union[str, Node]]
+    parts: list[str | Node]
 
 
 @dataclass(eq=False, slots=True, repr=False)
@@ -214,14 +215,14 @@ class If(Node):
     pos: Pos
     cond: Node
     then: Block
-    other: "Block | If | None"
+    other: Block | If | None
 
 
 @dataclass(eq=False, slots=True)
 class SwitchCase:
     """One `pat | pat if cond => body` arm."""
     pats: list[Node]
-    cond: "Node | None"
+    cond: Node | None
     body: Node
 
 
@@ -231,7 +232,7 @@ class Switch(Node):
     pos: Pos
     subject: Node
     cases: list[SwitchCase]
-    default: "Node | None"
+    default: Node | None
 
     def children(self) -> Iterator[Node]:
         yield self.subject
@@ -249,7 +250,7 @@ class While(Node):
     """`while cond { }`; `loop { }` when cond is None."""
     KIND = "while"
     pos: Pos
-    cond: "Node | None"
+    cond: Node | None
     body: Block
 
 
@@ -297,7 +298,7 @@ class Let(Node):
     KIND = "let"
     pos: Pos
     name: str
-    value: "Node | None"
+    value: Node | None
     const: bool
     export: bool = False
 
@@ -315,7 +316,7 @@ class Assign(Node):
 class Break(Node):
     KIND = "break"
     pos: Pos
-    value: "Node | None"
+    value: Node | None
 
 
 @dataclass(eq=False, slots=True, repr=False)
@@ -328,14 +329,14 @@ class Continue(Node):
 class Return(Node):
     KIND = "return"
     pos: Pos
-    value: "Node | None"
+    value: Node | None
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class Throw(Node):
     KIND = "throw"
     pos: Pos
-    value: "Node | None"
+    value: Node | None
 
 
 @dataclass(eq=False, slots=True, repr=False)
@@ -354,9 +355,9 @@ class Export(Node):
     items: list[tuple[str, str]]
 
 
-Expr = Union[Lit, Var, This, NsVar, Tmpl, ArrayLit, MapLit, Unary, Bin, And, Or, Index, Prop,
-             Method, Call, Closure, Block, If, Switch, While, Do, For, Try]
-Stmt = Union[ExprStmt, Let, Assign, Break, Continue, Return, Throw, Try, Import, Export]
+Expr = (Lit | Var | This | NsVar | Tmpl | ArrayLit | MapLit | Unary | Bin | And | Or | Index | Prop
+        | Method | Call | Closure | Block | If | Switch | While | Do | For | Try)
+Stmt = ExprStmt | Let | Assign | Break | Continue | Return | Throw | Try | Import | Export
 
 BLOCKISH = (If, Switch, While, Do, For, Block)   # block-like expressions
 LOOPS = (While, Do, For)

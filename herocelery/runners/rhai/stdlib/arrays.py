@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..compile_call import call_with_this
 from ..errors import RhaiRuntimeError
 from ..library import STD
 from ..ops import equals
-from ..compile_call import call_with_this
 from ..runtime import Closure
 from ..values import Char, FnPtr, IRange, clone, type_name
 
@@ -449,8 +449,8 @@ def dedup_by(rt: Any, a: list[Any], f: Any) -> None:
 def zip_(rt: Any, a: list[Any], b: list[Any], f: FnPtr) -> list[Any]:
     fp = _fp(f)
     if _arity(rt, fp) >= 3:
-        return [rt.call_fnptr(fp, [x, y, i]) for i, (x, y) in enumerate(zip(a, b))]
-    return [rt.call_fnptr(fp, [x, y]) for x, y in zip(a, b)]
+        return [rt.call_fnptr(fp, [x, y, i]) for i, (x, y) in enumerate(zip(a, b, strict=False))]
+    return [rt.call_fnptr(fp, [x, y]) for x, y in zip(a, b, strict=False)]
 
 
 @fn("concat", "array", "array", rt=True)

@@ -7,8 +7,19 @@ from typing import Any
 from ..errors import RhaiRuntimeError
 from ..library import STD
 from ..ops import equals
-from ..values import (MAX_INT, MIN_INT, Char, FloatSteps, FnPtr, IRange, RIter, Timestamp,
-                      to_debug, to_display, type_name)
+from ..values import (
+    MAX_INT,
+    MIN_INT,
+    Char,
+    FloatSteps,
+    FnPtr,
+    IRange,
+    RIter,
+    Timestamp,
+    to_debug,
+    to_display,
+    type_name,
+)
 
 fn = STD.fn
 
