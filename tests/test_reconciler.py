@@ -19,8 +19,7 @@ from herocelery.coordinator import build_records
 from herocelery.flow import FlowHandle
 from herocelery.keys import Keys, runner_queue
 from herocelery.models import FlowSpec, FlowStatus, JobStatus
-from herocelery.reconciler import Action, JobView, Reconciler, decide, orphans
-from herocelery.reconciler import broker
+from herocelery.reconciler import Action, JobView, Reconciler, broker, decide, orphans
 from herocelery.reconciler.broker import job_ids
 
 NOW = 1000.0
