@@ -180,13 +180,16 @@ def main() -> None:
         "# HeroDB vs redis-server",
         "",
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()},"
+        f"- machine: {os.cpu_count()} cores, {platform.machine()}, "
+        f"Python {platform.python_version()},"
         f" load average at start {os.getloadavg()[0]:.1f} (the machine is shared)",
         f"- redis-benchmark -t {TESTS} (and {', '.join(' '.join(v) for v in CUSTOM.values())}"
         f") -n {args.requests} -c 50; both servers appendonly with "
-        f"appendfsync everysec; median of {args.repeats} repeats; CPU = server utime+stime per request",
+        f"appendfsync everysec; median of {args.repeats} repeats; "
+        "CPU = server utime+stime per request",
         "",
-        "| test | -P | redis rps | herodb rps | ratio | redis CPU µs/op | herodb CPU µs/op | CPU ratio |"
+        "| test | -P | redis rps | herodb rps | ratio | redis CPU µs/op | herodb CPU µs/op "
+        "| CPU ratio |"
         + (" herodb-py rps | py ratio | herodb-py CPU µs/op |" if args.pure else "")
         + (" before rps | before ratio |" if args.before else ""),
         "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if args.pure else "")
@@ -218,9 +221,11 @@ def main() -> None:
             "",
             "| data | redis-server | herodb | ratio |",
             "|---|---|---|---|",
-            f"| {args.keys:,} small string keys | {r_str / 2**20:.0f} MiB | {h_str / 2**20:.0f} MiB "
+            f"| {args.keys:,} small string keys | {r_str / 2**20:.0f} MiB "
+            f"| {h_str / 2**20:.0f} MiB "
             f"| {h_str / r_str:.1f}× |",
-            f"| list of {args.keys:,} elements | {r_list / 2**20:.0f} MiB | {h_list / 2**20:.0f} MiB "
+            f"| list of {args.keys:,} elements | {r_list / 2**20:.0f} MiB "
+            f"| {h_list / 2**20:.0f} MiB "
             f"| {h_list / max(r_list, 1):.1f}× |",
         ]
     text = "\n".join(lines) + "\n"

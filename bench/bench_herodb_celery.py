@@ -81,7 +81,8 @@ def main() -> None:
         for k in ratios:
             ratios[k].append(hero[k] / red[k])
         print(f"run {r + 1}: " + "; ".join(
-            f"{k}: HeroDB {hero[k]:.0f}/s, redis-server {red[k]:.0f}/s, ratio {hero[k] / red[k]:.2f}"
+            f"{k}: HeroDB {hero[k]:.0f}/s, redis-server {red[k]:.0f}/s, "
+            f"ratio {hero[k] / red[k]:.2f}"
             for k in ratios))
     print("median ratios: " + ", ".join(f"{k} {median(v):.2f}" for k, v in ratios.items())
           + "  (target >= 0.95)")

@@ -106,7 +106,8 @@ def case_busy(port: int, pid: int, seconds: float) -> tuple[float, list[float]]:
 
 
 CASES = {"SRANDMEMBER -9223372036854775807, read": lambda p, i, s: case_stream(p, i, s, True),
-         "SRANDMEMBER -9223372036854775807, never read": lambda p, i, s: case_stream(p, i, s, False),
+         "SRANDMEMBER -9223372036854775807, never read":
+             lambda p, i, s: case_stream(p, i, s, False),
          "5,000 pipelined GET of 1 MB, never read": case_pipeline,
          "filling past maxmemory 64mb": case_fill,
          "a script past lua-time-limit (others: -BUSY)": case_busy}
@@ -135,7 +136,8 @@ def main() -> None:
                     f"{lat[int(len(lat) * 0.99) - 1]:.1f} ms | {lat[-1]:.1f} ms |")
         print(rows[-1], flush=True)
     text = (f"HeroDB under a bad client ({time.strftime('%Y-%m-%d %H:%M')} UTC, load "
-            f"{os.getloadavg()[0]:.1f}, {args.seconds:.0f} s each; `bench/bench_herodb_dos.py`):\n\n"
+            f"{os.getloadavg()[0]:.1f}, {args.seconds:.0f} s each; "
+            "`bench/bench_herodb_dos.py`):\n\n"
             + "\n".join(rows) + "\n")
     print(text)
     if args.out:

@@ -102,7 +102,8 @@ def main() -> None:
         lines.append(f"| {unit} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
     lines.append("| **total** | " + " | ".join(f"{t[0]} / {t[1]}" for t in totals.values()) + " |")
-    text = "\n".join(lines) + "\n\nHeroDB failures:\n\n" + "\n".join(f"- {f}" for f in failures) + "\n"
+    text = ("\n".join(lines) + "\n\nHeroDB failures:\n\n"
+            + "\n".join(f"- {f}" for f in failures) + "\n")
     if args.out:
         args.out.write_text(text)
     print(text)

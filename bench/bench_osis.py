@@ -4,9 +4,9 @@ run, through a context's scoped connection (HeroDB with an admin secret, as in p
     python bench/bench_osis.py [--n 2000] [--repeats 3] [--also-redis]
 
 Prints ops/s (median of repeats) and the OSIS/raw ratios. The cases run interleaved in
-chunks of n/20, so a load spike on a shared machine hits every case alike. Targets (issue 6): get >= 0.5 of
-raw, set >= 0.3 of raw. Single client, sequential round trips: the server's per-command cost
-dominates, which is what the ratio is about.
+chunks of n/20, so a load spike on a shared machine hits every case alike. Targets (issue 6):
+get >= 0.5 of raw, set >= 0.3 of raw. Single client, sequential round trips: the server's
+per-command cost dominates, which is what the ratio is about.
 """
 from __future__ import annotations
 

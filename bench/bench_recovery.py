@@ -1,7 +1,8 @@
 """Recovery (issue 13): how long from a fault to every flow finished, and what the reconciler
 costs on an idle installation.
 
-    python bench/bench_recovery.py [--repeat 5] [--faults runner,supervisor,...] [--idle-flows 10000]
+    python bench/bench_recovery.py [--repeat 5] [--faults runner,supervisor,...] \
+        [--idle-flows 10000]
 
 Each fault runs on the rig of tests/faults (a store, node1's supervisor managing a python
 runner with 3 processes, a reconciler; all real processes): 3 flows of 105 jobs (root, 100

@@ -131,7 +131,9 @@ def leaf_latency(api_url: str, flows: int, key: str | None = None) -> list[float
               for (const r of records) {
                 const g = r.target;
                 if (g.getAttribute && g.getAttribute('data-status') === 'finished'
-                    && !(g.dataset.jobId in window._seen)) window._seen[g.dataset.jobId] = Date.now();
+                    && !(g.dataset.jobId in window._seen)) {
+                  window._seen[g.dataset.jobId] = Date.now();
+                }
               }
             }).observe(root, {subtree: true, attributes: true, attributeFilter: ['data-status']});
         }""")

@@ -5,9 +5,10 @@ stopped by herocelery/launcher.py).
 Order: HeroDB 1 (broker, results, job store, node1's data) first; each further node's HeroDB
 starts while the supervisors start (`supervisor start --manage`, which start their runners);
 then the API and optionally Flower. Ready means each node's supervisor reports every runner it
-manages `running` (launcher.runners_missing) and the API answers /health. Stop: Flower and the API, then the supervisors (which stop their
-runners), then the HeroDBs. One `up` per data directory: `up.lock` held while it runs,
-`up.json` (mode 0600, herocelery/local.py) saying where everything is.
+manages `running` (launcher.runners_missing) and the API answers /health. Stop: Flower and the
+API, then the supervisors (which stop their runners), then the HeroDBs. One `up` per data
+directory: `up.lock` held while it runs, `up.json` (mode 0600, herocelery/local.py) saying
+where everything is.
 """
 from __future__ import annotations
 

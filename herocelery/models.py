@@ -131,8 +131,8 @@ class Job(BaseModel):
     signatories: list[str] = Field(default_factory=list)    # verified by the supervisor
     seal: str = ""                  # HMAC of the fields admission trusts (contexts/seal.py)
 
-    JSON_FIELDS: ClassVar[tuple[str, ...]] = ("args", "env", "after", "after_ids", "dependents", "result", "error",
-                   "signatures", "signatories")
+    JSON_FIELDS: ClassVar[tuple[str, ...]] = ("args", "env", "after", "after_ids", "dependents",
+                                              "result", "error", "signatures", "signatories")
 
     def runs_allowed(self, lost_runs_limit: int) -> int:
         return runs_allowed(self.retries, lost_runs_limit)

@@ -67,8 +67,8 @@ class Settings:
     api_host: str = "127.0.0.1"              # beyond loopback requires api_key
     api_port: int = 8780                     # 0 = a free port
     api_key: str | None = None               # Bearer key of the API; None: loopback only, no key
-    api_cors_origins: tuple[str, ...] = ()   # other origins whose pages may call the API (with a key)
-    node_db_url: str | None = None           # this node's Hero DB (runners' data layer); None: broker's server
+    api_cors_origins: tuple[str, ...] = ()   # other origins whose pages may call the API (keyed)
+    node_db_url: str | None = None           # this node's Hero DB (runners' data); None: broker's
     runner_restart_limit: int = 5            # restarts of a dying runner before it is `failed`
     runner_backoff_s: float = 0.5            # first restart delay; doubles per restart, max 30 s
     health_interval_s: float = 0.5           # how often a supervisor checks its runners' health

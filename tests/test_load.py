@@ -48,8 +48,10 @@ def test_a_flow_is_importable_as_module_attribute(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("name: x\njobs:\n  a: {script: x}\n  a: {script: y}\n", "line 4, column 3: invalid YAML: duplicate key 'a'"),
-    ("name: x\njobs:\n  a: {script: x, retries: lots}\n", "job 'a', field 'retries': Input should be a valid integer"),
+    ("name: x\njobs:\n  a: {script: x}\n  a: {script: y}\n",
+     "line 4, column 3: invalid YAML: duplicate key 'a'"),
+    ("name: x\njobs:\n  a: {script: x, retries: lots}\n",
+     "job 'a', field 'retries': Input should be a valid integer"),
     ("name: x\njobs:\n  a: {script: x, colour: red}\n", "job 'a', field 'colour': unknown field"),
     ("name: x\njobs:\n  a: {runner: python}\n", "job 'a', field 'script': missing"),
     ("name: x\njobs:\n  a: [1, 2\n", "invalid YAML"),

@@ -61,7 +61,9 @@ def test_a_wide_flow_shares_runner_messages_and_every_job_runs_once(cluster, her
         f.job(f"w{i}", script=f"ctx.db.incr({key!r}); result = {i}")
     f.job("sum", after=[f"w{i}" for i in range(60)], script="result = sum(inputs.values())")
     h = run(f, hero_settings)
-    assert h.status() is FlowStatus.finished and h.results["sum"] == sum(range(60)), {n: (j.status, j.error) for n, j in h.jobs().items() if j.status.value != "finished"}
+    unfinished = {n: (j.status, j.error) for n, j in h.jobs().items()
+                  if j.status.value != "finished"}
+    assert h.status() is FlowStatus.finished and h.results["sum"] == sum(range(60)), unfinished
     jobs = h.jobs()
     assert all(j.attempts == 1 for j in jobs.values())
     db = redis.Redis.from_url(hero_settings.broker_url.rsplit("/", 1)[0] + "/4")

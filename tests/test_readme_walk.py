@@ -20,7 +20,8 @@ CHROMIUM = "/usr/bin/chromium"
 # the first run of `slow` takes a minute (it is cancelled); the retried one is quick
 LONG_FLOW = """name: long
 jobs:
-  slow: {{runner: shell, script: "if [ -e {mark} ]; then echo slept; else touch {mark}; sleep 60; fi"}}
+  slow: {{runner: shell,
+          script: "if [ -e {mark} ]; then echo slept; else touch {mark}; sleep 60; fi"}}
   after: {{after: [slow], script: "result = inputs['slow']['stdout'].strip()"}}
 """
 

@@ -76,7 +76,8 @@ def render(backend: Any, broker: Any) -> str:
             up_lines.append(f"herocelery_runner_up{_labels(node=node, runner=t)} "
                             f"{1 if t in alive else 0}")
         for t, st in sorted(managed.items()):
-            state_lines.append(f"herocelery_runner_state{_labels(node=node, runner=t, state=st.get('state', ''))} 1")
+            labels = _labels(node=node, runner=t, state=st.get("state", ""))
+            state_lines.append(f"herocelery_runner_state{labels} 1")
             restart_lines.append(f"herocelery_runner_restarts_total"
                                  f"{_labels(node=node, runner=t)} {int(st.get('restarts', 0))}")
     lines += ["# HELP herocelery_queue_depth Messages waiting in a queue (all priorities).",

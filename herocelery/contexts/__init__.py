@@ -6,4 +6,5 @@ from .registry import ContextError, Registry, scoped_url
 from .signing import SigningKey
 
 __all__ = ["Registry", "Context", "Caller", "Scope", "Role", "Action", "Decision", "may",
-           "check_flow", "JobCheck", "check_signatures", "scoped_url", "SigningKey", "ContextError", "LOCAL"]
+           "check_flow", "JobCheck", "check_signatures", "scoped_url", "SigningKey", "ContextError",
+           "LOCAL"]

@@ -166,7 +166,8 @@ class FlowHandle:
         """Result of every job (None for jobs that did not finish)."""
         flow = self.record()
         names = list(flow.jobs)
-        return {n: r for n, (_, r) in zip(names, self._store.results(flow.jobs.values()), strict=False)}
+        results = self._store.results(flow.jobs.values())
+        return {n: r for n, (_, r) in zip(names, results, strict=False)}
 
     def progress(self) -> tuple[int, int]:
         """(jobs in a terminal state, all jobs)."""

@@ -160,7 +160,7 @@ class _Runtime:
         self.app.close()
 
 
-# ---- the commands ---------------------------------------------------------------------------------
+# ---- the commands ------------------------------------------------------------------------------
 @click.group("flow")
 def flow_group() -> None:
     """Submit and manage flows (on `herocelery up`, or the configured broker)."""

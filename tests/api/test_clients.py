@@ -123,7 +123,8 @@ const flow = await hc.flowStatus(flow_id);
 let refused = null;
 await new Promise((resolve) => {{
   new HeroClient({api!r}, {{ apiKey: "hc_wrong" }}).events(null, () => {{}},
-    {{ onError: (e) => {{ refused = {{ isApiError: e instanceof ApiError, code: e.code }}; resolve(); }} }});
+    {{ onError: (e) => {{ refused = {{ isApiError: e instanceof ApiError,
+                                      code: e.code }}; resolve(); }} }});
 }});
 const [parsed, rest] = parseSse(": hi\\ndata: {{\\"a\\":\\ndata: 1}}\\n\\ndata: partial");
 console.log(JSON.stringify({{

@@ -305,15 +305,18 @@ def attempt(name, fn):
     except Exception as exc:
         out[name] = type(exc).__name__ + ': ' + str(exc)
 url = os.environ['HERO_DB_URL']
-host, port = ctx.db.connection_pool.connection_kwargs['host'], ctx.db.connection_pool.connection_kwargs['port']
+host = ctx.db.connection_pool.connection_kwargs['host']
+port = ctx.db.connection_pool.connection_kwargs['port']
 own_db = ctx.db.connection_pool.connection_kwargs['db']
 attempt('own', lambda: ctx.db.set('mine', 1))
 attempt('admin_db', lambda: redis.Redis(host=host, port=port, db=0, protocol=2).dbsize())
 attempt('store_db', lambda: redis.Redis(host=host, port=port, db=3, protocol=2).keys('hero:*'))
 attempt('broker_db', lambda: redis.Redis(host=host, port=port, db=1, protocol=2).keys('*'))
 attempt('other_ctx', lambda: ctx.db.execute_command('SELECT', {{other}}))
-attempt('store_with_own_key', lambda: ctx.db.execute_command('SELECT', 3, 'KEY', url.split(':')[2].split('@')[0]))
-attempt('guess_secret', lambda: redis.Redis(host=host, port=port, password='wrong', protocol=2).dbsize())
+attempt('store_with_own_key', lambda: ctx.db.execute_command('SELECT', 3, 'KEY',
+                                                             url.split(':')[2].split('@')[0]))
+attempt('guess_secret', lambda: redis.Redis(host=host, port=port, password='wrong',
+                                            protocol=2).dbsize())
 attempt('flushall', lambda: ctx.db.flushall())
 attempt('herodb_admin', lambda: ctx.db.execute_command('HERODB', 'DBLIST'))
 env = dict(os.environ)

@@ -27,7 +27,8 @@ def test_each_context_gets_its_own_private_database_and_key(registry, secure_her
     assert ca.get("k") == "from-a"
     # a's key does not open b's database, and nothing opens the admin or store databases
     for db in (b.db, 0, 1, 3):
-        with pytest.raises(redis.RedisError, match="invalid access key|admin database|does not exist|private"):
+        with pytest.raises(redis.RedisError,
+                           match="invalid access key|admin database|does not exist|private"):
             ca.execute_command("SELECT", db, "KEY", a.access_key)
     with pytest.raises(redis.RedisError):
         redis.Redis.from_url(secure_herodb.bare(b.db)).get("k")

@@ -242,7 +242,8 @@ def test_job_detail_has_timings_attempts_and_the_traceback(page, leaf_api):
 
 def test_labels_fit_skipped_jobs_read_and_the_legend_names_every_status(page, leaf_api):
     long_name = "extract_every_customer_record_from_the_old_billing_system"
-    submit(page, leaf_api, f"name: labels\njobs:\n  {long_name}: {{script: 'raise SystemExit(1)'}}\n"
+    submit(page, leaf_api,
+           f"name: labels\njobs:\n  {long_name}: {{script: 'raise SystemExit(1)'}}\n"
            f"  short: {{after: [{long_name}], runner: shell, script: 'echo hi'}}\n"
            f"  last: {{after: [short], script: 'result = 1'}}\n", "labels")
     page.wait_for_selector("g.job[data-name=last][data-status=skipped]", timeout=60_000)

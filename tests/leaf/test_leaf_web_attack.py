@@ -29,7 +29,8 @@ window.attack = async () => {{
     out.noCors = "sent";
   }} catch (e) {{ out.noCors = "blocked: " + e.name; }}
   try {{
-    const r = await fetch(api + "/rpc", {{method: "POST", body: body.replace("evil-nocors", "evil-json"),
+    const r = await fetch(api + "/rpc", {{method: "POST", body: body.replace("evil-nocors",
+                                                                             "evil-json"),
                                           headers: {{"Content-Type": "application/json"}}}});
     out.json = "read " + r.status;
   }} catch (e) {{ out.json = "blocked: " + e.name; }}

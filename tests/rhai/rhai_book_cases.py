@@ -76,7 +76,8 @@ STRINGS: list[tuple[str, object]] = [
     ('let y = "hello"; y[1..=2] = y[2..]; y', "hllolo"),
     ('let y = "hello"; y[1..=2] = y[2..]; let s2 = y[1..]; s2[1..20] = "abc"; y', "hllolo"),
     ('let y = "hello"; let s2 = y[1..]; s2[1..20] = "abc"; if (s2 == "eabc") { y[2] = \'d\'; }'
-     ' y[3..] = "xyz"; y[4] = \'\\u2764\'; y[6..] = "\\u2764\\u2764"; y', "hedx\u2764z\u2764\u2764"),
+     ' y[3..] = "xyz"; y[4] = \'\\u2764\'; y[6..] = "\\u2764\\u2764"; y',
+     "hedx\u2764z\u2764\u2764"),
     # mutation by methods
     ('pop("hello")', "o"),
     ('pop("hello", 3)', "llo"),
@@ -270,7 +271,8 @@ ARRAYS: list[tuple[str, object]] = [
     ("let x = [1, 2, 3]; x.filter(|v, i| v > i)", "[1, 2, 3]"),
     ("let x = [1, 2, 3]; x.map(|| this * 2)", "[2, 4, 6]"),
     ("let x = [1, 2, 3]; x.map(|v, i| v * i)", "[0, 2, 6]"),
-    ('let x = [1, 2, 3]; x.reduce(|sum, v| if sum.type_of() == "()" { v * v } else { sum + v * v })',
+    ('let x = [1, 2, 3]; x.reduce(|sum, v| if sum.type_of() == "()" { v * v } '
+     'else { sum + v * v })',
      "14"),
     ("let x = [1, 2, 3]; x.reduce(|sum, v, i| { if i == 0 { sum = 10 } sum + v * v })", "24"),
     ('let x = [1, 2, 3]; x.reduce_rev(|sum, v| if sum.type_of() == "()" { v * v } else'
@@ -632,7 +634,8 @@ NUMBERS: list[tuple[str, object]] = [
 
 TIME: list[tuple[str, object]] = [
     ("type_of(timestamp())", "timestamp"),
-    ("let time = timestamp(); let x = 10_000; while x > 0 { x -= 1; } elapsed(time) < 10.0", "true"),
+    ("let time = timestamp(); let x = 10_000; while x > 0 { x -= 1; } elapsed(time) < 10.0",
+     "true"),
     ("let time1 = timestamp(); for x in 0..10000 {} let time2 = timestamp(); time1 <= time2",
      "true"),
     ("let time1 = timestamp(); let time2 = time1 + 123.45; let d = time2 - time1; d > 123.44 &&"

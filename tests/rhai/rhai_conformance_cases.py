@@ -198,7 +198,7 @@ CASES: list[tuple[str, object]] = [
     ("1 + 2 == 3 && 2 * 2 == 4", "true"),
     ("1 | 2 == 3", Err("Function not found: | (i64, bool)")),
     ("(1 | 2) == 3", "true"),
-    # -- null coalescing, elvis, in, ranges ---------------------------------------------------------
+    # -- null coalescing, elvis, in, ranges --------------------------------------------------------
     ("() ?? 42", "42"),
     ("1 ?? 42", "1"),
     ("let m = #{}; m.a ?? \"default\"", "default"),
@@ -236,7 +236,8 @@ CASES: list[tuple[str, object]] = [
     ("let x = 5; if x > 3 { x = 10; } x", "10"),
     ("if 1 { 2 }", Err("expecting bool")),
     ("if true { let y = 1; } y", Err("Variable not found: y")),
-    ("let x = 3; switch x { 1 => \"one\", 2 | 3 => \"two or three\", _ => \"other\" }", "two or three"),
+    ("let x = 3; switch x { 1 => \"one\", 2 | 3 => \"two or three\", _ => \"other\" }",
+     "two or three"),
     ("switch 9 { 1 => \"one\", _ => \"other\" }", "other"),
     ("switch 9 { 1 => \"one\" }", "()"),
     ("switch 7 { 0..5 => \"low\", 5..=10 => \"mid\", _ => \"high\" }", "mid"),
@@ -274,7 +275,7 @@ CASES: list[tuple[str, object]] = [
     ("for i in 0..3 { let tmp = i; } tmp", Err("Variable not found: tmp")),
     ("let v = for i in 0..3 { if i == 1 { break i * 10; } }; v", "10"),
     ("while 1 { }", Err("expecting bool")),
-    # -- functions --------------------------------------------------------------------------------------
+    # -- functions ---------------------------------------------------------------------------------
     ("fn add(a, b) { a + b } add(1, 2)", "3"),
     ("fn f() { 42 } f()", "42"),
     ("fn f(x) { return x * 2; 999 } f(4)", "8"),
@@ -304,11 +305,12 @@ CASES: list[tuple[str, object]] = [
     ("fn f(x) { let y = x; y + 1 } f(1) + f(2)", "5"),
     ("fn f(n) { let s = 0; for i in 0..n { s += i; } s } f(5)", "10"),
     ("fn f() { return; } f()", "()"),
-    ("fn f(x) { switch x { 1 => return \"one\", _ => {} } \"other\" } [f(1), f(2)]", '["one", "other"]'),
+    ("fn f(x) { switch x { 1 => return \"one\", _ => {} } \"other\" } [f(1), f(2)]",
+     '["one", "other"]'),
     ("fn f() { let x = if true { return 5; } else { 6 }; x } f()", "5"),
     ("fn f() { loop { return 3; } } f()", "3"),
     ("return 5; 6", "5"),
-    # -- closures and function pointers ----------------------------------------------------------------
+    # -- closures and function pointers ------------------------------------------------------------
     ("let f = |x| x * 2; f.call(21)", "42"),
     ("let f = |x| x * 2; f(21)", "42"),
     ("let f = || 42; f.call()", "42"),
@@ -330,16 +332,18 @@ CASES: list[tuple[str, object]] = [
     ("let fs = []; for i in 0..3 { fs.push(|| i); } fs.map(|f| f.call())", "[2, 2, 2]"),
     ("let obj = #{ v: 1, get: || this.v }; obj.get()", "1"),
     ("let obj = #{ v: 1, bump: |n| { this.v += n; } }; obj.bump(5); obj.v", "6"),
-    ("let f = |x| { if x > 0 { return \"pos\"; } \"neg\" }; [f.call(1), f.call(-1)]", '["pos", "neg"]'),
+    ("let f = |x| { if x > 0 { return \"pos\"; } \"neg\" }; [f.call(1), f.call(-1)]",
+     '["pos", "neg"]'),
     ("let f = |x| x; f.call(1, 2)", Err("Function not found")),
     ("let f = 5; f(1)", Err("Function not found: f (i64)")),
     ("let f = |x| x * 3; [1, 2].map(f)", "[3, 6]"),
-    ("fn foo(x) { this.data += x; } let obj = #{data: 40}; obj.call(Fn(\"foo\"), 2); obj.data", "42"),
+    ("fn foo(x) { this.data += x; } let obj = #{data: 40}; obj.call(Fn(\"foo\"), 2); obj.data",
+     "42"),
     ("fn inc(n) { this += n; } let x = 40; x.call(Fn(\"inc\"), 2); x", "42"),
     ("let f = |n| this * n; let x = 6; x.call(f, 7)", "42"),
     ("fn triple(x) { x * 3 } [1, 2].map(Fn(\"triple\"))", "[3, 6]"),
     ("fn triple(x) { x * 3 } [1, 2].map(\"triple\")", "[3, 6]"),
-    # -- throw / try / catch ---------------------------------------------------------------------------
+    # -- throw / try / catch -----------------------------------------------------------------------
     ('throw "boom";', Err("Runtime error: boom")),
     ("throw 42;", Err("Runtime error: 42")),
     ('try { throw "oops"; } catch (e) { `caught ${e}` }', "caught oops"),
@@ -351,14 +355,16 @@ CASES: list[tuple[str, object]] = [
     ("try { try { throw 1; } catch (e) { throw e + 1; } } catch (e) { e }", "2"),
     ("fn f() { throw \"inner\"; } try { f(); } catch (e) { e }", "inner"),
     ("fn f() { throw \"uncaught\"; } f()", Err("Runtime error: uncaught")),
-    ("let n = 0; for i in 0..3 { try { if i == 1 { throw i; } n += 1; } catch { n += 10; } } n", "12"),
+    ("let n = 0; for i in 0..3 { try { if i == 1 { throw i; } n += 1; } catch { n += 10; } } n",
+     "12"),
     ("try { } catch (e) { }", "()"),
     ("try { throw 42; } catch (e) { throw; }", Err("Runtime error: 42 (line 1, position 7)")),
     ("try { 1 / 0; } catch { throw; }", Err("Division by zero")),
     ("throw;", Err("Runtime error: ()")),
-    ("fn f() { try { throw \"a\"; } catch { throw; } } let r = 0; try { f() } catch (e) { r = e } r", "a"),
+    ("fn f() { try { throw \"a\"; } catch { throw; } } let r = 0; "
+     "try { f() } catch (e) { r = e } r", "a"),
     ("try { 1 }", Err("Expecting 'catch'")),
-    # -- strings ---------------------------------------------------------------------------------------
+    # -- strings -----------------------------------------------------------------------------------
     ('"hello".len()', "5"),
     ('"hello".len', "5"),
     ('"".is_empty()', "true"),
@@ -423,7 +429,7 @@ CASES: list[tuple[str, object]] = [
     ('parse_float("x")', Err("Error parsing floating-point")),
     ('"hello".foo()', Err("Function not found: foo (string)")),
     ('"x".sub_string("a")', Err("Function not found: sub_string (string, string)")),
-    # -- arrays ----------------------------------------------------------------------------------------
+    # -- arrays ------------------------------------------------------------------------------------
     ("let a = [1, 2]; a.push(3); a", "[1, 2, 3]"),
     ("let a = [1, 2]; a += 3; a", "[1, 2, 3]"),
     ("let a = [1, 2]; a += [3, 4]; a", "[1, 2, 3, 4]"),
@@ -489,7 +495,7 @@ CASES: list[tuple[str, object]] = [
     ("let a = [1, 2]; a.push(a); a", "[1, 2, [1, 2]]"),
     ("[1, 2, 3].for_each(|x| x)", "()"),
     ("[1, 2, 3].sum()", "6"),
-    # -- maps ----------------------------------------------------------------------------------------------
+    # -- maps --------------------------------------------------------------------------------------
     ("let m = #{a: 1, b: 2}; m.a + m.b", "3"),
     ('let m = #{a: 1}; m["a"]', "1"),
     ("let m = #{a: 1}; m.zzz", "()"),
@@ -521,7 +527,7 @@ CASES: list[tuple[str, object]] = [
     ("[1, (), \"x\"].to_json()", '[1,null,"x"]'),
     ('parse_json("{\\"a\\": [1, 2.5, null, true]}")', '#{"a": [1, 2.5, (), true]}'),
     ('parse_json("{oops")', Err("Invalid JSON")),
-    # -- integers: bits and math ------------------------------------------------------------------------
+    # -- integers: bits and math -------------------------------------------------------------------
     ("let x = 0b1010; x[1]", "true"),
     ("let x = 0b1010; x[0]", "false"),
     ("let x = 0; x[3] = true; x", "8"),
@@ -550,7 +556,7 @@ CASES: list[tuple[str, object]] = [
     ("(1.0 / 0.0).is_infinite()", "true"),
     ("1e300 * 1e300", "inf"),
     ("let x = 5; x.is_odd()", "true"),
-    # -- statements, blocks, syntax errors ---------------------------------------------------------------------
+    # -- statements, blocks, syntax errors ---------------------------------------------------------
     ("let x = { let a = 1; let b = 2; a + b }; x", "3"),
     ("{ 1; 2; 3 }", "3"),
     ("let x = 1; x = 2; x", "2"),
@@ -587,7 +593,8 @@ CASES: list[tuple[str, object]] = [
     ("global::X", Err("Variable not found: global::X")),
     ("const X = 7; fn f() { global::X } f()", "7"),
     # -- control flow across constructs ------------------------------------------------------
-    ("let s = []; for i in 0..6 { switch i { 2 => continue, 4 => break, _ => {} } s.push(i); } s", "[0, 1, 3]"),
+    ("let s = []; for i in 0..6 { switch i { 2 => continue, 4 => break, _ => {} } s.push(i); } s",
+     "[0, 1, 3]"),
     ("fn f() { for i in 0..10 { if i == 3 { return i * 10; } } -1 } f()", "30"),
     ("fn f() { for i in 0..10 { switch i { 5 => return \"five\", _ => () } } } f()", "five"),
     ("let n = 0; for i in 0..5 { try { if i == 2 { break; } n += 1; } catch { } } n", "2"),
@@ -596,9 +603,11 @@ CASES: list[tuple[str, object]] = [
     ("fn f() { let x = [1, 2, 3].map(|v| { if v == 2 { return 20; } v }); x } f()", "[1, 20, 3]"),
     ("let i = 0; let r = while i < 10 { i += 1; if i == 4 { break i; } }; r", "4"),
     ("let r = for x in [] { }; r", "()"),
-    ("fn f(n) { let t = 0; do { t += n; n -= 1; if n == 2 { return t; } } while n > 0; -1 } f(5)", "12"),
+    ("fn f(n) { let t = 0; do { t += n; n -= 1; if n == 2 { return t; } } while n > 0; -1 } f(5)",
+     "12"),
     ("let a = 0; loop { a += 1; if a < 3 { continue; } break; } a", "3"),
-    ("let out = []; for i in 0..3 { for j in 0..3 { if j > i { break; } if j == 1 { continue; } out.push(`${i}${j}`); } } out", '["00", "10", "20", "22"]'),
+    ("let out = []; for i in 0..3 { for j in 0..3 { if j > i { break; } if j == 1 { continue; } "
+     "out.push(`${i}${j}`); } } out", '["00", "10", "20", "22"]'),
     ("fn f() { if true { { { return 7; } } } 0 } f()", "7"),
     ("let x = if true { 1 } else { 2 } + 1; x", "2"),
 ]

@@ -20,7 +20,8 @@ def hc(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]
     ("40 + 2", "42"),
     ('"text"', "text"),
     ("'c'", "c"),
-    ("[1, 3.5, 1.0, true, \"a\", 'c', (), #{a: 1}]", "[1, 3.5, 1.0, true, \"a\", 'c', (), #{\"a\": 1}]"),
+    ("[1, 3.5, 1.0, true, \"a\", 'c', (), #{a: 1}]",
+     "[1, 3.5, 1.0, true, \"a\", 'c', (), #{\"a\": 1}]"),
 ])
 def test_eval_prints_the_display_form(script: str, shown: str) -> None:
     r = hc("rhai", "eval", script)

@@ -1,4 +1,5 @@
-"""Errors like Rhai's: the problem, then `(line L, position P)`; uncaught throws carry their value."""
+"""Errors like Rhai's: the problem, then `(line L, position P)`; uncaught throws carry their
+value."""
 from __future__ import annotations
 
 import pytest

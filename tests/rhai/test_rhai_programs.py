@@ -158,7 +158,8 @@ def test_processing_inputs_like_a_job_does() -> None:
             totals[o.sku] = (totals[o.sku] ?? 0.0) + o.qty * o.price;
         }
         let skus = totals.keys();
-        skus.sort(|a, b| if totals[a] < totals[b] { 1 } else if totals[a] > totals[b] { -1 } else { 0 });
+        skus.sort(|a, b| if totals[a] < totals[b] { 1 }
+                         else if totals[a] > totals[b] { -1 } else { 0 });
         #{ totals: totals, ranking: skus, grand: totals.values().reduce(|s, v| s + v, 0.0) }
     """
     assert run(script, scope=scope) == {"totals": {"a": 12.5, "b": 10.0},

@@ -153,7 +153,8 @@ def test_modules_can_be_imported(db_url: str) -> None:
     runner = RhaiRunner()
     runner.register_module("mathx", {"double": lambda x: x * 2, "TEN": 10})
     runner.register_module("util", "fn greet(n) { `hi ${n}` } export const VERSION = 3;")
-    script = 'import "mathx" as m; import "util" as u; [m::double(m::TEN), u::greet("bo"), u::VERSION]'
+    script = ('import "mathx" as m; import "util" as u; '
+              '[m::double(m::TEN), u::greet("bo"), u::VERSION]')
     assert runner.run(job(script, db_url)) == [20, "hi bo", 3]
 
 

@@ -1,4 +1,5 @@
-"""Runs Rhai scripts in Python (lexer, parser, closure compiler, stdlib); never touches job records."""
+"""Runs Rhai scripts in Python (lexer, parser, closure compiler, stdlib); never touches job
+records."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -340,7 +340,8 @@ class CallCompiler:
         def mk(fr: list[Any]) -> FnPtr:
             name = f(fr)
             if type(name) is not str:
-                raise RhaiRuntimeError(f"Data type incorrect: {type_name(name)} (expecting string)", pos)
+                raise RhaiRuntimeError(
+                    f"Data type incorrect: {type_name(name)} (expecting string)", pos)
             if not name.isidentifier():
                 raise RhaiRuntimeError(f"Invalid function name: {name}", pos)
             return FnPtr(name)

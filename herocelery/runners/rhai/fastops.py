@@ -106,7 +106,8 @@ def make_compound_var(rt: Rt, op: str, slot: int, rhs: Callable[[list[Any]], Any
                  "    b = R(fr)", f"    a = {get}"]
         if op in ("+", "-", "*"):
             lines += ["    if type(a) is int and type(b) is int:", f"        v = a {op} b",
-                      f"        if {LO} <= v <= {HI}:", f"            {get} = v", "            return"]
+                      f"        if {LO} <= v <= {HI}:", f"            {get} = v",
+                      "            return"]
         if op == "+" and not boxed:
             lines += ["    elif type(a) is str and type(b) is str:", "        fr[i] = None",
                       "        a += b", "        fr[i] = a",

@@ -49,7 +49,8 @@ def parse_int(s: str) -> int:
     try:
         v = int(s.strip().replace("_", ""))
     except ValueError:
-        raise RhaiRuntimeError(f"Error parsing integer number '{s}': invalid digit found in string") from None
+        raise RhaiRuntimeError(
+            f"Error parsing integer number '{s}': invalid digit found in string") from None
     if not MIN_INT <= v <= MAX_INT:
         raise RhaiRuntimeError(f"Error parsing integer number '{s}': number too large")
     return v
@@ -62,7 +63,8 @@ def parse_int_radix(s: str, radix: int) -> int:
     try:
         v = int(s.strip(), radix)
     except ValueError:
-        raise RhaiRuntimeError(f"Error parsing integer number '{s}': invalid digit found in string") from None
+        raise RhaiRuntimeError(
+            f"Error parsing integer number '{s}': invalid digit found in string") from None
     if not MIN_INT <= v <= MAX_INT:
         raise RhaiRuntimeError(f"Error parsing integer number '{s}': number too large")
     return v
@@ -73,7 +75,8 @@ def parse_float(s: str) -> float:
     try:
         return float(s.strip().replace("_", ""))
     except ValueError:
-        raise RhaiRuntimeError(f"Error parsing floating-point number '{s}': invalid float literal") from None
+        raise RhaiRuntimeError(
+            f"Error parsing floating-point number '{s}': invalid float literal") from None
 
 
 @fn("parse_bool", "str")
