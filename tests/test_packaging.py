@@ -139,3 +139,9 @@ def test_flower_conf_ships_in_the_wheel(wheel_venv: Path, tmp_path: Path, redis_
                          text=True, timeout=120)
     assert out.returncode != 0
     assert "flower.conf: refusing to serve on 0.0.0.0" in out.stdout + out.stderr
+
+
+def test_the_wheel_marks_the_package_typed(wheel_venv: Path) -> None:
+    """Issue 17.5: `py.typed` ships, so a type checker reads herocelery's own annotations."""
+    (site,) = wheel_venv.glob("lib/python*/site-packages")
+    assert (site / "herocelery" / "py.typed").is_file()
