@@ -3,12 +3,16 @@ allows: `context.list|create|grant|revoke`, `key.create|list|revoke`. Registered
 `herocelery.contexts` is installed. Access keys of contexts are never returned."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .access import registry_of, require
 from .rpc import Method
+
+if TYPE_CHECKING:
+    from ..contexts import Context
+    from .methods import Backend
 
 NAME = Field(min_length=1, max_length=200)
 
@@ -49,51 +53,51 @@ class KeyNameParams(_Params):
     name: str = NAME
 
 
-def context_view(ctx: Any) -> dict[str, Any]:
+def context_view(ctx: Context) -> dict[str, Any]:
     return {"name": ctx.name, "db": ctx.db, "admins": sorted(ctx.admins),
             "readers": sorted(ctx.readers), "executors": sorted(ctx.executors),
             "require_signatures": ctx.require_signatures, "created_at": ctx.created_at}
 
 
-def context_list(b: Any, p: NoParams) -> dict[str, Any]:
+def context_list(b: Backend, p: NoParams) -> dict[str, Any]:
     from .access import may_read
     return {"contexts": [context_view(c) for c in registry_of(b).contexts()
                          if may_read(b, c.name)]}
 
 
-def context_create(b: Any, p: CreateContextParams) -> dict[str, Any]:
+def context_create(b: Backend, p: CreateContextParams) -> dict[str, Any]:
     require(b, "create_context")
     ctx = registry_of(b).create_context(p.name, admins=p.admins, readers=p.readers,
                                         executors=p.executors)
     return context_view(ctx)
 
 
-def context_grant(b: Any, p: GrantParams) -> dict[str, Any]:
+def context_grant(b: Backend, p: GrantParams) -> dict[str, Any]:
     from ..contexts import Role
     require(b, "manage", p.name)
     return context_view(registry_of(b).grant(p.name, p.caller, Role(p.role)))
 
 
-def context_revoke(b: Any, p: RevokeParams) -> dict[str, Any]:
+def context_revoke(b: Backend, p: RevokeParams) -> dict[str, Any]:
     from ..contexts import Role
     require(b, "manage", p.name)
     role = Role(p.role) if p.role else None
     return context_view(registry_of(b).revoke(p.name, p.caller, role))
 
 
-def key_create(b: Any, p: KeyCreateParams) -> dict[str, Any]:
+def key_create(b: Backend, p: KeyCreateParams) -> dict[str, Any]:
     from ..contexts import Scope
     require(b, "manage_keys")
     return {"name": p.name, "scope": p.scope,
             "api_key": registry_of(b).create_key(p.name, Scope(p.scope))}
 
 
-def key_list(b: Any, p: NoParams) -> dict[str, Any]:
+def key_list(b: Backend, p: NoParams) -> dict[str, Any]:
     require(b, "manage_keys")
     return {"keys": registry_of(b).callers()}
 
 
-def key_revoke(b: Any, p: KeyNameParams) -> dict[str, Any]:
+def key_revoke(b: Backend, p: KeyNameParams) -> dict[str, Any]:
     require(b, "manage_keys")
     registry_of(b).revoke_key(p.name)
     return {"revoked": p.name}

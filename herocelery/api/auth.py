@@ -14,9 +14,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, HeroCeleryError, PermissionDenied
+
+if TYPE_CHECKING:
+    import redis
+
+    from ..contexts import Caller, Registry
+    from ..settings import Settings
 
 MISSING_KEY = "missing API key: send Authorization: Bearer <key>"
 WRONG_KEY = "API key refused"
@@ -70,18 +76,18 @@ class Authenticator:
     """Turns a presented key into a caller: a `contexts.Caller` when the contexts room is
     installed, else the name `local` / `api`."""
 
-    def __init__(self, api_key: str | None, client: Any, settings: Any,
+    def __init__(self, api_key: str | None, client: redis.Redis, settings: Settings,
                  local_key: Callable[[], str | None] = lambda: None) -> None:
         self.api_key = api_key
         self.local_key = local_key
-        self.registry: Any = None
+        self.registry: Registry | None = None
         try:
             from ..contexts import Registry
             self.registry = Registry(client, settings)
         except ImportError:  # the contexts room is not part of this installation
             pass
 
-    def caller(self, presented: str | None) -> Any:
+    def caller(self, presented: str | None) -> Caller | str:
         if self.api_key is not None:
             if presented is None:
                 raise Unauthorized(MISSING_KEY)
@@ -95,7 +101,7 @@ class Authenticator:
             # over HTTP, say what to send (the registry's words name the CLI's options)
             raise Unauthorized(NEEDS_BEARER if presented is None else str(exc)) from None
 
-    def local_caller(self) -> Any:
+    def local_caller(self) -> Caller | str:
         """The caller of leaf's session (the local user's browser): the configured key's, else
         the installation's local admin key's, else the single-user local admin."""
         if self.api_key is not None:
@@ -111,7 +117,7 @@ class Authenticator:
         except Unauthorized:
             raise Unauthorized(NO_LOCAL_KEY) from None
 
-    def _registered(self, key: str) -> Any:
+    def _registered(self, key: str) -> Caller | None:
         if self.registry is None:
             return None
         try:
@@ -119,7 +125,7 @@ class Authenticator:
         except PermissionDenied:
             return None
 
-    def _local(self) -> Any:
+    def _local(self) -> Caller | str:
         if self.registry is None:
             return "api"
         from ..contexts import LOCAL
