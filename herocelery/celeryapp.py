@@ -7,23 +7,24 @@ Settings object; nothing here runs at import time. The `Runtime` an app carries 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from celery import Celery
 
 from .canvas import ADMIT_TASK, RUN_TASK
 from .errors import JobFailed, NotFound
 from .models import FAILED_JOB, JobStatus
+from .runtime import HeroApp, Runtime
 from .settings import Settings
-from .runtime import Runtime
 from .store import TRANSIENT_ERRORS
 
-__all__ = ["Runtime", "make_app", "failure", "store_trouble_requeues"]
+__all__ = ["HeroApp", "Runtime", "make_app", "failure", "store_trouble_requeues"]
 
 
-def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
+def make_app(settings: Settings, *, name: str = "herocelery") -> HeroApp:
     """A configured Celery app with the hero tasks registered; `app.runtime` holds the rest."""
-    app = Celery(name, set_as_current=False)
+    app = HeroApp(name, set_as_current=False)
     broker = settings.require_broker()
     vt = settings.visibility_timeout_s
     transport = {
@@ -52,7 +53,7 @@ def make_app(settings: Settings, *, name: str = "herocelery") -> Celery:
         broker_pool_limit=20,
     )
     runtime = Runtime(settings, app)
-    app.runtime = runtime  # type: ignore[attr-defined]
+    app.runtime = runtime
     _register_tasks(app, runtime)
     return app
 

@@ -14,6 +14,12 @@ from .settings import Settings
 from .store import Store
 
 
+class HeroApp(Celery):
+    """A Celery app that carries its `Runtime` (set by `celeryapp.make_app`)."""
+
+    runtime: Runtime
+
+
 class Runtime:
     """Settings, the Celery app and (lazily) the store.
 
