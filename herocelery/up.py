@@ -24,7 +24,8 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -34,6 +35,9 @@ from .errors import ConfigError, HeroCeleryError
 from .installation import Installation, flower_conf
 from .local import read_up_state
 from .upview import status_rows, status_table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @click.command("up")
@@ -58,7 +62,7 @@ def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
     inst = Installation(settings, nodes=nodes, flower=flower, api_port=api_port,
                         flower_port=flower_port, runner_concurrency=runner_concurrency)
 
-    def on_term(signum: int, frame: Any) -> None:
+    def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)        # the terminal closed: stop cleanly too
@@ -79,7 +83,7 @@ def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
         _say(console, "stopped")
 
 
-def _say(console: Any, text: str) -> None:
+def _say(console: Console, text: str) -> None:
     """Print unless the terminal is gone (SIGHUP): stopping must not depend on it."""
     try:
         console.print(text)
@@ -87,7 +91,7 @@ def _say(console: Any, text: str) -> None:
         pass
 
 
-def _show(inst: Installation, console: Any, live: bool) -> None:
+def _show(inst: Installation, console: Console, live: bool) -> None:
     from .store import Store
     store = Store.from_url(inst.settings.store_url())
     state = read_up_state(inst.data_dir) or {}
@@ -177,7 +181,7 @@ def _flower_child(args: list[str], env: dict[str, str]) -> int:
 
     from .launcher import die_with_parent
 
-    def on_term(signum: int, frame: Any) -> None:
+    def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)

@@ -13,13 +13,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..cli import settings_from
 from ..errors import NotFound
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..models import FlowStatus
+    from ..runtime import Runtime
+    from .api import FlowHandle
 
 SHORT_HEX = 8                           # hex digits of a short id (git shows 7)
 MIN_PREFIX_HEX = 4
@@ -41,12 +48,12 @@ def installation(ctx: click.Context, *, start: bool = True, **overrides: Any
         yield found.settings
 
 
-def console(stderr: bool = False) -> Any:
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
-def wait(handle: Any, timeout: float | None, quiet: bool) -> Any:
+def wait(handle: FlowHandle, timeout: float | None, quiet: bool) -> FlowStatus:
     """Wait for a flow to end, with a progress bar on stderr unless `quiet`."""
     if quiet:
         return handle.wait(timeout)
@@ -152,7 +159,7 @@ class _Runtime:
         self.app = make_app(settings)
         self.rt = self.app.runtime
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Runtime:
         return self.rt
 
     def __exit__(self, *exc: object) -> None:
