@@ -24,11 +24,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import procs
 from .errors import ConfigError, StoreError
 from .settings import Settings, with_password
+
+if TYPE_CHECKING:
+    from .store import Store
 
 READY_POLL_S = 0.1
 KEY_FILE = "herodb.key"           # in the data directory, next to admin.key
@@ -273,7 +276,7 @@ def supervisor_args(node: str, runners: Sequence[str] | None, *, concurrency: in
     return args
 
 
-def runners_missing(store: Any, supervisors: Mapping[str, Proc],
+def runners_missing(store: Store, supervisors: Mapping[str, Proc],
                     expected: Mapping[str, Sequence[str]], heartbeat_s: float, *,
                     failed_ok: bool = False) -> list[str]:
     """What is not ready yet: `supervisor@<node>` for a supervisor not heartbeating,

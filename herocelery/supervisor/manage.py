@@ -31,10 +31,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import procs
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 # the seed's two-node picture; nodes past the second get the first node's runner types
 NODE_RUNNERS: tuple[tuple[str, ...], ...] = (("python", "shell"), ("rhai", "heroscript", "osis"))
@@ -130,7 +133,7 @@ class RunnerManager:
         self.runners = {r: Managed(r, self.log_dir / f"runner-{r}.log") for r in runners}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._store: Any = None
+        self._store: Store | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self, **_: Any) -> RunnerManager:
@@ -173,7 +176,9 @@ class RunnerManager:
     # ---- one supervision pass -------------------------------------------------------------
     def tick(self) -> None:
         now = time.time()
-        entries = {int(e.get("pid", 0)): e for e in self._store.runners(self.node)}
+        store = self._store
+        assert store is not None, "tick() runs in the supervision loop, which opens the store"
+        entries = {int(e.get("pid", 0)): e for e in store.runners(self.node)}
         for m in self.runners.values():
             self._check(m, now, entries)
         self._publish(now)
