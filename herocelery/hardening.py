@@ -16,7 +16,7 @@ PR_SET_DUMPABLE = 4
 PR_GET_DUMPABLE = 3
 
 
-def _libc() -> "ctypes.CDLL | None":
+def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:

@@ -34,7 +34,7 @@ class Settings:
     # the password of broker_url (and node_db_url) is read from this file, never carried in
     # an environment: processes we start get the URLs without it and read the file
     broker_secret_file: Path | None = None
-    backend_db: int = 2                      # Celery results live in this database of the broker's server
+    backend_db: int = 2                      # Celery results: this database of the broker's server
     store_db: int = 3                        # job and flow records live here
     context_db: int = 4                      # the default context's data (runners' HeroDB)
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -73,8 +73,8 @@ class Settings:
     runner_backoff_s: float = 0.5            # first restart delay; doubles per restart, max 30 s
     health_interval_s: float = 0.5           # how often a supervisor checks its runners' health
     runner_wait_s: float = 120.0             # a released job waits this long for a live runner
-    health_timeout_s: float = 10.0           # a runner whose loop has not reported this long is `dead`
-    job_user: str | None = None              # run python/shell jobs as this Unix user (runner as root)
+    health_timeout_s: float = 10.0           # a runner whose loop is silent this long is `dead`
+    job_user: str | None = None              # python/shell jobs run as this user (runner: root)
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -102,7 +102,7 @@ class Settings:
             settings = settings.with_secret(settings.broker_secret_file)
         return settings
 
-    def with_secret(self, path: Path) -> "Settings":
+    def with_secret(self, path: Path) -> Settings:
         """These settings with the broker's password read from `path`, put into broker_url
         and node_db_url where they carry none (`to_env` leaves it out again)."""
         try:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from redis.typing import EncodableT, FieldT
 
 from .errors import NotFound, StoreError
 from .keys import Keys, home_of
@@ -69,6 +71,23 @@ def publish_command(flow_id: str, event: Mapping[str, Any]) -> list[Any]:
     return ["PUBLISH", Keys.events(flow_id), json.dumps(event)]
 
 
+# ---- the client boundary: the store's clients decode replies (decode_responses=True), but
+# redis-py types every reply bytes | str and takes hash fields as an invariant mapping
+def text_hash(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """A hash as a store client reads it: str fields and values."""
+    return cast("dict[str, str]", raw)
+
+
+def texts(raw: Iterable[Any]) -> list[str]:
+    """Set members as a store client reads them: str."""
+    return cast("list[str]", list(raw))
+
+
+def fields_of(values: Mapping[str, str]) -> Mapping[FieldT, EncodableT]:
+    """A str hash as redis-py's hset types its mapping."""
+    return cast("Mapping[FieldT, EncodableT]", values)
+
+
 def encode(fields: Mapping[str, Any]) -> dict[str, str]:
     """Field values as stored: JSON for structured fields, text for the rest."""
     out: dict[str, str] = {}
@@ -102,7 +121,7 @@ class Store:
         self._reclaim = client.register_script(script("reclaim"))
 
     @classmethod
-    def from_url(cls, url: str, *, retry_s: float = 3.0, timeout_s: float = 60.0) -> "Store":
+    def from_url(cls, url: str, *, retry_s: float = 3.0, timeout_s: float = 60.0) -> Store:
         """A store on `url`. Every command (pipelines and scripts included) is retried with
         backoff on TRANSIENT_ERRORS for about `retry_s` before the error is raised: short for
         clients that show it to a user, long (`store_retry_s`) for the tiers. `timeout_s`
@@ -159,10 +178,10 @@ class Store:
         pipe = self.home(flow.id).pipeline(transaction=True)
         ready = {}
         for job in jobs:
-            pipe.hset(Keys.job(job.id), mapping=job.to_hash())
+            pipe.hset(Keys.job(job.id), mapping=fields_of(job.to_hash()))
             if job.pending == 0:
                 ready[job.id] = flow.created_at + self.look_after_s
-        pipe.hset(Keys.flow(flow.id), mapping=flow.to_hash())
+        pipe.hset(Keys.flow(flow.id), mapping=fields_of(flow.to_hash()))
         pipe.zadd(Keys.flows(), {flow.id: flow.created_at})
         if ready:
             pipe.zadd(Keys.inflight(), ready)   # released: the reconciler's to watch
@@ -173,10 +192,10 @@ class Store:
         if not raw:
             raise NotFound(f"no flow with id {flow_id!r} in the store: never submitted here, "
                            "or lost with the store's data (a restart without persistence)")
-        return FlowRecord.from_hash(raw)
+        return FlowRecord.from_hash(text_hash(raw))
 
     def set_flow(self, flow_id: str, pipe: Any = None, **fields: Any) -> None:
-        (pipe or self.home(flow_id)).hset(Keys.flow(flow_id), mapping=encode(fields))
+        (pipe or self.home(flow_id)).hset(Keys.flow(flow_id), mapping=fields_of(encode(fields)))
 
     def flow_fields(self, flow_id: str, *names: str) -> list[str | None]:
         """Some fields of a flow's record as stored (None: absent), one round trip."""
@@ -216,8 +235,8 @@ class Store:
         """The newest flows of every context, newest first."""
         newest: list[tuple[float, str]] = []
         for db in self.homes():
-            rows = self.database(db).zrevrange(Keys.flows(), 0, max(0, limit - 1),
-                                               withscores=True)
+            rows = cast("list[tuple[str, float]]", self.database(db).zrevrange(
+                Keys.flows(), 0, max(0, limit - 1), withscores=True))
             newest += [(score, fid) for fid, score in rows]
         newest.sort(reverse=True)
         return [fid for _, fid in newest[:limit]]
@@ -233,7 +252,7 @@ class Store:
             pipe = self.home(group[0]).pipeline(transaction=False)
             for fid in group:
                 pipe.hgetall(Keys.flow(fid))
-            for fid, raw in zip(group, pipe.execute()):
+            for fid, raw in zip(group, pipe.execute(), strict=False):
                 if raw:  # else its context was deleted meanwhile
                     found[fid] = FlowRecord.from_hash(raw)
         return [found[fid] for fid in ids if fid in found]
@@ -260,13 +279,13 @@ class Store:
         raw = self.home(job_id).hgetall(Keys.job(job_id))
         if not raw:
             raise NotFound(f"no job with id {job_id!r}")
-        return Job.from_hash(raw)
+        return Job.from_hash(text_hash(raw))
 
     def jobs(self, job_ids: Iterable[str]) -> list[Job]:
         """Jobs of one home (one flow's, typically), read in one round trip."""
         ids = list(job_ids)
         out = []
-        for jid, raw in zip(ids, self._per_job(ids, "HGETALL")):
+        for jid, raw in zip(ids, self._per_job(ids, "HGETALL"), strict=False):
             if not raw:
                 raise NotFound(f"no job with id {jid!r}")
             out.append(Job.from_hash(raw))
@@ -348,7 +367,7 @@ class Store:
         return out
 
     def set_job(self, job_id: str, pipe: Any = None, **fields: Any) -> None:
-        (pipe or self.home(job_id)).hset(Keys.job(job_id), mapping=encode(fields))
+        (pipe or self.home(job_id)).hset(Keys.job(job_id), mapping=fields_of(encode(fields)))
 
     def set_job_if(self, job_id: str, in_generation: int, **fields: Any) -> bool:
         """Write fields only while the job is still in generation `in_generation` (nobody
@@ -526,7 +545,7 @@ class Store:
         return [json.loads(v) for v in self.r.hgetall(Keys.runners(node)).values()]
 
     def nodes(self) -> list[str]:
-        return sorted(self.r.smembers(Keys.nodes()))
+        return sorted(texts(self.r.smembers(Keys.nodes())))
 
     def live_workers(self, nodes: Iterable[str], heartbeat_s: float) -> dict[str, set[str]]:
         """node -> the worker kinds (runner types, and `supervisor`) with a fresh heartbeat
@@ -545,7 +564,7 @@ class Store:
             pipe.hvals(Keys.runners(node))
         at = time.time()
         out: dict[str, list[dict[str, Any]]] = {}
-        for node, values in zip(names, pipe.execute()):
+        for node, values in zip(names, pipe.execute(), strict=False):
             entries = [json.loads(v) for v in values]
             out[node] = [e for e in entries if at - float(e.get("heartbeat", 0))
                          < 3 * max(heartbeat_s, float(e.get("heartbeat_s") or 0))]
@@ -568,14 +587,15 @@ class Store:
         pipe.execute()
 
     def runner_states(self, node: str) -> dict[str, dict[str, Any]]:
-        return {k: json.loads(v) for k, v in self.r.hgetall(Keys.runner_states(node)).items()}
+        states = text_hash(self.r.hgetall(Keys.runner_states(node)))
+        return {k: json.loads(v) for k, v in states.items()}
 
     def metric_counters(self) -> dict[str, int]:
         """The /metrics counters, summed over every context's database (jobs count where
         they settle, in their home)."""
         out: dict[str, int] = {}
         for db in self.homes():
-            for k, v in self.database(db).hgetall(Keys.metrics()).items():
+            for k, v in text_hash(self.database(db).hgetall(Keys.metrics())).items():
                 out[k] = out.get(k, 0) + int(v)
         return out
 

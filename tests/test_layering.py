@@ -5,8 +5,9 @@ Shared ground that any room may use: errors, settings, keys, models, store, grap
 contexts, and below the tiers `settle` (what happens when a job ends) and `runtime` (what a
 worker carries). `celeryapp` only wires the tiers' tasks onto an app: no tier imports it.
 Imports under `if TYPE_CHECKING:` are annotations only and do not count for the one-way rule;
-the cycle check below counts every import, function-level and annotation-only ones included. No tier hands
-another a function to call back (an injected callable hides an upward call from this test).
+the cycle check below counts every import, function-level and annotation-only ones included.
+No tier hands another a function to call back (an injected callable hides an upward call from
+this test).
 """
 from __future__ import annotations
 

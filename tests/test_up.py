@@ -373,6 +373,7 @@ def test_an_api_port_in_use_is_said_before_anything_starts(tmp_path, redis_serve
     one line naming the port and the flag, nothing started, nothing left behind. Before,
     `up` started everything, then said the API "cannot reach the broker or store"."""
     import socket
+
     from herocelery.herodb.lock import holder
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -189,8 +189,8 @@ class Stream:
     )
 
     def __init__(self) -> None:
-        self.entries: SortedDict = SortedDict()   # id -> [field, value, ...]
-        self.nodes: SortedDict = SortedDict()     # master id -> Node
+        self.entries: SortedDict[StreamID, list[bytes]] = SortedDict()  # [field, value, ...]
+        self.nodes: SortedDict[StreamID, Node] = SortedDict()  # by master id
         self.last_id: StreamID = ZERO
         self.first_id: StreamID = ZERO
         self.max_deleted: StreamID = ZERO

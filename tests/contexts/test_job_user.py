@@ -14,16 +14,14 @@ import pwd
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from ctx_fixtures import SECRET, _registrar_settings
+from support import wait_for
 
 from herocelery.contexts import Scope
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus
-
-from ctx_fixtures import SECRET, _registrar_settings
-from support import wait_for
 
 JOB_USER = "hcjob"
 NODE = "jobuser"

@@ -2,9 +2,10 @@
 must get the same replies, error texts included (the oracle decides; nothing is hard-coded).
 
 Commands come from a small grammar over a few keys, so types collide (WRONGTYPE), containers
-empty out, options combine (streams with explicit IDs, groups and pending entries too). Random-reply commands (SPOP, RANDOMKEY ...), wall-clock
-replies (TTL) and INCRBYFLOAT (Redis computes in long double, HeroDB in double: see
-test_compat_more) are left out; unordered replies are compared sorted.
+empty out, options combine (streams with explicit IDs, groups and pending entries too).
+Random-reply commands (SPOP, RANDOMKEY ...), wall-clock replies (TTL) and INCRBYFLOAT (Redis
+computes in long double, HeroDB in double: see test_compat_more) are left out; unordered
+replies are compared sorted.
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ def _get(c: Any, key: bytes) -> bytes | None:
     value = c.store.get_typed(key, bytes)
     if value is not None and not hll.is_hll(value):
         raise CommandError(hll.NOT_HLL)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _store(c: Any, key: bytes, value: bytearray) -> None:
@@ -66,7 +66,7 @@ def _union(c: Any, keys: list[bytes]) -> tuple[list[int], bool]:
             theirs = hll.registers(value)
         except (hll.Corrupt, IndexError):
             raise CommandError(hll.INVALID) from None
-        regs = [max(a, b) for a, b in zip(regs, theirs)]
+        regs = [max(a, b) for a, b in zip(regs, theirs, strict=False)]
     return regs, dense
 
 

@@ -21,6 +21,7 @@ from ..keyspace import TYPE_NAMES, ZSet, now_ms
 from ..qlist import QList
 from ..stream import Stream
 from ..protocol import OK
+from ..stream import Stream
 from .base import (
     INT32_MAX,
     INT32_MIN,

@@ -100,7 +100,7 @@ def parse_interval(raw: bytes, missing_seq: int, start: bool) -> StreamID:
 
 
 def get_stream(store: Database, key: bytes) -> Stream | None:
-    return store.get_typed(key, Stream)  # type: ignore[no-any-return]
+    return store.get_typed(key, Stream)
 
 
 def _cfg(c: Any, name: str, default: int) -> int:
@@ -658,7 +658,7 @@ def _xread(c: Any, argv: list[bytes], group_mode: bool) -> Any:
     store = c.store
     ids: list[StreamID] = []
     groups: list[Group | None] = []
-    for key, raw in zip(keys, argv[streams_arg + half:]):
+    for key, raw in zip(keys, argv[streams_arg + half:], strict=False):
         s = get_stream(store, key)
         g = None
         if gname is not None:
@@ -685,7 +685,7 @@ def _xread(c: Any, argv: list[bytes], group_mode: bool) -> Any:
         ids.append(parse_id(raw, strict=True)[0])
     effects: list[list[bytes]] = []
     result: dict[bytes, Any] = {}
-    for key, gt, g in zip(keys, ids, groups):
+    for key, gt, g in zip(keys, ids, groups, strict=False):
         s = get_stream(store, key)
         if s is None:
             continue
@@ -708,7 +708,7 @@ def _xread(c: Any, argv: list[bytes], group_mode: bool) -> Any:
     if timeout is None:
         return NULL_ARRAY
     wait_count = count or XREAD_BLOCKED_COUNT
-    positions = dict(zip(keys, ids))
+    positions = dict(zip(keys, ids, strict=False))
 
     def serve(st: Database, key: bytes) -> Any:
         stream = st.data.get(key)
@@ -896,7 +896,8 @@ def xclaim(c: Any, argv: list[bytes]) -> Any:
             j += 1
             last_id = parse_id(argv[j], strict=True)[0]
         else:
-            raise CommandError(f"ERR Unrecognized XCLAIM option '{argv[j].decode(errors='replace')}'")
+            option = argv[j].decode(errors="replace")
+            raise CommandError(f"ERR Unrecognized XCLAIM option '{option}'")
         j += 1
     effects: list[list[bytes]] = []
     if last_id > g.last_id:
