@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian's redis-server, chromium, gcc and nodejs, the package
-# with its dev extra) and runs the whole test suite, then the fault-injection suite. Safe to
-# run again.
+# with its dev extra), checks types and lint (mypy, ruff: either failing stops here, before
+# any test), and runs the whole test suite, then the fault-injection suite. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -17,6 +17,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+# the gate: types and lint first, so a red check fails in a minute, not after the tests
+# (configuration: [tool.mypy] and [tool.ruff] in pyproject.toml)
+python3 -m mypy herocelery
+python3 -m ruff check
 python3 -m pytest -p no:celery -q "$@"
 # Then HeroDB's suite again on its Python reference path (HEROCELERY_PURE_PYTHON=1: the
 # Python request loop and parser instead of the C accelerator, issue 17.6; ~6 more minutes),
