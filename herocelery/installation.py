@@ -23,8 +23,15 @@ from typing import Any, TextIO
 from . import launcher
 from .errors import AlreadyRunning, ConfigError
 from .launcher import Proc, Processes
-from .local import (UP_LOCK, ensure_admin_key, is_local_url, read_up_state, remove_up_state,
-                    stop_unused_embedded, write_up_state)
+from .local import (
+    UP_LOCK,
+    ensure_admin_key,
+    is_local_url,
+    read_up_state,
+    remove_up_state,
+    stop_unused_embedded,
+    write_up_state,
+)
 from .settings import Settings, without_password
 
 LOCK_GRACE_S = 0.3           # `local.up_running` probes the lock for an instant

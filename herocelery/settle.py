@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import canvas, graph
 from .models import FAILED_JOB, JobStatus, now
@@ -89,7 +89,7 @@ def finish_flow(rt: Runtime, flow_id: str) -> None:
     statuses = {}
     allowed = []
     rows = store.job_fields(flow.jobs.values(), "status", "allow_failure")
-    for name, (status, allow) in zip(flow.jobs, rows):
+    for name, (status, allow) in zip(flow.jobs, rows, strict=False):
         statuses[name] = JobStatus(status)
         if allow == "1":
             allowed.append(name)

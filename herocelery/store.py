@@ -199,7 +199,7 @@ class Store:
 
     def flow_fields(self, flow_id: str, *names: str) -> list[str | None]:
         """Some fields of a flow's record as stored (None: absent), one round trip."""
-        return list(self.home(flow_id).hmget(Keys.flow(flow_id), list(names)))
+        return cast("list[str | None]", self.home(flow_id).hmget(Keys.flow(flow_id), list(names)))
 
     def end_flow(self, flow_id: str, status: FlowStatus, at: float,
                  event: Mapping[str, Any]) -> None:

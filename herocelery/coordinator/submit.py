@@ -119,7 +119,7 @@ def cancel(rt: Runtime, flow_id: str) -> list[str]:
     return [by_id[j] for j in cancelled]
 
 
-def _task_ids(rt: "Runtime", job_ids: list[str]) -> list[str]:
+def _task_ids(rt: Runtime, job_ids: list[str]) -> list[str]:
     return [t for (t,) in rt.store.job_fields(job_ids, "task_id") if t]
 
 

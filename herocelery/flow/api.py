@@ -6,7 +6,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -95,7 +96,7 @@ def submit_spec(spec: "FlowSpec | ValidFlow", settings: Settings, *,
     and return its handle."""
     from ..coordinator import submit
     app = _submitter(settings)
-    flow_id = submit(app.runtime, spec, api_key=api_key)  # type: ignore[attr-defined]
+    flow_id = submit(app.runtime, spec, api_key=api_key)
     return FlowHandle(flow_id, settings)
 
 
@@ -103,12 +104,12 @@ def submit_spec(spec: "FlowSpec | ValidFlow", settings: Settings, *,
 # fresh Celery app per submit cost ~15 ms (the app's finalize) plus ~8 new connections,
 # the largest part of a short flow's latency (bench/bench_accounting.py). Bounded, so a
 # process that talks to many installations (the tests) does not keep them all open.
-_SUBMITTERS: "OrderedDict[tuple[int, Settings], Celery]" = OrderedDict()
+_SUBMITTERS: OrderedDict[tuple[int, Settings], HeroApp] = OrderedDict()
 _SUBMITTERS_MAX = 4
 _SUBMITTERS_LOCK = threading.Lock()
 
 
-def _submitter(settings: Settings) -> "Celery":
+def _submitter(settings: Settings) -> HeroApp:
     from ..celeryapp import make_app
     key = (os.getpid(), settings)
     with _SUBMITTERS_LOCK:
@@ -122,11 +123,11 @@ def _submitter(settings: Settings) -> "Celery":
     return app
 
 
-def _shared_store(settings: Settings) -> "Store":
-    return _submitter(settings).runtime.store  # type: ignore[attr-defined,no-any-return]
+def _shared_store(settings: Settings) -> Store:
+    return _submitter(settings).runtime.store
 
 
-def _close(app: "Celery") -> None:
+def _close(app: Celery) -> None:
     try:
         app.runtime.close()  # type: ignore[attr-defined]
         app.close()

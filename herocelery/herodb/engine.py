@@ -443,9 +443,9 @@ class Engine:
 
     def command_stats(self) -> dict[str, tuple[int, int, int]]:
         """name -> (calls, rejected, failed), the C loop's requests included."""
-        from .fastpath import NATIVE
+        from .fastpath import native_ops
         calls = dict(self.cmd_calls)
-        for name, (op, _) in NATIVE.items():
+        for name, (op, _) in native_ops().items():
             if self.native_calls[op]:
                 calls[name] = calls.get(name, 0) + self.native_calls[op]
         if self.native_calls[0]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 

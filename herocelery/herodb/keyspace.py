@@ -1,8 +1,10 @@
 """Numbered databases of typed values with lazy and active expiry.
 
-Value types: ``bytes`` (string), ``dict`` (hash), ``QList`` (list, qlist.py), ``set`` (set), ``ZSet``
-(sorted set), ``Stream`` (stream.py). Expiry times are absolute unix milliseconds. A key past its time is never
-returned (lazy expiry) and is removed within a second or so by ``expire_cycle`` (active expiry).
+Value types: ``bytes`` (string), ``dict`` (hash), ``QList`` (list,
+                                                             qlist.py), ``set`` (set), ``ZSet``
+(sorted set), ``Stream`` (stream.py). Expiry times are absolute unix milliseconds. A key past
+its time is never returned (lazy expiry) and is removed within a second or so by
+``expire_cycle`` (active expiry).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from .errors import CommandError, WRONGTYPE
+from .errors import WRONGTYPE, CommandError
 from .qlist import QList
 from .stream import Stream
 

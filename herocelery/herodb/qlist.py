@@ -19,18 +19,18 @@ from itertools import accumulate
 CHUNK = 128
 
 
-def _pack(items: list[bytes]) -> tuple[array, bytes]:
+def _pack(items: list[bytes]) -> tuple[array[int], bytes]:
     lengths = [len(x) for x in items]
     top = max(lengths, default=0)
     code = "B" if top < 256 else "H" if top < 65536 else "I"
     return array(code, lengths), b"".join(items)
 
 
-def _unpack(chunk: tuple[array, bytes]) -> list[bytes]:
+def _unpack(chunk: tuple[array[int], bytes]) -> list[bytes]:
     lengths, data = chunk
     ends = list(accumulate(lengths))
     starts = [0, *ends[:-1]]
-    return [data[a:b] for a, b in zip(starts, ends)]
+    return [data[a:b] for a, b in zip(starts, ends, strict=False)]
 
 
 class QList:
@@ -41,7 +41,7 @@ class QList:
     def __init__(self, items: Iterable[bytes] = ()) -> None:
         self.head: list[bytes] = []   # reversed: head[-1] is the first element
         self.tail: list[bytes] = []
-        self.chunks: deque[tuple[array, bytes]] = deque()
+        self.chunks: deque[tuple[array[int], bytes]] = deque()
         self.n = 0
         self.extend(items)
 
@@ -66,7 +66,8 @@ class QList:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (QList, deque, list)):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+            return len(self) == len(other) and all(a == b for a,
+                                                   b in zip(self, other, strict=False))
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]

@@ -166,7 +166,8 @@ class Reconciler:
         rows = store.inflight_rows(db, ids, "status", "pending", "generation", "attempts",
                                    "retries", "dispatched_at", "node", "runner", "flow_id",
                                    "name")
-        return [(jid, tuple(fields), lease) for jid, (fields, lease) in zip(ids, rows)]
+        return [(jid, tuple(fields), lease) for jid, (fields, lease) in zip(ids, rows,
+                                                                            strict=False)]
 
     def _jobs(self, db: int, rows: list[tuple[str, tuple[Any, ...], bool]], now: float,
               held: set[str], busy: set[str], report: PassReport) -> int:

@@ -23,7 +23,7 @@ LAST = "__herocelery_last__"
 PR_SET_PDEATHSIG = 1
 
 
-def _load_libc() -> "ctypes.CDLL | None":
+def _load_libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:  # not glibc Linux: the timeout still kills the group

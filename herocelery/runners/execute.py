@@ -15,8 +15,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import canvas
-from ..errors import HeroCeleryError, JobTimeout, NotFound, PermissionDenied, ScriptError
-from ..models import TERMINAL_JOB, Job, JobStatus, now
+from ..errors import HeroCeleryError, JobTimeout, PermissionDenied, ScriptError
+from ..models import Job, JobStatus, now
 from ..settle import job_ended
 from ..store import TRANSIENT_ERRORS
 from . import get_runner

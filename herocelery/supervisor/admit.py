@@ -174,7 +174,7 @@ def admit_batch(rt: Runtime, job_ids: list[str]) -> int:
     return sum(len(group) for group in admitted.values())
 
 
-def _flow_status(rt: "Runtime", flow_id: str) -> str | None:
+def _flow_status(rt: Runtime, flow_id: str) -> str | None:
     (value,) = rt.store.flow_fields(flow_id, "status")
     return str(value) if value is not None else None
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import heapq
 import random
 import zlib
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -18,9 +19,8 @@ from ..errors import (
     CommandError,
 )
 from ..keyspace import TYPE_NAMES, ZSet, now_ms
-from ..qlist import QList
-from ..stream import Stream
 from ..protocol import OK
+from ..qlist import QList
 from ..stream import Stream
 from .base import (
     INT32_MAX,

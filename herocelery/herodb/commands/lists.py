@@ -43,7 +43,7 @@ def parse_timeout(raw: bytes) -> float:
 
 
 def _list(store: Database, key: bytes) -> QList | None:
-    return store.get_typed(key, QList)  # type: ignore[no-any-return]
+    return store.get_typed(key, QList)
 
 
 def _push(c: Any, argv: list[bytes], left: bool, only_existing: bool) -> int:
