@@ -16,7 +16,6 @@ from ..models import TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobSp
 from ..settings import Settings
 
 if TYPE_CHECKING:
-    from celery import Celery
 
     from ..graph import ValidFlow
     from ..store import Store
@@ -127,9 +126,9 @@ def _shared_store(settings: Settings) -> Store:
     return _submitter(settings).runtime.store
 
 
-def _close(app: Celery) -> None:
+def _close(app: HeroApp) -> None:
     try:
-        app.runtime.close()  # type: ignore[attr-defined]
+        app.runtime.close()
         app.close()
     except Exception:  # noqa: BLE001 - closing clients of a server that is gone
         pass

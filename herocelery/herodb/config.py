@@ -13,13 +13,14 @@ client-output-buffer-limit, proto-max-bulk-len, maxclients, ...).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from .errors import CommandError
 
 # name -> (kind, default, flags, *extra): kind is bool|int|enum|string|special; flags: i
 # immutable, p protected, m memory value, % percent allowed, o octal, * several enum words,
 # a alias (of the name it shares a setting with, see ALIASES); int: lower, upper; enum: words
-TABLE: dict[str, tuple] = {  # type: ignore[type-arg]
+TABLE: dict[str, tuple[Any, ...]] = {
     'acl-pubsub-default': ('enum', 'resetchannels', '', 'allchannels resetchannels'),
     'aclfile': ('string', '', 'i'),
     'acllog-max-len': ('int', '128', '', 0, 9223372036854775807),
@@ -286,7 +287,7 @@ def _integer(text: str) -> int | None:
     return value if -2 ** 63 <= value < 2 ** 63 else None
 
 
-def _check_int(spec: tuple, value: str) -> str:  # type: ignore[type-arg]
+def _check_int(spec: tuple[Any, ...], value: str) -> str:
     """The canonical text of an integer parameter, or raises ValueError(Redis' reason)."""
     flags, lo, hi = spec[2], spec[3], spec[4]
     number = memory_value(value) if "m" in flags else None
@@ -319,7 +320,7 @@ def _check_int(spec: tuple, value: str) -> str:  # type: ignore[type-arg]
     return f"{number:o}" if "o" in flags else str(number)
 
 
-def _check_enum(spec: tuple, value: str) -> str:  # type: ignore[type-arg]
+def _check_enum(spec: tuple[Any, ...], value: str) -> str:
     words = spec[3].split()
     given = value.split() if "*" in spec[2] else [value]
     if not given and "*" in spec[2]:
@@ -465,7 +466,7 @@ class Config:
                 self.on_change(real, text)
 
     @staticmethod
-    def _check(name: str, spec: tuple, value: str) -> str:  # type: ignore[type-arg]
+    def _check(name: str, spec: tuple[Any, ...], value: str) -> str:
         kind = spec[0]
         if kind == "bool":
             if value.lower() not in ("yes", "no"):

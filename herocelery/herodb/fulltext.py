@@ -365,7 +365,7 @@ class FtIndex:
             yield argv
 
 
-class Indexes(dict):  # type: ignore[type-arg]
+class Indexes(dict[bytes, "FtIndex"]):
     """The full-text indexes of one database (name -> FtIndex), kept in `Database.extras`."""
 
     def dump(self) -> Iterator[list[bytes]]:

@@ -65,7 +65,7 @@ class ReplyError:
     text: str
 
 
-class Push(list):  # type: ignore[type-arg]
+class Push(list[Any]):
     """An out-of-band pub/sub message: a push frame in RESP3, an array in RESP2."""
 
 

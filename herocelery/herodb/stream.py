@@ -111,7 +111,7 @@ class Node:
         self.last = sid
 
 
-class Pel(dict):  # type: ignore[type-arg]
+class Pel(dict[StreamID, "Nack"]):
     """A pending entries list: id -> Nack. A plain dict (deliveries come in ID order, so
     most inserts and every ack are O(1)); the ordered views sort on demand (Timsort on keys
     that are nearly in order)."""

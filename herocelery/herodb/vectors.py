@@ -346,7 +346,7 @@ def distances(matrix: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
     return 1.0 - dots / np.maximum(norms, math.ulp(1.0))
 
 
-class VecSets(dict):  # type: ignore[type-arg]
+class VecSets(dict[bytes, "VecSet"]):
     """The vector sets of one database (name -> VecSet), kept in `Database.extras`."""
 
     def dump(self) -> Iterator[list[bytes]]:
