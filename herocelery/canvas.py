@@ -82,7 +82,7 @@ def send(signatures: Iterable[Signature], *, countdown: float | None = None) -> 
     if local is not None:
         local.accept(sigs, countdown)
         return
-    options = {"countdown": countdown} if countdown else {}
+    options: dict[str, Any] = {"countdown": countdown} if countdown else {}
     with app.producer_or_acquire() as producer:
         for sig in sigs:
             sig.apply_async(producer=producer, **options)

@@ -5,8 +5,9 @@ No I/O here; every function is tested with tables of cases.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -28,14 +29,14 @@ class ValidFlow:
     max_jobs: int
     max_script_bytes: int
 
-    def holds_for(self, settings: "Settings") -> bool:
+    def holds_for(self, settings: Settings) -> bool:
         """Whether these are the limits `settings` set (else the flow is checked again).
         Pure."""
         return (self.runner_types == frozenset(settings.runner_types)
                 and self.max_jobs == settings.max_jobs_per_flow
                 and self.max_script_bytes == settings.max_script_bytes)
 
-    def signed(self, spec: FlowSpec) -> "ValidFlow":
+    def signed(self, spec: FlowSpec) -> ValidFlow:
         """The same flow with its jobs' signatures added (`contexts.signing.sign_spec`). Pure.
         ValueError when `spec` differs from this one in anything but the signatures."""
         strip = {"jobs": {"__all__": {"signatures"}}}
@@ -44,7 +45,7 @@ class ValidFlow:
         return ValidFlow(spec, self.runner_types, self.max_jobs, self.max_script_bytes)
 
 
-def checked(spec: "FlowSpec | ValidFlow", settings: "Settings") -> ValidFlow:
+def checked(spec: FlowSpec | ValidFlow, settings: Settings) -> ValidFlow:
     """The flow validated under `settings`' limits, once: a `ValidFlow` that holds for them
     is returned as it is. FlowError as `validate`."""
     if isinstance(spec, ValidFlow):

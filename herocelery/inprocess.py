@@ -72,7 +72,7 @@ class InProcess:
         self.settings = settings
         self.app = make_app(settings, name="herocelery-inprocess")
         self.app.inprocess = self          # type: ignore[attr-defined]  # canvas.send's seam
-        self.runtime: Runtime = self.app.runtime  # type: ignore[attr-defined]
+        self.runtime: Runtime = self.app.runtime
         self.runners = list(runners)
         self.processes = processes
         self.worker = f"inprocess@{socket.gethostname()}:{os.getpid()}:{id(self):x}"

@@ -126,7 +126,7 @@ RECONNECT = {"interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
 def _consumer_class() -> type:
     from celery.worker.consumer import Consumer as CeleryConsumer
 
-    class Consumer(CeleryConsumer):  # type: ignore[misc]
+    class Consumer(CeleryConsumer):
         def ensure_connected(self, conn: Any) -> Any:
             ensure = conn.ensure_connection
 

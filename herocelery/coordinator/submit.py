@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .. import graph
-from ..graph import ValidFlow, checked
 from ..contexts import Caller, Registry, check_flow
 from ..contexts.seal import seal, seal_key, trusted_copy
 from ..errors import FlowError, NotRunning
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 
-def build_records(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: str = "local", *,
+def build_records(rt: Runtime, flow: FlowSpec | ValidFlow, caller: str = "local", *,
                   home: int, nodes: Mapping[str, str] | None = None
                   ) -> tuple[FlowRecord, list[Job]]:
     """Turn a flow into records whose ids name `home`, the database of the flow's context,
@@ -65,7 +64,7 @@ def build_records(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: str = "loca
     return record, jobs
 
 
-def submit(rt: "Runtime", flow: FlowSpec | ValidFlow, caller: Caller | str | None = None, *,
+def submit(rt: Runtime, flow: FlowSpec | ValidFlow, caller: Caller | str | None = None, *,
            api_key: str | None = None) -> str:
     """Validate (unless `flow` is a `ValidFlow` for these settings), store and start a flow;
     returns its id. Nothing is stored if invalid.

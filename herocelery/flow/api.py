@@ -16,8 +16,8 @@ from ..models import TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobSp
 from ..settings import Settings
 
 if TYPE_CHECKING:
-
     from ..graph import ValidFlow
+    from ..runtime import HeroApp
     from ..store import Store
 
 
@@ -89,8 +89,8 @@ class Flow:
         return submit_spec(self.spec(), found.settings, api_key=api_key)
 
 
-def submit_spec(spec: "FlowSpec | ValidFlow", settings: Settings, *,
-                api_key: str | None = None) -> "FlowHandle":
+def submit_spec(spec: FlowSpec | ValidFlow, settings: Settings, *,
+                api_key: str | None = None) -> FlowHandle:
     """Submit a flow (validated once: a `ValidFlow` for these settings is not checked again)
     and return its handle."""
     from ..coordinator import submit
