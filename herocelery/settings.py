@@ -8,9 +8,9 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping, get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -237,12 +237,12 @@ def _convert(f: dataclasses.Field[Any], value: Any) -> Any:
     return out.expanduser() if isinstance(out, Path) else out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hints() -> dict[str, Any]:
     return get_type_hints(Settings)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(name: str) -> TypeAdapter[Any]:
     return TypeAdapter(_hints()[name])
 

@@ -54,8 +54,9 @@ def job_ended(rt: Runtime, job: Job, status: JobStatus, fields: Mapping[str, Any
     if remaining < 0:
         return False
     if ready:
-        items = [(jid, node, name) for jid, (node, name)
-                 in zip(ready, store.job_fields(ready, "node", "name"))]
+        # every job record has its node and name from submission on
+        where = cast("list[list[str]]", store.job_fields(ready, "node", "name"))
+        items = [(jid, node, name) for jid, (node, name) in zip(ready, where, strict=False)]
         if rt.admit_here is not None:   # this worker admits its own node's jobs (runtime.py)
             rt.released += [(job.flow_id, *it) for it in items if it[1] == rt.admit_here]
             items = [it for it in items if it[1] != rt.admit_here]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from support import wait_for
+
 from herocelery.celeryapp import admit_released, make_app
 from herocelery.contexts import Registry
 from herocelery.coordinator.submit import build_records
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus, JobStatus
-from support import wait_for
 
 
 class Events:
@@ -30,7 +31,7 @@ class Events:
             self.ready.set()
             self.receiver.capture(limit=None, timeout=None, wakeup=False)
 
-    def __enter__(self) -> "Events":
+    def __enter__(self) -> Events:
         self.thread.start()
         assert self.ready.wait(10)
         return self

@@ -88,7 +88,7 @@ def restore(job: Job, job_id: str, store_r: Any) -> Job | None:
         return None
     try:
         values = json.loads(raw)
-        fixed = job.model_copy(update=dict(zip(TRUSTED, values)))
+        fixed = job.model_copy(update=dict(zip(TRUSTED, values, strict=False)))
     except (TypeError, ValueError):
         return None
     if fixed.id != job_id or verify(fixed, store_r) is not None:

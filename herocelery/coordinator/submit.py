@@ -8,8 +8,9 @@ from .. import graph
 from ..contexts import Caller, Registry, check_flow
 from ..contexts.seal import seal, seal_key, trusted_copy
 from ..errors import FlowError, NotRunning
+from ..graph import ValidFlow, checked
 from ..keys import Keys, record_id
-from ..models import (TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now)
+from ..models import TERMINAL_FLOW, FlowRecord, FlowSpec, FlowStatus, Job, JobStatus, now
 from ..settle import dispatch
 from .placement import Want, live_kinds, node_order, other_databases, place
 

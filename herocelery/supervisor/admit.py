@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
 from .. import canvas
 from ..canvas import batch_task_id, job_task_id
