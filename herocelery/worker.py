@@ -158,7 +158,8 @@ def _consumer_class() -> type:
                         return collect(*args, **kwargs)
                     finally:
                         transport.client = address
-                conn.collect = collect_keeping_address
+                # replaced on this one connection object, on purpose
+                conn.collect = collect_keeping_address  # type: ignore[method-assign]
             try:
                 super().on_connection_error_after_connected(exc)
             except AttributeError:
