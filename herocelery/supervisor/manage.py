@@ -39,6 +39,8 @@ from ..settings import Settings
 if TYPE_CHECKING:
     from ..store import Store
 
+SECRET_ENV = ("HERODB_ADMIN_SECRET", "HERODB_ENCRYPTION_KEY")   # never passed to a runner
+
 # the seed's two-node picture; nodes past the second get the first node's runner types
 NODE_RUNNERS: tuple[tuple[str, ...], ...] = (("python", "shell"), ("rhai", "heroscript", "osis"))
 START_GRACE_S = 30.0          # a fresh worker may take this long to report its loop
@@ -227,7 +229,10 @@ class RunnerManager:
 
     # ---- processes ------------------------------------------------------------------------
     def _spawn(self, m: Managed) -> None:
-        env = {**os.environ, **self.settings.to_env()}
+        # the settings as HEROCELERY_* (the broker's password stays in broker_secret_file);
+        # no HeroDB secret of the supervisor's own environment reaches a runner
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        env.update(self.settings.to_env())
         args = [sys.executable, "-m", "herocelery", "runner", "start", m.runner,
                 "--node", self.node]
         if self.concurrency:
