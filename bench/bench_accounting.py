@@ -291,16 +291,20 @@ def hop_breakdown(settings: Settings, app: Any, events: Events) -> list[float]:
     deadline = time.monotonic() + 10
     while True:
         admit = events.admission_of(handle.id, "b")
-        t = [submitted, float(a["result"]), float(a["finished_at"]),
-             events.at(admit, "task-sent") if admit else None,
-             events.at(admit, "task-received") if admit else None,
-             events.at(admit, "task-started") if admit else None,
+        # no admission message: b was admitted by the runner that settled a (issue 16.2);
+        # those three segments are then 0 and the admission's work counts from the settle
+        settled = float(a["finished_at"])
+        t = [submitted, float(a["result"]), settled,
+             events.at(admit, "task-sent") if admit else settled,
+             events.at(admit, "task-received") if admit else settled,
+             events.at(admit, "task-started") if admit else settled,
              float(b["dispatched_at"]),
              events.at(str(b["task_id"]), "task-sent"),
              events.at(str(b["task_id"]), "task-received"),
              events.at(str(b["task_id"]), "task-started"),
              float(b["started_at"]), float(b["result"]), float(flow.finished_at or 0)]
-        if all(x is not None for x in t) or time.monotonic() > deadline:
+        if (all(x is not None for x in t) and events.at(str(b["task_id"]), "task-started")
+                is not None) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     if any(x is None for x in t):
@@ -394,7 +398,7 @@ def main() -> None:
                 summary["hop"].append([statistics.median(h[i] for h in hops)
                                        for i in range(len(HOP))] if hops else [])
                 print(f"one hop a -> b, ms (median of {len(hops)}):")
-                for i, label in enumerate(HOP):
+                for i, label in enumerate(HOP if hops else ()):
                     print(f"  {statistics.median(h[i] for h in hops):7.2f}  {label}")
         finally:
             plain.close()
