@@ -195,6 +195,7 @@ class Engine:
         self.schedule: Callable[[float, Callable[[], None]], Any] | None = None
         self.rewrite_requested = False
         self.on_shutdown: Callable[[], object] | None = None
+        self.reload_log: Callable[[], None] | None = None  # set by the server: DEBUG LOADAOF
         # seals the named keys of AGE (commands/crypto.py): the admin secret or encryption key
         self.secret: bytes | None = None
         self.keyring: Any = None  # (salt, Sealer) cached by commands/crypto.py

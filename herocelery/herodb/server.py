@@ -621,6 +621,7 @@ class HeroDB:
         self.call_soon = loop.call_soon
         engine.schedule = loop.call_later
         engine.on_shutdown = lambda: loop.create_task(self.stop())
+        engine.reload_log = self._reload_log
         try:
             srv = await loop.create_server(lambda: Connection(self), self.config.host,
                                            self.config.port, backlog=1024, reuse_address=True)
@@ -645,6 +646,18 @@ class HeroDB:
         self._servers.extend(rpc)
         self._tasks.append(loop.create_task(self._cron()))
         self.base_rss = rss_bytes()
+
+    def _reload_log(self) -> None:
+        """DEBUG LOADAOF (Redis' test suite uses it): write out and close the log, forget
+        every key, replay the log — what a restart would find."""
+        engine = self.engine
+        if engine.log is None:
+            return
+        engine.log.close()
+        for db in engine.keyspace.dbs:
+            engine.touch_all(db)
+            db.flush()
+        self.replay()
 
     def replay(self) -> int:
         """Execute the log's records through the normal command path, without logging them."""
