@@ -271,7 +271,7 @@ class Stream:
                 if maxlen is not None:
                     if len(entries) <= maxlen:
                         break
-                elif sid >= minid:  # type: ignore[operator]
+                elif minid is not None and sid >= minid:
                     break
                 del entries[sid]
                 node.live -= 1
