@@ -68,7 +68,10 @@ def up_cmd(ctx: click.Context, nodes: int, flower: bool, flower_port: int,
     signal.signal(signal.SIGHUP, on_term)        # the terminal closed: stop cleanly too
     from rich.console import Console
     console = Console(stderr=False, highlight=False)
-    inst.acquire()               # a second `up` stops here, touching nothing
+    try:
+        inst.acquire()           # a second `up` stops here, touching nothing
+    except KeyboardInterrupt:    # Ctrl-C before anything started: nothing to stop
+        return
     try:
         inst.start()
         seconds = inst.wait_ready(timeout_s)

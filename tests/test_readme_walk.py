@@ -49,13 +49,14 @@ class User:
         return json.loads(self.run("flow", "status", flow_id, "--json").stdout)
 
     def up(self) -> subprocess.Popen[bytes]:
-        out = open(self.home / "up.out", "ab")
+        before = self.ready_lines() if (self.home / "up.out").exists() else 0
+        out = open(self.home / "up.out", "ab")  # appended: an earlier up's lines stay above
         proc = subprocess.Popen([sys.executable, "-m", "herocelery", "up", "--nodes", "2",
                                  "--api-port", "0", "--no-live", "--runner-concurrency", "1"],
                                 env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         out.close()
-        wait_for(lambda: self.ready_lines() or proc.poll() is not None, 150, interval=0.2,
+        wait_for(lambda: self.ready_lines() > before or proc.poll() is not None, 150, interval=0.2,
                  what="herocelery up to be ready")
         assert proc.poll() is None, (self.home / "up.out").read_text()
         return proc
