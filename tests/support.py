@@ -6,11 +6,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -91,3 +92,54 @@ def start_redis_server(*extra: str) -> RedisServer:
 
 def env_without_herocelery() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("HEROCELERY_")}
+
+
+class Events:
+    """Celery task events of an installation, captured in a thread (as Flower does)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[dict[str, Any]] = []
+        self.receiver: Any = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.ready = threading.Event()
+
+    def _run(self) -> None:
+        with self.app.connection() as conn:
+            self.receiver = self.app.events.Receiver(conn, handlers={"*": self.seen.append})
+            self.ready.set()
+            self.receiver.capture(limit=None, timeout=None, wakeup=False)
+
+    def __enter__(self) -> Events:
+        self.thread.start()
+        assert self.ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.receiver.should_stop = True
+        self.thread.join(5)
+
+    def types(self, task_id: str) -> list[str]:
+        return [e["type"] for e in list(self.seen) if e.get("uuid") == task_id]
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in list(self.seen) if e.get("type") == kind]
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below `root` (its children, theirs ...)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, p in parent.items() if p == pid]
+        out.update(kids)
+        todo += kids
+    return out

@@ -3,42 +3,15 @@ supervisor's admission code, run in the runner process, instead of a message to 
 supervisor and back; the supervisor stays the fallback."""
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from support import wait_for
+from support import Events, wait_for
 
 from herocelery.celeryapp import admit_released, make_app
 from herocelery.contexts import Registry
 from herocelery.coordinator.submit import build_records
 from herocelery.flow import Flow
 from herocelery.models import FlowStatus, JobStatus
-
-
-class Events:
-    """Celery task events of the test installation, captured in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.seen: list[dict[str, Any]] = []
-        self.receiver: Any = None
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with self.app.connection() as conn:
-            self.receiver = self.app.events.Receiver(conn, handlers={"*": self.seen.append})
-            self.ready.set()
-            self.receiver.capture(limit=None, timeout=None, wakeup=False)
-
-    def __enter__(self) -> Events:
-        self.thread.start()
-        assert self.ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.receiver.should_stop = True
-        self.thread.join(5)
 
 
 def test_a_chain_on_one_node_needs_one_admission_message(cluster, hero_settings):

@@ -3,12 +3,9 @@ error or timeout, SUCCESS when it finished; the message is acked either way; no 
 the worker's log for a job that merely failed; no health-check tasks at all."""
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import pytest
 import redis
-from support import wait_for
+from support import Events, wait_for
 
 from herocelery.celeryapp import failure, make_app
 from herocelery.flow import Flow
@@ -26,38 +23,6 @@ from herocelery.store import Store
 ])
 def test_a_runner_task_fails_only_for_jobs_it_settled_as_failed(settled, expected):
     assert failure(settled) == expected
-
-
-class Events:
-    """Celery task events of the test installation, captured in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.seen: list[dict[str, Any]] = []
-        self.receiver: Any = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.ready = threading.Event()
-
-    def _run(self) -> None:
-        with self.app.connection() as conn:
-            self.receiver = self.app.events.Receiver(conn, handlers={"*": self.seen.append})
-            self.ready.set()
-            self.receiver.capture(limit=None, timeout=None, wakeup=False)
-
-    def __enter__(self) -> Events:
-        self.thread.start()
-        assert self.ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.receiver.should_stop = True
-        self.thread.join(5)
-
-    def types(self, task_id: str) -> list[str]:
-        return [e["type"] for e in list(self.seen) if e.get("uuid") == task_id]
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in list(self.seen) if e.get("type") == kind]
 
 
 def test_flower_sees_failure_for_a_failed_job_and_success_for_a_finished_one(cluster,

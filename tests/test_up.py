@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from support import env_without_herocelery, wait_for
+from support import descendants, env_without_herocelery, wait_for
 
 from herocelery.client import HeroClient
 from herocelery.supervisor.manage import available
@@ -122,25 +122,6 @@ def test_up_state_and_the_local_admin_key_are_private(up):
     for pid in pids:
         with open(f"/proc/{pid}/environ", "rb") as f:
             assert key not in f.read(), f"pid {pid} holds the admin key in its environment"
-
-
-def descendants(root: int) -> set[int]:
-    """Every live process below `root` (its children, theirs ...)."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    out, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        kids = [c for c, p in parent.items() if p == pid]
-        out.update(kids)
-        todo += kids
-    return out
 
 
 def test_herodb_requires_the_admin_secret_made_at_the_first_start(up):

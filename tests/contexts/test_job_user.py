@@ -17,7 +17,7 @@ import time
 
 import pytest
 from ctx_fixtures import SECRET, _registrar_settings
-from support import wait_for
+from support import descendants, wait_for
 
 from herocelery.contexts import Scope
 from herocelery.flow import Flow
@@ -68,24 +68,6 @@ def user_cluster(job_user, secure_herodb, secure_cluster, tmp_path_factory):
     c.stop()
 
 
-def below(root: int) -> set[int]:
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    out, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        kids = [c for c, p in parent.items() if p == pid]
-        out.update(kids)
-        todo += kids
-    return out
-
-
 HOSTILE_SH = """
 echo "user: $(id -un)"
 echo "secret-file: $(cat {secret} 2>&1)"
@@ -124,7 +106,7 @@ def test_a_shell_job_as_job_user_reaches_no_secret_of_its_runner(user_cluster, s
     assert "NOAUTH" in lines["store"] or "NOPERM" in lines["store"], lines
     assert SECRET not in out
     # and the runners hold the password in memory only: not in any environment
-    for pid in set().union(*(below(p.pid) for p in cluster.procs)):
+    for pid in set().union(*(descendants(p.pid) for p in cluster.procs)):
         try:
             with open(f"/proc/{pid}/environ", "rb") as fh:
                 assert SECRET.encode() not in fh.read(), pid
