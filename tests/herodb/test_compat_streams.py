@@ -644,9 +644,15 @@ def _blocking(port: int, protocol: int) -> list[Any]:
     a.call("FLUSHALL")
     out: list[Any] = []
 
+    def until_blocked(n: int) -> None:
+        deadline = time.monotonic() + 10
+        while f"blocked_clients:{n}".encode() not in b.call("INFO", "clients"):
+            assert time.monotonic() < deadline, f"{n} client(s) never blocked"
+            time.sleep(0.005)
+
     def blocked(*args: str) -> None:
         a.send(*args)
-        time.sleep(0.15)
+        until_blocked(1)
 
     blocked("XREAD", "BLOCK", "5000", "STREAMS", "s1", "s2", "$", "$")
     out.append(b.call("XADD", "s2", "1-1", "f", "v"))
@@ -659,7 +665,7 @@ def _blocking(port: int, protocol: int) -> list[Any]:
     out.append(b.call("XPENDING", "s2", "g"))
     blocked("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "5000", "STREAMS", "s2", ">")
     c.send("XREADGROUP", "GROUP", "g", "c2", "BLOCK", "300", "STREAMS", "s2", ">")
-    time.sleep(0.15)
+    until_blocked(2)
     out.append(b.call("XADD", "s2", "3-1", "f", "v"))
     out.append(a.read())                                       # the first blocked is served
     out.append(c.read())                                       # the second times out
